@@ -1,0 +1,1 @@
+"""Shared kernel: settings, database base, error categories, money and time helpers."""

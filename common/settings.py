@@ -1,0 +1,62 @@
+"""Runtime settings; the only module that reads os.environ."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+def normalise_database_url(url: str) -> str:
+    """Make plain `postgresql://` URLs use psycopg 3 without the user naming a driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    warehouse_path: Path
+    token_ttl_seconds: int = 3600 * 12
+    pickup_days: int = 7
+    max_body_bytes: int = 1024 * 1024
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: str) -> Settings:
+    var_dir = Path(os.environ.get("MEMBERHUB_VAR_DIR", str(DEFAULT_VAR_DIR)))
+    url = overrides.get("database_url") or os.environ.get("DATABASE_URL") or (
+        f"sqlite:///{var_dir / 'memberhub.db'}"
+    )
+    secret = overrides.get("secret_key") or os.environ.get("MEMBERHUB_SECRET_KEY")
+    if not secret:
+        secret = _persistent_secret(var_dir)
+    warehouse = overrides.get("warehouse_path") or os.environ.get(
+        "MEMBERHUB_WAREHOUSE", str(var_dir / "warehouse.duckdb")
+    )
+    return Settings(
+        database_url=normalise_database_url(url),
+        secret_key=secret,
+        warehouse_path=Path(warehouse),
+    )
+
+
+def _persistent_secret(var_dir: Path) -> str:
+    # Tokens must survive restarts and be shared by every worker, so the
+    # generated signing key is kept next to the database instead of in memory.
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,1 @@
+"""Persistence of members: typed ORM models and password hashing."""

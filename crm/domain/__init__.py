@@ -1,0 +1,1 @@
+"""Pure member rules: phone numbers, identifiers, member numbers, tiers, errors."""

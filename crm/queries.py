@@ -1,0 +1,81 @@
+"""Read side of the member hub: profiles and lookups by identifier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.adapters.orm import Identifier, Member, Tier
+from crm.domain.errors import UnknownMember
+from crm.domain.identity import normalise_identifier
+from crm.services import profile
+
+
+def member_profile(session: Session, member_no: str) -> dict[str, Any]:
+    """The member's own record; a merged one says so and names its survivor."""
+    member = session.scalars(select(Member).where(Member.member_no == member_no)).one_or_none()
+    if member is None:
+        raise UnknownMember(f"unknown member {member_no!r}")
+    body = profile(member)
+    if member.merged_into_id is not None:
+        body["merged_into"] = session.scalar(
+            select(Member.member_no).where(Member.id == member.merged_into_id)
+        )
+    body["identifiers"] = [
+        {"type": kind, "value": value}
+        for kind, value in session.execute(
+            select(Identifier.type, Identifier.value)
+            .where(Identifier.member_id == member.id)
+            .order_by(Identifier.id)
+        )
+    ]
+    return body
+
+
+def lookup(session: Session, kind: str, value: str) -> dict[str, Any]:
+    stored = normalise_identifier(kind, value, kind)
+    member_id = session.scalar(
+        select(Identifier.member_id).where(Identifier.type == kind, Identifier.value == stored)
+    )
+    if member_id is None:
+        raise UnknownMember(f"no member with this {kind}")
+    member_no = session.scalar(select(Member.member_no).where(Member.id == member_id))
+    assert member_no is not None
+    return member_profile(session, member_no)
+
+
+def active_member_id(session: Session, member_no: str) -> int:
+    """The id a member number resolves to (the survivor for a merged member)."""
+    member = session.scalars(select(Member).where(Member.member_no == member_no)).one_or_none()
+    if member is None:
+        raise UnknownMember(f"unknown member {member_no!r}")
+    while member.status == "merged" and member.merged_into_id is not None:
+        survivor = session.get(Member, member.merged_into_id)
+        assert survivor is not None
+        member = survivor
+    return member.id
+
+
+def member_tier(session: Session, member_id: int) -> str:
+    tier = session.scalar(select(Member.tier).where(Member.id == member_id))
+    if tier is None:
+        raise UnknownMember(f"unknown member id {member_id}")
+    return tier
+
+
+def tiers(session: Session) -> list[dict[str, Any]]:
+    return [
+        {"code": t.code, "name": t.name, "name_en": t.name_en, "rank": t.rank,
+         "min_points_12m": t.min_points_12m}
+        for t in session.scalars(select(Tier).order_by(Tier.rank))
+    ]
+
+
+def member_numbers(session: Session, limit: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(Member.member_no).where(Member.status == "active").order_by(Member.id).limit(limit)
+        )
+    )

@@ -1,0 +1,339 @@
+"""Member hub use cases: register, link identifiers, consent, merge, authenticate, tier review."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+import points_engine
+from common.clock import as_utc, start_of_day, utcnow
+from common.errors import Conflict, Invalid
+from common.unit_of_work import UnitOfWork
+from crm.adapters.orm import Identifier, Member, Tier
+from crm.adapters.passwords import hash_password, verify_password
+from crm.domain.errors import (
+    AlreadyMerged,
+    BadCredentials,
+    IdentifierTaken,
+    UnknownMember,
+    UnknownMemberReference,
+)
+from crm.domain.identity import new_member_no, normalise_identifier, normalise_phone
+from crm.domain.tiers import TierRule, tier_for
+
+DEFAULT_TIER = "regular"
+
+
+@dataclass(frozen=True)
+class RegisterCommand:
+    phone: str
+    name: str
+    password: str | None = None
+    card_no: str | None = None
+    birthday: date | None = None
+    marketing_consent: bool = False
+    channel: str | None = None
+    institution_code: str | None = None
+
+
+@dataclass(frozen=True)
+class TierData:
+    code: str
+    name: str
+    name_en: str
+    rank: int
+    min_points_12m: int
+
+
+def profile(member: Member) -> dict[str, Any]:
+    return {
+        "member_no": member.member_no,
+        "name": member.name,
+        "phone": member.phone,
+        "tier": member.tier,
+        "status": member.status,
+        "birthday": member.birthday.isoformat() if member.birthday else None,
+        "marketing_consent": member.marketing_consent,
+        "sms_consent": member.sms_consent,
+        "data_sharing_consent": member.data_sharing_consent,
+        "registered_channel": member.registered_channel,
+        "created_at": as_utc(member.created_at).isoformat(),
+    }
+
+
+def register_member(uow: UnitOfWork, command: RegisterCommand) -> dict[str, Any]:
+    """Create a member with a points account. Raises Invalid, IdentifierTaken (phone or card)."""
+    phone = normalise_phone(command.phone)
+    name = command.name.strip()
+    if not name:
+        raise Invalid.field("name", "must not be blank")
+    card_no = normalise_identifier("card_no", command.card_no, "card_no") if command.card_no else None
+    session = uow.session
+    _ensure_free(uow, "phone", phone, "phone")
+    if card_no:
+        _ensure_free(uow, "card_no", card_no, "card_no")
+    now = utcnow()
+    member = Member(
+        member_no=_unused_member_no(uow),
+        phone=phone,
+        name=name,
+        password_hash=hash_password(command.password) if command.password else None,
+        birthday=command.birthday,
+        tier=DEFAULT_TIER,
+        status="active",
+        marketing_consent=command.marketing_consent,
+        sms_consent=False,
+        data_sharing_consent=False,
+        registered_channel=command.channel,
+        registered_institution=command.institution_code,
+        created_at=now,
+    )
+    session.add(member)
+    session.flush()
+    identifiers = [("phone", phone)] + ([("card_no", card_no)] if card_no else [])
+    for kind, value in identifiers:
+        session.add(Identifier(member_id=member.id, type=kind, value=value, linked_at=now))
+    points_engine.open_member_accounts(uow, member.id)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        # Two registrations of one phone at once: the unique index decides.
+        raise IdentifierTaken(
+            "phone or card already registered", Invalid.field("phone", "already registered").errors
+        ) from error
+    body = profile(member)
+    uow.commit()
+    return body
+
+
+def _ensure_free(uow: UnitOfWork, kind: str, value: str, field: str) -> None:
+    taken = uow.session.scalar(
+        select(Identifier.id).where(Identifier.type == kind, Identifier.value == value)
+    )
+    if taken is not None:
+        raise IdentifierTaken(
+            f"{kind} already belongs to a member", Invalid.field(field, "already registered").errors
+        )
+
+
+def _unused_member_no(uow: UnitOfWork) -> str:
+    while True:
+        candidate = new_member_no()
+        if uow.session.scalar(select(Member.id).where(Member.member_no == candidate)) is None:
+            return candidate
+
+
+def link_identifier(uow: UnitOfWork, member_no: str, kind: str, value: str) -> dict[str, Any]:
+    """Link a card, WeChat or partner id. Raises Invalid, UnknownMember, IdentifierTaken."""
+    stored = normalise_identifier(kind, value)
+    member = resolve_member_no(uow, member_no)
+    existing = uow.session.scalars(
+        select(Identifier).where(Identifier.type == kind, Identifier.value == stored)
+    ).one_or_none()
+    if existing is not None:
+        if existing.member_id == member.id:
+            return {"member_no": member.member_no, "type": kind, "value": stored}
+        raise IdentifierTaken(
+            f"{kind} already belongs to another member",
+            Invalid.field("value", "already linked to another member").errors,
+        )
+    uow.session.add(Identifier(member_id=member.id, type=kind, value=stored, linked_at=utcnow()))
+    try:
+        uow.session.flush()
+    except IntegrityError as error:
+        raise IdentifierTaken(
+            f"{kind} already belongs to another member",
+            Invalid.field("value", "already linked to another member").errors,
+        ) from error
+    uow.commit()
+    return {"member_no": member.member_no, "type": kind, "value": stored}
+
+
+def update_member(
+    uow: UnitOfWork, member_no: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Change name, birthday or consent flags. Raises UnknownMember, Invalid."""
+    member = resolve_member_no(uow, member_no)
+    allowed = {"name", "birthday", "marketing_consent", "sms_consent", "data_sharing_consent"}
+    for key, value in changes.items():
+        if key not in allowed:
+            raise Invalid.field(key, "cannot be changed here")
+        if key == "name" and not str(value).strip():
+            raise Invalid.field("name", "must not be blank")
+        setattr(member, key, value.strip() if key == "name" else value)
+    uow.session.flush()
+    body = profile(member)
+    uow.commit()
+    return body
+
+
+def merge_members(uow: UnitOfWork, survivor_no: str, absorbed_no: str) -> dict[str, Any]:
+    """Fold the absorbed member into the survivor.
+
+    Identifiers, points (lots keep their expiry) and history move to the survivor; the
+    absorbed record stays as `merged` and resolves to the survivor from then on.
+    Raises UnknownMember, AlreadyMerged, Invalid (same member twice).
+    """
+    session = uow.session
+    if survivor_no == absorbed_no:
+        raise Invalid.field("absorbed", "must differ from survivor")
+    ids = {}
+    for field, number in (("survivor", survivor_no), ("absorbed", absorbed_no)):
+        member_id = session.scalar(select(Member.id).where(Member.member_no == number))
+        if member_id is None:
+            raise UnknownMember(f"unknown member {number!r}", Invalid.field(field, "unknown member").errors)
+        ids[field] = member_id
+    # Lock both member rows in id order, then re-read their status: a concurrent
+    # merge of either has committed by the time we hold the locks.
+    locked = {
+        m.id: m
+        for m in session.scalars(
+            select(Member)
+            .where(Member.id.in_(ids.values()))
+            .order_by(Member.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    survivor, absorbed = locked[ids["survivor"]], locked[ids["absorbed"]]
+    for field, member in (("survivor", survivor), ("absorbed", absorbed)):
+        if member.status != "active":
+            raise AlreadyMerged(
+                f"member {member.member_no} is already merged",
+                Invalid.field(field, "already merged into another member").errors,
+            )
+    moved = points_engine.merge_member_accounts(uow, absorbed.id, survivor.id)
+    session.execute(
+        update(Identifier).where(Identifier.member_id == absorbed.id).values(member_id=survivor.id)
+    )
+    absorbed.status = "merged"
+    absorbed.merged_into_id = survivor.id
+    absorbed.merged_at = utcnow()
+    survivor.marketing_consent = survivor.marketing_consent or absorbed.marketing_consent
+    session.flush()
+    body = {
+        "survivor": profile(survivor),
+        "absorbed": {"member_no": absorbed.member_no, "status": absorbed.status},
+        "points_moved": moved,
+    }
+    uow.commit()
+    return body
+
+
+def authenticate_member(uow: UnitOfWork, phone: str, password: str) -> points_engine.MemberInfo:
+    """Check phone + password. Raises BadCredentials (never says which part was wrong)."""
+    try:
+        normalised = normalise_phone(phone)
+    except Invalid as error:
+        raise BadCredentials("wrong phone or password") from error
+    member = uow.session.scalars(
+        select(Member).where(Member.phone == normalised, Member.status == "active")
+    ).first()
+    if member is None or not verify_password(member.password_hash, password):
+        raise BadCredentials("wrong phone or password")
+    return points_engine.MemberInfo(member.id, member.member_no, member.tier)
+
+
+def review_tiers(uow: UnitOfWork, as_of: date) -> dict[str, int]:
+    """Set every active member's tier from the points earned in the 365 days before `as_of`.
+
+    Points of absorbed members count for their survivor. Idempotent for a given date.
+    """
+    session = uow.session
+    rules = [TierRule(t.code, t.rank, t.min_points_12m) for t in session.scalars(select(Tier))]
+    if not rules:
+        return {"reviewed": 0, "changed": 0}
+    earned = points_engine.queries.earned_since(
+        session, start_of_day(as_of - timedelta(days=365)), start_of_day(as_of)
+    )
+    survivor_of = dict(
+        session.execute(
+            select(Member.id, Member.merged_into_id).where(Member.status == "merged")
+        ).all()
+    )
+    totals: dict[int, int] = {}
+    for member_id, points in earned.items():
+        target = member_id
+        while target in survivor_of:
+            target = survivor_of[target]
+        totals[target] = totals.get(target, 0) + points
+    changed = reviewed = 0
+    for member in session.scalars(select(Member).where(Member.status == "active")):
+        reviewed += 1
+        tier = tier_for(totals.get(member.id, 0), rules)
+        if member.tier != tier:
+            member.tier = tier
+            changed += 1
+        member.tier_reviewed_on = as_of
+    uow.commit()
+    return {"reviewed": reviewed, "changed": changed}
+
+
+def load_tiers(uow: UnitOfWork, tiers: Iterable[TierData]) -> None:
+    for tier in tiers:
+        if uow.session.get(Tier, tier.code) is None:
+            uow.session.add(Tier(**tier.__dict__))
+    uow.commit()
+
+
+# -- identity resolution ------------------------------------------------------------
+
+
+def resolve_member_no(uow: UnitOfWork, member_no: str) -> Member:
+    """The active member a number stands for, following merges. Raises UnknownMember."""
+    member = uow.session.scalars(select(Member).where(Member.member_no == member_no)).one_or_none()
+    if member is None:
+        raise UnknownMember(f"unknown member {member_no!r}")
+    return follow_merges(uow, member)
+
+
+def follow_merges(uow: UnitOfWork, member: Member) -> Member:
+    for _hop in range(64):
+        if member.status != "merged" or member.merged_into_id is None:
+            return member
+        survivor = uow.session.get(Member, member.merged_into_id)
+        assert survivor is not None
+        member = survivor
+    raise Conflict("merge chain too long")
+
+
+class CrmMemberDirectory:
+    """The member hub's answer to the ledger's MemberDirectory port."""
+
+    def resolve(
+        self, uow: UnitOfWork, ref: points_engine.MemberRef, field: str
+    ) -> points_engine.MemberInfo:
+        session = uow.session
+        member: Member | None = None
+        if ref.member_no is not None:
+            member = session.scalars(
+                select(Member).where(Member.member_no == ref.member_no)
+            ).one_or_none()
+            field_name = f"{field}.member_no" if field == "member" else field
+        else:
+            kind, raw = ("phone", ref.phone) if ref.phone is not None else ("card_no", ref.card_no)
+            field_name = f"{field}.{kind}"
+            if raw is None:
+                raise Invalid.field(field, "name the member by member_no, phone or card_no")
+            value = normalise_identifier(kind, raw, field_name)
+            member_id = session.scalar(
+                select(Identifier.member_id).where(Identifier.type == kind, Identifier.value == value)
+            )
+            member = session.get(Member, member_id) if member_id is not None else None
+        if member is None:
+            raise UnknownMemberReference(
+                "unknown member", Invalid.field(field_name, "unknown member").errors
+            )
+        member = follow_merges(uow, member)
+        return points_engine.MemberInfo(member.id, member.member_no, member.tier)
+
+    def by_id(self, uow: UnitOfWork, member_id: int) -> points_engine.MemberInfo:
+        member = uow.session.get(Member, member_id)
+        if member is None:
+            raise UnknownMember(f"unknown member id {member_id}")
+        return points_engine.MemberInfo(member.id, member.member_no, member.tier)

@@ -1,0 +1,1 @@
+"""Composition root: the `memberhub` CLI, demo data, and wiring of the app."""

@@ -1,0 +1,224 @@
+"""The `memberhub` command line: schema, serving, demo, keys, staff, jobs, ledger checks."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+from tqdm import tqdm
+
+import crm
+import points_engine
+from common.clock import today
+from common.db import read_session
+from common.errors import DomainError
+from common.settings import load_settings
+from common.unit_of_work import UnitOfWork
+from memberhub.reference_loader import load_reference_data
+from memberhub.schema import upgrade
+from memberhub.wiring import Runtime, build_runtime
+from storefront_api.auth import create_api_key, create_staff_user
+
+T = TypeVar("T")
+CHUNK = 500
+
+
+def _runtime() -> Runtime:
+    return build_runtime(load_settings())
+
+
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Member Hub: one member and one points ledger for every channel."""
+
+
+@cli.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the schema at DATABASE_URL and load reference data."""
+    runtime = _runtime()
+    prepare_database(runtime)
+    click.echo(f"database ready: {runtime.engine.url.render_as_string(hide_password=True)}")
+
+
+def prepare_database(runtime: Runtime) -> None:
+    url = runtime.settings.database_url
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    upgrade(runtime.engine)
+    load_reference_data(runtime.session_factory)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="gunicorn worker processes (default: 2 x cores + 1)")
+def serve(host: str, port: int, workers: int | None) -> None:
+    """Serve the API (and dashboards) on one port with gunicorn."""
+    run_server(host, port, workers)
+
+
+def run_server(host: str, port: int, workers: int | None) -> None:
+    from memberhub.server import serve_forever
+
+    serve_forever(host, port, workers or (2 * (os.cpu_count() or 1) + 1))
+
+
+@cli.group()
+def channels() -> None:
+    """Channel API keys."""
+
+
+@channels.command("create-key")
+@click.option("--channel", required=True, help="web, app, counter, retail, hotline, distribution, partner")
+@click.option("--institution", default=None, help="outlet or store code (counter and retail keys)")
+@click.option("--label", default="", help="what the key is for")
+def create_key(channel: str, institution: str | None, label: str) -> None:
+    """Print a new API key (shown once; only its hash is stored)."""
+    runtime = _runtime()
+    with UnitOfWork(runtime.session_factory) as uow:
+        key = create_api_key(uow, channel, institution, label)
+    click.echo(key)
+
+
+@cli.group()
+def staff() -> None:
+    """Staff users."""
+
+
+@staff.command("create")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(["marketer", "finance", "admin"]))
+def create_staff(username: str, role: str) -> None:
+    """Create a staff user and print a generated password (shown once)."""
+    runtime = _runtime()
+    with UnitOfWork(runtime.session_factory) as uow:
+        password = create_staff_user(uow, username, role)
+    click.echo(f"username: {username}\nrole: {role}\npassword: {password}")
+
+
+@cli.group()
+def jobs() -> None:
+    """Scheduled jobs."""
+
+
+@jobs.command("run-due")
+@click.option("--as-of", "as_of", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="business date to run for (default: today in Asia/Shanghai)")
+def run_due(as_of: Any) -> None:
+    """Release pending points, expire lots and review tiers as of a date (idempotent)."""
+    day = as_of.date() if as_of is not None else today()
+    report = run_due_jobs(_runtime(), day, progress=True)
+    click.echo(
+        f"as of {day}: released {report['released_lots']} lots ({report['released_points']} points), "
+        f"expired {report['expired_lots']} lots ({report['expired_points']} points), "
+        f"tiers reviewed {report['tiers_reviewed']} (changed {report['tiers_changed']})"
+    )
+
+
+def run_due_jobs(runtime: Runtime, day: date, progress: bool = False) -> dict[str, int]:
+    factory = runtime.session_factory
+    totals = {"released_lots": 0, "released_points": 0, "expired_lots": 0, "expired_points": 0}
+    with UnitOfWork(factory) as uow:
+        due = points_engine.due_pending_lots(uow, day)
+    with tqdm(total=len(due), desc="pending -> available", unit="lot", disable=not progress) as bar:
+        for chunk in _chunks(due):
+            with UnitOfWork(factory) as uow:
+                report = points_engine.release_due_pending(uow, chunk, day)
+            totals["released_lots"] += report.released_lots
+            totals["released_points"] += report.released_points
+            bar.update(len(chunk))
+    with UnitOfWork(factory) as uow:
+        accounts = points_engine.accounts_with_expiring_lots(uow, day)
+    for account_id in tqdm(accounts, desc="lot expiry", unit="account", disable=not progress):
+        with UnitOfWork(factory) as uow:
+            report = points_engine.expire_due_lots(uow, account_id, day)
+        totals["expired_lots"] += report.expired_lots
+        totals["expired_points"] += report.expired_points
+    with UnitOfWork(factory) as uow:
+        tiers = crm.review_tiers(uow, day)
+    totals["tiers_reviewed"] = tiers["reviewed"]
+    totals["tiers_changed"] = tiers["changed"]
+    return totals
+
+
+@cli.group()
+def ledger() -> None:
+    """The points ledger."""
+
+
+@ledger.command("verify")
+def verify() -> None:
+    """Check every ledger invariant; exit 1 naming the first breach."""
+    runtime = _runtime()
+    with read_session(runtime.session_factory) as session:
+        breaches = points_engine.find_breaches(session, first_only=True)
+        if breaches:
+            raise click.ClickException(f"ledger breach: {breaches[0]}")
+        postings = points_engine.queries.posting_count(session)
+    click.echo(f"ledger ok: every invariant holds over {postings} postings")
+
+
+@cli.command()
+@click.option("--members", default=300, show_default=True, type=click.IntRange(1, 5_000_000))
+@click.option("--days", default=120, show_default=True, type=click.IntRange(1, 3660))
+@click.option("--seed", default=2026, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-serve", is_flag=True, help="generate the data, print the logins, and stop")
+def demo(members: int, days: int, seed: int, host: str, port: int, no_serve: bool) -> None:
+    """Create a fresh database with a synthetic history, print logins and serve."""
+    from memberhub.demo import run_demo
+
+    logins = run_demo(members=members, days=days, seed=seed)
+    click.echo("")
+    for line in logins:
+        click.echo(line)
+    click.echo(f"API and docs: http://{host}:{port}/api/docs")
+    if not no_serve:
+        run_server(host, port, None)
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else error.__class__.__name__
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI; every failure ends in one line on stderr and a non-zero exit."""
+    handlers: list[tuple[type[BaseException], Callable[[BaseException], str]]] = [
+        (click.UsageError, lambda e: f"usage error: {_one_line(e)} (see --help)"),
+        (click.ClickException, lambda e: _one_line(e)),
+        (DomainError, lambda e: f"{e.__class__.__name__}: {_one_line(e)}"),
+        (SQLAlchemyError, lambda e: f"database error: {_one_line(getattr(e, 'orig', e) or e)}"),
+        (OSError, lambda e: f"system error: {_one_line(e)}"),
+    ]
+    try:
+        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except Exception as error:
+        for kind, describe in handlers:
+            if isinstance(error, kind):
+                click.echo(f"memberhub: {describe(error)}", err=True)
+                sys.exit(2 if isinstance(error, click.UsageError) else 1)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Loads the reference data of `reference_data` through each package's own loader (idempotent)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+import crm
+import points_engine
+from common.organisation import BusinessType, Category, Channel, Institution
+from common.unit_of_work import UnitOfWork
+from memberhub import reference_data as data
+
+
+def load_reference_data(session_factory: sessionmaker[Session]) -> None:
+    with UnitOfWork(session_factory) as uow:
+        session = uow.session
+        for seed in data.INSTITUTIONS:
+            if session.get(Institution, seed.code) is None:
+                session.add(Institution(**seed.__dict__))
+                session.flush()
+        for channel in data.CHANNELS:
+            if session.get(Channel, channel.code) is None:
+                session.add(Channel(**channel.__dict__))
+        for business_type in data.BUSINESS_TYPES:
+            if session.get(BusinessType, business_type.code) is None:
+                session.add(BusinessType(**business_type.__dict__))
+        for category in data.CATEGORIES:
+            if session.get(Category, category.code) is None:
+                session.add(Category(**category.__dict__))
+        uow.commit()
+    with UnitOfWork(session_factory) as uow:
+        crm.load_tiers(
+            uow,
+            [crm.TierData(t.code, t.name, t.name_en, t.rank, t.min_points_12m) for t in data.TIERS],
+        )
+    with UnitOfWork(session_factory) as uow:
+        points_engine.load_ledger_reference(
+            uow,
+            rules=[points_engine.RuleData(**rule.__dict__) for rule in data.EARNING_RULES],
+            tier_multipliers=[(t.code, t.multiplier_bp) for t in data.TIERS],
+            rewards=[points_engine.RewardData(**r.__dict__) for r in data.REWARDS],
+            institution_codes=[i.code for i in data.INSTITUTIONS],
+        )

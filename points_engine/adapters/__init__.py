@@ -1,0 +1,1 @@
+"""Persistence for the points ledger: typed ORM models and repositories."""

@@ -1,0 +1,277 @@
+"""The ledger book: locked account access, postings with running balances, lot movements."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from common.clock import utcnow
+from common.errors import Conflict, NotFound
+from points_engine.adapters.orm import Account, Lot, Posting
+from points_engine.domain.accounts import (
+    ADJUSTMENT_ACCOUNT_CODE,
+    BALANCE_TRACKED,
+    EXPIRY_ACCOUNT_CODE,
+    AccountKind,
+    LotStatus,
+    member_account_code,
+    pending_account_code,
+)
+from points_engine.domain.lots import LotBalance, Take, plan_consumption
+
+
+def new_txn_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class MemberAccounts:
+    available: Account
+    pending: Account
+
+    @property
+    def member_id(self) -> int:
+        assert self.available.member_id is not None
+        return self.available.member_id
+
+
+class LedgerBook:
+    """Every write to the ledger goes through here, inside the caller's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- accounts -------------------------------------------------------------
+
+    def system_account(
+        self, code: str, kind: AccountKind, institution_code: str | None = None
+    ) -> Account:
+        """Get or create a system account; concurrent creators end up with the same row."""
+        account = self.session.scalars(select(Account).where(Account.code == code)).one_or_none()
+        if account is not None:
+            return account
+        account = Account(
+            code=code,
+            kind=kind.value,
+            institution_code=institution_code,
+            balance=0,
+            created_at=utcnow(),
+        )
+        try:
+            with self.session.begin_nested():
+                self.session.add(account)
+                self.session.flush()
+        except IntegrityError:
+            account = self.session.scalars(select(Account).where(Account.code == code)).one()
+        return account
+
+    def expiry_account(self) -> Account:
+        return self.system_account(EXPIRY_ACCOUNT_CODE, AccountKind.EXPIRY)
+
+    def adjustment_account(self) -> Account:
+        return self.system_account(ADJUSTMENT_ACCOUNT_CODE, AccountKind.ADJUSTMENT)
+
+    def open_member_accounts(self, member_id: int) -> MemberAccounts:
+        now = utcnow()
+        available = Account(
+            code=member_account_code(member_id),
+            kind=AccountKind.MEMBER.value,
+            member_id=member_id,
+            balance=0,
+            created_at=now,
+        )
+        pending = Account(
+            code=pending_account_code(member_id),
+            kind=AccountKind.MEMBER_PENDING.value,
+            member_id=member_id,
+            balance=0,
+            created_at=now,
+        )
+        self.session.add_all([available, pending])
+        self.session.flush()
+        return MemberAccounts(available, pending)
+
+    def lock(self, account_id: int) -> Account:
+        account = self.session.scalars(
+            select(Account)
+            .where(Account.id == account_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        return account
+
+    def lock_member(self, member_id: int) -> MemberAccounts:
+        """Lock a member's two accounts, following merges to the surviving member.
+
+        The lock is taken before the merged status is read, so a merge that commits
+        while we wait is seen and followed; points never land on a closed account.
+        """
+        code = member_account_code(member_id)
+        for _hop in range(64):
+            account = self.session.scalars(
+                select(Account)
+                .where(Account.code == code)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).one_or_none()
+            if account is None:
+                raise NotFound(f"member {member_id} has no points account")
+            if account.status == "open":
+                assert account.member_id is not None
+                pending = self.session.scalars(
+                    select(Account)
+                    .where(Account.code == pending_account_code(account.member_id))
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                ).one()
+                return MemberAccounts(account, pending)
+            survivor = self.session.get(Account, account.merged_into_id)
+            assert survivor is not None
+            code = survivor.code
+        raise Conflict("merge chain too long")
+
+    def lock_members(self, member_ids: Iterable[int]) -> dict[int, MemberAccounts]:
+        """Lock several members' accounts in ascending account order (deadlock-free)."""
+        ids = sorted(set(member_ids))
+        rows = self.session.execute(
+            select(Account.member_id, Account.id).where(
+                Account.member_id.in_(ids), Account.kind == AccountKind.MEMBER.value
+            )
+        ).all()
+        locked: dict[int, MemberAccounts] = {}
+        for member_id, _account_id in sorted(rows, key=lambda row: row[1]):
+            assert member_id is not None
+            locked[member_id] = self.lock_member(member_id)
+        return locked
+
+    # -- postings -------------------------------------------------------------
+
+    def post(
+        self,
+        *,
+        txn_id: str,
+        type: str,
+        source: Account,
+        target: Account,
+        points: int,
+        reference: str,
+        occurred_at: datetime,
+        breakdown: Any = None,
+    ) -> Posting | None:
+        """Move `points` from `source` to `target`; tracked balances are updated in place."""
+        if points < 0:
+            raise ValueError("a posting moves a positive number of points")
+        if points == 0:
+            return None
+        source_after = target_after = None
+        if AccountKind(source.kind) in BALANCE_TRACKED:
+            source.balance -= points
+            source_after = source.balance
+        if AccountKind(target.kind) in BALANCE_TRACKED:
+            target.balance += points
+            target_after = target.balance
+        posting = Posting(
+            txn_id=txn_id,
+            type=type,
+            from_account_id=source.id,
+            to_account_id=target.id,
+            points=points,
+            from_balance_after=source_after,
+            to_balance_after=target_after,
+            reference=reference,
+            occurred_at=occurred_at,
+            recorded_at=utcnow(),
+            breakdown=breakdown,
+        )
+        self.session.add(posting)
+        return posting
+
+    # -- lots -----------------------------------------------------------------
+
+    def new_lot(
+        self,
+        account: Account,
+        *,
+        points: int,
+        status: LotStatus,
+        accrual_id: int | None,
+        earned_on: date,
+        available_on: date,
+        expires_on: date,
+        institution_code: str,
+    ) -> Lot:
+        lot = Lot(
+            account_id=account.id,
+            accrual_id=accrual_id,
+            initial=points,
+            remaining=points,
+            status=status.value,
+            earned_on=earned_on,
+            available_on=available_on,
+            expires_on=expires_on,
+            institution_code=institution_code,
+        )
+        self.session.add(lot)
+        return lot
+
+    def spendable_lots(self, account: Account, as_of: date) -> list[Lot]:
+        return list(
+            self.session.scalars(
+                select(Lot)
+                .where(
+                    Lot.account_id == account.id,
+                    Lot.status == LotStatus.AVAILABLE.value,
+                    Lot.remaining > 0,
+                    Lot.expires_on >= as_of,
+                )
+                .order_by(Lot.expires_on, Lot.id)
+            )
+        )
+
+    def available_lot_total(self, account: Account) -> int:
+        total = self.session.scalar(
+            select(func.coalesce(func.sum(Lot.remaining), 0)).where(
+                Lot.account_id == account.id, Lot.status == LotStatus.AVAILABLE.value
+            )
+        )
+        return int(total or 0)
+
+    def take_from_lots(self, lots: Sequence[Lot], points: int) -> tuple[list[Take], int]:
+        """Reduce lots FIFO by expiry; returns the takes and what the lots could not cover."""
+        by_id = {lot.id: lot for lot in lots}
+        takes, short = plan_consumption(
+            [LotBalance(lot.id, lot.remaining, lot.expires_on) for lot in lots], points
+        )
+        for take in takes:
+            by_id[take.lot_id].remaining -= take.points
+        return takes, short
+
+    def settle_debt(self, account: Account) -> None:
+        """Keep `available lots == max(balance, 0)` after a credit to an account in debt.
+
+        A negative balance is points the member owes; points credited while in debt pay
+        that debt first, so the lots that received them are trimmed FIFO by expiry.
+        """
+        self.session.flush()
+        excess = self.available_lot_total(account) - max(account.balance, 0)
+        if excess <= 0:
+            return
+        lots = list(
+            self.session.scalars(
+                select(Lot)
+                .where(
+                    Lot.account_id == account.id,
+                    Lot.status == LotStatus.AVAILABLE.value,
+                    Lot.remaining > 0,
+                )
+                .order_by(Lot.expires_on, Lot.id)
+            )
+        )
+        self.take_from_lots(lots, excess)

@@ -1,0 +1,233 @@
+"""Typed ORM models of the points ledger (tables `points_engine_*`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from common.db import BigId, Base, intpk, json_value, name_str, utc_datetime
+
+class Account(Base):
+    __tablename__ = "points_engine_account"
+
+    id: Mapped[intpk]
+    code: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    member_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    institution_code: Mapped[str | None] = mapped_column(String(32))
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    merged_into_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("points_engine_account.id")
+    )
+    created_at: Mapped[utc_datetime]
+
+
+class Posting(Base):
+    """One movement of `points` (> 0) from one account to another."""
+
+    __tablename__ = "points_engine_posting"
+    __table_args__ = (
+        CheckConstraint("points > 0", name="points_positive"),
+        CheckConstraint("from_account_id <> to_account_id", name="distinct_accounts"),
+        Index("ix_points_engine_posting_from", "from_account_id", "id"),
+        Index("ix_points_engine_posting_to", "to_account_id", "id"),
+    )
+
+    id: Mapped[intpk]
+    txn_id: Mapped[str] = mapped_column(String(40), index=True)
+    type: Mapped[str] = mapped_column(String(24))
+    from_account_id: Mapped[int] = mapped_column(BigId, ForeignKey("points_engine_account.id"))
+    to_account_id: Mapped[int] = mapped_column(BigId, ForeignKey("points_engine_account.id"))
+    points: Mapped[int] = mapped_column(BigInteger)
+    from_balance_after: Mapped[int | None] = mapped_column(BigInteger)
+    to_balance_after: Mapped[int | None] = mapped_column(BigInteger)
+    reference: Mapped[str] = mapped_column(String(160))
+    occurred_at: Mapped[utc_datetime]
+    recorded_at: Mapped[utc_datetime]
+    breakdown: Mapped[json_value | None]
+
+
+class Lot(Base):
+    __tablename__ = "points_engine_lot"
+    __table_args__ = (
+        CheckConstraint("remaining >= 0 AND remaining <= initial", name="remaining_in_range"),
+        Index("ix_points_engine_lot_account_status", "account_id", "status", "expires_on"),
+        Index("ix_points_engine_lot_due", "status", "available_on"),
+    )
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("points_engine_account.id"))
+    accrual_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    initial: Mapped[int] = mapped_column(BigInteger)
+    remaining: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    earned_on: Mapped[date] = mapped_column(Date)
+    available_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date, index=True)
+    institution_code: Mapped[str] = mapped_column(String(32))
+
+
+class Accrual(Base):
+    __tablename__ = "points_engine_accrual"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[intpk]
+    accrual_no: Mapped[str] = mapped_column(String(40), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(120))
+    member_id: Mapped[int] = mapped_column(BigId, index=True)
+    institution_code: Mapped[str] = mapped_column(String(32))
+    business_type: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[utc_datetime]
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    points: Mapped[int] = mapped_column(BigInteger)
+    points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    available_on: Mapped[date] = mapped_column(Date)
+    sources: Mapped[json_value]
+    breakdown: Mapped[json_value]
+    lines: Mapped[json_value]
+    payment_method: Mapped[str | None] = mapped_column(String(32))
+
+
+class Refund(Base):
+    __tablename__ = "points_engine_refund"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[intpk]
+    refund_no: Mapped[str] = mapped_column(String(40), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(120))
+    accrual_id: Mapped[int] = mapped_column(BigId, ForeignKey("points_engine_accrual.id"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    points_reversed: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[utc_datetime]
+
+
+class EarningRule(Base):
+    __tablename__ = "points_engine_earning_rule"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    business_type: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(32))
+    points: Mapped[int] = mapped_column(Integer)
+    per_fen: Mapped[int] = mapped_column(Integer)
+    fixed_points: Mapped[int] = mapped_column(Integer, default=0)
+    pending_days: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[name_str]
+    description_en: Mapped[name_str]
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class TierMultiplier(Base):
+    __tablename__ = "points_engine_tier_multiplier"
+
+    tier: Mapped[str] = mapped_column(String(32), primary_key=True)
+    multiplier_bp: Mapped[int] = mapped_column(Integer)
+
+
+class Campaign(Base):
+    __tablename__ = "points_engine_campaign"
+    id: Mapped[intpk]
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[name_str]
+    name_en: Mapped[name_str]
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    target: Mapped[json_value]
+    multiplier_bp: Mapped[int] = mapped_column(Integer, default=10_000)
+    bonus_points: Mapped[int] = mapped_column(Integer, default=0)
+    per_member_cap: Mapped[int | None] = mapped_column(Integer)
+    budget_points: Mapped[int] = mapped_column(BigInteger)
+    holdout_pct: Mapped[int] = mapped_column(Integer, default=0)
+    # The budget still to give is the balance of this account, locked while drawn on.
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("points_engine_account.id"))
+    created_at: Mapped[utc_datetime]
+
+
+class CampaignAward(Base):
+    """A member's running total from one campaign (the per-member cap is checked against it)."""
+
+    __tablename__ = "points_engine_campaign_award"
+    __table_args__ = (UniqueConstraint("campaign_id", "member_id"),)
+
+    id: Mapped[intpk]
+    campaign_id: Mapped[int] = mapped_column(BigId, ForeignKey("points_engine_campaign.id"))
+    member_id: Mapped[int] = mapped_column(BigId)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Reward(Base):
+    __tablename__ = "points_engine_reward"
+    __table_args__ = (
+        CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
+    )
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[name_str]
+    name_en: Mapped[name_str]
+    kind: Mapped[str] = mapped_column(String(24))
+    points_cost: Mapped[int] = mapped_column(BigInteger)
+    cash_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    stock: Mapped[int | None] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Redemption(Base):
+    __tablename__ = "points_engine_redemption"
+
+    id: Mapped[intpk]
+    redemption_no: Mapped[str] = mapped_column(String(40), unique=True)
+    member_id: Mapped[int] = mapped_column(BigId, index=True)
+    reward_code: Mapped[str] = mapped_column(String(64), ForeignKey("points_engine_reward.code"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    points_spent: Mapped[int] = mapped_column(BigInteger)
+    cash_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[utc_datetime]
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LotConsumption(Base):
+    """Which lots a redemption drew from, so a cancel can put points back where they were."""
+
+    __tablename__ = "points_engine_lot_consumption"
+
+    id: Mapped[intpk]
+    redemption_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("points_engine_redemption.id"), index=True
+    )
+    lot_id: Mapped[int] = mapped_column(BigId, ForeignKey("points_engine_lot.id"))
+    points: Mapped[int] = mapped_column(BigInteger)
+
+
+__all__ = [
+    "Account",
+    "Accrual",
+    "Campaign",
+    "CampaignAward",
+    "EarningRule",
+    "Lot",
+    "LotConsumption",
+    "Posting",
+    "Redemption",
+    "Refund",
+    "Reward",
+    "TierMultiplier",
+]

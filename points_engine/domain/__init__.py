@@ -1,0 +1,1 @@
+"""Pure ledger rules: account kinds, lots, earning-rule evaluation, errors."""

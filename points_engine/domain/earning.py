@@ -1,0 +1,250 @@
+"""Earning-rule evaluation: base rules, tier multiplier and campaigns, in whole points.
+
+Rounding: lines are grouped by the base rule that matches them and each group earns
+floor(sum of amount_fen * points / per_fen); fixed points are added once per accrual.
+The tier bonus is floor(base * (multiplier_bp - 10000) / 10000). A multiplier campaign
+earns floor(eligible base * (multiplier_bp - 10000) / 10000), a bonus campaign its
+fixed points; either is then cut to the member's remaining cap and to the campaign's
+remaining budget. Every step floors, so no fractional point is ever produced and the
+member is never credited more than the rules allow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+BP = 10_000
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    category: str | None
+    quantity: int
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class EarningRule:
+    code: str
+    business_type: str
+    channel: str | None
+    category: str | None
+    points: int
+    per_fen: int
+    fixed_points: int
+    pending_days: int
+    description: str
+
+    def specificity(self) -> int:
+        return (2 if self.channel is not None else 0) + (1 if self.category is not None else 0)
+
+    def matches(self, business_type: str, channel: str, category: str | None) -> bool:
+        return (
+            self.business_type == business_type
+            and self.channel in (None, channel)
+            and self.category in (None, category)
+        )
+
+
+@dataclass(frozen=True)
+class Campaign:
+    code: str
+    starts_on: date
+    ends_on: date
+    multiplier_bp: int
+    bonus_points: int
+    per_member_cap: int | None
+    budget_remaining: int
+    holdout_pct: int
+    business_types: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    skus: frozenset[str] = frozenset()
+    tiers: frozenset[str] = frozenset()
+
+    def is_running(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on
+
+    def targets(self, business_type: str, channel: str, tier: str) -> bool:
+        return (
+            (not self.business_types or business_type in self.business_types)
+            and (not self.channels or channel in self.channels)
+            and (not self.tiers or tier in self.tiers)
+        )
+
+    def line_eligible(self, line: Line) -> bool:
+        if not self.categories and not self.skus:
+            return True
+        return line.category in self.categories or line.sku in self.skus
+
+
+@dataclass(frozen=True)
+class BreakdownItem:
+    rule: str
+    kind: str
+    points: int
+    detail: str
+    limited_by: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        item: dict[str, object] = {
+            "rule": self.rule,
+            "kind": self.kind,
+            "points": self.points,
+            "detail": self.detail,
+        }
+        if self.limited_by is not None:
+            item["limited_by"] = self.limited_by
+        return item
+
+
+@dataclass(frozen=True)
+class AccrualContext:
+    member_id: int
+    tier: str
+    tier_multiplier_bp: int
+    business_type: str
+    channel: str
+    occurred_on: date
+    lines: Sequence[Line]
+
+
+@dataclass(frozen=True)
+class CampaignAward:
+    campaign_code: str
+    points: int
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    base_points: int
+    tier_points: int
+    campaign_awards: tuple[CampaignAward, ...]
+    pending_days: int
+    breakdown: tuple[BreakdownItem, ...] = field(default=())
+
+    @property
+    def issuance_points(self) -> int:
+        return self.base_points + self.tier_points
+
+    @property
+    def total(self) -> int:
+        return self.issuance_points + sum(award.points for award in self.campaign_awards)
+
+
+class NoEarningRule(Exception):
+    """No base rule covers this business type and channel."""
+
+
+def in_holdout(campaign_code: str, member_id: int, holdout_pct: int) -> bool:
+    """Stable random assignment: the same member is always in or out of a campaign's holdout."""
+    digest = hashlib.sha256(f"{campaign_code}:{member_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < holdout_pct
+
+
+def best_rule(
+    rules: Sequence[EarningRule], business_type: str, channel: str, category: str | None
+) -> EarningRule:
+    candidates = [r for r in rules if r.matches(business_type, channel, category)]
+    if not candidates:
+        raise NoEarningRule(f"no earning rule for {business_type}/{channel}/{category}")
+    return max(candidates, key=lambda r: (r.specificity(), r.code))
+
+
+def evaluate(
+    context: AccrualContext,
+    rules: Sequence[EarningRule],
+    campaigns: Sequence[Campaign],
+    awarded_so_far: dict[str, int],
+) -> Evaluation:
+    """Points an accrual earns and why; `awarded_so_far` maps campaign code to this member's total."""
+    breakdown: list[BreakdownItem] = []
+    amount_by_rule: dict[str, int] = {}
+    rule_by_code: dict[str, EarningRule] = {}
+    line_rules: list[EarningRule] = []
+    for line in context.lines:
+        rule = best_rule(rules, context.business_type, context.channel, line.category)
+        rule_by_code[rule.code] = rule
+        amount_by_rule[rule.code] = amount_by_rule.get(rule.code, 0) + line.amount_fen
+        line_rules.append(rule)
+
+    base = 0
+    for code, amount in sorted(amount_by_rule.items()):
+        rule = rule_by_code[code]
+        points = amount * rule.points // rule.per_fen
+        base += points
+        breakdown.append(BreakdownItem(code, "base", points, rule.description))
+    fixed_rule = max(rule_by_code.values(), key=lambda r: (r.fixed_points, r.code))
+    if fixed_rule.fixed_points:
+        base += fixed_rule.fixed_points
+        breakdown.append(
+            BreakdownItem(fixed_rule.code, "fixed", fixed_rule.fixed_points, "fixed points per item")
+        )
+
+    tier_points = base * (context.tier_multiplier_bp - BP) // BP
+    if tier_points:
+        breakdown.append(
+            BreakdownItem(
+                f"tier:{context.tier}",
+                "tier",
+                tier_points,
+                f"tier multiplier x{context.tier_multiplier_bp / BP:g}",
+            )
+        )
+
+    awards: list[CampaignAward] = []
+    for campaign in sorted(campaigns, key=lambda c: c.code):
+        if not campaign.is_running(context.occurred_on) or not campaign.targets(
+            context.business_type, context.channel, context.tier
+        ):
+            continue
+        eligible = [
+            (line, rule)
+            for line, rule in zip(context.lines, line_rules, strict=True)
+            if campaign.line_eligible(line)
+        ]
+        if not eligible:
+            continue
+        item = _campaign_item(context, campaign, eligible, awarded_so_far.get(campaign.code, 0))
+        breakdown.append(item)
+        if item.points:
+            awards.append(CampaignAward(campaign.code, item.points))
+
+    pending_days = max(rule.pending_days for rule in rule_by_code.values())
+    return Evaluation(base, tier_points, tuple(awards), pending_days, tuple(breakdown))
+
+
+def _campaign_item(
+    context: AccrualContext,
+    campaign: Campaign,
+    eligible: list[tuple[Line, EarningRule]],
+    awarded: int,
+) -> BreakdownItem:
+    rule_name = f"campaign:{campaign.code}"
+    if in_holdout(campaign.code, context.member_id, campaign.holdout_pct):
+        return BreakdownItem(rule_name, "campaign", 0, "holdout group", "holdout")
+    if campaign.bonus_points:
+        wanted = campaign.bonus_points
+        detail = f"bonus {campaign.bonus_points} points"
+    else:
+        amount_by_rule: dict[EarningRule, int] = {}
+        for line, rule in eligible:
+            amount_by_rule[rule] = amount_by_rule.get(rule, 0) + line.amount_fen
+        eligible_base = sum(a * r.points // r.per_fen for r, a in amount_by_rule.items())
+        wanted = eligible_base * (campaign.multiplier_bp - BP) // BP
+        detail = f"campaign multiplier x{campaign.multiplier_bp / BP:g}"
+    points = wanted
+    limited_by: str | None = None
+    if campaign.per_member_cap is not None and points > campaign.per_member_cap - awarded:
+        points = max(campaign.per_member_cap - awarded, 0)
+        limited_by = "member_cap"
+    if points > campaign.budget_remaining:
+        points = campaign.budget_remaining
+        limited_by = "budget_exhausted" if points == 0 else "budget"
+    if limited_by == "budget_exhausted":
+        detail = "campaign budget spent: no more points from this campaign"
+    return BreakdownItem(rule_name, "campaign", points, detail, limited_by)

@@ -1,0 +1,45 @@
+"""Errors the points ledger raises."""
+
+from __future__ import annotations
+
+from common.errors import Conflict, Invalid, NotFound, RuleViolation
+
+
+class InsufficientPoints(RuleViolation):
+    code = "insufficient-points"
+    title = "Not enough available points"
+
+
+class PointsDebtOutstanding(RuleViolation):
+    code = "points-debt-outstanding"
+    title = "Negative points balance blocks redemption"
+
+
+class OutOfStock(Conflict):
+    code = "out-of-stock"
+    title = "Reward out of stock"
+
+
+class AlreadyCancelled(Conflict):
+    code = "already-cancelled"
+    title = "Redemption already cancelled"
+
+
+class RefundExceedsOriginal(Invalid):
+    code = "refund-exceeds-original"
+    title = "Refund exceeds the original amount"
+
+
+class UnknownAccrual(NotFound):
+    code = "unknown-accrual"
+    title = "Original accrual not found"
+
+
+class UnknownReward(NotFound):
+    code = "unknown-reward"
+    title = "Unknown reward"
+
+
+class UnknownCampaign(NotFound):
+    code = "unknown-campaign"
+    title = "Unknown campaign"

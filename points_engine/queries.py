@@ -1,0 +1,159 @@
+"""Read side of the ledger: balances, expiring points, history, catalogue; plain dicts out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from common.clock import as_utc
+from points_engine.adapters import orm
+from points_engine.domain.accounts import LotStatus, member_account_code, pending_account_code
+
+
+def member_account_ids(session: Session, member_id: int) -> tuple[list[int], list[int]]:
+    """The member's available and pending account ids, including accounts merged into them."""
+    available = [_account_id(session, member_account_code(member_id))]
+    pending = [_account_id(session, pending_account_code(member_id))]
+    for ids in (available, pending):
+        frontier = list(ids)
+        while frontier:
+            merged = list(
+                session.scalars(select(orm.Account.id).where(orm.Account.merged_into_id.in_(frontier)))
+            )
+            ids.extend(merged)
+            frontier = merged
+    return available, pending
+
+
+def _account_id(session: Session, code: str) -> int:
+    account_id = session.scalar(select(orm.Account.id).where(orm.Account.code == code))
+    if account_id is None:
+        raise LookupError(code)
+    return int(account_id)
+
+
+def points_summary(session: Session, member_id: int, as_of: date) -> dict[str, Any]:
+    """`{available, pending, negative_debt, expiring: [{points, expires_on}]}` for one member."""
+    available = session.scalars(
+        select(orm.Account).where(orm.Account.code == member_account_code(member_id))
+    ).one()
+    pending = session.scalars(
+        select(orm.Account).where(orm.Account.code == pending_account_code(member_id))
+    ).one()
+    expiring = session.execute(
+        select(orm.Lot.expires_on, func.sum(orm.Lot.remaining))
+        .where(
+            orm.Lot.account_id == available.id,
+            orm.Lot.status == LotStatus.AVAILABLE.value,
+            orm.Lot.remaining > 0,
+        )
+        .group_by(orm.Lot.expires_on)
+        .order_by(orm.Lot.expires_on)
+    ).all()
+    return {
+        "available": max(available.balance, 0),
+        "pending": pending.balance,
+        "negative_debt": max(-available.balance, 0),
+        "expiring": [
+            {"points": int(points), "expires_on": expires_on.isoformat(),
+             "expired": expires_on < as_of}
+            for expires_on, points in expiring
+        ],
+    }
+
+
+def ledger_history(
+    session: Session, member_id: int, before_id: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Postings touching the member's accounts, newest first, signed from the member's side."""
+    available, pending = member_account_ids(session, member_id)
+    own = set(available) | set(pending)
+    query = (
+        select(orm.Posting)
+        .where(or_(orm.Posting.from_account_id.in_(own), orm.Posting.to_account_id.in_(own)))
+        .order_by(orm.Posting.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(orm.Posting.id < before_id)
+    entries = []
+    for posting in session.scalars(query):
+        entries.append(_entry(posting, set(available), set(pending)))
+    return entries
+
+
+def _entry(posting: orm.Posting, available: set[int], pending: set[int]) -> dict[str, Any]:
+    if posting.to_account_id in available:
+        account, points, after = "available", posting.points, posting.to_balance_after
+    elif posting.from_account_id in available:
+        account, points, after = "available", -posting.points, posting.from_balance_after
+    elif posting.to_account_id in pending:
+        account, points, after = "pending", posting.points, posting.to_balance_after
+    else:
+        account, points, after = "pending", -posting.points, posting.from_balance_after
+    return {
+        "id": posting.id,
+        "type": posting.type,
+        "account": account,
+        "points": points,
+        "balance_after": after,
+        "reference": posting.reference,
+        "occurred_at": _iso(posting.occurred_at),
+        "recorded_at": _iso(posting.recorded_at),
+        "breakdown": posting.breakdown,
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return as_utc(moment).isoformat()
+
+
+def list_rewards(session: Session) -> list[orm.Reward]:
+    return list(
+        session.scalars(select(orm.Reward).where(orm.Reward.active.is_(True)).order_by(orm.Reward.points_cost))
+    )
+
+
+def list_campaigns(session: Session) -> list[tuple[orm.Campaign, int]]:
+    rows = session.execute(
+        select(orm.Campaign, orm.Account.balance)
+        .join(orm.Account, orm.Account.id == orm.Campaign.account_id)
+        .order_by(orm.Campaign.starts_on, orm.Campaign.code)
+    ).all()
+    return [(campaign, int(balance)) for campaign, balance in rows]
+
+
+def earned_since(session: Session, since: datetime, until: datetime) -> dict[int, int]:
+    """Net points earned per member id (accruals minus their reversals) in [since, until)."""
+    rows = session.execute(
+        select(orm.Accrual.member_id, func.sum(orm.Accrual.points - orm.Accrual.points_reversed))
+        .where(orm.Accrual.occurred_at >= since, orm.Accrual.occurred_at < until)
+        .group_by(orm.Accrual.member_id)
+    ).all()
+    return {int(member_id): int(points) for member_id, points in rows}
+
+
+def redemption_member_id(session: Session, redemption_no: str) -> int | None:
+    member_id = session.scalar(
+        select(orm.Redemption.member_id).where(orm.Redemption.redemption_no == redemption_no)
+    )
+    return None if member_id is None else int(member_id)
+
+
+def liability_by_institution(session: Session) -> Sequence[tuple[str, int]]:
+    rows = session.execute(
+        select(orm.Lot.institution_code, func.sum(orm.Lot.remaining))
+        .where(orm.Lot.status.in_([LotStatus.AVAILABLE.value, LotStatus.PENDING.value]))
+        .group_by(orm.Lot.institution_code)
+        .order_by(orm.Lot.institution_code)
+    ).all()
+    return [(code, int(points)) for code, points in rows]
+
+
+
+def posting_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(orm.Posting)) or 0)

@@ -1,0 +1,1027 @@
+"""Ledger use cases, one function each; every one runs in the caller's unit of work and commits it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+
+from common import idempotency
+from common.clock import business_date, end_of_day, end_of_next_year, start_of_day, to_utc, utcnow
+from common.errors import Conflict, Forbidden, Invalid, NotFound
+from common.organisation import Category, Institution, codes
+from common.unit_of_work import UnitOfWork
+from points_engine.adapters import orm
+from points_engine.adapters.book import LedgerBook, MemberAccounts, new_txn_id
+from points_engine.domain import earning
+from points_engine.domain.accounts import (
+    AccountKind,
+    LotStatus,
+    PostingType,
+    campaign_account_code,
+    issuance_account_code,
+    redemption_account_code,
+)
+from points_engine.domain.errors import (
+    AlreadyCancelled,
+    InsufficientPoints,
+    OutOfStock,
+    PointsDebtOutstanding,
+    RefundExceedsOriginal,
+    UnknownAccrual,
+    UnknownReward,
+)
+from points_engine.domain.lots import cumulative_reversal, split_proportionally
+
+BUSINESS_TYPES = ("goods", "bill_payment", "mailing", "subscription", "philately", "service")
+REWARD_KINDS = ("goods", "voucher", "bill_credit", "partner_miles")
+
+
+# -- ports and commands -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    member_no: str | None = None
+    phone: str | None = None
+    card_no: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    member_id: int
+    member_no: str
+    tier: str
+
+
+class MemberDirectory(Protocol):
+    """Resolves a member reference (following merges) inside the caller's session."""
+
+    def resolve(self, uow: UnitOfWork, ref: MemberRef, field: str) -> MemberInfo: ...
+
+    def by_id(self, uow: UnitOfWork, member_id: int) -> MemberInfo: ...
+
+
+@dataclass(frozen=True)
+class AccrualLine:
+    sku: str
+    quantity: int
+    amount_fen: int
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class AccrualCommand:
+    external_id: str
+    member: MemberRef
+    institution_code: str
+    occurred_at: datetime
+    business_type: str
+    lines: tuple[AccrualLine, ...]
+    total_fen: int
+    payment_method: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundCommand:
+    external_id: str
+    original_external_id: str
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class RedemptionCommand:
+    external_id: str
+    member_no: str
+    reward_code: str
+    quantity: int = 1
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write use case answers: the body, and whether it was a replay of an earlier write."""
+
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: int
+    pending: int
+    negative_debt: int
+
+    @classmethod
+    def of(cls, accounts: MemberAccounts) -> Balance:
+        return cls(
+            available=max(accounts.available.balance, 0),
+            pending=accounts.pending.balance,
+            negative_debt=max(-accounts.available.balance, 0),
+        )
+
+
+def _as_of(as_of: date | None) -> date:
+    return as_of if as_of is not None else business_date(utcnow())
+
+
+def _public_id(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex[:20].upper()
+
+
+# -- accrual ------------------------------------------------------------------------
+
+
+def accrue_points(
+    uow: UnitOfWork,
+    directory: MemberDirectory,
+    channel: str,
+    command: AccrualCommand,
+    *,
+    commit: bool = True,
+) -> Written:
+    """Earn points for a purchase; idempotent per channel + external_id.
+
+    Raises Invalid (unknown institution, category or member; totals that do not add
+    up; amounts not positive), Conflict (external_id reused with another payload).
+    """
+    claim = idempotency.claim(
+        uow.session,
+        f"channel:{channel}",
+        "accrual",
+        command.external_id,
+        idempotency.fingerprint(asdict(command)),
+    )
+    if isinstance(claim, idempotency.Replay):
+        return Written(claim.body, replayed=True)
+    body = _accrue(uow, directory, channel, command)
+    idempotency.complete(claim, 201, body)
+    if commit:
+        uow.commit()
+    return Written(body)
+
+
+def _validate_accrual(uow: UnitOfWork, command: AccrualCommand) -> None:
+    errors: list[Invalid] = []
+    if command.business_type not in BUSINESS_TYPES:
+        errors.append(Invalid.field("business_type", f"must be one of {', '.join(BUSINESS_TYPES)}"))
+    if uow.session.get(Institution, command.institution_code) is None:
+        errors.append(Invalid.field("institution_code", "unknown institution"))
+    if not command.lines:
+        errors.append(Invalid.field("lines", "at least one line is required"))
+    known_categories = codes(uow.session, Category)
+    for index, line in enumerate(command.lines):
+        if line.amount_fen <= 0:
+            errors.append(Invalid.field(f"lines[{index}].amount_fen", "must be greater than 0"))
+        if line.quantity <= 0:
+            errors.append(Invalid.field(f"lines[{index}].quantity", "must be greater than 0"))
+        if line.category is not None and line.category not in known_categories:
+            errors.append(Invalid.field(f"lines[{index}].category", "unknown category"))
+    if command.lines and command.total_fen != sum(line.amount_fen for line in command.lines):
+        errors.append(Invalid.field("total_fen", "must equal the sum of lines[].amount_fen"))
+    if command.occurred_at.tzinfo is None:
+        errors.append(Invalid.field("occurred_at", "must carry a UTC offset"))
+    if errors:
+        raise Invalid(
+            "; ".join(e.detail for e in errors), [fe for e in errors for fe in e.errors]
+        )
+
+
+def _accrue(
+    uow: UnitOfWork, directory: MemberDirectory, channel: str, command: AccrualCommand
+) -> dict[str, Any]:
+    _validate_accrual(uow, command)
+    session = uow.session
+    book = LedgerBook(session)
+    member = directory.resolve(uow, command.member, "member")
+    accounts = book.lock_member(member.member_id)
+    member = directory.by_id(uow, accounts.member_id)
+    occurred_at = to_utc(command.occurred_at)
+    earned_on = business_date(occurred_at)
+
+    rules = [
+        earning.EarningRule(
+            r.code, r.business_type, r.channel, r.category, r.points, r.per_fen,
+            r.fixed_points, r.pending_days, r.description,
+        )
+        for r in session.scalars(
+            select(orm.EarningRule).where(
+                orm.EarningRule.active.is_(True),
+                orm.EarningRule.business_type == command.business_type,
+            )
+        )
+    ]
+    multiplier = session.get(orm.TierMultiplier, member.tier)
+    context = earning.AccrualContext(
+        member_id=accounts.member_id,
+        tier=member.tier,
+        tier_multiplier_bp=multiplier.multiplier_bp if multiplier else earning.BP,
+        business_type=command.business_type,
+        channel=channel,
+        occurred_on=earned_on,
+        lines=[
+            earning.Line(line.sku, line.category, line.quantity, line.amount_fen)
+            for line in command.lines
+        ],
+    )
+    try:
+        # First pass without campaign locks to learn which campaigns would award
+        # anything; only those budget accounts are locked and the rules re-run on
+        # the locked balances, so accruals outside a campaign never queue on it.
+        running = _running_campaigns(session, earned_on)
+        evaluation = earning.evaluate(context, rules, running.specs(), {})
+        awarding = {a.campaign_code for a in evaluation.campaign_awards}
+        if awarding:
+            locked = running.lock(book, awarding)
+            awarded = _awarded_so_far(session, accounts.member_id, locked.rows)
+            evaluation = earning.evaluate(context, rules, locked.specs(), awarded)
+    except earning.NoEarningRule as error:
+        raise Invalid.field("business_type", str(error)) from error
+
+    status = LotStatus.PENDING if evaluation.pending_days > 0 else LotStatus.AVAILABLE
+    available_on = earned_on + timedelta(days=evaluation.pending_days)
+    expires_on = end_of_next_year(earned_on)
+    target = accounts.pending if status is LotStatus.PENDING else accounts.available
+    in_debt = accounts.available.balance < 0
+    breakdown = [item.as_dict() for item in evaluation.breakdown]
+    sources: list[dict[str, Any]] = []
+
+    accrual_no = _public_id("AC")
+    txn = new_txn_id()
+    reference = f"accrual:{accrual_no}"
+    if evaluation.issuance_points:
+        issuance = book.system_account(
+            issuance_account_code(command.institution_code),
+            AccountKind.ISSUANCE,
+            command.institution_code,
+        )
+        book.post(
+            txn_id=txn, type=PostingType.ACCRUAL, source=issuance, target=target,
+            points=evaluation.issuance_points, reference=reference,
+            occurred_at=occurred_at, breakdown=breakdown,
+        )
+        sources.append({"account_id": issuance.id, "points": evaluation.issuance_points})
+    for award in evaluation.campaign_awards:
+        campaign_row, budget = running.locked_budget(award.campaign_code)
+        book.post(
+            txn_id=txn, type=PostingType.ACCRUAL, source=budget, target=target,
+            points=award.points, reference=reference, occurred_at=occurred_at,
+            breakdown=breakdown,
+        )
+        sources.append({"account_id": budget.id, "points": award.points, "campaign_id": campaign_row.id})
+        _add_award(session, campaign_row.id, accounts.member_id, award.points)
+    accrual = orm.Accrual(
+        accrual_no=accrual_no,
+        channel=channel,
+        external_id=command.external_id,
+        member_id=accounts.member_id,
+        institution_code=command.institution_code,
+        business_type=command.business_type,
+        occurred_at=occurred_at,
+        total_fen=command.total_fen,
+        refunded_fen=0,
+        points=evaluation.total,
+        points_reversed=0,
+        status=status.value,
+        available_on=available_on,
+        sources=sources,
+        breakdown=breakdown,
+        lines=[asdict(line) for line in command.lines],
+        payment_method=command.payment_method,
+    )
+    session.add(accrual)
+    session.flush()
+
+    if evaluation.total > 0:
+        book.new_lot(
+            target,
+            points=evaluation.total,
+            status=status,
+            accrual_id=accrual.id,
+            earned_on=earned_on,
+            available_on=available_on,
+            expires_on=expires_on,
+            institution_code=command.institution_code,
+        )
+        if in_debt and status is LotStatus.AVAILABLE:
+            book.settle_debt(accounts.available)
+    session.flush()
+
+    body: dict[str, Any] = {
+        "accrual_id": accrual.accrual_no,
+        "member_no": member.member_no,
+        "points": evaluation.total,
+        "status": status.value,
+        "breakdown": breakdown,
+        "balance": _balance_body(accounts),
+    }
+    if status is LotStatus.PENDING:
+        body["available_on"] = available_on.isoformat()
+    return body
+
+
+def _balance_body(accounts: MemberAccounts) -> dict[str, int]:
+    balance = Balance.of(accounts)
+    body = {"available": balance.available, "pending": balance.pending}
+    if balance.negative_debt:
+        body["negative_debt"] = balance.negative_debt
+    return body
+
+
+@dataclass
+class _RunningCampaigns:
+    rows: list[orm.Campaign]
+    budgets: dict[str, int] = field(default_factory=dict)
+    accounts: dict[str, orm.Account] = field(default_factory=dict)
+    by_code: dict[str, orm.Campaign] = field(default_factory=dict)
+
+    def specs(self) -> list[earning.Campaign]:
+        return [_campaign_spec(row, self.budgets[row.code]) for row in self.rows]
+
+    def lock(self, book: LedgerBook, wanted: set[str]) -> _RunningCampaigns:
+        chosen = sorted((r for r in self.rows if r.code in wanted), key=lambda r: r.account_id)
+        locked = _RunningCampaigns(chosen)
+        for row in chosen:
+            account = book.lock(row.account_id)
+            locked.budgets[row.code] = account.balance
+            locked.accounts[row.code] = account
+        self.accounts.update(locked.accounts)
+        self.by_code = {row.code: row for row in chosen}
+        return locked
+
+    def locked_budget(self, code: str) -> tuple[orm.Campaign, orm.Account]:
+        return self.by_code[code], self.accounts[code]
+
+
+def _running_campaigns(session: Any, day: date) -> _RunningCampaigns:
+    rows = list(
+        session.scalars(
+            select(orm.Campaign).where(orm.Campaign.starts_on <= day, orm.Campaign.ends_on >= day)
+        )
+    )
+    running = _RunningCampaigns(rows)
+    if rows:
+        balances = dict(
+            session.execute(
+                select(orm.Account.id, orm.Account.balance).where(
+                    orm.Account.id.in_([r.account_id for r in rows])
+                )
+            ).all()
+        )
+        running.budgets = {r.code: int(balances[r.account_id]) for r in rows}
+    return running
+
+
+def _campaign_spec(row: orm.Campaign, budget_remaining: int) -> earning.Campaign:
+    target = row.target or {}
+    return earning.Campaign(
+        code=row.code,
+        starts_on=row.starts_on,
+        ends_on=row.ends_on,
+        multiplier_bp=row.multiplier_bp,
+        bonus_points=row.bonus_points,
+        per_member_cap=row.per_member_cap,
+        budget_remaining=budget_remaining,
+        holdout_pct=row.holdout_pct,
+        business_types=frozenset(target.get("business_types", [])),
+        channels=frozenset(target.get("channels", [])),
+        categories=frozenset(target.get("categories", [])),
+        skus=frozenset(target.get("skus", [])),
+        tiers=frozenset(target.get("tiers", [])),
+    )
+
+
+def _awarded_so_far(session: Any, member_id: int, rows: Sequence[orm.Campaign]) -> dict[str, int]:
+    by_id = {row.id: row.code for row in rows}
+    if not by_id:
+        return {}
+    awards = session.execute(
+        select(orm.CampaignAward.campaign_id, orm.CampaignAward.points).where(
+            orm.CampaignAward.member_id == member_id,
+            orm.CampaignAward.campaign_id.in_(list(by_id)),
+        )
+    ).all()
+    return {by_id[campaign_id]: int(points) for campaign_id, points in awards}
+
+
+def _add_award(session: Any, campaign_id: int, member_id: int, points: int) -> None:
+    # The member's accounts are locked, so no other transaction updates this row now.
+    award = session.scalars(
+        select(orm.CampaignAward).where(
+            orm.CampaignAward.campaign_id == campaign_id,
+            orm.CampaignAward.member_id == member_id,
+        )
+    ).one_or_none()
+    if award is None:
+        session.add(orm.CampaignAward(campaign_id=campaign_id, member_id=member_id, points=points))
+    else:
+        award.points += points
+
+
+# -- refund -------------------------------------------------------------------------
+
+
+def refund_purchase(
+    uow: UnitOfWork, channel: str, command: RefundCommand, *, commit: bool = True
+) -> Written:
+    """Reverse an accrual's points in proportion to the refunded amount.
+
+    Pending points of that purchase go first, then its own available lot, then other
+    lots FIFO by expiry; what the member already spent becomes a negative balance that
+    blocks redemption. Raises UnknownAccrual, RefundExceedsOriginal, Conflict.
+    """
+    claim = idempotency.claim(
+        uow.session, f"channel:{channel}", "refund", command.external_id,
+        idempotency.fingerprint(asdict(command)),
+    )
+    if isinstance(claim, idempotency.Replay):
+        return Written(claim.body, replayed=True)
+    if command.amount_fen <= 0:
+        raise Invalid.field("amount_fen", "must be greater than 0")
+    session = uow.session
+    book = LedgerBook(session)
+    accrual_id = session.scalar(
+        select(orm.Accrual.id).where(
+            orm.Accrual.channel == channel,
+            orm.Accrual.external_id == command.original_external_id,
+        )
+    )
+    if accrual_id is None:
+        raise UnknownAccrual(
+            f"no accrual {command.original_external_id!r} from channel {channel}",
+            [Invalid.field("original_external_id", "no such accrual from this channel").errors[0]],
+        )
+    member_id = session.scalar(select(orm.Accrual.member_id).where(orm.Accrual.id == accrual_id))
+    assert member_id is not None
+    accounts = book.lock_member(member_id)
+    accrual = session.scalars(
+        select(orm.Accrual)
+        .where(orm.Accrual.id == accrual_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    refundable = accrual.total_fen - accrual.refunded_fen
+    if command.amount_fen > refundable:
+        raise RefundExceedsOriginal(
+            f"refund of {command.amount_fen} fen exceeds the {refundable} fen still refundable",
+            Invalid.field("amount_fen", f"at most {refundable} fen can still be refunded").errors,
+        )
+    points = cumulative_reversal(
+        accrual.points, accrual.total_fen, accrual.refunded_fen, command.amount_fen
+    )
+    refund = orm.Refund(
+        refund_no=_public_id("RF"),
+        channel=channel,
+        external_id=command.external_id,
+        accrual_id=accrual.id,
+        amount_fen=command.amount_fen,
+        points_reversed=points,
+        created_at=utcnow(),
+    )
+    session.add(refund)
+    _reverse_accrual_points(book, accounts, accrual, points, f"refund:{refund.refund_no}")
+    accrual.refunded_fen += command.amount_fen
+    accrual.points_reversed += points
+    if accrual.refunded_fen == accrual.total_fen:
+        accrual.status = "refunded"
+    session.flush()
+    body = {
+        "refund_id": refund.refund_no,
+        "accrual_id": accrual.accrual_no,
+        "points_reversed": points,
+        "balance": _balance_body(accounts),
+    }
+    idempotency.complete(claim, 201, body)
+    if commit:
+        uow.commit()
+    return Written(body)
+
+
+def _reverse_accrual_points(
+    book: LedgerBook, accounts: MemberAccounts, accrual: orm.Accrual, points: int, reference: str
+) -> None:
+    if points == 0:
+        return
+    session = book.session
+    lot = session.scalars(select(orm.Lot).where(orm.Lot.accrual_id == accrual.id)).one_or_none()
+    from_pending = 0
+    if lot is not None and lot.status == LotStatus.PENDING.value:
+        from_pending = min(points, lot.remaining)
+        lot.remaining -= from_pending
+        if lot.remaining == 0:
+            lot.status = LotStatus.REVERSED.value
+    from_available = points - from_pending
+    if from_available:
+        own = [lot] if lot is not None and lot.status == LotStatus.AVAILABLE.value else []
+        _, short = book.take_from_lots(own, from_available)
+        if short:
+            others = [
+                other
+                for other in book.spendable_lots(accounts.available, date.min)
+                if lot is None or other.id != lot.id
+            ]
+            book.take_from_lots(others, short)
+
+    sources: list[dict[str, Any]] = accrual.sources or []
+    if sum(int(s["points"]) for s in sources) != accrual.points:
+        raise RuntimeError(f"accrual {accrual.accrual_no} does not record where its points came from")
+    parts = split_proportionally(points, [int(s["points"]) for s in sources])
+    txn = new_txn_id()
+    pending_left = from_pending
+    for source, part in zip(sources, parts, strict=True):
+        target = book.lock(int(source["account_id"])) if "campaign_id" in source else (
+            session.get(orm.Account, int(source["account_id"]))
+        )
+        assert target is not None
+        from_p = min(part, pending_left)
+        pending_left -= from_p
+        for origin, amount in ((accounts.pending, from_p), (accounts.available, part - from_p)):
+            book.post(
+                txn_id=txn, type=PostingType.REVERSAL, source=origin, target=target,
+                points=amount, reference=reference, occurred_at=utcnow(),
+                breakdown={"accrual_id": accrual.accrual_no},
+            )
+        if "campaign_id" in source and part:
+            session.execute(
+                update(orm.CampaignAward)
+                .where(
+                    orm.CampaignAward.campaign_id == int(source["campaign_id"]),
+                    orm.CampaignAward.member_id == accounts.member_id,
+                )
+                .values(points=orm.CampaignAward.points - part)
+            )
+
+
+# -- rewards and redemption --------------------------------------------------------
+
+
+def redeem_reward(
+    uow: UnitOfWork,
+    directory: MemberDirectory,
+    command: RedemptionCommand,
+    *,
+    scope: str,
+    channel: str | None,
+    as_of: date | None = None,
+) -> Written:
+    """Spend points on a reward, consuming lots FIFO by expiry.
+
+    Raises UnknownReward, InsufficientPoints, PointsDebtOutstanding, OutOfStock.
+    """
+    claim = idempotency.claim(
+        uow.session, scope, "redemption", command.external_id,
+        idempotency.fingerprint(asdict(command)),
+    )
+    if isinstance(claim, idempotency.Replay):
+        return Written(claim.body, replayed=True)
+    if command.quantity <= 0:
+        raise Invalid.field("quantity", "must be greater than 0")
+    session = uow.session
+    book = LedgerBook(session)
+    day = _as_of(as_of)
+    reward = session.get(orm.Reward, command.reward_code)
+    if reward is None or not reward.active:
+        raise UnknownReward(
+            f"unknown reward {command.reward_code!r}",
+            Invalid.field("reward_code", "unknown reward").errors,
+        )
+    member = directory.resolve(uow, MemberRef(member_no=command.member_no), "member_no")
+    accounts = book.lock_member(member.member_id)
+    cost = reward.points_cost * command.quantity
+    if accounts.available.balance < 0:
+        raise PointsDebtOutstanding(
+            f"the member owes {-accounts.available.balance} points from refunds; "
+            "redemption is blocked until the balance is back to zero"
+        )
+    lots = book.spendable_lots(accounts.available, day)
+    spendable = sum(lot.remaining for lot in lots)
+    if spendable < cost:
+        raise InsufficientPoints(
+            f"{cost} points needed, {spendable} available",
+            Invalid.field("quantity", f"{cost} points needed, {spendable} available").errors,
+        )
+    reward = session.scalars(
+        select(orm.Reward)
+        .where(orm.Reward.code == reward.code)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if reward.stock is not None:
+        if reward.stock < command.quantity:
+            raise OutOfStock(f"only {reward.stock} of {reward.code} left")
+        reward.stock -= command.quantity
+    takes, short = book.take_from_lots(lots, cost)
+    assert short == 0
+    redemption = orm.Redemption(
+        redemption_no=_public_id("RD"),
+        member_id=accounts.member_id,
+        reward_code=reward.code,
+        quantity=command.quantity,
+        points_spent=cost,
+        cash_fen=reward.cash_fen * command.quantity,
+        status="completed",
+        channel=channel,
+        created_at=utcnow(),
+    )
+    session.add(redemption)
+    session.flush()
+    session.add_all(
+        orm.LotConsumption(redemption_id=redemption.id, lot_id=t.lot_id, points=t.points)
+        for t in takes
+    )
+    target = book.system_account(redemption_account_code(reward.code), AccountKind.REDEMPTION)
+    book.post(
+        txn_id=new_txn_id(), type=PostingType.REDEMPTION, source=accounts.available,
+        target=target, points=cost, reference=f"redemption:{redemption.redemption_no}",
+        occurred_at=redemption.created_at,
+        breakdown={"reward_code": reward.code, "quantity": command.quantity},
+    )
+    session.flush()
+    body = {
+        "redemption_id": redemption.redemption_no,
+        "member_no": member.member_no,
+        "reward_code": reward.code,
+        "quantity": command.quantity,
+        "points_spent": cost,
+        "cash_fen": redemption.cash_fen,
+        "status": redemption.status,
+        "balance": _balance_body(accounts),
+    }
+    idempotency.complete(claim, 201, body)
+    uow.commit()
+    return Written(body)
+
+
+def cancel_redemption(
+    uow: UnitOfWork,
+    directory: MemberDirectory,
+    redemption_no: str,
+    *,
+    acting_member_id: int | None = None,
+    as_of: date | None = None,
+) -> dict[str, Any]:
+    """Give a redemption's points back to the lots they came from.
+
+    Points of a lot that has expired since go to the expiry account instead. Raises
+    NotFound, Forbidden (another member's redemption), AlreadyCancelled.
+    """
+    session = uow.session
+    book = LedgerBook(session)
+    day = _as_of(as_of)
+    found = session.scalars(
+        select(orm.Redemption).where(orm.Redemption.redemption_no == redemption_no)
+    ).one_or_none()
+    if found is None:
+        raise NotFound(f"unknown redemption {redemption_no!r}")
+    owner = book.lock_member(found.member_id)
+    if acting_member_id is not None and owner.member_id != acting_member_id:
+        raise Forbidden("a member may cancel only their own redemptions")
+    redemption = session.scalars(
+        select(orm.Redemption)
+        .where(orm.Redemption.id == found.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if redemption.status == "cancelled":
+        raise AlreadyCancelled(f"redemption {redemption_no} is already cancelled")
+    consumptions = list(
+        session.scalars(
+            select(orm.LotConsumption).where(orm.LotConsumption.redemption_id == redemption.id)
+        )
+    )
+    lots = {
+        lot.id: lot
+        for lot in session.scalars(
+            select(orm.Lot).where(orm.Lot.id.in_([c.lot_id for c in consumptions]))
+        )
+    }
+    returned = expired = 0
+    for consumption in consumptions:
+        lot = lots[consumption.lot_id]
+        if lot.status == LotStatus.EXPIRED.value or lot.expires_on < day:
+            expired += consumption.points
+        else:
+            lot.remaining += consumption.points
+            returned += consumption.points
+    source = book.system_account(
+        redemption_account_code(redemption.reward_code), AccountKind.REDEMPTION
+    )
+    txn = new_txn_id()
+    reference = f"redemption_cancel:{redemption.redemption_no}"
+    in_debt = owner.available.balance < 0
+    now = utcnow()
+    book.post(
+        txn_id=txn, type=PostingType.REDEMPTION_CANCEL, source=source, target=owner.available,
+        points=returned, reference=reference, occurred_at=now,
+    )
+    book.post(
+        txn_id=txn, type=PostingType.EXPIRY, source=source, target=book.expiry_account(),
+        points=expired, reference=reference, occurred_at=now,
+        breakdown={"reason": "lot expired before the redemption was cancelled"},
+    )
+    if in_debt:
+        book.settle_debt(owner.available)
+    reward = session.scalars(
+        select(orm.Reward).where(orm.Reward.code == redemption.reward_code).with_for_update()
+    ).one()
+    if reward.stock is not None:
+        reward.stock += redemption.quantity
+    redemption.status = "cancelled"
+    redemption.cancelled_at = now
+    session.flush()
+    member = directory.by_id(uow, owner.member_id)
+    body = {
+        "redemption_id": redemption.redemption_no,
+        "member_no": member.member_no,
+        "status": "cancelled",
+        "points_returned": returned,
+        "points_expired": expired,
+        "balance": _balance_body(owner),
+    }
+    uow.commit()
+    return body
+
+
+def add_reward(
+    uow: UnitOfWork, *, code: str, name: str, name_en: str, kind: str, points_cost: int,
+    cash_fen: int, stock: int | None,
+) -> dict[str, Any]:
+    """Add a reward to the catalogue. Raises Invalid, Conflict (code taken)."""
+    if kind not in REWARD_KINDS:
+        raise Invalid.field("kind", f"must be one of {', '.join(REWARD_KINDS)}")
+    if points_cost <= 0:
+        raise Invalid.field("points_cost", "must be greater than 0")
+    if cash_fen < 0:
+        raise Invalid.field("cash_fen", "must not be negative")
+    if stock is not None and stock < 0:
+        raise Invalid.field("stock", "must not be negative")
+    if uow.session.get(orm.Reward, code) is not None:
+        raise Conflict(f"reward {code!r} already exists")
+    reward = orm.Reward(
+        code=code, name=name, name_en=name_en, kind=kind, points_cost=points_cost,
+        cash_fen=cash_fen, stock=stock, active=True,
+    )
+    uow.session.add(reward)
+    LedgerBook(uow.session).system_account(redemption_account_code(code), AccountKind.REDEMPTION)
+    uow.commit()
+    return reward_body(reward)
+
+
+def reward_body(reward: orm.Reward) -> dict[str, Any]:
+    return {
+        "code": reward.code, "name": reward.name, "name_en": reward.name_en,
+        "kind": reward.kind, "points_cost": reward.points_cost, "cash_fen": reward.cash_fen,
+        "stock": reward.stock,
+    }
+
+
+# -- campaigns ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignCommand:
+    code: str
+    name: str
+    name_en: str
+    starts_on: date
+    ends_on: date
+    budget_points: int
+    multiplier_bp: int = earning.BP
+    bonus_points: int = 0
+    per_member_cap: int | None = None
+    holdout_pct: int = 0
+    business_types: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    skus: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    funded_by: str = "SH"
+
+
+def create_campaign(uow: UnitOfWork, command: CampaignCommand) -> dict[str, Any]:
+    """Create a campaign and fund its budget account from the funding institution's issuance.
+
+    Raises Invalid (dates, effect, budget, targets), Conflict (code taken).
+    """
+    session = uow.session
+    if command.ends_on < command.starts_on:
+        raise Invalid.field("ends_on", "must not be before starts_on")
+    if command.budget_points <= 0:
+        raise Invalid.field("budget_points", "must be greater than 0")
+    if (command.multiplier_bp > earning.BP) == (command.bonus_points > 0):
+        raise Invalid.field(
+            "multiplier_bp", "give either a multiplier above 10000 or bonus_points, not both"
+        )
+    if command.multiplier_bp < earning.BP:
+        raise Invalid.field("multiplier_bp", "must be at least 10000 (1.0x)")
+    if command.per_member_cap is not None and command.per_member_cap <= 0:
+        raise Invalid.field("per_member_cap", "must be greater than 0")
+    if not 0 <= command.holdout_pct <= 50:
+        raise Invalid.field("holdout_pct", "must be between 0 and 50")
+    for name, values, known in (
+        ("business_types", command.business_types, set(BUSINESS_TYPES)),
+        ("categories", command.categories, codes(session, Category)),
+    ):
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise Invalid.field(name, f"unknown codes: {', '.join(unknown)}")
+    funder = session.get(Institution, command.funded_by)
+    if funder is None:
+        raise Invalid.field("funded_by", "unknown institution")
+    if session.scalar(select(orm.Campaign.id).where(orm.Campaign.code == command.code)):
+        raise Conflict(f"campaign {command.code!r} already exists")
+    book = LedgerBook(session)
+    budget = book.system_account(campaign_account_code(command.code), AccountKind.CAMPAIGN_BUDGET)
+    issuance = book.system_account(
+        issuance_account_code(funder.code), AccountKind.ISSUANCE, funder.code
+    )
+    row = orm.Campaign(
+        code=command.code, name=command.name, name_en=command.name_en,
+        starts_on=command.starts_on, ends_on=command.ends_on,
+        target={
+            "business_types": list(command.business_types), "channels": list(command.channels),
+            "categories": list(command.categories), "skus": list(command.skus),
+            "tiers": list(command.tiers),
+        },
+        multiplier_bp=command.multiplier_bp, bonus_points=command.bonus_points,
+        per_member_cap=command.per_member_cap, budget_points=command.budget_points,
+        holdout_pct=command.holdout_pct, account_id=budget.id, created_at=utcnow(),
+    )
+    session.add(row)
+    book.post(
+        txn_id=new_txn_id(), type=PostingType.BUDGET, source=issuance, target=budget,
+        points=command.budget_points, reference=f"campaign:{command.code}",
+        occurred_at=utcnow(),
+    )
+    session.flush()
+    body = campaign_body(row, budget.balance)
+    uow.commit()
+    return body
+
+
+def campaign_body(row: orm.Campaign, budget_remaining: int) -> dict[str, Any]:
+    return {
+        "code": row.code, "name": row.name, "name_en": row.name_en,
+        "starts_on": row.starts_on.isoformat(), "ends_on": row.ends_on.isoformat(),
+        "target": row.target, "multiplier_bp": row.multiplier_bp,
+        "bonus_points": row.bonus_points, "per_member_cap": row.per_member_cap,
+        "budget_points": row.budget_points, "budget_remaining": budget_remaining,
+        "holdout_pct": row.holdout_pct,
+    }
+
+
+# -- members' accounts: open and merge ------------------------------------------------
+
+
+def open_member_accounts(uow: UnitOfWork, member_id: int) -> None:
+    LedgerBook(uow.session).open_member_accounts(member_id)
+
+
+def merge_member_accounts(uow: UnitOfWork, absorbed_id: int, survivor_id: int) -> int:
+    """Move the absorbed member's points, lots and campaign totals to the survivor.
+
+    Lots keep their expiry dates. A negative balance moves too and is settled against the
+    survivor's lots. The absorbed accounts stay, closed, pointing at the survivor's.
+    Returns the points moved.
+    """
+    session = uow.session
+    book = LedgerBook(session)
+    locked = book.lock_members([absorbed_id, survivor_id])
+    absorbed, survivor = locked[absorbed_id], locked[survivor_id]
+    if absorbed.available.id == survivor.available.id:
+        raise Conflict("the two members already share one points account")
+    txn = new_txn_id()
+    reference = f"merge:{absorbed_id}->{survivor_id}"
+    now = utcnow()
+    moved = absorbed.available.balance
+    for source, target in ((absorbed.available, survivor.available), (absorbed.pending, survivor.pending)):
+        if source.balance > 0:
+            book.post(txn_id=txn, type=PostingType.MERGE, source=source, target=target,
+                      points=source.balance, reference=reference, occurred_at=now)
+        elif source.balance < 0:
+            book.post(txn_id=txn, type=PostingType.MERGE, source=target, target=source,
+                      points=-source.balance, reference=reference, occurred_at=now)
+        session.execute(
+            update(orm.Lot).where(orm.Lot.account_id == source.id).values(account_id=target.id)
+        )
+        source.status = "merged"
+        source.merged_into_id = target.id
+    for award in session.scalars(
+        select(orm.CampaignAward).where(orm.CampaignAward.member_id == absorbed.member_id)
+    ).all():
+        _add_award(session, award.campaign_id, survivor.member_id, award.points)
+        award.points = 0
+    session.flush()
+    session.expire_all()
+    book.settle_debt(book.lock(survivor.available.id))
+    return moved
+
+
+# -- jobs -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobReport:
+    released_lots: int = 0
+    released_points: int = 0
+    expired_lots: int = 0
+    expired_points: int = 0
+
+
+def release_due_pending(uow: UnitOfWork, lot_ids: Sequence[int], as_of: date) -> JobReport:
+    """Make pending lots available once their return window has passed (idempotent)."""
+    session = uow.session
+    book = LedgerBook(session)
+    released = points = 0
+    for lot_id in lot_ids:
+        owner_id = session.scalar(
+            select(orm.Account.member_id)
+            .join(orm.Lot, orm.Lot.account_id == orm.Account.id)
+            .where(orm.Lot.id == lot_id)
+        )
+        assert owner_id is not None
+        accounts = book.lock_member(owner_id)
+        lot = session.scalars(
+            select(orm.Lot).where(orm.Lot.id == lot_id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        if lot.status != LotStatus.PENDING.value or lot.available_on > as_of:
+            continue
+        in_debt = accounts.available.balance < 0
+        book.post(
+            txn_id=new_txn_id(), type=PostingType.RELEASE, source=accounts.pending,
+            target=accounts.available, points=lot.remaining,
+            reference=f"release:lot:{lot.id}",
+            occurred_at=start_of_day(lot.available_on),
+        )
+        lot.account_id = accounts.available.id
+        lot.status = LotStatus.AVAILABLE.value
+        if lot.accrual_id is not None:
+            session.execute(
+                update(orm.Accrual)
+                .where(orm.Accrual.id == lot.accrual_id, orm.Accrual.status == "pending")
+                .values(status="available")
+            )
+        released += 1
+        points += lot.remaining
+        if in_debt:
+            book.settle_debt(accounts.available)
+    uow.commit()
+    return JobReport(released_lots=released, released_points=points)
+
+
+def expire_due_lots(uow: UnitOfWork, account_id: int, as_of: date) -> JobReport:
+    """Post the unspent rest of one account's lots that expired before `as_of` (idempotent)."""
+    session = uow.session
+    book = LedgerBook(session)
+    member_id = session.scalar(select(orm.Account.member_id).where(orm.Account.id == account_id))
+    assert member_id is not None
+    accounts = book.lock_member(member_id)
+    lots = list(
+        session.scalars(
+            select(orm.Lot).where(
+                orm.Lot.account_id == accounts.available.id,
+                orm.Lot.status == LotStatus.AVAILABLE.value,
+                orm.Lot.expires_on < as_of,
+            ).order_by(orm.Lot.expires_on, orm.Lot.id)
+        )
+    )
+    expiry = book.expiry_account()
+    txn = new_txn_id()
+    expired_points = 0
+    for lot in lots:
+        book.post(
+            txn_id=txn, type=PostingType.EXPIRY, source=accounts.available, target=expiry,
+            points=lot.remaining, reference=f"expiry:lot:{lot.id}",
+            occurred_at=end_of_day(lot.expires_on),
+            breakdown={"lot_id": lot.id, "expires_on": lot.expires_on.isoformat()},
+        )
+        expired_points += lot.remaining
+        lot.remaining = 0
+        lot.status = LotStatus.EXPIRED.value
+    uow.commit()
+    return JobReport(expired_lots=len(lots), expired_points=expired_points)
+
+
+def due_pending_lots(uow: UnitOfWork, as_of: date) -> list[int]:
+    return list(
+        uow.session.scalars(
+            select(orm.Lot.id).where(
+                orm.Lot.status == LotStatus.PENDING.value, orm.Lot.available_on <= as_of
+            ).order_by(orm.Lot.id)
+        )
+    )
+
+
+def accounts_with_expiring_lots(uow: UnitOfWork, as_of: date) -> list[int]:
+    return list(
+        uow.session.scalars(
+            select(orm.Lot.account_id).where(
+                orm.Lot.status == LotStatus.AVAILABLE.value, orm.Lot.expires_on < as_of
+            ).distinct().order_by(orm.Lot.account_id)
+        )
+    )
+

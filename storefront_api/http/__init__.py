@@ -1,0 +1,22 @@
+"""The Flask side of the API: blueprints, auth, OpenAPI document and error mapping."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from storefront_api.errors import register_error_handlers
+from storefront_api.http import accruals, auth_routes, members, openapi, reference, rewards
+from storefront_api.http.context import EXTENSION_KEY, ApiContext
+
+
+def register_api(app: Flask, context: ApiContext) -> None:
+    app.extensions[EXTENSION_KEY] = context
+    app.config["MAX_CONTENT_LENGTH"] = context.settings.max_body_bytes
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    for module in (auth_routes, members, accruals, rewards, reference, openapi):
+        app.register_blueprint(module.blueprint)
+    register_error_handlers(app)
+
+
+__all__ = ["ApiContext", "register_api"]

@@ -1,0 +1,148 @@
+"""Member endpoints: registration, profile, lookup, identifiers, merge, points and ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response
+
+import crm
+import points_engine
+from common.clock import today
+from common.db import read_session
+from common.unit_of_work import UnitOfWork, run_in_transaction
+from storefront_api.auth import ChannelPrincipal
+from storefront_api.http.context import api_context
+from storefront_api.http.routing import decode_int_cursor, encode_cursor, json_response, route
+from storefront_api.http.schemas import (
+    IdentifierIn,
+    IdentifierOut,
+    LedgerPage,
+    LookupQuery,
+    MemberIn,
+    MemberOut,
+    MemberPatch,
+    MergeIn,
+    PageQuery,
+    PointsOut,
+)
+from storefront_api.http.security import (
+    current_principal,
+    require_channel_or_staff,
+    require_member_access,
+    require_staff,
+)
+
+blueprint = Blueprint("members", __name__, url_prefix="/api/v1/members")
+MEMBER_READERS = ("member", "channel", "staff")
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) == 11 else "****"
+
+
+def _shown(body: dict[str, Any], principal: Any) -> dict[str, Any]:
+    """Channels see a masked phone; the member and staff see it whole."""
+    if isinstance(principal, ChannelPrincipal):
+        body = dict(body, phone=mask_phone(body["phone"]))
+    return body
+
+
+@route(blueprint, "", "POST", summary="Register a member (self-registration or by a channel)",
+       body=MemberIn, responses={201: MemberOut}, errors=(409, 422))
+def register(body: MemberIn) -> Response:
+    principal = current_principal()
+    channel = principal.channel if isinstance(principal, ChannelPrincipal) else "self"
+    institution = principal.institution_code if isinstance(principal, ChannelPrincipal) else None
+    command = crm.RegisterCommand(
+        phone=body.phone, name=body.name, password=body.password, card_no=body.card_no,
+        birthday=body.birthday, marketing_consent=body.marketing_consent,
+        channel=channel, institution_code=institution,
+    )
+    created = run_in_transaction(
+        api_context().session_factory, lambda uow: crm.register_member(uow, command)
+    )
+    return json_response(_shown(created, principal), 201)
+
+
+@route(blueprint, "/lookup", "GET", summary="Find a member by phone, card or WeChat id",
+       query=LookupQuery, responses={200: MemberOut}, auth=("channel", "staff"), errors=(404,))
+def lookup(query: LookupQuery) -> Response:
+    principal = require_channel_or_staff()
+    kind, value = next(
+        (k, v) for k, v in query.model_dump().items() if v is not None
+    )
+    with read_session(api_context().session_factory) as session:
+        body = crm.queries.lookup(session, kind, value)
+    return json_response(_shown(body, principal))
+
+
+@route(blueprint, "/<member_no>", "GET", summary="A member's profile with tier",
+       responses={200: MemberOut}, auth=MEMBER_READERS, errors=(404,))
+def get_member(member_no: str) -> Response:
+    principal = require_member_access(member_no)
+    with read_session(api_context().session_factory) as session:
+        body = crm.queries.member_profile(session, member_no)
+    return json_response(_shown(body, principal))
+
+
+@route(blueprint, "/<member_no>", "PATCH", summary="Change name, birthday or consent flags",
+       body=MemberPatch, responses={200: MemberOut}, auth=MEMBER_READERS, errors=(404, 422))
+def update(member_no: str, body: MemberPatch) -> Response:
+    principal = require_member_access(member_no)
+    changes = body.model_dump(exclude_unset=True)
+    updated = run_in_transaction(
+        api_context().session_factory, lambda uow: crm.update_member(uow, member_no, changes)
+    )
+    return json_response(_shown(updated, principal))
+
+
+@route(blueprint, "/<member_no>/identifiers", "POST",
+       summary="Link an offline card, WeChat or partner id", body=IdentifierIn,
+       responses={201: IdentifierOut}, auth=("member", "channel"), errors=(404, 409, 422))
+def link(member_no: str, body: IdentifierIn) -> Response:
+    require_member_access(member_no, staff=False)
+    linked = run_in_transaction(
+        api_context().session_factory,
+        lambda uow: crm.link_identifier(uow, member_no, body.type, body.value),
+    )
+    return json_response(linked, 201)
+
+
+@route(blueprint, "/merge", "POST", summary="Merge two member records (admin)", body=MergeIn,
+       responses={200: None}, auth=("staff:admin",), errors=(404, 409, 422))
+def merge(body: MergeIn) -> Response:
+    require_staff("admin")
+    merged = run_in_transaction(
+        api_context().session_factory,
+        lambda uow: crm.merge_members(uow, body.survivor, body.absorbed),
+    )
+    return json_response(merged)
+
+
+@route(blueprint, "/<member_no>/points", "GET",
+       summary="Available, pending, expiring points and negative debt",
+       responses={200: PointsOut}, auth=MEMBER_READERS, errors=(404,))
+def points(member_no: str) -> Response:
+    require_member_access(member_no)
+    with UnitOfWork(api_context().session_factory) as uow:
+        member = crm.resolve_member_no(uow, member_no)
+        summary = points_engine.queries.points_summary(uow.session, member.id, today())
+        body = {"member_no": member.member_no, **summary, "tier": member.tier}
+    return json_response(body)
+
+
+@route(blueprint, "/<member_no>/ledger", "GET", summary="Postings on the member's points, newest first",
+       query=PageQuery, responses={200: LedgerPage}, auth=MEMBER_READERS, errors=(404, 422))
+def ledger(member_no: str, query: PageQuery) -> Response:
+    require_member_access(member_no)
+    before = decode_int_cursor(query.cursor)
+    with UnitOfWork(api_context().session_factory) as uow:
+        member = crm.resolve_member_no(uow, member_no)
+        entries = points_engine.queries.ledger_history(uow.session, member.id, before, query.limit + 1)
+    more = len(entries) > query.limit
+    entries = entries[: query.limit]
+    return json_response({
+        "items": entries,
+        "next_cursor": encode_cursor(entries[-1]["id"]) if more else None,
+    })

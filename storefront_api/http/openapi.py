@@ -1,0 +1,172 @@
+"""The OpenAPI 3.1 document, generated from the registered routes and their pydantic models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import importlib.util
+from flask import Blueprint, Response, send_from_directory
+from pydantic import BaseModel
+
+from storefront_api.http.routing import OPERATIONS, Operation, json_response
+
+blueprint = Blueprint("openapi", __name__)
+REF = "#/components/schemas/{model}"
+
+def _swagger_assets() -> Path:
+    # Swagger UI 5 (OpenAPI 3.1 capable) as packaged by flask-openapi3-swagger; located
+    # without importing the package, whose plugin module pulls in flask-openapi3.
+    spec = importlib.util.find_spec("flask_openapi3_swagger")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "templates" / "swagger"
+
+
+ASSETS = _swagger_assets()
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+ERROR_TEXT = {
+    400: "Malformed JSON", 401: "Missing or invalid credentials", 403: "Not allowed",
+    404: "Not found", 409: "Conflict", 413: "Body over 1 MiB", 422: "Invalid input",
+    429: "Too many requests",
+}
+
+
+def build_document() -> dict[str, Any]:
+    schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in OPERATIONS:
+        path = operation.path
+        for name in operation.path_params:
+            path = path.replace(f"<{name}>", "{" + name + "}")
+        paths.setdefault(path, {})[operation.method] = _operation(operation, schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Member Hub API",
+            "version": "1.0.0",
+            "description": (
+                "One member and one points ledger for every channel of the postal O2O "
+                "platform. Money is integer fen, points are integers; errors are RFC 9457 "
+                "problem+json naming the field."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _schema_ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template=REF)
+    schemas.update(schema.pop("$defs", {}))
+    schemas[model.__name__] = schema
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "summary": operation.summary,
+        "tags": [operation.tag],
+        "operationId": f"{operation.method}_{operation.path}".replace("/", "_").replace("<", "")
+        .replace(">", "").replace("-", "_"),
+        "responses": {},
+    }
+    if operation.auth:
+        spec["security"] = [{"bearer": []}]
+        spec["description"] = "Who may call: " + ", ".join(operation.auth)
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in operation.path_params
+    ]
+    if operation.query is not None:
+        query_schema = operation.query.model_json_schema()
+        required = set(query_schema.get("required", []))
+        for name, prop in query_schema.get("properties", {}).items():
+            parameters.append(
+                {"name": name, "in": "query", "required": name in required, "schema": prop}
+            )
+    if parameters:
+        spec["parameters"] = parameters
+    if operation.body is not None:
+        spec["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _schema_ref(operation.body, schemas)}},
+        }
+    for status, model in operation.responses.items():
+        response: dict[str, Any] = {"description": "Replayed: the first answer" if status == 200
+                                    and 201 in operation.responses else "OK"}
+        if model is not None:
+            response["content"] = {"application/json": {"schema": _schema_ref(model, schemas)}}
+        spec["responses"][str(status)] = response
+    problem_statuses = set(operation.errors) | ({401, 403} if operation.auth else set())
+    if operation.body is not None:
+        problem_statuses |= {400, 413, 422}
+    for status in sorted(problem_statuses):
+        spec["responses"][str(status)] = {
+            "description": ERROR_TEXT.get(status, "Error"),
+            "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}},
+        }
+    return spec
+
+
+_document: dict[str, Any] | None = None
+
+
+@blueprint.get("/api/v1/openapi.json")
+def openapi_json() -> Response:
+    global _document
+    if _document is None:
+        _document = build_document()
+    return json_response(_document)
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>Member Hub API</title>
+<link rel="stylesheet" href="/api/docs/assets/css/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/assets/js/swagger-ui-bundle.js"></script>
+<script src="/api/docs/assets/js/swagger-ui-standalone-preset.js"></script>
+<script src="/api/docs/init.js"></script>
+</body></html>"""
+
+DOCS_INIT = """window.onload = function () {
+  window.ui = SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#swagger-ui",
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    layout: "StandaloneLayout", deepLinking: true});
+};"""
+
+
+@blueprint.get("/api/docs")
+def docs() -> Response:
+    return Response(DOCS_PAGE, mimetype="text/html")
+
+
+@blueprint.get("/api/docs/init.js")
+def docs_init() -> Response:
+    return Response(DOCS_INIT, mimetype="application/javascript")
+
+
+@blueprint.get("/api/docs/assets/<path:filename>")
+def docs_assets(filename: str) -> Response:
+    return send_from_directory(ASSETS, filename)

@@ -1,0 +1,95 @@
+"""Reward catalogue and redemptions: GET/POST /rewards, POST /redemptions, cancel."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+import crm
+import points_engine
+from common.db import read_session
+from common.errors import Forbidden
+from common.unit_of_work import run_in_transaction
+from storefront_api.auth import ChannelPrincipal, MemberPrincipal
+from storefront_api.http.context import api_context
+from storefront_api.http.routing import json_response, route
+from storefront_api.http.schemas import (
+    RedemptionCancelOut,
+    RedemptionIn,
+    RedemptionOut,
+    RewardIn,
+    RewardList,
+    RewardOut,
+)
+from storefront_api.http.security import require_principal, require_staff
+
+blueprint = Blueprint("rewards", __name__, url_prefix="/api/v1")
+
+
+@route(blueprint, "/rewards", "GET", summary="The reward catalogue", responses={200: RewardList})
+def list_rewards() -> Response:
+    with read_session(api_context().session_factory) as session:
+        items = [points_engine.reward_body(r) for r in points_engine.queries.list_rewards(session)]
+    return json_response({"items": items})
+
+
+@route(blueprint, "/rewards", "POST", summary="Add a reward (admin)", body=RewardIn,
+       responses={201: RewardOut}, auth=("staff:admin",), errors=(409, 422))
+def add_reward(body: RewardIn) -> Response:
+    require_staff("admin")
+    created = run_in_transaction(
+        api_context().session_factory,
+        lambda uow: points_engine.add_reward(
+            uow, code=body.code, name=body.name, name_en=body.name_en or body.name,
+            kind=body.kind, points_cost=body.points_cost, cash_fen=body.cash_fen, stock=body.stock,
+        ),
+    )
+    return json_response(created, 201)
+
+
+@route(blueprint, "/redemptions", "POST", summary="Redeem a reward with points",
+       body=RedemptionIn, responses={201: RedemptionOut, 200: RedemptionOut},
+       auth=("member", "channel"), errors=(403, 404, 409, 422))
+def redeem(body: RedemptionIn) -> Response:
+    principal = require_principal()
+    if isinstance(principal, MemberPrincipal):
+        if principal.member_no != body.member_no:
+            raise Forbidden("a member may redeem only for themself")
+        scope, channel = f"member:{principal.member_no}", None
+    elif isinstance(principal, ChannelPrincipal):
+        scope, channel = f"channel:{principal.channel}", principal.channel
+    else:
+        raise Forbidden("only the member or a channel may redeem")
+    command = points_engine.RedemptionCommand(
+        external_id=body.external_id, member_no=body.member_no,
+        reward_code=body.reward_code, quantity=body.quantity,
+    )
+    context = api_context()
+    written = run_in_transaction(
+        context.session_factory,
+        lambda uow: points_engine.redeem_reward(
+            uow, context.directory, command, scope=scope, channel=channel
+        ),
+    )
+    return json_response(written.body, 200 if written.replayed else 201)
+
+
+@route(blueprint, "/redemptions/<redemption_id>/cancel", "POST",
+       summary="Cancel a redemption; points go back to the lots they came from",
+       responses={200: RedemptionCancelOut}, auth=("member", "channel", "staff:admin"),
+       errors=(403, 404, 409))
+def cancel(redemption_id: str) -> Response:
+    principal = require_principal()
+    context = api_context()
+    acting: int | None = None
+    if isinstance(principal, MemberPrincipal):
+        with read_session(context.session_factory) as session:
+            acting = crm.queries.active_member_id(session, principal.member_no)
+    elif not isinstance(principal, ChannelPrincipal):
+        require_staff("admin")
+    body = run_in_transaction(
+        context.session_factory,
+        lambda uow: points_engine.cancel_redemption(
+            uow, context.directory, redemption_id, acting_member_id=acting
+        ),
+    )
+    return json_response(body)

@@ -1,0 +1,111 @@
+"""Route declaration that validates requests with pydantic and records the OpenAPI operation."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from common.errors import Invalid
+from storefront_api.errors import validation_problem
+
+
+@dataclass
+class Operation:
+    path: str
+    method: str
+    summary: str
+    tag: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    responses: dict[int, type[BaseModel] | None]
+    auth: tuple[str, ...]
+    errors: tuple[int, ...]
+    path_params: tuple[str, ...] = field(default_factory=tuple)
+
+
+OPERATIONS: list[Operation] = []
+
+
+def route(
+    blueprint: Blueprint,
+    path: str,
+    method: str,
+    *,
+    summary: str,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    responses: dict[int, type[BaseModel] | None] | None = None,
+    auth: tuple[str, ...] = (),
+    errors: tuple[int, ...] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a view; `body` and `query` models are parsed and passed as keyword arguments.
+
+    The raw body goes straight to pydantic's JSON parser, so malformed JSON, wrong types,
+    unknown and missing fields all come back as one problem naming each field.
+    """
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        def endpoint(**path_args: Any) -> Any:
+            kwargs = dict(path_args)
+            if body is not None:
+                try:
+                    kwargs["body"] = body.model_validate_json(request.get_data(cache=True) or b"")
+                except ValidationError as error:
+                    return validation_problem(error)
+            if query is not None:
+                try:
+                    kwargs["query"] = query.model_validate(request.args.to_dict())
+                except ValidationError as error:
+                    return validation_problem(error)
+            return view(**kwargs)
+
+        endpoint.__name__ = view.__name__
+        blueprint.add_url_rule(path, view.__name__, endpoint, methods=[method])
+        url = (blueprint.url_prefix or "") + path
+        params = tuple(part[1:-1].split(":")[-1] for part in path.split("/") if part.startswith("<"))
+        OPERATIONS.append(
+            Operation(
+                path=url, method=method.lower(), summary=summary,
+                tag=blueprint.name, body=body, query=query,
+                responses=responses or {200: None}, auth=auth, errors=errors,
+                path_params=params,
+            )
+        )
+        return view
+
+    return decorate
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def encode_cursor(value: int | str) -> str:
+    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.urlsafe_b64decode(padded.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise Invalid.field("cursor", "not a cursor this API issued") from error
+
+
+def decode_int_cursor(cursor: str | None) -> int | None:
+    raw = decode_cursor(cursor)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise Invalid.field("cursor", "not a cursor this API issued")
+    return int(raw)

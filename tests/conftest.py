@@ -1,0 +1,165 @@
+"""Shared fixtures: a migrated database (SQLite or PostgreSQL), app, client, keys and tokens.
+
+The backend is chosen by MEMBERHUB_TEST_DB: unset or "sqlite" for a SQLite file, or a
+PostgreSQL URL such as postgresql:///test. Each xdist worker gets its own SQLite file
+or its own PostgreSQL schema. After every test the ledger invariants are checked and
+the database is put back to its reference-data snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, insert, text
+
+import points_engine
+from common.db import read_session
+from common.settings import Settings, normalise_database_url
+from common.unit_of_work import UnitOfWork
+from memberhub.models import metadata
+from memberhub.reference_loader import load_reference_data
+from memberhub.schema import upgrade
+from memberhub.wiring import Runtime, build_runtime, create_app
+from storefront_api.auth import create_api_key, create_staff_user
+
+BACKEND = os.environ.get("MEMBERHUB_TEST_DB", "sqlite")
+IS_POSTGRES = BACKEND.startswith("postgres")
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if not IS_POSTGRES:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'memberhub.db'}"
+    schema = f"mh_test_{_worker()}"
+    admin = create_engine(normalise_database_url(BACKEND), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    separator = "&" if "?" in BACKEND else "?"
+    return f"{BACKEND}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(scope="session")
+def runtime(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    var = tmp_path_factory.mktemp("var")
+    settings = Settings(
+        database_url=normalise_database_url(database_url),
+        secret_key="test-secret-" + uuid.uuid4().hex,
+        warehouse_path=Path(var) / "warehouse.duckdb",
+    )
+    runtime = build_runtime(settings)
+    upgrade(runtime.engine)
+    load_reference_data(runtime.session_factory)
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def reference_snapshot(runtime: Runtime) -> dict[str, list[dict[str, Any]]]:
+    snapshot: dict[str, list[dict[str, Any]]] = {}
+    with runtime.engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            snapshot[table.name] = [dict(row._mapping) for row in connection.execute(table.select())]
+    return snapshot
+
+
+def restore(runtime: Runtime, snapshot: dict[str, list[dict[str, Any]]]) -> None:
+    tables = metadata.sorted_tables
+    with runtime.engine.begin() as connection:
+        if IS_POSTGRES:
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {names} CASCADE"))
+        else:
+            for table in reversed(tables):
+                connection.execute(table.delete())
+        for table in tables:
+            rows = snapshot[table.name]
+            if rows:
+                connection.execute(insert(table), rows)
+
+
+@pytest.fixture(autouse=True)
+def ledger_holds_after_test(
+    request: pytest.FixtureRequest,
+) -> Iterator[None]:
+    """Every test that touched the database leaves a ledger whose invariants hold."""
+    yield
+    if "runtime" not in request.fixturenames:
+        return
+    runtime: Runtime = request.getfixturevalue("runtime")
+    snapshot = request.getfixturevalue("reference_snapshot")
+    with read_session(runtime.session_factory) as session:
+        breaches = points_engine.find_breaches(session)
+    restore(runtime, snapshot)
+    assert not breaches, f"ledger invariants broken: {breaches}"
+
+
+@pytest.fixture
+def db(runtime: Runtime, reference_snapshot: dict[str, list[dict[str, Any]]]) -> Runtime:
+    """The runtime, for tests that use the service layer directly."""
+    return runtime
+
+
+@pytest.fixture
+def uow(db: Runtime) -> Callable[[], UnitOfWork]:
+    return lambda: UnitOfWork(db.session_factory)
+
+
+@pytest.fixture
+def app(db: Runtime) -> Flask:
+    app = create_app(db)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def channel_key(db: Runtime) -> Callable[..., str]:
+    """`channel_key("counter", "SH-HP-0001")` → a fresh API key."""
+
+    def make(channel: str = "web", institution: str | None = None) -> str:
+        if channel in ("counter", "retail") and institution is None:
+            institution = "SH-HP-0001"
+        with UnitOfWork(db.session_factory) as uow:
+            return create_api_key(uow, channel, institution)
+
+    return make
+
+
+@pytest.fixture
+def auth() -> Callable[[str], dict[str, str]]:
+    return lambda token: {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def staff_token(db: Runtime, client: FlaskClient) -> Callable[[str], str]:
+    """`staff_token("admin")` → a bearer token of a new staff user with that role."""
+
+    def make(role: str) -> str:
+        username = f"{role}-{uuid.uuid4().hex[:8]}"
+        with UnitOfWork(db.session_factory) as uow:
+            password = create_staff_user(uow, username, role)
+        response = client.post(
+            "/api/v1/auth/staff-token", json={"username": username, "password": password}
+        )
+        assert response.status_code == 200, response.json
+        return str(response.json["access_token"])  # type: ignore[index]
+
+    return make
