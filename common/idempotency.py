@@ -69,9 +69,7 @@ def claim(
             if existing is None:
                 raise
     if existing.fingerprint != payload_fingerprint:
-        raise Conflict(
-            f"external_id {external_id!r} was already used with a different payload"
-        )
+        raise Conflict(f"external_id {external_id!r} was already used with a different payload")
     return Replay(status=existing.status, body=existing.body or {})
 
 
@@ -90,4 +88,3 @@ def _find(
             IdempotencyRecord.external_id == external_id,
         )
     ).one_or_none()
-

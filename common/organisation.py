@@ -1,4 +1,4 @@
-"""Organisation reference data every context shares: institutions, channels, business types, categories."""
+"""Organisation reference data shared by every context: institutions, channels, categories."""
 
 from __future__ import annotations
 

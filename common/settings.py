@@ -14,7 +14,7 @@ def normalise_database_url(url: str) -> str:
     """Make plain `postgresql://` URLs use psycopg 3 without the user naming a driver."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -35,8 +35,10 @@ class Settings:
 
 def load_settings(**overrides: str) -> Settings:
     var_dir = Path(os.environ.get("MEMBERHUB_VAR_DIR", str(DEFAULT_VAR_DIR)))
-    url = overrides.get("database_url") or os.environ.get("DATABASE_URL") or (
-        f"sqlite:///{var_dir / 'memberhub.db'}"
+    url = (
+        overrides.get("database_url")
+        or os.environ.get("DATABASE_URL")
+        or (f"sqlite:///{var_dir / 'memberhub.db'}")
     )
     secret = overrides.get("secret_key") or os.environ.get("MEMBERHUB_SECRET_KEY")
     if not secret:

@@ -67,8 +67,13 @@ def member_tier(session: Session, member_id: int) -> str:
 
 def tiers(session: Session) -> list[dict[str, Any]]:
     return [
-        {"code": t.code, "name": t.name, "name_en": t.name_en, "rank": t.rank,
-         "min_points_12m": t.min_points_12m}
+        {
+            "code": t.code,
+            "name": t.name,
+            "name_en": t.name_en,
+            "rank": t.rank,
+            "min_points_12m": t.min_points_12m,
+        }
         for t in session.scalars(select(Tier).order_by(Tier.rank))
     ]
 
@@ -76,6 +81,9 @@ def tiers(session: Session) -> list[dict[str, Any]]:
 def member_numbers(session: Session, limit: int) -> list[str]:
     return list(
         session.scalars(
-            select(Member.member_no).where(Member.status == "active").order_by(Member.id).limit(limit)
+            select(Member.member_no)
+            .where(Member.status == "active")
+            .order_by(Member.id)
+            .limit(limit)
         )
     )

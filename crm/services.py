@@ -72,7 +72,9 @@ def register_member(uow: UnitOfWork, command: RegisterCommand) -> dict[str, Any]
     name = command.name.strip()
     if not name:
         raise Invalid.field("name", "must not be blank")
-    card_no = normalise_identifier("card_no", command.card_no, "card_no") if command.card_no else None
+    card_no = (
+        normalise_identifier("card_no", command.card_no, "card_no") if command.card_no else None
+    )
     session = uow.session
     _ensure_free(uow, "phone", phone, "phone")
     if card_no:
@@ -154,9 +156,7 @@ def link_identifier(uow: UnitOfWork, member_no: str, kind: str, value: str) -> d
     return {"member_no": member.member_no, "type": kind, "value": stored}
 
 
-def update_member(
-    uow: UnitOfWork, member_no: str, changes: dict[str, Any]
-) -> dict[str, Any]:
+def update_member(uow: UnitOfWork, member_no: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Change name, birthday or consent flags. Raises UnknownMember, Invalid."""
     member = resolve_member_no(uow, member_no)
     allowed = {"name", "birthday", "marketing_consent", "sms_consent", "data_sharing_consent"}
@@ -186,7 +186,9 @@ def merge_members(uow: UnitOfWork, survivor_no: str, absorbed_no: str) -> dict[s
     for field, number in (("survivor", survivor_no), ("absorbed", absorbed_no)):
         member_id = session.scalar(select(Member.id).where(Member.member_no == number))
         if member_id is None:
-            raise UnknownMember(f"unknown member {number!r}", Invalid.field(field, "unknown member").errors)
+            raise UnknownMember(
+                f"unknown member {number!r}", Invalid.field(field, "unknown member").errors
+            )
         ids[field] = member_id
     # Lock both member rows in id order, then re-read their status: a concurrent
     # merge of either has committed by the time we hold the locks.
@@ -251,11 +253,13 @@ def review_tiers(uow: UnitOfWork, as_of: date) -> dict[str, int]:
     earned = points_engine.queries.earned_since(
         session, start_of_day(as_of - timedelta(days=365)), start_of_day(as_of)
     )
-    survivor_of = dict(
-        session.execute(
+    survivor_of: dict[int, int] = {
+        member_id: survivor_id
+        for member_id, survivor_id in session.execute(
             select(Member.id, Member.merged_into_id).where(Member.status == "merged")
-        ).all()
-    )
+        )
+        if survivor_id is not None
+    }
     totals: dict[int, int] = {}
     for member_id, points in earned.items():
         target = member_id
@@ -322,7 +326,9 @@ class CrmMemberDirectory:
                 raise Invalid.field(field, "name the member by member_no, phone or card_no")
             value = normalise_identifier(kind, raw, field_name)
             member_id = session.scalar(
-                select(Identifier.member_id).where(Identifier.type == kind, Identifier.value == value)
+                select(Identifier.member_id).where(
+                    Identifier.type == kind, Identifier.value == value
+                )
             )
             member = session.get(Member, member_id) if member_id is not None else None
         if member is None:

@@ -63,8 +63,12 @@ def prepare_database(runtime: Runtime) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=None, type=click.IntRange(1, 64),
-              help="gunicorn worker processes (default: 2 x cores + 1)")
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="gunicorn worker processes (default: 2 x cores + 1)",
+)
 def serve(host: str, port: int, workers: int | None) -> None:
     """Serve the API (and dashboards) on one port with gunicorn."""
     run_server(host, port, workers)
@@ -82,7 +86,9 @@ def channels() -> None:
 
 
 @channels.command("create-key")
-@click.option("--channel", required=True, help="web, app, counter, retail, hotline, distribution, partner")
+@click.option(
+    "--channel", required=True, help="web, app, counter, retail, hotline, distribution, partner"
+)
 @click.option("--institution", default=None, help="outlet or store code (counter and retail keys)")
 @click.option("--label", default="", help="what the key is for")
 def create_key(channel: str, institution: str | None, label: str) -> None:
@@ -115,14 +121,20 @@ def jobs() -> None:
 
 
 @jobs.command("run-due")
-@click.option("--as-of", "as_of", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="business date to run for (default: today in Asia/Shanghai)")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="business date to run for (default: today in Asia/Shanghai)",
+)
 def run_due(as_of: Any) -> None:
     """Release pending points, expire lots and review tiers as of a date (idempotent)."""
     day = as_of.date() if as_of is not None else today()
     report = run_due_jobs(_runtime(), day, progress=True)
     click.echo(
-        f"as of {day}: released {report['released_lots']} lots ({report['released_points']} points), "
+        f"as of {day}: released {report['released_lots']} lots "
+        f"({report['released_points']} points), "
         f"expired {report['expired_lots']} lots ({report['expired_points']} points), "
         f"tiers reviewed {report['tiers_reviewed']} (changed {report['tiers_changed']})"
     )

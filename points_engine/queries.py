@@ -22,7 +22,9 @@ def member_account_ids(session: Session, member_id: int) -> tuple[list[int], lis
         frontier = list(ids)
         while frontier:
             merged = list(
-                session.scalars(select(orm.Account.id).where(orm.Account.merged_into_id.in_(frontier)))
+                session.scalars(
+                    select(orm.Account.id).where(orm.Account.merged_into_id.in_(frontier))
+                )
             )
             ids.extend(merged)
             frontier = merged
@@ -59,8 +61,11 @@ def points_summary(session: Session, member_id: int, as_of: date) -> dict[str, A
         "pending": pending.balance,
         "negative_debt": max(-available.balance, 0),
         "expiring": [
-            {"points": int(points), "expires_on": expires_on.isoformat(),
-             "expired": expires_on < as_of}
+            {
+                "points": int(points),
+                "expires_on": expires_on.isoformat(),
+                "expired": expires_on < as_of,
+            }
             for expires_on, points in expiring
         ],
     }
@@ -114,7 +119,9 @@ def _iso(moment: datetime) -> str:
 
 def list_rewards(session: Session) -> list[orm.Reward]:
     return list(
-        session.scalars(select(orm.Reward).where(orm.Reward.active.is_(True)).order_by(orm.Reward.points_cost))
+        session.scalars(
+            select(orm.Reward).where(orm.Reward.active.is_(True)).order_by(orm.Reward.points_cost)
+        )
     )
 
 
@@ -152,7 +159,6 @@ def liability_by_institution(session: Session) -> Sequence[tuple[str, int]]:
         .order_by(orm.Lot.institution_code)
     ).all()
     return [(code, int(points)) for code, points in rows]
-
 
 
 def posting_count(session: Session) -> int:

@@ -1,4 +1,4 @@
-"""Loading reference data into the ledger: earning rules, tier multipliers, rewards, system accounts."""
+"""Loads ledger reference data: earning rules, tier multipliers, rewards, system accounts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from dataclasses import dataclass
 from common.unit_of_work import UnitOfWork
 from points_engine.adapters import orm
 from points_engine.adapters.book import LedgerBook
-from points_engine.domain.accounts import AccountKind, issuance_account_code, redemption_account_code
+from points_engine.domain.accounts import (
+    AccountKind,
+    issuance_account_code,
+    redemption_account_code,
+)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Ledger use cases, one function each; every one runs in the caller's unit of work and commits it."""
+"""Ledger use cases, one function each, run in the caller's unit of work."""
 
 from __future__ import annotations
 
@@ -185,9 +185,7 @@ def _validate_accrual(uow: UnitOfWork, command: AccrualCommand) -> None:
     if command.occurred_at.tzinfo is None:
         errors.append(Invalid.field("occurred_at", "must carry a UTC offset"))
     if errors:
-        raise Invalid(
-            "; ".join(e.detail for e in errors), [fe for e in errors for fe in e.errors]
-        )
+        raise Invalid("; ".join(e.detail for e in errors), [fe for e in errors for fe in e.errors])
 
 
 def _accrue(
@@ -204,8 +202,15 @@ def _accrue(
 
     rules = [
         earning.EarningRule(
-            r.code, r.business_type, r.channel, r.category, r.points, r.per_fen,
-            r.fixed_points, r.pending_days, r.description,
+            r.code,
+            r.business_type,
+            r.channel,
+            r.category,
+            r.points,
+            r.per_fen,
+            r.fixed_points,
+            r.pending_days,
+            r.description,
         )
         for r in session.scalars(
             select(orm.EarningRule).where(
@@ -259,19 +264,31 @@ def _accrue(
             command.institution_code,
         )
         book.post(
-            txn_id=txn, type=PostingType.ACCRUAL, source=issuance, target=target,
-            points=evaluation.issuance_points, reference=reference,
-            occurred_at=occurred_at, breakdown=breakdown,
+            txn_id=txn,
+            type=PostingType.ACCRUAL,
+            source=issuance,
+            target=target,
+            points=evaluation.issuance_points,
+            reference=reference,
+            occurred_at=occurred_at,
+            breakdown=breakdown,
         )
         sources.append({"account_id": issuance.id, "points": evaluation.issuance_points})
     for award in evaluation.campaign_awards:
         campaign_row, budget = running.locked_budget(award.campaign_code)
         book.post(
-            txn_id=txn, type=PostingType.ACCRUAL, source=budget, target=target,
-            points=award.points, reference=reference, occurred_at=occurred_at,
+            txn_id=txn,
+            type=PostingType.ACCRUAL,
+            source=budget,
+            target=target,
+            points=award.points,
+            reference=reference,
+            occurred_at=occurred_at,
             breakdown=breakdown,
         )
-        sources.append({"account_id": budget.id, "points": award.points, "campaign_id": campaign_row.id})
+        sources.append(
+            {"account_id": budget.id, "points": award.points, "campaign_id": campaign_row.id}
+        )
         _add_award(session, campaign_row.id, accounts.member_id, award.points)
     accrual = orm.Accrual(
         accrual_no=accrual_no,
@@ -434,7 +451,10 @@ def refund_purchase(
     blocks redemption. Raises UnknownAccrual, RefundExceedsOriginal, Conflict.
     """
     claim = idempotency.claim(
-        uow.session, f"channel:{channel}", "refund", command.external_id,
+        uow.session,
+        f"channel:{channel}",
+        "refund",
+        command.external_id,
         idempotency.fingerprint(asdict(command)),
     )
     if isinstance(claim, idempotency.Replay):
@@ -527,21 +547,30 @@ def _reverse_accrual_points(
 
     sources: list[dict[str, Any]] = accrual.sources or []
     if sum(int(s["points"]) for s in sources) != accrual.points:
-        raise RuntimeError(f"accrual {accrual.accrual_no} does not record where its points came from")
+        raise RuntimeError(
+            f"accrual {accrual.accrual_no} does not record where its points came from"
+        )
     parts = split_proportionally(points, [int(s["points"]) for s in sources])
     txn = new_txn_id()
     pending_left = from_pending
     for source, part in zip(sources, parts, strict=True):
-        target = book.lock(int(source["account_id"])) if "campaign_id" in source else (
-            session.get(orm.Account, int(source["account_id"]))
+        target = (
+            book.lock(int(source["account_id"]))
+            if "campaign_id" in source
+            else (session.get(orm.Account, int(source["account_id"])))
         )
         assert target is not None
         from_p = min(part, pending_left)
         pending_left -= from_p
         for origin, amount in ((accounts.pending, from_p), (accounts.available, part - from_p)):
             book.post(
-                txn_id=txn, type=PostingType.REVERSAL, source=origin, target=target,
-                points=amount, reference=reference, occurred_at=utcnow(),
+                txn_id=txn,
+                type=PostingType.REVERSAL,
+                source=origin,
+                target=target,
+                points=amount,
+                reference=reference,
+                occurred_at=utcnow(),
                 breakdown={"accrual_id": accrual.accrual_no},
             )
         if "campaign_id" in source and part:
@@ -572,7 +601,10 @@ def redeem_reward(
     Raises UnknownReward, InsufficientPoints, PointsDebtOutstanding, OutOfStock.
     """
     claim = idempotency.claim(
-        uow.session, scope, "redemption", command.external_id,
+        uow.session,
+        scope,
+        "redemption",
+        command.external_id,
         idempotency.fingerprint(asdict(command)),
     )
     if isinstance(claim, idempotency.Replay):
@@ -634,8 +666,12 @@ def redeem_reward(
     )
     target = book.system_account(redemption_account_code(reward.code), AccountKind.REDEMPTION)
     book.post(
-        txn_id=new_txn_id(), type=PostingType.REDEMPTION, source=accounts.available,
-        target=target, points=cost, reference=f"redemption:{redemption.redemption_no}",
+        txn_id=new_txn_id(),
+        type=PostingType.REDEMPTION,
+        source=accounts.available,
+        target=target,
+        points=cost,
+        reference=f"redemption:{redemption.redemption_no}",
         occurred_at=redemption.created_at,
         breakdown={"reward_code": reward.code, "quantity": command.quantity},
     )
@@ -714,12 +750,22 @@ def cancel_redemption(
     in_debt = owner.available.balance < 0
     now = utcnow()
     book.post(
-        txn_id=txn, type=PostingType.REDEMPTION_CANCEL, source=source, target=owner.available,
-        points=returned, reference=reference, occurred_at=now,
+        txn_id=txn,
+        type=PostingType.REDEMPTION_CANCEL,
+        source=source,
+        target=owner.available,
+        points=returned,
+        reference=reference,
+        occurred_at=now,
     )
     book.post(
-        txn_id=txn, type=PostingType.EXPIRY, source=source, target=book.expiry_account(),
-        points=expired, reference=reference, occurred_at=now,
+        txn_id=txn,
+        type=PostingType.EXPIRY,
+        source=source,
+        target=book.expiry_account(),
+        points=expired,
+        reference=reference,
+        occurred_at=now,
         breakdown={"reason": "lot expired before the redemption was cancelled"},
     )
     if in_debt:
@@ -746,8 +792,15 @@ def cancel_redemption(
 
 
 def add_reward(
-    uow: UnitOfWork, *, code: str, name: str, name_en: str, kind: str, points_cost: int,
-    cash_fen: int, stock: int | None,
+    uow: UnitOfWork,
+    *,
+    code: str,
+    name: str,
+    name_en: str,
+    kind: str,
+    points_cost: int,
+    cash_fen: int,
+    stock: int | None,
 ) -> dict[str, Any]:
     """Add a reward to the catalogue. Raises Invalid, Conflict (code taken)."""
     if kind not in REWARD_KINDS:
@@ -761,8 +814,14 @@ def add_reward(
     if uow.session.get(orm.Reward, code) is not None:
         raise Conflict(f"reward {code!r} already exists")
     reward = orm.Reward(
-        code=code, name=name, name_en=name_en, kind=kind, points_cost=points_cost,
-        cash_fen=cash_fen, stock=stock, active=True,
+        code=code,
+        name=name,
+        name_en=name_en,
+        kind=kind,
+        points_cost=points_cost,
+        cash_fen=cash_fen,
+        stock=stock,
+        active=True,
     )
     uow.session.add(reward)
     LedgerBook(uow.session).system_account(redemption_account_code(code), AccountKind.REDEMPTION)
@@ -772,8 +831,12 @@ def add_reward(
 
 def reward_body(reward: orm.Reward) -> dict[str, Any]:
     return {
-        "code": reward.code, "name": reward.name, "name_en": reward.name_en,
-        "kind": reward.kind, "points_cost": reward.points_cost, "cash_fen": reward.cash_fen,
+        "code": reward.code,
+        "name": reward.name,
+        "name_en": reward.name_en,
+        "kind": reward.kind,
+        "points_cost": reward.points_cost,
+        "cash_fen": reward.cash_fen,
         "stock": reward.stock,
     }
 
@@ -839,21 +902,34 @@ def create_campaign(uow: UnitOfWork, command: CampaignCommand) -> dict[str, Any]
         issuance_account_code(funder.code), AccountKind.ISSUANCE, funder.code
     )
     row = orm.Campaign(
-        code=command.code, name=command.name, name_en=command.name_en,
-        starts_on=command.starts_on, ends_on=command.ends_on,
+        code=command.code,
+        name=command.name,
+        name_en=command.name_en,
+        starts_on=command.starts_on,
+        ends_on=command.ends_on,
         target={
-            "business_types": list(command.business_types), "channels": list(command.channels),
-            "categories": list(command.categories), "skus": list(command.skus),
+            "business_types": list(command.business_types),
+            "channels": list(command.channels),
+            "categories": list(command.categories),
+            "skus": list(command.skus),
             "tiers": list(command.tiers),
         },
-        multiplier_bp=command.multiplier_bp, bonus_points=command.bonus_points,
-        per_member_cap=command.per_member_cap, budget_points=command.budget_points,
-        holdout_pct=command.holdout_pct, account_id=budget.id, created_at=utcnow(),
+        multiplier_bp=command.multiplier_bp,
+        bonus_points=command.bonus_points,
+        per_member_cap=command.per_member_cap,
+        budget_points=command.budget_points,
+        holdout_pct=command.holdout_pct,
+        account_id=budget.id,
+        created_at=utcnow(),
     )
     session.add(row)
     book.post(
-        txn_id=new_txn_id(), type=PostingType.BUDGET, source=issuance, target=budget,
-        points=command.budget_points, reference=f"campaign:{command.code}",
+        txn_id=new_txn_id(),
+        type=PostingType.BUDGET,
+        source=issuance,
+        target=budget,
+        points=command.budget_points,
+        reference=f"campaign:{command.code}",
         occurred_at=utcnow(),
     )
     session.flush()
@@ -864,11 +940,17 @@ def create_campaign(uow: UnitOfWork, command: CampaignCommand) -> dict[str, Any]
 
 def campaign_body(row: orm.Campaign, budget_remaining: int) -> dict[str, Any]:
     return {
-        "code": row.code, "name": row.name, "name_en": row.name_en,
-        "starts_on": row.starts_on.isoformat(), "ends_on": row.ends_on.isoformat(),
-        "target": row.target, "multiplier_bp": row.multiplier_bp,
-        "bonus_points": row.bonus_points, "per_member_cap": row.per_member_cap,
-        "budget_points": row.budget_points, "budget_remaining": budget_remaining,
+        "code": row.code,
+        "name": row.name,
+        "name_en": row.name_en,
+        "starts_on": row.starts_on.isoformat(),
+        "ends_on": row.ends_on.isoformat(),
+        "target": row.target,
+        "multiplier_bp": row.multiplier_bp,
+        "bonus_points": row.bonus_points,
+        "per_member_cap": row.per_member_cap,
+        "budget_points": row.budget_points,
+        "budget_remaining": budget_remaining,
         "holdout_pct": row.holdout_pct,
     }
 
@@ -897,13 +979,30 @@ def merge_member_accounts(uow: UnitOfWork, absorbed_id: int, survivor_id: int) -
     reference = f"merge:{absorbed_id}->{survivor_id}"
     now = utcnow()
     moved = absorbed.available.balance
-    for source, target in ((absorbed.available, survivor.available), (absorbed.pending, survivor.pending)):
+    for source, target in (
+        (absorbed.available, survivor.available),
+        (absorbed.pending, survivor.pending),
+    ):
         if source.balance > 0:
-            book.post(txn_id=txn, type=PostingType.MERGE, source=source, target=target,
-                      points=source.balance, reference=reference, occurred_at=now)
+            book.post(
+                txn_id=txn,
+                type=PostingType.MERGE,
+                source=source,
+                target=target,
+                points=source.balance,
+                reference=reference,
+                occurred_at=now,
+            )
         elif source.balance < 0:
-            book.post(txn_id=txn, type=PostingType.MERGE, source=target, target=source,
-                      points=-source.balance, reference=reference, occurred_at=now)
+            book.post(
+                txn_id=txn,
+                type=PostingType.MERGE,
+                source=target,
+                target=source,
+                points=-source.balance,
+                reference=reference,
+                occurred_at=now,
+            )
         session.execute(
             update(orm.Lot).where(orm.Lot.account_id == source.id).values(account_id=target.id)
         )
@@ -945,15 +1044,20 @@ def release_due_pending(uow: UnitOfWork, lot_ids: Sequence[int], as_of: date) ->
         assert owner_id is not None
         accounts = book.lock_member(owner_id)
         lot = session.scalars(
-            select(orm.Lot).where(orm.Lot.id == lot_id).with_for_update()
+            select(orm.Lot)
+            .where(orm.Lot.id == lot_id)
+            .with_for_update()
             .execution_options(populate_existing=True)
         ).one()
         if lot.status != LotStatus.PENDING.value or lot.available_on > as_of:
             continue
         in_debt = accounts.available.balance < 0
         book.post(
-            txn_id=new_txn_id(), type=PostingType.RELEASE, source=accounts.pending,
-            target=accounts.available, points=lot.remaining,
+            txn_id=new_txn_id(),
+            type=PostingType.RELEASE,
+            source=accounts.pending,
+            target=accounts.available,
+            points=lot.remaining,
             reference=f"release:lot:{lot.id}",
             occurred_at=start_of_day(lot.available_on),
         )
@@ -982,11 +1086,13 @@ def expire_due_lots(uow: UnitOfWork, account_id: int, as_of: date) -> JobReport:
     accounts = book.lock_member(member_id)
     lots = list(
         session.scalars(
-            select(orm.Lot).where(
+            select(orm.Lot)
+            .where(
                 orm.Lot.account_id == accounts.available.id,
                 orm.Lot.status == LotStatus.AVAILABLE.value,
                 orm.Lot.expires_on < as_of,
-            ).order_by(orm.Lot.expires_on, orm.Lot.id)
+            )
+            .order_by(orm.Lot.expires_on, orm.Lot.id)
         )
     )
     expiry = book.expiry_account()
@@ -994,8 +1100,12 @@ def expire_due_lots(uow: UnitOfWork, account_id: int, as_of: date) -> JobReport:
     expired_points = 0
     for lot in lots:
         book.post(
-            txn_id=txn, type=PostingType.EXPIRY, source=accounts.available, target=expiry,
-            points=lot.remaining, reference=f"expiry:lot:{lot.id}",
+            txn_id=txn,
+            type=PostingType.EXPIRY,
+            source=accounts.available,
+            target=expiry,
+            points=lot.remaining,
+            reference=f"expiry:lot:{lot.id}",
             occurred_at=end_of_day(lot.expires_on),
             breakdown={"lot_id": lot.id, "expires_on": lot.expires_on.isoformat()},
         )
@@ -1009,9 +1119,9 @@ def expire_due_lots(uow: UnitOfWork, account_id: int, as_of: date) -> JobReport:
 def due_pending_lots(uow: UnitOfWork, as_of: date) -> list[int]:
     return list(
         uow.session.scalars(
-            select(orm.Lot.id).where(
-                orm.Lot.status == LotStatus.PENDING.value, orm.Lot.available_on <= as_of
-            ).order_by(orm.Lot.id)
+            select(orm.Lot.id)
+            .where(orm.Lot.status == LotStatus.PENDING.value, orm.Lot.available_on <= as_of)
+            .order_by(orm.Lot.id)
         )
     )
 
@@ -1019,9 +1129,9 @@ def due_pending_lots(uow: UnitOfWork, as_of: date) -> list[int]:
 def accounts_with_expiring_lots(uow: UnitOfWork, as_of: date) -> list[int]:
     return list(
         uow.session.scalars(
-            select(orm.Lot.account_id).where(
-                orm.Lot.status == LotStatus.AVAILABLE.value, orm.Lot.expires_on < as_of
-            ).distinct().order_by(orm.Lot.account_id)
+            select(orm.Lot.account_id)
+            .where(orm.Lot.status == LotStatus.AVAILABLE.value, orm.Lot.expires_on < as_of)
+            .distinct()
+            .order_by(orm.Lot.account_id)
         )
     )
-

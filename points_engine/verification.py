@@ -1,4 +1,4 @@
-"""Ledger invariants, checked in SQL over the whole book; used by `memberhub ledger verify` and tests."""
+"""Ledger invariants checked in SQL over the whole book (`memberhub ledger verify`, tests)."""
 
 from __future__ import annotations
 

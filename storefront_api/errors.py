@@ -78,7 +78,9 @@ def status_of(error: DomainError) -> int:
 
 
 def domain_problem(error: DomainError) -> Response:
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
+    headers = (
+        {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
+    )
     return problem(status_of(error), error.code, error.title, error.detail, error.errors, headers)
 
 
@@ -136,5 +138,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         log.exception("unhandled error")
-        return problem(500, "internal-error", "Internal Server Error",
-                       "the server failed to complete the request; it has been logged")
+        return problem(
+            500,
+            "internal-error",
+            "Internal Server Error",
+            "the server failed to complete the request; it has been logged",
+        )

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.db import BigId, Base, intpk, name_str, utc_datetime
+from common.db import Base, BigId, intpk, name_str, utc_datetime
 
 
 class Member(Base):

@@ -30,7 +30,7 @@ def normalise_phone(raw: str, field: str = "phone") -> str:
     digits = _SEPARATORS.sub("", raw.strip())
     for prefix in ("+86", "0086", "86"):
         if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
-            digits = digits[len(prefix):]
+            digits = digits[len(prefix) :]
             break
     if not _MOBILE.match(digits):
         raise Invalid.field(field, "must be a mainland China mobile number (11 digits, 13x-19x)")

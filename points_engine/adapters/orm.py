@@ -17,7 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.db import BigId, Base, intpk, json_value, name_str, utc_datetime
+from common.db import Base, BigId, intpk, json_value, name_str, utc_datetime
+
 
 class Account(Base):
     __tablename__ = "points_engine_account"
@@ -174,9 +175,7 @@ class CampaignAward(Base):
 
 class Reward(Base):
     __tablename__ = "points_engine_reward"
-    __table_args__ = (
-        CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
-    )
+    __table_args__ = (CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),)
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[name_str]

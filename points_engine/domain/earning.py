@@ -161,7 +161,10 @@ def evaluate(
     campaigns: Sequence[Campaign],
     awarded_so_far: dict[str, int],
 ) -> Evaluation:
-    """Points an accrual earns and why; `awarded_so_far` maps campaign code to this member's total."""
+    """Points an accrual earns and why.
+
+    `awarded_so_far` maps a campaign code to what this member already got from it.
+    """
     breakdown: list[BreakdownItem] = []
     amount_by_rule: dict[str, int] = {}
     rule_by_code: dict[str, EarningRule] = {}
@@ -182,7 +185,9 @@ def evaluate(
     if fixed_rule.fixed_points:
         base += fixed_rule.fixed_points
         breakdown.append(
-            BreakdownItem(fixed_rule.code, "fixed", fixed_rule.fixed_points, "fixed points per item")
+            BreakdownItem(
+                fixed_rule.code, "fixed", fixed_rule.fixed_points, "fixed points per item"
+            )
         )
 
     tier_points = base * (context.tier_multiplier_bp - BP) // BP

@@ -64,9 +64,7 @@ def split_proportionally(total: int, weights: Sequence[int]) -> list[int]:
         return [0 for _ in weights]
     exact = [total * w for w in weights]
     parts = [e // weight_sum for e in exact]
-    remainders = sorted(
-        range(len(weights)), key=lambda i: (-(exact[i] % weight_sum), i)
-    )
+    remainders = sorted(range(len(weights)), key=lambda i: (-(exact[i] % weight_sum), i))
     for i in remainders[: total - sum(parts)]:
         parts[i] += 1
     return parts

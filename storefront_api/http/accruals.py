@@ -38,7 +38,9 @@ def _command(body: AccrualIn) -> points_engine.AccrualCommand:
         business_type=body.business_type,
         lines=tuple(
             points_engine.AccrualLine(
-                sku=line.sku, quantity=line.quantity, amount_fen=line.amount_fen,
+                sku=line.sku,
+                quantity=line.quantity,
+                amount_fen=line.amount_fen,
                 category=line.category,
             )
             for line in body.lines
@@ -52,9 +54,16 @@ def _written(written: points_engine.Written) -> Response:
     return json_response(written.body, 200 if written.replayed else 201)
 
 
-@route(blueprint, "/accruals", "POST", summary="Earn points for a purchase", body=AccrualIn,
-       responses={201: AccrualOut, 200: AccrualOut}, auth=("channel",),
-       errors=(403, 409, 422))
+@route(
+    blueprint,
+    "/accruals",
+    "POST",
+    summary="Earn points for a purchase",
+    body=AccrualIn,
+    responses={201: AccrualOut, 200: AccrualOut},
+    auth=("channel",),
+    errors=(403, 409, 422),
+)
 def accrue(body: AccrualIn) -> Response:
     principal = require_channel()
     require_institution(principal, body.institution_code)
@@ -67,8 +76,16 @@ def accrue(body: AccrualIn) -> Response:
     return _written(written)
 
 
-@route(blueprint, "/accruals/batch", "POST", summary="Up to 1,000 accruals; each item stands alone",
-       body=AccrualBatchIn, responses={200: AccrualBatchOut}, auth=("channel",), errors=(422,))
+@route(
+    blueprint,
+    "/accruals/batch",
+    "POST",
+    summary="Up to 1,000 accruals; each item stands alone",
+    body=AccrualBatchIn,
+    responses={200: AccrualBatchOut},
+    auth=("channel",),
+    errors=(422,),
+)
 def accrue_batch(body: AccrualBatchIn) -> Response:
     principal = require_channel()
     context = api_context()
@@ -96,12 +113,15 @@ def accrue_batch(body: AccrualBatchIn) -> Response:
                 status = 200 if written.replayed else 201
                 results.append({"external_id": external_id, "status": status, "body": written.body})
             except DomainError as error:
-                results.append({
-                    "external_id": external_id,
-                    "status": status_of(error),
-                    "body": _problem_body(status_of(error), error.code, error.title, error.errors,
-                                          error.detail),
-                })
+                results.append(
+                    {
+                        "external_id": external_id,
+                        "status": status_of(error),
+                        "body": _problem_body(
+                            status_of(error), error.code, error.title, error.errors, error.detail
+                        ),
+                    }
+                )
         uow.commit()
         return results
 
@@ -122,9 +142,16 @@ def _problem_body(
     return body
 
 
-@route(blueprint, "/refunds", "POST", summary="Reverse points in proportion to a refund",
-       body=RefundIn, responses={201: RefundOut, 200: RefundOut}, auth=("channel",),
-       errors=(409, 422))
+@route(
+    blueprint,
+    "/refunds",
+    "POST",
+    summary="Reverse points in proportion to a refund",
+    body=RefundIn,
+    responses={201: RefundOut, 200: RefundOut},
+    auth=("channel",),
+    errors=(409, 422),
+)
 def refund(body: RefundIn) -> Response:
     principal = require_channel()
     command = points_engine.RefundCommand(
@@ -137,4 +164,3 @@ def refund(body: RefundIn) -> Response:
         lambda uow: points_engine.refund_purchase(uow, principal.channel, command),
     )
     return _written(written)
-

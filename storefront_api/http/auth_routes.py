@@ -23,16 +23,30 @@ def _token(principal: MemberPrincipal | StaffPrincipal) -> Response:
     )
 
 
-@route(blueprint, "/member-token", "POST", summary="Member login with phone and password",
-       body=MemberTokenIn, responses={200: TokenOut}, errors=(401, 422))
+@route(
+    blueprint,
+    "/member-token",
+    "POST",
+    summary="Member login with phone and password",
+    body=MemberTokenIn,
+    responses={200: TokenOut},
+    errors=(401, 422),
+)
 def member_token(body: MemberTokenIn) -> Response:
     with UnitOfWork(api_context().session_factory) as uow:
         member = crm.authenticate_member(uow, body.phone, body.password)
     return _token(MemberPrincipal(member.member_no))
 
 
-@route(blueprint, "/staff-token", "POST", summary="Staff login (marketer, finance, admin)",
-       body=StaffTokenIn, responses={200: TokenOut}, errors=(401, 422))
+@route(
+    blueprint,
+    "/staff-token",
+    "POST",
+    summary="Staff login (marketer, finance, admin)",
+    body=StaffTokenIn,
+    responses={200: TokenOut},
+    errors=(401, 422),
+)
 def staff_token(body: StaffTokenIn) -> Response:
     with read_session(api_context().session_factory) as session:
         staff = authenticate_staff(session, body.username, body.password)

@@ -48,16 +48,28 @@ def _shown(body: dict[str, Any], principal: Any) -> dict[str, Any]:
     return body
 
 
-@route(blueprint, "", "POST", summary="Register a member (self-registration or by a channel)",
-       body=MemberIn, responses={201: MemberOut}, errors=(409, 422))
+@route(
+    blueprint,
+    "",
+    "POST",
+    summary="Register a member (self-registration or by a channel)",
+    body=MemberIn,
+    responses={201: MemberOut},
+    errors=(409, 422),
+)
 def register(body: MemberIn) -> Response:
     principal = current_principal()
     channel = principal.channel if isinstance(principal, ChannelPrincipal) else "self"
     institution = principal.institution_code if isinstance(principal, ChannelPrincipal) else None
     command = crm.RegisterCommand(
-        phone=body.phone, name=body.name, password=body.password, card_no=body.card_no,
-        birthday=body.birthday, marketing_consent=body.marketing_consent,
-        channel=channel, institution_code=institution,
+        phone=body.phone,
+        name=body.name,
+        password=body.password,
+        card_no=body.card_no,
+        birthday=body.birthday,
+        marketing_consent=body.marketing_consent,
+        channel=channel,
+        institution_code=institution,
     )
     created = run_in_transaction(
         api_context().session_factory, lambda uow: crm.register_member(uow, command)
@@ -65,20 +77,33 @@ def register(body: MemberIn) -> Response:
     return json_response(_shown(created, principal), 201)
 
 
-@route(blueprint, "/lookup", "GET", summary="Find a member by phone, card or WeChat id",
-       query=LookupQuery, responses={200: MemberOut}, auth=("channel", "staff"), errors=(404,))
+@route(
+    blueprint,
+    "/lookup",
+    "GET",
+    summary="Find a member by phone, card or WeChat id",
+    query=LookupQuery,
+    responses={200: MemberOut},
+    auth=("channel", "staff"),
+    errors=(404,),
+)
 def lookup(query: LookupQuery) -> Response:
     principal = require_channel_or_staff()
-    kind, value = next(
-        (k, v) for k, v in query.model_dump().items() if v is not None
-    )
+    kind, value = next((k, v) for k, v in query.model_dump().items() if v is not None)
     with read_session(api_context().session_factory) as session:
         body = crm.queries.lookup(session, kind, value)
     return json_response(_shown(body, principal))
 
 
-@route(blueprint, "/<member_no>", "GET", summary="A member's profile with tier",
-       responses={200: MemberOut}, auth=MEMBER_READERS, errors=(404,))
+@route(
+    blueprint,
+    "/<member_no>",
+    "GET",
+    summary="A member's profile with tier",
+    responses={200: MemberOut},
+    auth=MEMBER_READERS,
+    errors=(404,),
+)
 def get_member(member_no: str) -> Response:
     principal = require_member_access(member_no)
     with read_session(api_context().session_factory) as session:
@@ -86,8 +111,16 @@ def get_member(member_no: str) -> Response:
     return json_response(_shown(body, principal))
 
 
-@route(blueprint, "/<member_no>", "PATCH", summary="Change name, birthday or consent flags",
-       body=MemberPatch, responses={200: MemberOut}, auth=MEMBER_READERS, errors=(404, 422))
+@route(
+    blueprint,
+    "/<member_no>",
+    "PATCH",
+    summary="Change name, birthday or consent flags",
+    body=MemberPatch,
+    responses={200: MemberOut},
+    auth=MEMBER_READERS,
+    errors=(404, 422),
+)
 def update(member_no: str, body: MemberPatch) -> Response:
     principal = require_member_access(member_no)
     changes = body.model_dump(exclude_unset=True)
@@ -97,9 +130,16 @@ def update(member_no: str, body: MemberPatch) -> Response:
     return json_response(_shown(updated, principal))
 
 
-@route(blueprint, "/<member_no>/identifiers", "POST",
-       summary="Link an offline card, WeChat or partner id", body=IdentifierIn,
-       responses={201: IdentifierOut}, auth=("member", "channel"), errors=(404, 409, 422))
+@route(
+    blueprint,
+    "/<member_no>/identifiers",
+    "POST",
+    summary="Link an offline card, WeChat or partner id",
+    body=IdentifierIn,
+    responses={201: IdentifierOut},
+    auth=("member", "channel"),
+    errors=(404, 409, 422),
+)
 def link(member_no: str, body: IdentifierIn) -> Response:
     require_member_access(member_no, staff=False)
     linked = run_in_transaction(
@@ -109,8 +149,16 @@ def link(member_no: str, body: IdentifierIn) -> Response:
     return json_response(linked, 201)
 
 
-@route(blueprint, "/merge", "POST", summary="Merge two member records (admin)", body=MergeIn,
-       responses={200: None}, auth=("staff:admin",), errors=(404, 409, 422))
+@route(
+    blueprint,
+    "/merge",
+    "POST",
+    summary="Merge two member records (admin)",
+    body=MergeIn,
+    responses={200: None},
+    auth=("staff:admin",),
+    errors=(404, 409, 422),
+)
 def merge(body: MergeIn) -> Response:
     require_staff("admin")
     merged = run_in_transaction(
@@ -120,9 +168,15 @@ def merge(body: MergeIn) -> Response:
     return json_response(merged)
 
 
-@route(blueprint, "/<member_no>/points", "GET",
-       summary="Available, pending, expiring points and negative debt",
-       responses={200: PointsOut}, auth=MEMBER_READERS, errors=(404,))
+@route(
+    blueprint,
+    "/<member_no>/points",
+    "GET",
+    summary="Available, pending, expiring points and negative debt",
+    responses={200: PointsOut},
+    auth=MEMBER_READERS,
+    errors=(404,),
+)
 def points(member_no: str) -> Response:
     require_member_access(member_no)
     with UnitOfWork(api_context().session_factory) as uow:
@@ -132,17 +186,29 @@ def points(member_no: str) -> Response:
     return json_response(body)
 
 
-@route(blueprint, "/<member_no>/ledger", "GET", summary="Postings on the member's points, newest first",
-       query=PageQuery, responses={200: LedgerPage}, auth=MEMBER_READERS, errors=(404, 422))
+@route(
+    blueprint,
+    "/<member_no>/ledger",
+    "GET",
+    summary="Postings on the member's points, newest first",
+    query=PageQuery,
+    responses={200: LedgerPage},
+    auth=MEMBER_READERS,
+    errors=(404, 422),
+)
 def ledger(member_no: str, query: PageQuery) -> Response:
     require_member_access(member_no)
     before = decode_int_cursor(query.cursor)
     with UnitOfWork(api_context().session_factory) as uow:
         member = crm.resolve_member_no(uow, member_no)
-        entries = points_engine.queries.ledger_history(uow.session, member.id, before, query.limit + 1)
+        entries = points_engine.queries.ledger_history(
+            uow.session, member.id, before, query.limit + 1
+        )
     more = len(entries) > query.limit
     entries = entries[: query.limit]
-    return json_response({
-        "items": entries,
-        "next_cursor": encode_cursor(entries[-1]["id"]) if more else None,
-    })
+    return json_response(
+        {
+            "items": entries,
+            "next_cursor": encode_cursor(entries[-1]["id"]) if more else None,
+        }
+    )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
-import importlib.util
 from flask import Blueprint, Response, send_from_directory
 from pydantic import BaseModel
 
@@ -13,6 +13,7 @@ from storefront_api.http.routing import OPERATIONS, Operation, json_response
 
 blueprint = Blueprint("openapi", __name__)
 REF = "#/components/schemas/{model}"
+
 
 def _swagger_assets() -> Path:
     # Swagger UI 5 (OpenAPI 3.1 capable) as packaged by flask-openapi3-swagger; located
@@ -43,8 +44,13 @@ PROBLEM_SCHEMA = {
     },
 }
 ERROR_TEXT = {
-    400: "Malformed JSON", 401: "Missing or invalid credentials", 403: "Not allowed",
-    404: "Not found", 409: "Conflict", 413: "Body over 1 MiB", 422: "Invalid input",
+    400: "Malformed JSON",
+    401: "Missing or invalid credentials",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    413: "Body over 1 MiB",
+    422: "Invalid input",
     429: "Too many requests",
 }
 
@@ -88,8 +94,10 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "summary": operation.summary,
         "tags": [operation.tag],
-        "operationId": f"{operation.method}_{operation.path}".replace("/", "_").replace("<", "")
-        .replace(">", "").replace("-", "_"),
+        "operationId": f"{operation.method}_{operation.path}".replace("/", "_")
+        .replace("<", "")
+        .replace(">", "")
+        .replace("-", "_"),
         "responses": {},
     }
     if operation.auth:
@@ -114,8 +122,11 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
             "content": {"application/json": {"schema": _schema_ref(operation.body, schemas)}},
         }
     for status, model in operation.responses.items():
-        response: dict[str, Any] = {"description": "Replayed: the first answer" if status == 200
-                                    and 201 in operation.responses else "OK"}
+        response: dict[str, Any] = {
+            "description": "Replayed: the first answer"
+            if status == 200 and 201 in operation.responses
+            else "OK"
+        }
         if model is not None:
             response["content"] = {"application/json": {"schema": _schema_ref(model, schemas)}}
         spec["responses"][str(status)] = response
@@ -125,7 +136,9 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     for status in sorted(problem_statuses):
         spec["responses"][str(status)] = {
             "description": ERROR_TEXT.get(status, "Error"),
-            "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}},
+            "content": {
+                "application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}
+            },
         }
     return spec
 

@@ -23,22 +23,34 @@ from storefront_api.http.security import require_staff
 blueprint = Blueprint("reference", __name__, url_prefix="/api/v1")
 
 
-@route(blueprint, "/institutions", "GET", summary="The institution tree, page by page",
-       query=InstitutionQuery, responses={200: InstitutionPage}, errors=(422,))
+@route(
+    blueprint,
+    "/institutions",
+    "GET",
+    summary="The institution tree, page by page",
+    query=InstitutionQuery,
+    responses={200: InstitutionPage},
+    errors=(422,),
+)
 def institutions(query: InstitutionQuery) -> Response:
     after = decode_cursor(query.cursor)
     with read_session(api_context().session_factory) as session:
         rows = organisation.list_institutions(session, after, query.limit + 1, query.parent_code)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    return json_response({
-        "items": [row.__dict__ for row in rows],
-        "next_cursor": encode_cursor(rows[-1].code) if more else None,
-    })
+    return json_response(
+        {
+            "items": [row.__dict__ for row in rows],
+            "next_cursor": encode_cursor(rows[-1].code) if more else None,
+        }
+    )
 
 
-def _named(model: type[organisation.Channel] | type[organisation.Category]
-           | type[organisation.BusinessType]) -> Response:
+def _named(
+    model: type[organisation.Channel]
+    | type[organisation.Category]
+    | type[organisation.BusinessType],
+) -> Response:
     with read_session(api_context().session_factory) as session:
         items = [
             {"code": row.code, "name": row.name, "name_en": row.name_en}
@@ -52,20 +64,33 @@ def channels() -> Response:
     return _named(organisation.Channel)
 
 
-@route(blueprint, "/categories", "GET", summary="Product category codes",
-       responses={200: NamedCodeList})
+@route(
+    blueprint,
+    "/categories",
+    "GET",
+    summary="Product category codes",
+    responses={200: NamedCodeList},
+)
 def categories() -> Response:
     return _named(organisation.Category)
 
 
-@route(blueprint, "/business-types", "GET", summary="Business types",
-       responses={200: NamedCodeList})
+@route(
+    blueprint, "/business-types", "GET", summary="Business types", responses={200: NamedCodeList}
+)
 def business_types() -> Response:
     return _named(organisation.BusinessType)
 
 
-@route(blueprint, "/campaigns", "GET", summary="Campaigns with their remaining budget",
-       responses={200: CampaignList}, auth=("staff:marketer",), errors=(401, 403))
+@route(
+    blueprint,
+    "/campaigns",
+    "GET",
+    summary="Campaigns with their remaining budget",
+    responses={200: CampaignList},
+    auth=("staff:marketer",),
+    errors=(401, 403),
+)
 def list_campaigns() -> Response:
     require_staff("marketer", "finance")
     with read_session(api_context().session_factory) as session:
@@ -76,9 +101,16 @@ def list_campaigns() -> Response:
     return json_response({"items": items})
 
 
-@route(blueprint, "/campaigns", "POST", summary="Create a campaign with its own points budget",
-       body=CampaignIn, responses={201: CampaignOut}, auth=("staff:marketer",),
-       errors=(401, 403, 409, 422))
+@route(
+    blueprint,
+    "/campaigns",
+    "POST",
+    summary="Create a campaign with its own points budget",
+    body=CampaignIn,
+    responses={201: CampaignOut},
+    auth=("staff:marketer",),
+    errors=(401, 403, 409, 422),
+)
 def create_campaign(body: CampaignIn) -> Response:
     require_staff("marketer")
     data = body.model_dump()
@@ -86,7 +118,10 @@ def create_campaign(body: CampaignIn) -> Response:
         **{
             **data,
             "name_en": data["name_en"] or data["name"],
-            **{k: tuple(data[k]) for k in ("business_types", "channels", "categories", "skus", "tiers")},
+            **{
+                k: tuple(data[k])
+                for k in ("business_types", "channels", "categories", "skus", "tiers")
+            },
         }
     )
     created = run_in_transaction(

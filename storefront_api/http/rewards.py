@@ -32,23 +32,44 @@ def list_rewards() -> Response:
     return json_response({"items": items})
 
 
-@route(blueprint, "/rewards", "POST", summary="Add a reward (admin)", body=RewardIn,
-       responses={201: RewardOut}, auth=("staff:admin",), errors=(409, 422))
+@route(
+    blueprint,
+    "/rewards",
+    "POST",
+    summary="Add a reward (admin)",
+    body=RewardIn,
+    responses={201: RewardOut},
+    auth=("staff:admin",),
+    errors=(409, 422),
+)
 def add_reward(body: RewardIn) -> Response:
     require_staff("admin")
     created = run_in_transaction(
         api_context().session_factory,
         lambda uow: points_engine.add_reward(
-            uow, code=body.code, name=body.name, name_en=body.name_en or body.name,
-            kind=body.kind, points_cost=body.points_cost, cash_fen=body.cash_fen, stock=body.stock,
+            uow,
+            code=body.code,
+            name=body.name,
+            name_en=body.name_en or body.name,
+            kind=body.kind,
+            points_cost=body.points_cost,
+            cash_fen=body.cash_fen,
+            stock=body.stock,
         ),
     )
     return json_response(created, 201)
 
 
-@route(blueprint, "/redemptions", "POST", summary="Redeem a reward with points",
-       body=RedemptionIn, responses={201: RedemptionOut, 200: RedemptionOut},
-       auth=("member", "channel"), errors=(403, 404, 409, 422))
+@route(
+    blueprint,
+    "/redemptions",
+    "POST",
+    summary="Redeem a reward with points",
+    body=RedemptionIn,
+    responses={201: RedemptionOut, 200: RedemptionOut},
+    auth=("member", "channel"),
+    errors=(403, 404, 409, 422),
+)
 def redeem(body: RedemptionIn) -> Response:
     principal = require_principal()
     if isinstance(principal, MemberPrincipal):
@@ -60,8 +81,10 @@ def redeem(body: RedemptionIn) -> Response:
     else:
         raise Forbidden("only the member or a channel may redeem")
     command = points_engine.RedemptionCommand(
-        external_id=body.external_id, member_no=body.member_no,
-        reward_code=body.reward_code, quantity=body.quantity,
+        external_id=body.external_id,
+        member_no=body.member_no,
+        reward_code=body.reward_code,
+        quantity=body.quantity,
     )
     context = api_context()
     written = run_in_transaction(
@@ -73,10 +96,15 @@ def redeem(body: RedemptionIn) -> Response:
     return json_response(written.body, 200 if written.replayed else 201)
 
 
-@route(blueprint, "/redemptions/<redemption_id>/cancel", "POST",
-       summary="Cancel a redemption; points go back to the lots they came from",
-       responses={200: RedemptionCancelOut}, auth=("member", "channel", "staff:admin"),
-       errors=(403, 404, 409))
+@route(
+    blueprint,
+    "/redemptions/<redemption_id>/cancel",
+    "POST",
+    summary="Cancel a redemption; points go back to the lots they came from",
+    responses={200: RedemptionCancelOut},
+    auth=("member", "channel", "staff:admin"),
+    errors=(403, 404, 409),
+)
 def cancel(redemption_id: str) -> Response:
     principal = require_principal()
     context = api_context()

@@ -68,12 +68,20 @@ def route(
         endpoint.__name__ = view.__name__
         blueprint.add_url_rule(path, view.__name__, endpoint, methods=[method])
         url = (blueprint.url_prefix or "") + path
-        params = tuple(part[1:-1].split(":")[-1] for part in path.split("/") if part.startswith("<"))
+        params = tuple(
+            part[1:-1].split(":")[-1] for part in path.split("/") if part.startswith("<")
+        )
         OPERATIONS.append(
             Operation(
-                path=url, method=method.lower(), summary=summary,
-                tag=blueprint.name, body=body, query=query,
-                responses=responses or {200: None}, auth=auth, errors=errors,
+                path=url,
+                method=method.lower(),
+                summary=summary,
+                tag=blueprint.name,
+                body=body,
+                query=query,
+                responses=responses or {200: None},
+                auth=auth,
+                errors=errors,
                 path_params=params,
             )
         )

@@ -1,4 +1,4 @@
-"""Request and response models of the HTTP contract (pydantic); the OpenAPI schemas come from here."""
+"""Request and response models of the HTTP contract; the OpenAPI schemas come from here."""
 
 from __future__ import annotations
 
@@ -13,8 +13,17 @@ Short = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whit
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 Fen = Annotated[int, Field(gt=0, le=10**12, description="amount in fen (1 yuan = 100 fen)")]
 Category = Literal[
-    "home", "baby", "digital", "beauty", "sports", "jewelry", "food", "farm", "stamps",
-    "press", "other",
+    "home",
+    "baby",
+    "digital",
+    "beauty",
+    "sports",
+    "jewelry",
+    "food",
+    "farm",
+    "stamps",
+    "press",
+    "other",
 ]
 BusinessType = Literal["goods", "bill_payment", "mailing", "subscription", "philately", "service"]
 
@@ -91,7 +100,11 @@ class LookupQuery(Strict):
 
 class IdentifierIn(Strict):
     type: Literal[
-        "card_no", "wechat_openid", "alipay_uid", "partner_airline", "partner_bank",
+        "card_no",
+        "wechat_openid",
+        "alipay_uid",
+        "partner_airline",
+        "partner_bank",
         "partner_insurer",
     ]
     value: Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]

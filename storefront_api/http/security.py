@@ -93,5 +93,6 @@ def require_institution(principal: ChannelPrincipal, institution_code: str) -> N
     """A key bound to an outlet or store may act only for that institution."""
     if principal.institution_code is not None and principal.institution_code != institution_code:
         raise Forbidden(
-            f"this key belongs to {principal.institution_code} and may not act for {institution_code}"
+            f"this key belongs to {principal.institution_code} "
+            f"and may not act for {institution_code}"
         )

@@ -1,0 +1,1 @@
+"""DuckDB warehouse: star schema, incremental sync, metric queries, clearing (not built yet)."""
