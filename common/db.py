@@ -29,6 +29,9 @@ utc_datetime = Annotated[datetime, mapped_column(DateTime(timezone=True))]
 json_value = Annotated[Any, mapped_column(JSON)]
 
 
+READ_ONLY_OPTION = "memberhub_read_only"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -59,7 +62,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -74,6 +78,8 @@ def is_postgres(session: Session) -> bool:
 def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A short session for queries; it never commits."""
     session = factory()
+    # On SQLite a plain BEGIN lets readers run beside the one writer (WAL).
+    session.connection(execution_options={READ_ONLY_OPTION: True})
     try:
         yield session
     finally:

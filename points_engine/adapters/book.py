@@ -113,28 +113,28 @@ class LedgerBook:
         The lock is taken before the merged status is read, so a merge that commits
         while we wait is seen and followed; points never land on a closed account.
         """
-        code = member_account_code(member_id)
         for _hop in range(64):
-            account = self.session.scalars(
+            rows = self.session.scalars(
                 select(Account)
-                .where(Account.code == code)
+                .where(
+                    Account.code.in_(
+                        [member_account_code(member_id), pending_account_code(member_id)]
+                    )
+                )
+                .order_by(Account.id)
                 .with_for_update()
                 .execution_options(populate_existing=True)
-            ).one_or_none()
-            if account is None:
+            ).all()
+            by_kind = {AccountKind(row.kind): row for row in rows}
+            available = by_kind.get(AccountKind.MEMBER)
+            pending = by_kind.get(AccountKind.MEMBER_PENDING)
+            if available is None or pending is None:
                 raise NotFound(f"member {member_id} has no points account")
-            if account.status == "open":
-                assert account.member_id is not None
-                pending = self.session.scalars(
-                    select(Account)
-                    .where(Account.code == pending_account_code(account.member_id))
-                    .with_for_update()
-                    .execution_options(populate_existing=True)
-                ).one()
-                return MemberAccounts(account, pending)
-            survivor = self.session.get(Account, account.merged_into_id)
-            assert survivor is not None
-            code = survivor.code
+            if available.status == "open":
+                return MemberAccounts(available, pending)
+            survivor = self.session.get(Account, available.merged_into_id)
+            assert survivor is not None and survivor.member_id is not None
+            member_id = survivor.member_id
         raise Conflict("merge chain too long")
 
     def lock_members(self, member_ids: Iterable[int]) -> dict[int, MemberAccounts]:

@@ -1,0 +1,112 @@
+"""The `memberhub` command line as a user runs it: real processes, real database files."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("MEMBERHUB_TEST_DB", "sqlite").startswith("postgres"),
+    reason="CLI behaviour is database-independent; exercised on SQLite files",
+)
+
+
+def memberhub(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, MEMBERHUB_VAR_DIR=str(tmp_path / "var"))
+    env.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "memberhub.cli", *args],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )
+
+
+def count(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as connection:
+        return int(connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def test_init_db_twice_upgrades_without_duplicating_reference_data(tmp_path: Path) -> None:
+    first = memberhub(tmp_path, "init-db")
+    assert first.returncode == 0, first.stderr
+    db = tmp_path / "var" / "memberhub.db"
+    institutions = count(db, "common_institution")
+    accounts = count(db, "points_engine_account")
+    assert institutions > 700
+    second = memberhub(tmp_path, "init-db")
+    assert second.returncode == 0, second.stderr
+    assert count(db, "common_institution") == institutions
+    assert count(db, "points_engine_account") == accounts
+    assert count(db, "alembic_version") == 1
+
+
+def test_keys_staff_jobs_and_verify(tmp_path: Path) -> None:
+    assert memberhub(tmp_path, "init-db").returncode == 0
+    key = memberhub(tmp_path, "channels", "create-key", "--channel", "counter",
+                    "--institution", "SH-HP-0001")
+    assert key.returncode == 0, key.stderr
+    assert key.stdout.strip().startswith("mhk_")
+    created = memberhub(tmp_path, "staff", "create", "--username", "alice", "--role", "finance")
+    assert created.returncode == 0 and "password:" in created.stdout
+    jobs = memberhub(tmp_path, "jobs", "run-due", "--as-of", "2026-12-31")
+    assert jobs.returncode == 0, jobs.stderr
+    again = memberhub(tmp_path, "jobs", "run-due", "--as-of", "2026-12-31")
+    assert "released 0 lots" in again.stdout and "expired 0 lots" in again.stdout
+    verified = memberhub(tmp_path, "ledger", "verify")
+    assert verified.returncode == 0 and "ledger ok" in verified.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("channels", "create-key", "--channel", "counter"),
+        ("channels", "create-key", "--channel", "telegraph"),
+        ("staff", "create", "--username", "bob", "--role", "emperor"),
+        ("jobs", "run-due", "--as-of", "2026-13-40"),
+        ("no-such-verb",),
+    ],
+)
+def test_failures_exit_nonzero_with_one_line(tmp_path: Path, args: tuple[str, ...]) -> None:
+    assert memberhub(tmp_path, "init-db").returncode == 0
+    result = memberhub(tmp_path, *args)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("memberhub: ")
+
+
+def test_duplicate_staff_user_is_refused(tmp_path: Path) -> None:
+    assert memberhub(tmp_path, "init-db").returncode == 0
+    assert memberhub(tmp_path, "staff", "create", "--username", "carol", "--role", "admin").returncode == 0
+    again = memberhub(tmp_path, "staff", "create", "--username", "carol", "--role", "admin")
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_verify_names_the_first_breach(tmp_path: Path) -> None:
+    assert memberhub(tmp_path, "init-db").returncode == 0
+    db = tmp_path / "var" / "memberhub.db"
+    with sqlite3.connect(db) as connection:
+        connection.execute(
+            "UPDATE points_engine_account SET balance = 5 WHERE code = 'expiry'"
+        )
+        connection.execute(
+            "UPDATE points_engine_account SET kind = 'member' WHERE code = 'expiry'"
+        )
+    result = memberhub(tmp_path, "ledger", "verify")
+    assert result.returncode == 1
+    assert "ledger breach" in result.stderr and "stored balance" in result.stderr
+
+
+def test_verify_on_unreachable_database_fails_in_one_line(tmp_path: Path) -> None:
+    env = dict(os.environ, DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+    result = subprocess.run(
+        [sys.executable, "-m", "memberhub.cli", "ledger", "verify"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("memberhub: database error")
