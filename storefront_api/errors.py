@@ -102,7 +102,7 @@ def _message(item: Any) -> str:
         return "malformed JSON: " + str(item.get("ctx", {}).get("error", "cannot parse"))
     if item["type"] == "extra_forbidden":
         return "unknown field"
-    return str(item["msg"])
+    return str(item["msg"]).removeprefix("Value error, ")
 
 
 def validation_problem(error: ValidationError, prefix: str = "") -> Response:

@@ -72,7 +72,9 @@ def reference_snapshot(runtime: Runtime) -> dict[str, list[dict[str, Any]]]:
     snapshot: dict[str, list[dict[str, Any]]] = {}
     with runtime.engine.connect() as connection:
         for table in metadata.sorted_tables:
-            snapshot[table.name] = [dict(row._mapping) for row in connection.execute(table.select())]
+            snapshot[table.name] = [
+                dict(row._mapping) for row in connection.execute(table.select())
+            ]
     return snapshot
 
 

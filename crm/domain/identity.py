@@ -7,14 +7,14 @@ import secrets
 
 from common.errors import Invalid
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _SEPARATORS = re.compile(r"[\s\-()]")
 
 IDENTIFIER_FORMATS: dict[str, re.Pattern[str]] = {
     "phone": _MOBILE,
-    "card_no": re.compile(r"^\d{16,19}$"),
+    "card_no": re.compile(r"^[0-9]{16,19}$"),
     "wechat_openid": re.compile(r"^[A-Za-z0-9_-]{16,64}$"),
-    "alipay_uid": re.compile(r"^2088\d{12}$"),
+    "alipay_uid": re.compile(r"^2088[0-9]{12}$"),
     "partner_airline": re.compile(r"^[A-Z0-9]{6,20}$"),
     "partner_bank": re.compile(r"^[A-Z0-9]{6,24}$"),
     "partner_insurer": re.compile(r"^[A-Z0-9]{6,24}$"),

@@ -30,12 +30,12 @@ class RefundExceedsOriginal(Invalid):
     title = "Refund exceeds the original amount"
 
 
-class UnknownAccrual(NotFound):
+class UnknownAccrual(Invalid):
     code = "unknown-accrual"
     title = "Original accrual not found"
 
 
-class UnknownReward(NotFound):
+class UnknownReward(Invalid):
     code = "unknown-reward"
     title = "Unknown reward"
 

@@ -92,7 +92,7 @@ def create_api_key(
 
 def authenticate_api_key(session: Session, token: str) -> ChannelPrincipal | None:
     parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != CHANNEL_KEY_PREFIX:
+    if len(parts) != 3 or parts[0] != CHANNEL_KEY_PREFIX or "\x00" in token:
         return None
     _, key_id, secret = parts
     key = session.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).one_or_none()

@@ -98,11 +98,34 @@ def accrue_batch(body: AccrualBatchIn) -> Response:
             fields = validation_field_errors(error, f"items[{index}]")
             parsed.append((external_id, _problem_body(422, "invalid", "Invalid input", fields)))
 
+    def lock_order(uow: UnitOfWork) -> list[int]:
+        # The batch holds every member account it locks until it commits. Two batches
+        # that lock shared members in different orders deadlock, and a batch that keeps
+        # losing exhausts its retries (a 500). Taking members in one global order (member
+        # id) rules that out; repeats of an external_id keep the place of its first use.
+        keys: list[tuple[int, int]] = []
+        first: dict[str, int] = {}
+        for index, (_, item) in enumerate(parsed):
+            key = -1
+            if not isinstance(item, dict):
+                if item.external_id not in first:
+                    try:
+                        ref = _command(item).member
+                        first[item.external_id] = context.directory.resolve(
+                            uow, ref, "member"
+                        ).member_id
+                    except DomainError:
+                        first[item.external_id] = -1
+                key = first[item.external_id]
+            keys.append((key, index))
+        return [index for _, index in sorted(keys)]
+
     def run(uow: UnitOfWork) -> list[dict[str, Any]]:
-        results = []
-        for external_id, item in parsed:
+        results: list[dict[str, Any]] = [{} for _ in parsed]
+        for index in lock_order(uow):
+            external_id, item = parsed[index]
             if isinstance(item, dict):
-                results.append({"external_id": external_id, "status": 422, "body": item})
+                results[index] = {"external_id": external_id, "status": 422, "body": item}
                 continue
             try:
                 require_institution(principal, item.institution_code)
@@ -111,17 +134,19 @@ def accrue_batch(body: AccrualBatchIn) -> Response:
                         uow, context.directory, principal.channel, _command(item), commit=False
                     )
                 status = 200 if written.replayed else 201
-                results.append({"external_id": external_id, "status": status, "body": written.body})
+                results[index] = {
+                    "external_id": external_id,
+                    "status": status,
+                    "body": written.body,
+                }
             except DomainError as error:
-                results.append(
-                    {
-                        "external_id": external_id,
-                        "status": status_of(error),
-                        "body": _problem_body(
-                            status_of(error), error.code, error.title, error.errors, error.detail
-                        ),
-                    }
-                )
+                results[index] = {
+                    "external_id": external_id,
+                    "status": status_of(error),
+                    "body": _problem_body(
+                        status_of(error), error.code, error.title, error.errors, error.detail
+                    ),
+                }
         uow.commit()
         return results
 

@@ -163,10 +163,11 @@ DOCS_PAGE = """<!doctype html>
 <script src="/api/docs/init.js"></script>
 </body></html>"""
 
+# validatorUrl: null, or Swagger UI fetches a badge from validator.swagger.io (external).
 DOCS_INIT = """window.onload = function () {
   window.ui = SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#swagger-ui",
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-    layout: "StandaloneLayout", deepLinking: true});
+    layout: "StandaloneLayout", deepLinking: true, validatorUrl: null});
 };"""
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from common.errors import Invalid
 from storefront_api.errors import validation_problem
+from storefront_api.http.security import current_principal, require_principal
 
 
 @dataclass
@@ -52,6 +53,17 @@ def route(
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         def endpoint(**path_args: Any) -> Any:
+            for name, value in path_args.items():
+                # PostgreSQL cannot compare text holding NUL: refuse it before any query.
+                if isinstance(value, str) and "\x00" in value:
+                    raise Invalid.field(name, "must not contain NUL characters")
+            # Who is calling is settled before the body is read: a bad or missing
+            # token is a 401 whatever the body holds, and a malformed header is a 401
+            # even on endpoints open to anyone.
+            if auth:
+                require_principal()
+            else:
+                current_principal()
             kwargs = dict(path_args)
             if body is not None:
                 try:
@@ -114,6 +126,7 @@ def decode_int_cursor(cursor: str | None) -> int | None:
     raw = decode_cursor(cursor)
     if raw is None:
         return None
-    if not raw.isdigit():
+    # isdigit() alone accepts non-ASCII digits int() rejects; ids are 64-bit in the database.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
         raise Invalid.field("cursor", "not a cursor this API issued")
     return int(raw)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
@@ -30,6 +39,15 @@ BusinessType = Literal["goods", "bill_payment", "mailing", "subscription", "phil
 
 class Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
+
+    @field_validator("*", check_fields=False)
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL; without this it is a 500 there and stored on SQLite.
+        strings = value if isinstance(value, list) else [value]
+        if any(isinstance(item, str) and "\x00" in item for item in strings):
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class Open(BaseModel):
@@ -186,13 +204,18 @@ class AccrualIn(Strict):
     business_type: BusinessType
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=200)]
     total_fen: Fen
-    payment_method: Short | None = None
+    payment_method: (
+        Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)] | None
+    ) = None
 
-    @model_validator(mode="after")
-    def total_matches_lines(self) -> AccrualIn:
-        if self.total_fen != sum(line.amount_fen for line in self.lines):
-            raise ValueError("total_fen must equal the sum of lines[].amount_fen")
-        return self
+    @field_validator("total_fen")
+    @classmethod
+    def total_matches_lines(cls, total_fen: int, info: ValidationInfo) -> int:
+        # A field validator (lines is validated first) so that the error names total_fen.
+        lines = info.data.get("lines")
+        if lines is not None and total_fen != sum(line.amount_fen for line in lines):
+            raise ValueError("must equal the sum of lines[].amount_fen")
+        return total_fen
 
 
 class BreakdownItem(Open):

@@ -17,7 +17,9 @@ def test_register_accrue_and_read_points(client, channel_key, auth):
         "institution_code": "SH-HP-0001",
         "occurred_at": "2026-11-24T10:15:00+08:00",
         "business_type": "goods",
-        "lines": [{"sku": "MOONCAKE-PJL-01", "category": "food", "quantity": 2, "amount_fen": 25800}],
+        "lines": [
+            {"sku": "MOONCAKE-PJL-01", "category": "food", "quantity": 2, "amount_fen": 25800}
+        ],
         "total_fen": 25800,
         "payment_method": "cash",
     }

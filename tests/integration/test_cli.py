@@ -21,7 +21,11 @@ def memberhub(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env.pop("DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "memberhub.cli", *args],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
     )
 
 
@@ -46,8 +50,9 @@ def test_init_db_twice_upgrades_without_duplicating_reference_data(tmp_path: Pat
 
 def test_keys_staff_jobs_and_verify(tmp_path: Path) -> None:
     assert memberhub(tmp_path, "init-db").returncode == 0
-    key = memberhub(tmp_path, "channels", "create-key", "--channel", "counter",
-                    "--institution", "SH-HP-0001")
+    key = memberhub(
+        tmp_path, "channels", "create-key", "--channel", "counter", "--institution", "SH-HP-0001"
+    )
     assert key.returncode == 0, key.stderr
     assert key.stdout.strip().startswith("mhk_")
     created = memberhub(tmp_path, "staff", "create", "--username", "alice", "--role", "finance")
@@ -81,7 +86,10 @@ def test_failures_exit_nonzero_with_one_line(tmp_path: Path, args: tuple[str, ..
 
 def test_duplicate_staff_user_is_refused(tmp_path: Path) -> None:
     assert memberhub(tmp_path, "init-db").returncode == 0
-    assert memberhub(tmp_path, "staff", "create", "--username", "carol", "--role", "admin").returncode == 0
+    assert (
+        memberhub(tmp_path, "staff", "create", "--username", "carol", "--role", "admin").returncode
+        == 0
+    )
     again = memberhub(tmp_path, "staff", "create", "--username", "carol", "--role", "admin")
     assert again.returncode == 1 and "already exists" in again.stderr
 
@@ -90,12 +98,8 @@ def test_verify_names_the_first_breach(tmp_path: Path) -> None:
     assert memberhub(tmp_path, "init-db").returncode == 0
     db = tmp_path / "var" / "memberhub.db"
     with sqlite3.connect(db) as connection:
-        connection.execute(
-            "UPDATE points_engine_account SET balance = 5 WHERE code = 'expiry'"
-        )
-        connection.execute(
-            "UPDATE points_engine_account SET kind = 'member' WHERE code = 'expiry'"
-        )
+        connection.execute("UPDATE points_engine_account SET balance = 5 WHERE code = 'expiry'")
+        connection.execute("UPDATE points_engine_account SET kind = 'member' WHERE code = 'expiry'")
     result = memberhub(tmp_path, "ledger", "verify")
     assert result.returncode == 1
     assert "ledger breach" in result.stderr and "stored balance" in result.stderr
@@ -105,7 +109,11 @@ def test_verify_on_unreachable_database_fails_in_one_line(tmp_path: Path) -> Non
     env = dict(os.environ, DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
     result = subprocess.run(
         [sys.executable, "-m", "memberhub.cli", "ledger", "verify"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
     )
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1

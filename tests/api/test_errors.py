@@ -1,0 +1,366 @@
+"""Error responses: 404, 405, 413, malformed bodies, and garbage sent to every endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from memberhub.models import metadata
+from storefront_api.auth import MemberPrincipal, StaffPrincipal
+from storefront_api.http.context import EXTENSION_KEY
+from storefront_api.http.routing import OPERATIONS
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Raise for a deeper local run, e.g. MEMBERHUB_FUZZ_EXAMPLES=2000.
+FUZZ_EXAMPLES = int(os.environ.get("MEMBERHUB_FUZZ_EXAMPLES", "60"))
+
+
+def problem(response, status=None):
+    """Assert a problem+json answer; `status` None means any 4xx."""
+    text = response.get_data(as_text=True)
+    if status is None:
+        assert 400 <= response.status_code < 500, text
+    else:
+        assert response.status_code == status, text
+    assert response.content_type == "application/problem+json", text
+    body = json.loads(text)
+    assert body["status"] == response.status_code
+    assert body["type"].startswith("https://")
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str)
+    for error in body.get("errors", []):
+        assert isinstance(error["field"], str) and error["field"]
+        assert isinstance(error["message"], str) and error["message"]
+    return body
+
+
+def row_counts(db):
+    with db.engine.connect() as connection:
+        return {
+            table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in metadata.sorted_tables
+        }
+
+
+@pytest.fixture
+def callers(app, client, channel_key, auth):
+    """Headers of every kind of caller, and the member they act for.
+
+    Tokens come from the app's own issuer (what the token endpoints hand out), which
+    keeps Argon2 out of this file's hot path.
+    """
+    created = client.post("/api/v1/members", json={"phone": "13900000001", "name": "孙丽"})
+    member_no = created.json["member_no"]
+    tokens = app.extensions[EXTENSION_KEY].tokens
+    return member_no, {
+        "anonymous": {},
+        "channel": auth(channel_key("counter", "SH-HP-0001")),
+        "member": auth(tokens.issue(MemberPrincipal(member_no))),
+        "admin": auth(tokens.issue(StaffPrincipal("admin-fuzz", "admin"))),
+    }
+
+
+def _url(path, member_no):
+    path = path.replace("<member_no>", member_no).replace("<redemption_id>", "RD0000000000")
+    assert "<" not in path, path
+    return path
+
+
+# -- routing errors -------------------------------------------------------------------------
+
+
+def test_unknown_route_is_404_problem(client):
+    for method, path in (
+        ("get", "/api/v1/nope"),
+        ("get", "/api/v2/members/800000000000"),
+        ("post", "/api/v1/members/800000000000/nothing"),
+        ("get", "/api/v1/rewards/"),
+        ("delete", "/api/v1/nope"),
+    ):
+        body = problem(getattr(client, method)(path), 404)
+        assert body["type"].endswith("not-found"), path
+
+
+def test_wrong_method_is_405_with_allow(client):
+    for method, path, allowed in (
+        ("get", "/api/v1/accruals", {"POST"}),
+        ("put", "/api/v1/members/800000000000", {"GET", "PATCH"}),
+        ("delete", "/api/v1/rewards", {"GET", "POST"}),
+        ("get", "/api/v1/refunds", {"POST"}),
+        ("put", "/api/v1/redemptions/RD1/cancel", {"POST"}),
+        ("post", "/api/v1/openapi.json", {"GET"}),
+    ):
+        response = getattr(client, method)(path, json={})
+        problem(response, 405)
+        listed = {m.strip() for m in response.headers["Allow"].split(",")}
+        assert allowed <= listed, path
+        assert method.upper() not in listed, path
+
+
+def test_body_over_one_mib_is_413_and_writes_nothing(client, db, callers):
+    _, headers = callers
+    before = row_counts(db)
+    padding = "x" * (1024 * 1024)
+    raw = json.dumps({"phone": "13900000002", "name": "周", "padding": padding})
+    for path in (
+        "/api/v1/accruals",
+        "/api/v1/members",
+        "/api/v1/accruals/batch",
+        "/api/v1/rewards",
+    ):
+        # An anonymous caller is turned away (401) before a protected body is read.
+        callers_here = ("anonymous", "channel") if path == "/api/v1/members" else ("channel",)
+        for caller in callers_here:
+            response = client.post(
+                path, data=raw, content_type="application/json", headers=headers[caller]
+            )
+            body = problem(response, 413)
+            assert "1 MiB" in body["detail"]
+    assert row_counts(db) == before
+
+
+def test_body_just_under_the_limit_is_read(client, callers):
+    _, headers = callers
+    raw = json.dumps({"phone": "13900000002", "name": "周", "padding": "x" * 1_000_000})
+    response = client.post(
+        "/api/v1/members", data=raw, content_type="application/json", headers=headers["channel"]
+    )
+    body = problem(response, 422)
+    assert [e["field"] for e in body["errors"]] == ["padding"]
+
+
+def test_malformed_json_is_400_naming_the_body(client, db):
+    before = row_counts(db)
+    for raw in (b"{", b"{'phone': '13900000002'}", b"\xff\xfe{}", b"", b"[" * 5000, b'{"a": 1,}'):
+        response = client.post("/api/v1/members", data=raw, content_type="application/json")
+        body = problem(response, 400)
+        assert body["type"].endswith("malformed-json")
+        assert body["errors"][0]["field"] == "body"
+    assert row_counts(db) == before
+
+
+def test_unexpected_error_is_a_500_problem_that_leaks_nothing(app):
+    def explode():
+        raise RuntimeError("database password is hunter2")
+
+    app.add_url_rule("/api/v1/explode", "explode", explode)
+    response = app.test_client().get("/api/v1/explode")
+    assert response.status_code == 500
+    assert response.content_type == "application/problem+json"
+    text = response.get_data(as_text=True)
+    assert "hunter2" not in text and "RuntimeError" not in text
+    assert json.loads(text)["status"] == 500
+
+
+def test_nul_in_a_path_is_422_not_a_database_error(client, callers):
+    member_no, headers = callers
+    for method, path in (
+        ("get", "/api/v1/members/8%00"),
+        ("get", "/api/v1/members/8%00/points"),
+        ("post", "/api/v1/redemptions/RD%00/cancel"),
+    ):
+        problem(getattr(client, method)(path, headers=headers["admin"]), 422)
+    response = client.get(
+        f"/api/v1/members/{member_no}", headers={"Authorization": "Bearer mhk_a\x00b_c"}
+    )
+    problem(response, 401)
+
+
+# -- garbage to every endpoint --------------------------------------------------------------
+
+
+POSTS = [op for op in OPERATIONS if op.method == "post"]
+WRITES = [op for op in OPERATIONS if op.method in ("post", "patch")]
+GARBAGE = [
+    b"[]",
+    b'"x"',
+    b'{"a": 1}',
+    b"null",
+    b"1",
+    b"true",
+    b"{}",
+    b"x",
+    b"",
+    b"{",
+    b'{"external_id": {"$gt": ""}, "member_no": ["x"], "phone": null, "items": {}}',
+    b'{"external_id": "\\u0000", "name": "\\u0000", "phone": "\\u0000"}',
+    b'{"amount_fen": 1e400, "quantity": -1e-400, "total_fen": 123456789012345678901234567890}',
+    b'{"items": [null, [], "x", {"external_id": 1}]}',
+    b'{"occurred_at": "2026-02-30T25:61:00+99:00", "birthday": "0000-00-00"}',
+]
+
+
+def test_every_post_endpoint_is_exercised():
+    paths = {op.path for op in POSTS}
+    assert {
+        "/api/v1/accruals",
+        "/api/v1/accruals/batch",
+        "/api/v1/refunds",
+        "/api/v1/auth/member-token",
+        "/api/v1/auth/staff-token",
+        "/api/v1/members",
+        "/api/v1/members/<member_no>/identifiers",
+        "/api/v1/members/merge",
+        "/api/v1/campaigns",
+        "/api/v1/rewards",
+        "/api/v1/redemptions",
+        "/api/v1/redemptions/<redemption_id>/cancel",
+    } <= paths
+
+
+@pytest.mark.parametrize("operation", POSTS, ids=lambda op: f"{op.method} {op.path}")
+def test_garbage_bodies_are_4xx_problems_never_5xx(client, db, callers, operation):
+    member_no, headers = callers
+    url = _url(operation.path, member_no)
+    before = row_counts(db)
+    for caller, caller_headers in headers.items():
+        for raw in GARBAGE:
+            response = client.open(
+                url,
+                method=operation.method.upper(),
+                data=raw,
+                content_type="application/json",
+                headers=caller_headers,
+            )
+            assert response.status_code < 500, (caller, raw)
+            problem(response)
+    assert row_counts(db) == before
+
+
+def _json_values():
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**70), max_value=2**70)
+        | st.floats(allow_nan=False)
+        | st.text(max_size=30)
+    )
+    return st.recursive(
+        scalars,
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(st.text(max_size=12), children, max_size=4)
+        ),
+        max_leaves=12,
+    )
+
+
+def _field_names():
+    return st.sampled_from(
+        [
+            "external_id",
+            "member",
+            "member_no",
+            "phone",
+            "card_no",
+            "name",
+            "lines",
+            "items",
+            "amount_fen",
+            "total_fen",
+            "quantity",
+            "reward_code",
+            "occurred_at",
+            "institution_code",
+            "survivor",
+            "absorbed",
+            "type",
+            "value",
+            "code",
+            "budget_points",
+            "starts_on",
+            "ends_on",
+            "password",
+            "username",
+        ]
+    )
+
+
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    operation=st.sampled_from(WRITES),
+    caller=st.sampled_from(["anonymous", "channel", "member", "admin"]),
+    body=st.dictionaries(_field_names(), _json_values(), max_size=6) | _json_values(),
+)
+def test_random_json_never_causes_a_server_error(client, callers, operation, caller, body):
+    member_no, headers = callers
+    response = client.open(
+        _url(operation.path, member_no),
+        method=operation.method.upper(),
+        data=json.dumps(body),
+        content_type="application/json",
+        headers=headers[caller],
+    )
+    assert response.status_code < 500, response.get_data(as_text=True)
+    if response.status_code >= 400:
+        problem(response)
+
+
+def _valid_accrual(member_no):
+    occurred = (datetime.now(SHANGHAI) - timedelta(hours=1)).replace(microsecond=0)
+    return {
+        "external_id": "POS-FUZZ",
+        "member": {"member_no": member_no},
+        "institution_code": "SH-HP-0001",
+        "occurred_at": occurred.isoformat(),
+        "business_type": "goods",
+        "lines": [{"sku": "SKU-1", "category": "food", "quantity": 1, "amount_fen": 1000}],
+        "total_fen": 1000,
+        "payment_method": "cash",
+    }
+
+
+def _leaf_paths(value, prefix=()):
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _leaf_paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _leaf_paths(child, (*prefix, index))
+    yield prefix
+
+
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_one_field_changed_to_anything_is_answered_without_a_server_error(client, callers, data):
+    member_no, headers = callers
+    body = _valid_accrual(member_no)
+    paths = [p for p in _leaf_paths(body) if p]
+    path = data.draw(st.sampled_from(paths))
+    value = data.draw(_json_values())
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    body["external_id"] = f"POS-FUZZ-{data.draw(st.integers(0, 10**9))}"
+    response = client.post("/api/v1/accruals", json=body, headers=headers["channel"])
+    assert response.status_code in (201, 200, 403, 409, 422), response.get_data(as_text=True)
+    if response.status_code >= 400:
+        fields = [e["field"] for e in problem(response).get("errors", [])]
+        if response.status_code == 422:
+            dotted = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", ".".join(map(str, path)))
+            assert fields, response.json
+            top = re.split(r"[.\[]", dotted)[0]
+            # A changed line amount may leave total_fen as the only field in error.
+            assert any(
+                dotted.startswith(field)
+                or field.startswith(top)
+                or (top == "lines" and field == "total_fen")
+                for field in fields
+            ), (dotted, fields)
