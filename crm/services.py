@@ -100,14 +100,15 @@ def register_member(uow: UnitOfWork, command: RegisterCommand) -> dict[str, Any]
     identifiers = [("phone", phone)] + ([("card_no", card_no)] if card_no else [])
     for kind, value in identifiers:
         session.add(Identifier(member_id=member.id, type=kind, value=value, linked_at=now))
-    points_engine.open_member_accounts(uow, member.id)
     try:
+        # Flush the identifiers here, before anything else flushes them outside this guard.
         session.flush()
     except IntegrityError as error:
         # Two registrations of one phone at once: the unique index decides.
         raise IdentifierTaken(
             "phone or card already registered", Invalid.field("phone", "already registered").errors
         ) from error
+    points_engine.open_member_accounts(uow, member.id)
     body = profile(member)
     uow.commit()
     return body

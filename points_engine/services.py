@@ -242,7 +242,11 @@ def _accrue(
         if awarding:
             locked = running.lock(book, awarding)
             awarded = _awarded_so_far(session, accounts.member_id, locked.rows)
-            evaluation = earning.evaluate(context, rules, locked.specs(), awarded)
+            # Campaigns that awarded nothing stay in, unlocked and unchanged, so the
+            # breakdown still says why (budget spent, holdout); they award nothing again.
+            budgets = {**running.budgets, **locked.budgets}
+            specs = [_campaign_spec(row, budgets[row.code]) for row in running.rows]
+            evaluation = earning.evaluate(context, rules, specs, awarded)
     except earning.NoEarningRule as error:
         raise Invalid.field("business_type", str(error)) from error
 

@@ -1,0 +1,105 @@
+"""Start and stop a real gunicorn server on a free local port, as production runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+APP = "memberhub.wiring:wsgi_app()"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log_path: Path
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process.poll() is not None:
+            return
+        # SIGTERM to the gunicorn master: it stops its workers before it exits.
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=timeout)
+
+
+def start_server(
+    *,
+    database_url: str,
+    secret_key: str,
+    var_dir: Path,
+    workers: int = 4,
+    threads: int = 1,
+    startup_timeout: float = 60.0,
+) -> RunningServer:
+    """Run `python -m gunicorn … 'memberhub.wiring:wsgi_app()'` and wait until /healthz answers.
+
+    `threads > 1` uses gunicorn's gthread worker; otherwise sync workers, as `memberhub serve`.
+    Raises RuntimeError (with the server's log) when it exits or never becomes healthy.
+    """
+    var_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        MEMBERHUB_SECRET_KEY=secret_key,
+        MEMBERHUB_VAR_DIR=str(var_dir),
+        MEMBERHUB_WAREHOUSE=str(var_dir / "warehouse.duckdb"),
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--timeout",
+        "120",
+        "--log-level",
+        "warning",
+    ]
+    if threads > 1:
+        command += ["--worker-class", "gthread", "--threads", str(threads)]
+    command.append(APP)
+    log_path = var_dir / f"gunicorn-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = RunningServer(process, f"http://127.0.0.1:{port}", log_path)
+    deadline = time.monotonic() + startup_timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{server.log()}")
+        try:
+            if requests.get(server.url("/healthz"), timeout=2).status_code == 200:
+                return server
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"gunicorn did not answer /healthz in {startup_timeout} s:\n{server.log()}")
