@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, String, UniqueConstraint, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, String, UniqueConstraint, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from common.clock import utcnow
@@ -41,50 +43,138 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Claim:
+    """This transaction holds (scope, operation, external_id); complete it with the answer."""
+
+    record_id: int
+
+
+def _insert_if_absent(session: Session, values: dict[str, Any]) -> int | None:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(IdempotencyRecord)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["scope", "operation", "external_id"])
+        .returning(IdempotencyRecord.id)
+    )
+    record_id = session.execute(statement).scalar_one_or_none()
+    return None if record_id is None else int(record_id)
+
+
 def claim(
     session: Session, scope: str, operation: str, external_id: str, payload_fingerprint: str
-) -> Replay | IdempotencyRecord:
+) -> Replay | Claim:
     """Reserve (scope, operation, external_id) for this transaction or return the earlier answer.
 
-    The row is inserted before the effect so that a concurrent duplicate blocks on
-    the unique index until the first commits, then sees its answer. Raises
-    Conflict when the id was used with a different payload.
+    The row is inserted before the effect, with ON CONFLICT DO NOTHING: a concurrent
+    duplicate waits on the unique index until the first transaction ends, then finds
+    its committed answer. Raises Conflict when the id was used with a different payload.
     """
+    record_id = _insert_if_absent(
+        session,
+        {
+            "scope": scope,
+            "operation": operation,
+            "external_id": external_id,
+            "fingerprint": payload_fingerprint,
+            "status": 0,
+            "created_at": utcnow(),
+        },
+    )
+    if record_id is not None:
+        return Claim(record_id)
     existing = _find(session, scope, operation, external_id)
     if existing is None:
-        record = IdempotencyRecord(
-            scope=scope,
-            operation=operation,
-            external_id=external_id,
-            fingerprint=payload_fingerprint,
-            created_at=utcnow(),
-        )
-        try:
-            with session.begin_nested():
-                session.add(record)
-                session.flush()
-            return record
-        except IntegrityError:
-            existing = _find(session, scope, operation, external_id)
-            if existing is None:
-                raise
+        raise Conflict(f"external_id {external_id!r} is being written right now; retry")
     if existing.fingerprint != payload_fingerprint:
         raise Conflict(f"external_id {external_id!r} was already used with a different payload")
     return Replay(status=existing.status, body=existing.body or {})
 
 
-def complete(record: IdempotencyRecord, status: int, body: dict[str, Any]) -> None:
-    record.status = status
-    record.body = body
+def claim_many(
+    session: Session, scope: str, operation: str, items: Sequence[tuple[str, str]]
+) -> dict[str, Claim | Replay | Conflict]:
+    """`claim` for many (external_id, fingerprint) pairs in two statements.
+
+    Ids are inserted in sorted order so that concurrent batches wait on each other's
+    keys in one order and cannot deadlock on the unique index.
+    """
+    if not items:
+        return {}
+    now = utcnow()
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    rows = [
+        {
+            "scope": scope,
+            "operation": operation,
+            "external_id": external_id,
+            "fingerprint": payload,
+            "status": 0,
+            "created_at": now,
+        }
+        for external_id, payload in sorted(items)
+    ]
+    statement = (
+        insert(IdempotencyRecord)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["scope", "operation", "external_id"])
+        .returning(IdempotencyRecord.external_id, IdempotencyRecord.id)
+    )
+    outcomes: dict[str, Claim | Replay | Conflict] = {
+        external_id: Claim(int(record_id)) for external_id, record_id in session.execute(statement)
+    }
+    taken = [external_id for external_id, _ in items if external_id not in outcomes]
+    if taken:
+        fingerprints = dict(items)
+        for record in session.scalars(
+            select(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.scope == scope,
+                IdempotencyRecord.operation == operation,
+                IdempotencyRecord.external_id.in_(taken),
+            )
+            .execution_options(populate_existing=True)
+        ):
+            if record.fingerprint != fingerprints[record.external_id]:
+                outcomes[record.external_id] = Conflict(
+                    f"external_id {record.external_id!r} was already used with a different payload"
+                )
+            else:
+                outcomes[record.external_id] = Replay(record.status, record.body or {})
+    return outcomes
+
+
+def complete_many(session: Session, answers: Sequence[tuple[Claim, int, dict[str, Any]]]) -> None:
+    if answers:
+        session.execute(
+            update(IdempotencyRecord),
+            [
+                {"id": claim.record_id, "status": status, "body": body}
+                for claim, status, body in answers
+            ],
+        )
+
+
+def complete(session: Session, claim: Claim, status: int, body: dict[str, Any]) -> None:
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == claim.record_id)
+        .values(status=status, body=body)
+    )
 
 
 def _find(
     session: Session, scope: str, operation: str, external_id: str
 ) -> IdempotencyRecord | None:
     return session.scalars(
-        select(IdempotencyRecord).where(
+        select(IdempotencyRecord)
+        .where(
             IdempotencyRecord.scope == scope,
             IdempotencyRecord.operation == operation,
             IdempotencyRecord.external_id == external_id,
         )
+        .execution_options(populate_existing=True)
     ).one_or_none()

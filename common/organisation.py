@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from common.db import Base, name_str
 from common.errors import NotFound
+from common.reference_cache import reference_cache
 
 INSTITUTION_KINDS = ("company", "district", "outlet", "kiosk", "store")
 
@@ -96,6 +97,19 @@ def all_rows(
     return list(session.scalars(select(model).order_by(model.code)))
 
 
+def institution_codes(session: Session) -> frozenset[str]:
+    """Every institution code (cached per process; see common.reference_cache)."""
+    return reference_cache.get(
+        session, "institution_codes", lambda: frozenset(session.scalars(select(Institution.code)))
+    )
+
+
+def category_codes(session: Session) -> frozenset[str]:
+    return reference_cache.get(
+        session, "category_codes", lambda: frozenset(codes(session, Category))
+    )
+
+
 def codes(session: Session, model: type[Channel] | type[BusinessType] | type[Category]) -> set[str]:
     return set(session.scalars(select(model.code)))
 
@@ -108,8 +122,10 @@ __all__ = [
     "Institution",
     "InstitutionView",
     "all_rows",
+    "category_codes",
     "codes",
     "get_channel",
     "get_institution",
+    "institution_codes",
     "list_institutions",
 ]

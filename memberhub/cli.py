@@ -22,7 +22,7 @@ from common.unit_of_work import UnitOfWork
 from memberhub.reference_loader import load_reference_data
 from memberhub.schema import upgrade
 from memberhub.wiring import Runtime, build_runtime
-from storefront_api.auth import create_api_key, create_staff_user
+from storefront_api.auth import create_api_key, create_staff_user, revoke_api_key
 
 T = TypeVar("T")
 CHUNK = 500
@@ -97,6 +97,16 @@ def create_key(channel: str, institution: str | None, label: str) -> None:
     with UnitOfWork(runtime.session_factory) as uow:
         key = create_api_key(uow, channel, institution, label)
     click.echo(key)
+
+
+@channels.command("revoke-key")
+@click.option("--key-id", required=True, help="the part after 'mhk_' and before the next '_'")
+def revoke_key(key_id: str) -> None:
+    """Revoke a channel API key (workers stop accepting it within 30 seconds)."""
+    runtime = _runtime()
+    with UnitOfWork(runtime.session_factory) as uow:
+        revoke_api_key(uow, key_id)
+    click.echo(f"revoked {key_id}")
 
 
 @cli.group()

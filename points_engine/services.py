@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from common import idempotency
 from common.clock import business_date, end_of_day, end_of_next_year, start_of_day, to_utc, utcnow
-from common.errors import Conflict, Forbidden, Invalid, NotFound
-from common.organisation import Category, Institution, codes
+from common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from common.organisation import Category, Institution, category_codes, codes, institution_codes
+from common.reference_cache import reference_cache
 from common.unit_of_work import UnitOfWork
 from points_engine.adapters import orm
-from points_engine.adapters.book import LedgerBook, MemberAccounts, new_txn_id
+from points_engine.adapters.book import (
+    AccountRef,
+    LedgerBook,
+    MemberAccounts,
+    SystemAccountRef,
+    new_txn_id,
+)
 from points_engine.domain import earning
 from points_engine.domain.accounts import (
     AccountKind,
@@ -145,34 +153,155 @@ def accrue_points(
 ) -> Written:
     """Earn points for a purchase; idempotent per channel + external_id.
 
-    Raises Invalid (unknown institution, category or member; totals that do not add
-    up; amounts not positive), Conflict (external_id reused with another payload).
+    Everything that can reject the request is checked before anything is written.
+    Raises Invalid (unknown institution, category or member; no earning rule; totals
+    that do not add up; amounts not positive), Conflict (external_id reused with
+    another payload).
     """
+    prepared = _prepare_accrual(uow, directory, channel, command)
     claim = idempotency.claim(
-        uow.session,
-        f"channel:{channel}",
-        "accrual",
-        command.external_id,
-        idempotency.fingerprint(asdict(command)),
+        uow.session, f"channel:{channel}", "accrual", command.external_id, prepared.fingerprint
     )
     if isinstance(claim, idempotency.Replay):
         return Written(claim.body, replayed=True)
-    body = _accrue(uow, directory, channel, command)
-    idempotency.complete(claim, 201, body)
+    book = LedgerBook(uow.session)
+    accounts = book.lock_member(prepared.member.member_id)
+    body = _apply_accrual(uow, directory, prepared, accounts, _CampaignDays())
+    idempotency.complete(uow.session, claim, 201, body)
     if commit:
         uow.commit()
     return Written(body)
+
+
+def accrue_many(
+    uow: UnitOfWork,
+    directory: MemberDirectory,
+    channel: str,
+    commands: Sequence[AccrualCommand],
+    authorise: Callable[[AccrualCommand], None],
+) -> list[Written | DomainError]:
+    """Many accruals in one transaction; each stands alone and gets its own outcome.
+
+    An item that fails (`authorise` raising, invalid, or a conflicting replay) changes
+    nothing and does not stop the others. Items are applied in member order so that
+    concurrent batches lock shared members in the same order and cannot deadlock;
+    outcomes come back in the order given. Reference data, campaign windows and the
+    locks of a member seen twice are read once per batch, and everything is flushed
+    together at the end.
+    """
+    outcomes: list[Written | DomainError | None] = [None] * len(commands)
+    prepared: dict[int, _PreparedAccrual] = {}
+    for index, command in enumerate(commands):
+        try:
+            authorise(command)
+            prepared[index] = _prepare_accrual(uow, directory, channel, command)
+        except DomainError as error:
+            outcomes[index] = error
+    # The first use of an external_id in the request is the one applied; later uses
+    # replay it (same payload) or conflict with it.
+    first_use: dict[str, int] = {}
+    for index in sorted(prepared):
+        first_use.setdefault(prepared[index].command.external_id, index)
+    session = uow.session
+    claims = idempotency.claim_many(
+        session,
+        f"channel:{channel}",
+        "accrual",
+        [(prepared[i].command.external_id, prepared[i].fingerprint) for i in first_use.values()],
+    )
+    fresh: list[int] = []
+    for external_id, index in first_use.items():
+        claim = claims[external_id]
+        if isinstance(claim, Conflict):
+            outcomes[index] = claim
+        elif isinstance(claim, idempotency.Replay):
+            outcomes[index] = Written(claim.body, replayed=True)
+        else:
+            fresh.append(index)
+    book = LedgerBook(session)
+    locked = book.lock_members(prepared[index].member.member_id for index in fresh)
+    campaign_days = _CampaignDays()
+    answers: list[tuple[idempotency.Claim, int, dict[str, Any]]] = []
+    # Nothing is flushed until the end: one INSERT per table for the whole batch.
+    with session.no_autoflush:
+        for index in sorted(fresh, key=lambda i: (prepared[i].member.member_id, i)):
+            item = prepared[index]
+            accounts = locked[item.member.member_id]
+            body = _apply_accrual(uow, directory, item, accounts, campaign_days)
+            claim = claims[item.command.external_id]
+            assert isinstance(claim, idempotency.Claim)
+            answers.append((claim, 201, body))
+            outcomes[index] = Written(body)
+    session.flush()
+    idempotency.complete_many(session, answers)
+    for index, item in prepared.items():
+        first = first_use[item.command.external_id]
+        if first != index:
+            outcomes[index] = _repeat_in_batch(item, prepared[first], outcomes[first])
+    uow.commit()
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _repeat_in_batch(
+    item: _PreparedAccrual, first: _PreparedAccrual, first_outcome: Written | DomainError | None
+) -> Written | DomainError:
+    if item.fingerprint != first.fingerprint:
+        return Conflict(
+            f"external_id {item.command.external_id!r} was already used with a different payload"
+        )
+    if isinstance(first_outcome, Written):
+        return Written(first_outcome.body, replayed=True)
+    assert first_outcome is not None
+    return first_outcome
+
+
+@dataclass(frozen=True)
+class _PreparedAccrual:
+    """An accrual that passed every check; applying it can no longer be refused."""
+
+    command: AccrualCommand
+    channel: str
+    member: MemberInfo
+    occurred_at: datetime
+    earned_on: date
+    rules: tuple[earning.EarningRule, ...]
+    fingerprint: str
+
+
+def _prepare_accrual(
+    uow: UnitOfWork, directory: MemberDirectory, channel: str, command: AccrualCommand
+) -> _PreparedAccrual:
+    _validate_accrual(uow, command)
+    member = directory.resolve(uow, command.member, "member")
+    rules = tuple(
+        rule for rule in _earning_rules(uow.session) if rule.business_type == command.business_type
+    )
+    for index, line in enumerate(command.lines):
+        try:
+            earning.best_rule(rules, command.business_type, channel, line.category)
+        except earning.NoEarningRule as error:
+            raise Invalid.field(f"lines[{index}].category", str(error)) from error
+    occurred_at = to_utc(command.occurred_at)
+    return _PreparedAccrual(
+        command=command,
+        channel=channel,
+        member=member,
+        occurred_at=occurred_at,
+        earned_on=business_date(occurred_at),
+        rules=rules,
+        fingerprint=idempotency.fingerprint(asdict(command)),
+    )
 
 
 def _validate_accrual(uow: UnitOfWork, command: AccrualCommand) -> None:
     errors: list[Invalid] = []
     if command.business_type not in BUSINESS_TYPES:
         errors.append(Invalid.field("business_type", f"must be one of {', '.join(BUSINESS_TYPES)}"))
-    if uow.session.get(Institution, command.institution_code) is None:
+    if command.institution_code not in institution_codes(uow.session):
         errors.append(Invalid.field("institution_code", "unknown institution"))
     if not command.lines:
         errors.append(Invalid.field("lines", "at least one line is required"))
-    known_categories = codes(uow.session, Category)
+    known_categories = category_codes(uow.session)
     for index, line in enumerate(command.lines):
         if line.amount_fen <= 0:
             errors.append(Invalid.field(f"lines[{index}].amount_fen", "must be greater than 0"))
@@ -188,120 +317,155 @@ def _validate_accrual(uow: UnitOfWork, command: AccrualCommand) -> None:
         raise Invalid("; ".join(e.detail for e in errors), [fe for e in errors for fe in e.errors])
 
 
-def _accrue(
-    uow: UnitOfWork, directory: MemberDirectory, channel: str, command: AccrualCommand
-) -> dict[str, Any]:
-    _validate_accrual(uow, command)
-    session = uow.session
-    book = LedgerBook(session)
-    member = directory.resolve(uow, command.member, "member")
-    accounts = book.lock_member(member.member_id)
-    member = directory.by_id(uow, accounts.member_id)
-    occurred_at = to_utc(command.occurred_at)
-    earned_on = business_date(occurred_at)
-
-    rules = [
-        earning.EarningRule(
-            r.code,
-            r.business_type,
-            r.channel,
-            r.category,
-            r.points,
-            r.per_fen,
-            r.fixed_points,
-            r.pending_days,
-            r.description,
-        )
-        for r in session.scalars(
-            select(orm.EarningRule).where(
-                orm.EarningRule.active.is_(True),
-                orm.EarningRule.business_type == command.business_type,
+def _earning_rules(session: Session) -> tuple[earning.EarningRule, ...]:
+    def load() -> tuple[earning.EarningRule, ...]:
+        return tuple(
+            earning.EarningRule(
+                r.code,
+                r.business_type,
+                r.channel,
+                r.category,
+                r.points,
+                r.per_fen,
+                r.fixed_points,
+                r.pending_days,
+                r.description,
+            )
+            for r in session.scalars(
+                select(orm.EarningRule).where(orm.EarningRule.active.is_(True))
             )
         )
-    ]
-    multiplier = session.get(orm.TierMultiplier, member.tier)
+
+    return reference_cache.get(session, "earning_rules", load)
+
+
+def _tier_multiplier(session: Session, tier: str) -> int:
+    multipliers = reference_cache.get(
+        session,
+        "tier_multipliers",
+        lambda: {
+            tier: multiplier_bp
+            for tier, multiplier_bp in session.execute(
+                select(orm.TierMultiplier.tier, orm.TierMultiplier.multiplier_bp)
+            )
+        },
+    )
+    return multipliers.get(tier, earning.BP)
+
+
+def _issuance_account(book: LedgerBook, institution_code: str) -> AccountRef:
+    session = book.session
+    ids = reference_cache.get(
+        session,
+        "issuance_accounts",
+        lambda: {
+            code: account_id
+            for code, account_id in session.execute(
+                select(orm.Account.institution_code, orm.Account.id).where(
+                    orm.Account.kind == AccountKind.ISSUANCE.value
+                )
+            )
+        },
+    )
+    if institution_code in ids:
+        return SystemAccountRef(ids[institution_code], AccountKind.ISSUANCE.value)
+    return book.system_account(
+        issuance_account_code(institution_code), AccountKind.ISSUANCE, institution_code
+    )
+
+
+class _CampaignDays:
+    """Running campaigns per business day, read once per transaction."""
+
+    def __init__(self) -> None:
+        self._by_day: dict[date, _RunningCampaigns] = {}
+
+    def on(self, session: Session, day: date) -> _RunningCampaigns:
+        if day not in self._by_day:
+            self._by_day[day] = _running_campaigns(session, day)
+        return self._by_day[day]
+
+
+def _apply_accrual(
+    uow: UnitOfWork,
+    directory: MemberDirectory,
+    prepared: _PreparedAccrual,
+    accounts: MemberAccounts,
+    campaign_days: _CampaignDays,
+) -> dict[str, Any]:
+    session = uow.session
+    book = LedgerBook(session)
+    command = prepared.command
+    member = prepared.member
+    if accounts.member_id != member.member_id:
+        member = directory.by_id(uow, accounts.member_id)  # merged while we waited
     context = earning.AccrualContext(
         member_id=accounts.member_id,
         tier=member.tier,
-        tier_multiplier_bp=multiplier.multiplier_bp if multiplier else earning.BP,
+        tier_multiplier_bp=_tier_multiplier(session, member.tier),
         business_type=command.business_type,
-        channel=channel,
-        occurred_on=earned_on,
+        channel=prepared.channel,
+        occurred_on=prepared.earned_on,
         lines=[
             earning.Line(line.sku, line.category, line.quantity, line.amount_fen)
             for line in command.lines
         ],
     )
-    try:
-        # First pass without campaign locks to learn which campaigns would award
-        # anything; only those budget accounts are locked and the rules re-run on
-        # the locked balances, so accruals outside a campaign never queue on it.
-        running = _running_campaigns(session, earned_on)
-        evaluation = earning.evaluate(context, rules, running.specs(), {})
-        awarding = {a.campaign_code for a in evaluation.campaign_awards}
-        if awarding:
-            locked = running.lock(book, awarding)
-            awarded = _awarded_so_far(session, accounts.member_id, locked.rows)
-            # Campaigns that awarded nothing stay in, unlocked and unchanged, so the
-            # breakdown still says why (budget spent, holdout); they award nothing again.
-            budgets = {**running.budgets, **locked.budgets}
-            specs = [_campaign_spec(row, budgets[row.code]) for row in running.rows]
-            evaluation = earning.evaluate(context, rules, specs, awarded)
-    except earning.NoEarningRule as error:
-        raise Invalid.field("business_type", str(error)) from error
+    # First pass without campaign locks to learn which campaigns would award anything;
+    # only those budget accounts are locked and the rules re-run on the locked
+    # balances, so accruals outside a campaign never queue on it.
+    running = campaign_days.on(session, prepared.earned_on)
+    evaluation = earning.evaluate(context, prepared.rules, running.specs(), {})
+    awarding = {a.campaign_code for a in evaluation.campaign_awards}
+    if awarding:
+        locked = running.lock(book, awarding)
+        awarded = _awarded_so_far(session, accounts.member_id, locked.rows)
+        # Campaigns that awarded nothing stay in, unlocked and unchanged, so the
+        # breakdown still says why (budget spent, holdout); they award nothing again.
+        budgets = {**running.budgets, **locked.budgets}
+        specs = [_campaign_spec(row, budgets[row.code]) for row in running.rows]
+        evaluation = earning.evaluate(context, prepared.rules, specs, awarded)
 
     status = LotStatus.PENDING if evaluation.pending_days > 0 else LotStatus.AVAILABLE
-    available_on = earned_on + timedelta(days=evaluation.pending_days)
-    expires_on = end_of_next_year(earned_on)
+    available_on = prepared.earned_on + timedelta(days=evaluation.pending_days)
     target = accounts.pending if status is LotStatus.PENDING else accounts.available
     in_debt = accounts.available.balance < 0
     breakdown = [item.as_dict() for item in evaluation.breakdown]
     sources: list[dict[str, Any]] = []
-
     accrual_no = _public_id("AC")
     txn = new_txn_id()
     reference = f"accrual:{accrual_no}"
+    postings: list[tuple[AccountRef, int]] = []
     if evaluation.issuance_points:
-        issuance = book.system_account(
-            issuance_account_code(command.institution_code),
-            AccountKind.ISSUANCE,
-            command.institution_code,
-        )
-        book.post(
-            txn_id=txn,
-            type=PostingType.ACCRUAL,
-            source=issuance,
-            target=target,
-            points=evaluation.issuance_points,
-            reference=reference,
-            occurred_at=occurred_at,
-            breakdown=breakdown,
-        )
+        issuance = _issuance_account(book, command.institution_code)
+        postings.append((issuance, evaluation.issuance_points))
         sources.append({"account_id": issuance.id, "points": evaluation.issuance_points})
     for award in evaluation.campaign_awards:
         campaign_row, budget = running.locked_budget(award.campaign_code)
-        book.post(
-            txn_id=txn,
-            type=PostingType.ACCRUAL,
-            source=budget,
-            target=target,
-            points=award.points,
-            reference=reference,
-            occurred_at=occurred_at,
-            breakdown=breakdown,
-        )
+        postings.append((budget, award.points))
         sources.append(
             {"account_id": budget.id, "points": award.points, "campaign_id": campaign_row.id}
         )
         _add_award(session, campaign_row.id, accounts.member_id, award.points)
+    for source, points in postings:
+        book.post(
+            txn_id=txn,
+            type=PostingType.ACCRUAL,
+            source=source,
+            target=target,
+            points=points,
+            reference=reference,
+            occurred_at=prepared.occurred_at,
+            breakdown=breakdown,
+        )
     accrual = orm.Accrual(
         accrual_no=accrual_no,
-        channel=channel,
+        channel=prepared.channel,
         external_id=command.external_id,
         member_id=accounts.member_id,
         institution_code=command.institution_code,
         business_type=command.business_type,
-        occurred_at=occurred_at,
+        occurred_at=prepared.occurred_at,
         total_fen=command.total_fen,
         refunded_fen=0,
         points=evaluation.total,
@@ -314,25 +478,22 @@ def _accrue(
         payment_method=command.payment_method,
     )
     session.add(accrual)
-    session.flush()
-
     if evaluation.total > 0:
         book.new_lot(
             target,
             points=evaluation.total,
             status=status,
-            accrual_id=accrual.id,
-            earned_on=earned_on,
+            accrual=accrual,
+            earned_on=prepared.earned_on,
             available_on=available_on,
-            expires_on=expires_on,
+            expires_on=end_of_next_year(prepared.earned_on),
             institution_code=command.institution_code,
         )
         if in_debt and status is LotStatus.AVAILABLE:
             book.settle_debt(accounts.available)
-    session.flush()
 
     body: dict[str, Any] = {
-        "accrual_id": accrual.accrual_no,
+        "accrual_id": accrual_no,
         "member_no": member.member_no,
         "points": evaluation.total,
         "status": status.value,
@@ -377,22 +538,14 @@ class _RunningCampaigns:
         return self.by_code[code], self.accounts[code]
 
 
-def _running_campaigns(session: Any, day: date) -> _RunningCampaigns:
-    rows = list(
-        session.scalars(
-            select(orm.Campaign).where(orm.Campaign.starts_on <= day, orm.Campaign.ends_on >= day)
-        )
-    )
-    running = _RunningCampaigns(rows)
-    if rows:
-        balances = dict(
-            session.execute(
-                select(orm.Account.id, orm.Account.balance).where(
-                    orm.Account.id.in_([r.account_id for r in rows])
-                )
-            ).all()
-        )
-        running.budgets = {r.code: int(balances[r.account_id]) for r in rows}
+def _running_campaigns(session: Session, day: date) -> _RunningCampaigns:
+    rows = session.execute(
+        select(orm.Campaign, orm.Account.balance)
+        .join(orm.Account, orm.Account.id == orm.Campaign.account_id)
+        .where(orm.Campaign.starts_on <= day, orm.Campaign.ends_on >= day)
+    ).all()
+    running = _RunningCampaigns([campaign for campaign, _ in rows])
+    running.budgets = {campaign.code: int(balance) for campaign, balance in rows}
     return running
 
 
@@ -429,7 +582,9 @@ def _awarded_so_far(session: Any, member_id: int, rows: Sequence[orm.Campaign]) 
 
 
 def _add_award(session: Any, campaign_id: int, member_id: int, points: int) -> None:
-    # The member's accounts are locked, so no other transaction updates this row now.
+    # The member's accounts are locked, so no other transaction updates this row now;
+    # flushing first lets a batch see the awards of its own earlier items.
+    session.flush()
     award = session.scalars(
         select(orm.CampaignAward).where(
             orm.CampaignAward.campaign_id == campaign_id,
@@ -518,7 +673,7 @@ def refund_purchase(
         "points_reversed": points,
         "balance": _balance_body(accounts),
     }
-    idempotency.complete(claim, 201, body)
+    idempotency.complete(uow.session, claim, 201, body)
     if commit:
         uow.commit()
     return Written(body)
@@ -690,7 +845,7 @@ def redeem_reward(
         "status": redemption.status,
         "balance": _balance_body(accounts),
     }
-    idempotency.complete(claim, 201, body)
+    idempotency.complete(uow.session, claim, 201, body)
     uow.commit()
     return Written(body)
 

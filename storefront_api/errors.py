@@ -42,14 +42,9 @@ class TooManyRequests(DomainError):
         self.retry_after = retry_after
 
 
-def problem(
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    errors: list[FieldError] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
+def problem_body(
+    status: int, code: str, title: str, detail: str, errors: list[FieldError] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + code,
         "title": title,
@@ -58,6 +53,18 @@ def problem(
     }
     if errors:
         body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    return body
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = problem_body(status, code, title, detail, errors)
     response = Response(
         json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json"
     )
@@ -75,6 +82,12 @@ def status_of(error: DomainError) -> int:
         if isinstance(error, category):
             return status
     return 400
+
+
+def domain_problem_body(error: DomainError, field_prefix: str = "") -> dict[str, Any]:
+    """The problem document of a domain error; `field_prefix` places it inside a batch."""
+    fields = [FieldError(field_prefix + e.field, e.message) for e in error.errors]
+    return problem_body(status_of(error), error.code, error.title, error.detail, fields)
 
 
 def domain_problem(error: DomainError) -> Response:

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from common.clock import utcnow
 from common.errors import Conflict, NotFound
-from points_engine.adapters.orm import Account, Lot, Posting
+from points_engine.adapters.orm import Account, Accrual, Lot, Posting
 from points_engine.domain.accounts import (
     ADJUSTMENT_ACCOUNT_CODE,
     BALANCE_TRACKED,
@@ -29,6 +29,21 @@ from points_engine.domain.lots import LotBalance, Take, plan_consumption
 
 def new_txn_id() -> str:
     return uuid.uuid4().hex
+
+
+class AccountRef(Protocol):
+    """What a posting needs of an account: system accounts need not be loaded whole."""
+
+    id: int
+    kind: str
+    balance: int
+
+
+@dataclass
+class SystemAccountRef:
+    id: int
+    kind: str
+    balance: int = 0
 
 
 @dataclass
@@ -99,6 +114,8 @@ class LedgerBook:
         return MemberAccounts(available, pending)
 
     def lock(self, account_id: int) -> Account:
+        # populate_existing re-reads the row: unflushed changes must reach it first.
+        self.session.flush()
         account = self.session.scalars(
             select(Account)
             .where(Account.id == account_id)
@@ -138,17 +155,39 @@ class LedgerBook:
         raise Conflict("merge chain too long")
 
     def lock_members(self, member_ids: Iterable[int]) -> dict[int, MemberAccounts]:
-        """Lock several members' accounts in ascending account order (deadlock-free)."""
+        """Lock several members' accounts in one statement, in account-id order.
+
+        Every caller locks in that one order, so two transactions can never hold each
+        other's members. A member merged meanwhile is followed to the survivor.
+        """
         ids = sorted(set(member_ids))
-        rows = self.session.execute(
-            select(Account.member_id, Account.id).where(
-                Account.member_id.in_(ids), Account.kind == AccountKind.MEMBER.value
+        if not ids:
+            return {}
+        rows = self.session.scalars(
+            select(Account)
+            .where(
+                Account.member_id.in_(ids),
+                Account.kind.in_([AccountKind.MEMBER.value, AccountKind.MEMBER_PENDING.value]),
             )
+            .order_by(Account.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         ).all()
+        by_member: dict[int, dict[AccountKind, Account]] = {}
+        for row in rows:
+            assert row.member_id is not None
+            by_member.setdefault(row.member_id, {})[AccountKind(row.kind)] = row
         locked: dict[int, MemberAccounts] = {}
-        for member_id, _account_id in sorted(rows, key=lambda row: row[1]):
-            assert member_id is not None
-            locked[member_id] = self.lock_member(member_id)
+        for member_id in ids:
+            pair = by_member.get(member_id, {})
+            available = pair.get(AccountKind.MEMBER)
+            pending = pair.get(AccountKind.MEMBER_PENDING)
+            if available is None or pending is None:
+                raise NotFound(f"member {member_id} has no points account")
+            if available.status == "open":
+                locked[member_id] = MemberAccounts(available, pending)
+            else:
+                locked[member_id] = self.lock_member(member_id)
         return locked
 
     # -- postings -------------------------------------------------------------
@@ -158,8 +197,8 @@ class LedgerBook:
         *,
         txn_id: str,
         type: str,
-        source: Account,
-        target: Account,
+        source: AccountRef,
+        target: AccountRef,
         points: int,
         reference: str,
         occurred_at: datetime,
@@ -201,7 +240,7 @@ class LedgerBook:
         *,
         points: int,
         status: LotStatus,
-        accrual_id: int | None,
+        accrual: Accrual,
         earned_on: date,
         available_on: date,
         expires_on: date,
@@ -209,7 +248,7 @@ class LedgerBook:
     ) -> Lot:
         lot = Lot(
             account_id=account.id,
-            accrual_id=accrual_id,
+            accrual=accrual,
             initial=points,
             remaining=points,
             status=status.value,

@@ -15,7 +15,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from common.db import Base, BigId, intpk, json_value, name_str, utc_datetime
 
@@ -79,6 +79,10 @@ class Lot(Base):
     available_on: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date] = mapped_column(Date, index=True)
     institution_code: Mapped[str] = mapped_column(String(32))
+    # Set from the object so a batch can add many accruals and lots and flush once.
+    accrual: Mapped[Accrual | None] = relationship(
+        primaryjoin="foreign(Lot.accrual_id) == Accrual.id", lazy="raise"
+    )
 
 
 class Accrual(Base):

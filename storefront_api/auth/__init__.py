@@ -12,6 +12,8 @@ from storefront_api.auth.services import (
     authenticate_staff,
     create_api_key,
     create_staff_user,
+    remembered_api_key,
+    revoke_api_key,
 )
 
 __all__ = [
@@ -26,4 +28,6 @@ __all__ = [
     "authenticate_staff",
     "create_api_key",
     "create_staff_user",
+    "remembered_api_key",
+    "revoke_api_key",
 ]

@@ -13,11 +13,13 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from common.clock import utcnow
-from common.errors import Conflict, Invalid, Unauthorized
+from common.db import read_session
+from common.errors import Conflict, Invalid, NotFound, Unauthorized
 from common.organisation import Channel, Institution
+from common.reference_cache import ReferenceCache
 from common.unit_of_work import UnitOfWork
 from storefront_api.auth.orm import ApiKey, StaffUser
 
@@ -101,6 +103,41 @@ def authenticate_api_key(session: Session, token: str) -> ChannelPrincipal | Non
     if not hmac.compare_digest(key.secret_sha256, _sha256(secret)):
         return None
     return ChannelPrincipal(key.channel, key.institution_code, key.key_id)
+
+
+# Channel keys are checked on every request; a valid key is remembered for
+# KEY_CACHE_SECONDS, which is how long a key revoked on another worker may still work.
+KEY_CACHE_SECONDS = 30.0
+_known_keys = ReferenceCache(ttl_seconds=KEY_CACHE_SECONDS)
+
+
+def remembered_api_key(factory: sessionmaker[Session], token: str) -> ChannelPrincipal | None:
+    """`authenticate_api_key` with valid keys remembered per process for a short while."""
+
+    def check() -> ChannelPrincipal | None:
+        with read_session(factory) as session:
+            return authenticate_api_key(session, token)
+
+    digest = _sha256(token)
+    principal = _known_keys.get(factory, digest, check)
+    if principal is None:
+        _known_keys.forget(factory, digest)  # only valid keys are remembered
+    return principal
+
+
+def revoke_api_key(uow: UnitOfWork, key_id: str) -> None:
+    """Revoke a key at once on this process, within KEY_CACHE_SECONDS on every other.
+
+    Raises NotFound for an unknown key id, Conflict for a key already revoked.
+    """
+    key = uow.session.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).one_or_none()
+    if key is None:
+        raise NotFound(f"no API key with id {key_id!r}")
+    if key.revoked_at is not None:
+        raise Conflict(f"API key {key_id} was already revoked")
+    key.revoked_at = utcnow()
+    uow.commit()
+    _known_keys.clear()
 
 
 def create_staff_user(uow: UnitOfWork, username: str, role: str) -> str:

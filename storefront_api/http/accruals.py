@@ -10,8 +10,13 @@ from pydantic import ValidationError
 
 import points_engine
 from common.errors import DomainError
-from common.unit_of_work import UnitOfWork, run_in_transaction
-from storefront_api.errors import PROBLEM_BASE, status_of, validation_field_errors
+from common.unit_of_work import run_in_transaction
+from storefront_api.errors import (
+    domain_problem_body,
+    problem_body,
+    status_of,
+    validation_field_errors,
+)
 from storefront_api.http.context import api_context
 from storefront_api.http.routing import json_response, route
 from storefront_api.http.schemas import (
@@ -89,82 +94,36 @@ def accrue(body: AccrualIn) -> Response:
 def accrue_batch(body: AccrualBatchIn) -> Response:
     principal = require_channel()
     context = api_context()
-    parsed: list[tuple[Any, AccrualIn | dict[str, Any]]] = []
+    results: list[dict[str, Any]] = []
+    commands: list[tuple[int, points_engine.AccrualCommand]] = []
     for index, item in enumerate(body.items):
         external_id = item.get("external_id") if isinstance(item.get("external_id"), str) else None
+        results.append({"external_id": external_id, "status": 422, "body": {}})
         try:
-            parsed.append((external_id, AccrualIn.model_validate_json(json.dumps(item))))
+            commands.append((index, _command(AccrualIn.model_validate_json(json.dumps(item)))))
         except ValidationError as error:
             fields = validation_field_errors(error, f"items[{index}]")
-            parsed.append((external_id, _problem_body(422, "invalid", "Invalid input", fields)))
+            detail = "; ".join(f"{f.field}: {f.message}" for f in fields)
+            results[index]["body"] = problem_body(422, "invalid", "Invalid input", detail, fields)
 
-    def lock_order(uow: UnitOfWork) -> list[int]:
-        # The batch holds every member account it locks until it commits. Two batches
-        # that lock shared members in different orders deadlock, and a batch that keeps
-        # losing exhausts its retries (a 500). Taking members in one global order (member
-        # id) rules that out; repeats of an external_id keep the place of its first use.
-        keys: list[tuple[int, int]] = []
-        first: dict[str, int] = {}
-        for index, (_, item) in enumerate(parsed):
-            key = -1
-            if not isinstance(item, dict):
-                if item.external_id not in first:
-                    try:
-                        ref = _command(item).member
-                        first[item.external_id] = context.directory.resolve(
-                            uow, ref, "member"
-                        ).member_id
-                    except DomainError:
-                        first[item.external_id] = -1
-                key = first[item.external_id]
-            keys.append((key, index))
-        return [index for _, index in sorted(keys)]
-
-    def run(uow: UnitOfWork) -> list[dict[str, Any]]:
-        results: list[dict[str, Any]] = [{} for _ in parsed]
-        for index in lock_order(uow):
-            external_id, item = parsed[index]
-            if isinstance(item, dict):
-                results[index] = {"external_id": external_id, "status": 422, "body": item}
-                continue
-            try:
-                require_institution(principal, item.institution_code)
-                with uow.session.begin_nested():
-                    written = points_engine.accrue_points(
-                        uow, context.directory, principal.channel, _command(item), commit=False
-                    )
-                status = 200 if written.replayed else 201
-                results[index] = {
-                    "external_id": external_id,
-                    "status": status,
-                    "body": written.body,
-                }
-            except DomainError as error:
-                results[index] = {
-                    "external_id": external_id,
-                    "status": status_of(error),
-                    "body": _problem_body(
-                        status_of(error), error.code, error.title, error.errors, error.detail
-                    ),
-                }
-        uow.commit()
-        return results
-
-    return json_response({"results": run_in_transaction(context.session_factory, run)})
-
-
-def _problem_body(
-    status: int, code: str, title: str, errors: list[Any], detail: str | None = None
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": PROBLEM_BASE + code,
-        "title": title,
-        "status": status,
-        "detail": detail or "; ".join(f"{e.field}: {e.message}" for e in errors),
-    }
-    if errors:
-        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
-    return body
+    outcomes = run_in_transaction(
+        context.session_factory,
+        lambda uow: points_engine.accrue_many(
+            uow,
+            context.directory,
+            principal.channel,
+            [command for _, command in commands],
+            lambda command: require_institution(principal, command.institution_code),
+        ),
+    )
+    for (index, _), outcome in zip(commands, outcomes, strict=True):
+        if isinstance(outcome, DomainError):
+            results[index]["status"] = status_of(outcome)
+            results[index]["body"] = domain_problem_body(outcome, f"items[{index}].")
+        else:
+            results[index]["status"] = 200 if outcome.replayed else 201
+            results[index]["body"] = outcome.body
+    return json_response({"results": results})
 
 
 @route(

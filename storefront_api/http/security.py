@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import g, request
 
-from common.db import read_session
 from common.errors import Forbidden, Unauthorized
 from storefront_api.auth import (
     CHANNEL_KEY_PREFIX,
@@ -12,7 +11,7 @@ from storefront_api.auth import (
     MemberPrincipal,
     Principal,
     StaffPrincipal,
-    authenticate_api_key,
+    remembered_api_key,
 )
 from storefront_api.http.context import api_context
 
@@ -34,8 +33,7 @@ def current_principal() -> Principal | None:
         token = token.strip()
         context = api_context()
         if token.startswith(CHANNEL_KEY_PREFIX + "_"):
-            with read_session(context.session_factory) as session:
-                principal = authenticate_api_key(session, token)
+            principal = remembered_api_key(context.session_factory, token)
         else:
             principal = context.tokens.read(token)
         if principal is None:

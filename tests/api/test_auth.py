@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,8 +12,15 @@ from sqlalchemy import func, select, update
 
 from common.unit_of_work import UnitOfWork
 from memberhub.models import metadata
-from storefront_api.auth import MemberPrincipal, StaffPrincipal, TokenIssuer, create_staff_user
+from storefront_api.auth import (
+    MemberPrincipal,
+    StaffPrincipal,
+    TokenIssuer,
+    create_staff_user,
+    revoke_api_key,
+)
 from storefront_api.auth.orm import ApiKey
+from storefront_api.auth.services import KEY_CACHE_SECONDS
 from storefront_api.http.context import EXTENSION_KEY
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -264,8 +272,21 @@ def test_revoked_channel_key_is_401(client, db, channel_key, auth):
     key = channel_key("web")
     member_no = register(client, "13900000001")
     assert client.get(f"/api/v1/members/{member_no}", headers=auth(key)).status_code == 200
-    with db.engine.begin() as connection:
+    with UnitOfWork(db.session_factory) as uow:
+        revoke_api_key(uow, key.split("_")[1])
+    problem(client.get(f"/api/v1/members/{member_no}", headers=auth(key)), 401)
+
+
+def test_key_revoked_elsewhere_stops_working_once_remembered_keys_lapse(
+    client, db, channel_key, auth, monkeypatch
+):
+    key = channel_key("web")
+    member_no = register(client, "13900000001")
+    assert client.get(f"/api/v1/members/{member_no}", headers=auth(key)).status_code == 200
+    with db.engine.begin() as connection:  # as another process would: no local cache to clear
         connection.execute(update(ApiKey).values(revoked_at=datetime.now(UTC)))
+    clock = time.monotonic() + KEY_CACHE_SECONDS + 1
+    monkeypatch.setattr("common.reference_cache.time.monotonic", lambda: clock)
     problem(client.get(f"/api/v1/members/{member_no}", headers=auth(key)), 401)
 
 

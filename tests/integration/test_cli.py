@@ -55,6 +55,11 @@ def test_keys_staff_jobs_and_verify(tmp_path: Path) -> None:
     )
     assert key.returncode == 0, key.stderr
     assert key.stdout.strip().startswith("mhk_")
+    key_id = key.stdout.strip().split("_")[1]
+    revoked = memberhub(tmp_path, "channels", "revoke-key", "--key-id", key_id)
+    assert revoked.returncode == 0 and key_id in revoked.stdout
+    again_revoked = memberhub(tmp_path, "channels", "revoke-key", "--key-id", key_id)
+    assert again_revoked.returncode == 1 and "already revoked" in again_revoked.stderr
     created = memberhub(tmp_path, "staff", "create", "--username", "alice", "--role", "finance")
     assert created.returncode == 0 and "password:" in created.stdout
     jobs = memberhub(tmp_path, "jobs", "run-due", "--as-of", "2026-12-31")
