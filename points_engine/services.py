@@ -679,6 +679,12 @@ def refund_purchase(
     return Written(body)
 
 
+@dataclass
+class _Origin:
+    account: orm.Account
+    left: int
+
+
 def _reverse_accrual_points(
     book: LedgerBook, accounts: MemberAccounts, accrual: orm.Accrual, points: int, reference: str
 ) -> None:
@@ -686,23 +692,28 @@ def _reverse_accrual_points(
         return
     session = book.session
     lot = session.scalars(select(orm.Lot).where(orm.Lot.accrual_id == accrual.id)).one_or_none()
-    from_pending = 0
+    from_pending = from_expired = 0
     if lot is not None and lot.status == LotStatus.PENDING.value:
         from_pending = min(points, lot.remaining)
         lot.remaining -= from_pending
         if lot.remaining == 0:
             lot.status = LotStatus.REVERSED.value
-    from_available = points - from_pending
-    if from_available:
-        own = [lot] if lot is not None and lot.status == LotStatus.AVAILABLE.value else []
-        _, short = book.take_from_lots(own, from_available)
-        if short:
-            others = [
-                other
-                for other in book.spendable_lots(accounts.available, date.min)
-                if lot is None or other.id != lot.id
-            ]
-            book.take_from_lots(others, short)
+    short = points - from_pending
+    if short and lot is not None and lot.status == LotStatus.AVAILABLE.value:
+        _, short = book.take_from_lots([lot], short)
+    if short and lot is not None and lot.expired > 0:
+        # Points of this purchase that already expired are not the member's to give
+        # back a second time: the reversal takes them out of breakage instead.
+        from_expired = min(short, lot.expired)
+        lot.expired -= from_expired
+        short -= from_expired
+    if short:
+        others = [
+            other
+            for other in book.spendable_lots(accounts.available, date.min)
+            if lot is None or other.id != lot.id
+        ]
+        book.take_from_lots(others, short)
 
     sources: list[dict[str, Any]] = accrual.sources or []
     if sum(int(s["points"]) for s in sources) != accrual.points:
@@ -711,7 +722,14 @@ def _reverse_accrual_points(
         )
     parts = split_proportionally(points, [int(s["points"]) for s in sources])
     txn = new_txn_id()
-    pending_left = from_pending
+    expiry = book.expiry_account()
+    # Each source gets its share back, drawn first from pending, then from breakage,
+    # then from the member's available balance (which may go negative).
+    origins = [
+        _Origin(accounts.pending, from_pending),
+        _Origin(expiry, from_expired),
+        _Origin(accounts.available, points - from_pending - from_expired),
+    ]
     for source, part in zip(sources, parts, strict=True):
         target = (
             book.lock(int(source["account_id"]))
@@ -719,13 +737,15 @@ def _reverse_accrual_points(
             else (session.get(orm.Account, int(source["account_id"])))
         )
         assert target is not None
-        from_p = min(part, pending_left)
-        pending_left -= from_p
-        for origin, amount in ((accounts.pending, from_p), (accounts.available, part - from_p)):
+        wanted = part
+        for origin in origins:
+            amount = min(wanted, origin.left)
+            origin.left -= amount
+            wanted -= amount
             book.post(
                 txn_id=txn,
                 type=PostingType.REVERSAL,
-                source=origin,
+                source=origin.account,
                 target=target,
                 points=amount,
                 reference=reference,
@@ -1269,6 +1289,7 @@ def expire_due_lots(uow: UnitOfWork, account_id: int, as_of: date) -> JobReport:
             breakdown={"lot_id": lot.id, "expires_on": lot.expires_on.isoformat()},
         )
         expired_points += lot.remaining
+        lot.expired += lot.remaining
         lot.remaining = 0
         lot.status = LotStatus.EXPIRED.value
     uow.commit()

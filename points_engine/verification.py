@@ -76,6 +76,7 @@ CHECKS: tuple[tuple[str, str], ...] = (
         SELECT lot.id, lot.status, a.kind, lot.remaining, lot.initial
         FROM points_engine_lot lot JOIN points_engine_account a ON a.id = lot.account_id
         WHERE lot.remaining < 0 OR lot.remaining > lot.initial
+           OR lot.expired < 0 OR lot.expired > lot.initial
            OR (lot.status = 'pending' AND a.kind <> 'member_pending')
            OR (lot.status IN ('available', 'expired') AND a.kind <> 'member')
            OR (lot.status IN ('expired', 'reversed') AND lot.remaining <> 0)

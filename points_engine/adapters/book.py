@@ -251,6 +251,7 @@ class LedgerBook:
             accrual=accrual,
             initial=points,
             remaining=points,
+            expired=0,
             status=status.value,
             earned_on=earned_on,
             available_on=available_on,

@@ -65,6 +65,7 @@ class Lot(Base):
     __tablename__ = "points_engine_lot"
     __table_args__ = (
         CheckConstraint("remaining >= 0 AND remaining <= initial", name="remaining_in_range"),
+        CheckConstraint("expired >= 0 AND expired <= initial", name="expired_in_range"),
         Index("ix_points_engine_lot_account_status", "account_id", "status", "expires_on"),
         Index("ix_points_engine_lot_due", "status", "available_on"),
     )
@@ -74,6 +75,9 @@ class Lot(Base):
     accrual_id: Mapped[int | None] = mapped_column(BigId, index=True)
     initial: Mapped[int] = mapped_column(BigInteger)
     remaining: Mapped[int] = mapped_column(BigInteger)
+    # What expired and is still in breakage: a later refund of the purchase takes it
+    # back from there instead of from the member a second time.
+    expired: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(16))
     earned_on: Mapped[date] = mapped_column(Date)
     available_on: Mapped[date] = mapped_column(Date)

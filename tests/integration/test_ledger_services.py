@@ -618,3 +618,20 @@ def test_release_and_expiry_jobs_are_idempotent(db: Runtime, uow: Uow) -> None:
     assert before[1:] == ((100, 0, 0), (0, 200, 0))
     assert release(uow, date(2025, 1, 4)).released_points == 200
     assert breaches(db) == []
+
+
+def test_a_refund_of_points_that_already_expired_takes_them_from_breakage(
+    db: Runtime, uow: Uow
+) -> None:
+    member = register(uow)
+    accrue(uow, member.no, 60_000, on=date(2024, 3, 1), external_id="expired-purchase")
+    accrue(uow, member.no, 20_000, on=date(2025, 3, 1), external_id="fresh-purchase")
+    assert expire(uow, date(2026, 1, 1)) == (1, 600)
+    assert balance(db, member) == (200, 0, 0)
+    # The 600 points of the refunded purchase are gone to expiry already; the member's
+    # other points are not taken a second time.
+    refund(uow, "expired-purchase", 30_000)
+    assert balance(db, member) == (200, 0, 0)
+    refund(uow, "expired-purchase", 30_000)
+    assert balance(db, member) == (200, 0, 0)
+    assert breaches(db) == []

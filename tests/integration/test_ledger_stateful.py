@@ -58,6 +58,7 @@ class Lot:
     available_on: date
     expires_on: date
     holder: str
+    expired: int = 0
 
     def fifo(self) -> tuple[date, int]:
         return (self.expires_on, self.seq)
@@ -342,14 +343,18 @@ class LedgerMachine(RuleBasedStateMachine):
                 lot.remaining -= from_pending
                 if lot.remaining == 0:
                     lot.status = "reversed"
-            from_available = points - from_pending
-            if from_available:
-                own = [lot] if lot is not None and lot.status == "available" else []
-                _, short = take_fifo(own, from_available)
-                others = [other for other in account.available_lots() if other is not lot]
-                take_fifo(others, short)
+            short = points - from_pending
+            if short and lot is not None and lot.status == "available":
+                _, short = take_fifo([lot], short)
+            # Points of the purchase that already expired come out of breakage.
+            from_expired = min(short, lot.expired) if lot is not None else 0
+            if lot is not None:
+                lot.expired -= from_expired
+            short -= from_expired
+            others = [other for other in account.available_lots() if other is not lot]
+            take_fifo(others, short)
             account.pending -= from_pending
-            account.balance -= from_available
+            account.balance -= points - from_pending - from_expired
             parts = split_proportionally(points, [pts for _, pts in accrual.sources])
             for (source, _), part in zip(accrual.sources, parts, strict=True):
                 if source == "campaign":
@@ -495,6 +500,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 if lot.expires_on < self.today:
                     account.balance -= lot.remaining
                     expected_expiry += lot.remaining
+                    lot.expired += lot.remaining
                     lot.remaining = 0
                     lot.status = "expired"
         assert (released.released_points, expired) == (expected_release, expected_expiry)
