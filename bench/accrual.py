@@ -42,7 +42,6 @@ from bench.common import (
     percentile,
     recreate_database,
     run_pgbench,
-    start_server,
 )
 from common.organisation import Category, Institution
 from common.settings import Settings, normalise_database_url
@@ -50,6 +49,7 @@ from common.unit_of_work import UnitOfWork
 from memberhub.cli import prepare_database
 from memberhub.wiring import Runtime, build_runtime, create_app
 from storefront_api.auth import create_api_key
+from tests.e2e.server import start_server
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CORES = os.cpu_count() or 1

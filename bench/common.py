@@ -1,26 +1,16 @@
-"""Shared bench helpers: scratch PostgreSQL databases, a gunicorn server, pgbench, percentiles."""
+"""Shared bench helpers: scratch PostgreSQL databases, pgbench, percentiles."""
 
 from __future__ import annotations
 
 import math
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
-import requests
 from psycopg import sql
-
-APP = "memberhub.wiring:wsgi_app()"
-
 
 # -- scratch databases ---------------------------------------------------------------
 
@@ -113,100 +103,6 @@ def parse_tps(output: str) -> float:
 def _parse_float(pattern: str, text: str) -> float | None:
     found = re.search(pattern, text)
     return float(found.group(1)) if found else None
-
-
-# -- server --------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log_path: Path
-    workers: int
-    threads: int
-
-    @property
-    def label(self) -> str:
-        if self.threads > 1:
-            return f"gthread {self.workers}x{self.threads}"
-        return f"sync {self.workers}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self, timeout: float = 20.0) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=timeout)
-
-
-def start_server(
-    *,
-    database_url: str,
-    secret_key: str,
-    var_dir: Path,
-    workers: int,
-    threads: int = 1,
-    startup_timeout: float = 60.0,
-) -> Server:
-    """`python -m gunicorn` on the memberhub app; sync workers, or gthread when threads > 1."""
-    var_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        MEMBERHUB_SECRET_KEY=secret_key,
-        MEMBERHUB_VAR_DIR=str(var_dir),
-        MEMBERHUB_WAREHOUSE=str(var_dir / "warehouse.duckdb"),
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--workers",
-        str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--timeout",
-        "120",
-        "--backlog",
-        "2048",
-        "--log-level",
-        "warning",
-    ]
-    if threads > 1:
-        command += ["--worker-class", "gthread", "--threads", str(threads)]
-    command.append(APP)
-    log_path = var_dir / f"gunicorn-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", log_path, workers, threads)
-    deadline = time.monotonic() + startup_timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{server.log()}")
-        try:
-            if requests.get(server.base_url + "/healthz", timeout=2).status_code == 200:
-                return server
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"gunicorn did not answer /healthz in {startup_timeout} s:\n{server.log()}")
 
 
 # -- statistics ----------------------------------------------------------------------

@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 
 import jwt
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
 from common.unit_of_work import UnitOfWork
-from memberhub.models import metadata
 from storefront_api.auth import (
     MemberPrincipal,
     StaffPrincipal,
@@ -22,29 +21,9 @@ from storefront_api.auth import (
 from storefront_api.auth.orm import ApiKey
 from storefront_api.auth.services import KEY_CACHE_SECONDS
 from storefront_api.http.context import EXTENSION_KEY
+from tests.api.support import problem, row_counts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def problem(response, status, *fields):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.content_type == "application/problem+json"
-    body = response.get_json()
-    assert body["status"] == status
-    assert body["type"].startswith("https://")
-    assert body["title"]
-    named = [error["field"] for error in body.get("errors", [])]
-    for field in fields:
-        assert field in named, body
-    return body
-
-
-def row_counts(db):
-    with db.engine.connect() as connection:
-        return {
-            table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
-            for table in metadata.sorted_tables
-        }
 
 
 def register(client, phone, password=None, **extra):

@@ -11,43 +11,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 
-from memberhub.models import metadata
 from storefront_api.auth import MemberPrincipal, StaffPrincipal
 from storefront_api.http.context import EXTENSION_KEY
 from storefront_api.http.routing import OPERATIONS
+from tests.api.support import problem, row_counts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Raise for a deeper local run, e.g. MEMBERHUB_FUZZ_EXAMPLES=2000.
 FUZZ_EXAMPLES = int(os.environ.get("MEMBERHUB_FUZZ_EXAMPLES", "60"))
-
-
-def problem(response, status=None):
-    """Assert a problem+json answer; `status` None means any 4xx."""
-    text = response.get_data(as_text=True)
-    if status is None:
-        assert 400 <= response.status_code < 500, text
-    else:
-        assert response.status_code == status, text
-    assert response.content_type == "application/problem+json", text
-    body = json.loads(text)
-    assert body["status"] == response.status_code
-    assert body["type"].startswith("https://")
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str)
-    for error in body.get("errors", []):
-        assert isinstance(error["field"], str) and error["field"]
-        assert isinstance(error["message"], str) and error["message"]
-    return body
-
-
-def row_counts(db):
-    with db.engine.connect() as connection:
-        return {
-            table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
-            for table in metadata.sorted_tables
-        }
 
 
 @pytest.fixture

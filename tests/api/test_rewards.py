@@ -7,53 +7,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
 
-from memberhub.models import metadata
-from storefront_api.auth import MemberPrincipal, StaffPrincipal
+from storefront_api.auth import MemberPrincipal
 from storefront_api.http.context import EXTENSION_KEY
+from tests.api.support import each_is_problem, problem, row_counts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ids = itertools.count(1)
-
-
-def problem(response, status, *fields):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.content_type == "application/problem+json"
-    body = response.get_json()
-    assert body["status"] == status
-    assert body["type"].startswith("https://")
-    named = [error["field"] for error in body.get("errors", [])]
-    for field in fields:
-        assert field in named, body
-    return body
-
-
-def each_is_problem(cases, send, status=422):
-    """Send every (case, field) pair; report each one not answered `status` naming `field`."""
-    failures = []
-    for case, field in cases:
-        try:
-            problem(send(case), status, field)
-        except AssertionError as error:
-            failures.append(f"{field}: {error}")
-    assert not failures, "\n".join(failures)
-
-
-def row_counts(db):
-    with db.engine.connect() as connection:
-        return {
-            table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
-            for table in metadata.sorted_tables
-        }
-
-
-@pytest.fixture
-def staff_token(app):
-    """Overrides the conftest fixture: a token from the app's own issuer, as the staff-token
-    endpoint would give, without two Argon2 rounds per call (test_auth.py covers the login)."""
-    tokens = app.extensions[EXTENSION_KEY].tokens
-    return lambda role: tokens.issue(StaffPrincipal(f"{role}-api-test", role))
 
 
 @pytest.fixture

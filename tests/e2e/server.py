@@ -1,4 +1,4 @@
-"""Start and stop a real gunicorn server on a free local port, as production runs it."""
+"""Start and stop `memberhub serve` on a free local port (end-to-end tests and bench/)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from pathlib import Path
 
 import requests
 
-APP = "memberhub.wiring:wsgi_app()"
-
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -27,6 +25,14 @@ class RunningServer:
     process: subprocess.Popen[bytes]
     base_url: str
     log_path: Path
+    workers: int
+    threads: int
+
+    @property
+    def label(self) -> str:
+        return (
+            f"gthread {self.workers}x{self.threads}" if self.threads > 1 else f"sync {self.workers}"
+        )
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -55,10 +61,10 @@ def start_server(
     threads: int = 1,
     startup_timeout: float = 60.0,
 ) -> RunningServer:
-    """Run `python -m gunicorn … 'memberhub.wiring:wsgi_app()'` and wait until /healthz answers.
+    """Run `memberhub serve` with a scratch environment and wait until /healthz answers.
 
-    `threads > 1` uses gunicorn's gthread worker; otherwise sync workers, as `memberhub serve`.
-    Raises RuntimeError (with the server's log) when it exits or never becomes healthy.
+    `threads > 1` uses gunicorn's gthread worker, otherwise sync workers. Raises
+    RuntimeError (with the server's log) when it exits or never becomes healthy.
     """
     var_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -72,25 +78,23 @@ def start_server(
     command = [
         sys.executable,
         "-m",
-        "gunicorn",
+        "memberhub.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
         "--workers",
         str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--timeout",
-        "120",
-        "--log-level",
-        "warning",
+        "--threads",
+        str(threads),
     ]
-    if threads > 1:
-        command += ["--worker-class", "gthread", "--threads", str(threads)]
-    command.append(APP)
     log_path = var_dir / f"gunicorn-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    server = RunningServer(process, f"http://127.0.0.1:{port}", log_path)
+    server = RunningServer(process, f"http://127.0.0.1:{port}", log_path, workers, threads)
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
