@@ -214,7 +214,7 @@ def demo(members: int, days: int, seed: int, host: str, port: int, no_serve: boo
     """Create a fresh database with a synthetic history, print logins and serve."""
     from memberhub.demo import run_demo
 
-    logins = run_demo(members=members, days=days, seed=seed)
+    logins = run_demo(members=members, days=days, seed=seed, base_url=f"http://{host}:{port}")
     click.echo("")
     for line in logins:
         click.echo(line)

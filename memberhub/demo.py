@@ -40,7 +40,6 @@ from memberhub.cli import prepare_database, run_due_jobs
 from memberhub.wiring import Runtime, build_runtime
 from storefront_api.auth import create_api_key, create_staff_user
 
-API = "http://127.0.0.1:8000/api/v1"
 DEMO_PASSWORD = "pujiang-2026"
 COUNTER_OUTLET = "SH-HP-0001"
 STAFF = (("admin", "admin"), ("marketer", "marketer"), ("finance", "finance"))
@@ -462,6 +461,7 @@ def run_demo(
     *,
     end: date | None = None,
     progress: bool = True,
+    base_url: str = "http://127.0.0.1:8000",
 ) -> list[str]:
     """Build a fresh demo database and return the lines to print (URL, logins, keys, curl).
 
@@ -480,7 +480,7 @@ def run_demo(
         for path in (settings.warehouse_path, Path(f"{settings.warehouse_path}.wal")):
             path.unlink(missing_ok=True)
         prepare_database(runtime)
-        return _generate(runtime, members, days, seed, end, progress)
+        return _generate(runtime, members, days, seed, end, progress, base_url)
     finally:
         runtime.engine.dispose()
 
@@ -510,7 +510,13 @@ def _refuse_database_in_use(runtime: Runtime) -> None:
 
 
 def _generate(
-    runtime: Runtime, members: int, days: int, seed: int, end: date | None, show: bool
+    runtime: Runtime,
+    members: int,
+    days: int,
+    seed: int,
+    end: date | None,
+    show: bool,
+    base_url: str,
 ) -> list[str]:
     rng = random.Random(seed)
     now = utcnow()
@@ -557,7 +563,7 @@ def _generate(
     demo = people[0]
     with read_session(factory) as session:
         balance = points_engine.queries.points_summary(session, demo.member_id, last)
-    return _lines(runtime, world.counts, postings, staff, keys, demo, balance, now)
+    return _lines(runtime, world.counts, postings, staff, keys, demo, balance, now, base_url)
 
 
 def _create_campaigns(
@@ -834,7 +840,9 @@ def _lines(
     demo: SimMember,
     balance: dict[str, object],
     now: datetime,
+    base_url: str,
 ) -> list[str]:
+    api = f"{base_url}/api/v1"
     url = runtime.engine.url.render_as_string(hide_password=True)
     c = counts
     lines = [
@@ -878,15 +886,15 @@ def _lines(
     lines += [
         "try it       (with the server running)",
         "  # 1. a counter sale at the demo outlet earns points",
-        f"  curl -s -X POST {API}/accruals -H 'Authorization: Bearer {counter_key}' "
+        f"  curl -s -X POST {api}/accruals -H 'Authorization: Bearer {counter_key}' "
         f"{json_header} -d '{_json(accrual)}'",
         "  # 2. the member logs in",
-        f"  TOKEN=$(curl -s -X POST {API}/auth/member-token {json_header} -d '{_json(login)}'"
+        f"  TOKEN=$(curl -s -X POST {api}/auth/member-token {json_header} -d '{_json(login)}'"
         " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
         "  # 3. balance, pending and expiring points",
-        f'  curl -s {API}/members/{demo.member_no}/points -H "Authorization: Bearer $TOKEN"',
+        f'  curl -s {api}/members/{demo.member_no}/points -H "Authorization: Bearer $TOKEN"',
         "  # 4. spend 500 points on a mailing voucher",
-        f'  curl -s -X POST {API}/redemptions -H "Authorization: Bearer $TOKEN" '
+        f'  curl -s -X POST {api}/redemptions -H "Authorization: Bearer $TOKEN" '
         f"{json_header} -d '{_json(redemption)}'",
     ]
     return lines
