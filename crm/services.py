@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -344,3 +344,12 @@ class CrmMemberDirectory:
         if member is None:
             raise UnknownMember(f"unknown member id {member_id}")
         return points_engine.MemberInfo(member.id, member.member_no, member.tier)
+
+    def tiers_of(self, uow: UnitOfWork, member_ids: Sequence[int]) -> dict[int, str]:
+        """One query for the whole chunk; ids that name no member are left out."""
+        if not member_ids:
+            return {}
+        rows = uow.session.execute(
+            select(Member.id, Member.tier).where(Member.id.in_(set(member_ids)))
+        )
+        return {int(member_id): tier for member_id, tier in rows}

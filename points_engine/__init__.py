@@ -9,6 +9,7 @@ from points_engine.domain.errors import (
     PointsDebtOutstanding,
     RefundExceedsOriginal,
     UnknownAccrual,
+    UnknownCampaign,
     UnknownReward,
 )
 from points_engine.reference import RewardData, RuleData, load_ledger_reference
@@ -41,6 +42,7 @@ from points_engine.services import (
     release_due_pending,
     reward_body,
 )
+from points_engine.simulation import history_window, simulate_campaign, stored_campaign
 from points_engine.verification import Breach, find_breaches
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "RewardData",
     "RuleData",
     "UnknownAccrual",
+    "UnknownCampaign",
     "UnknownReward",
     "Written",
     "accounts_with_expiring_lots",
@@ -76,6 +79,7 @@ __all__ = [
     "due_pending_lots",
     "expire_due_lots",
     "find_breaches",
+    "history_window",
     "in_holdout",
     "load_ledger_reference",
     "merge_member_accounts",
@@ -85,4 +89,6 @@ __all__ = [
     "refund_purchase",
     "release_due_pending",
     "reward_body",
+    "simulate_campaign",
+    "stored_campaign",
 ]

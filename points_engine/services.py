@@ -73,6 +73,10 @@ class MemberDirectory(Protocol):
 
     def by_id(self, uow: UnitOfWork, member_id: int) -> MemberInfo: ...
 
+    def tiers_of(self, uow: UnitOfWork, member_ids: Sequence[int]) -> dict[int, str]:
+        """The stored tier of each of these member ids (as recorded, merges not followed)."""
+        ...
+
 
 @dataclass(frozen=True)
 class AccrualLine:
@@ -274,7 +278,7 @@ def _prepare_accrual(
     _validate_accrual(uow, command)
     member = directory.resolve(uow, command.member, "member")
     rules = tuple(
-        rule for rule in _earning_rules(uow.session) if rule.business_type == command.business_type
+        rule for rule in earning_rules(uow.session) if rule.business_type == command.business_type
     )
     for index, line in enumerate(command.lines):
         try:
@@ -317,7 +321,7 @@ def _validate_accrual(uow: UnitOfWork, command: AccrualCommand) -> None:
         raise Invalid("; ".join(e.detail for e in errors), [fe for e in errors for fe in e.errors])
 
 
-def _earning_rules(session: Session) -> tuple[earning.EarningRule, ...]:
+def earning_rules(session: Session) -> tuple[earning.EarningRule, ...]:
     def load() -> tuple[earning.EarningRule, ...]:
         return tuple(
             earning.EarningRule(
@@ -339,7 +343,7 @@ def _earning_rules(session: Session) -> tuple[earning.EarningRule, ...]:
     return reference_cache.get(session, "earning_rules", load)
 
 
-def _tier_multiplier(session: Session, tier: str) -> int:
+def tier_multiplier(session: Session, tier: str) -> int:
     multipliers = reference_cache.get(
         session,
         "tier_multipliers",
@@ -402,7 +406,7 @@ def _apply_accrual(
     context = earning.AccrualContext(
         member_id=accounts.member_id,
         tier=member.tier,
-        tier_multiplier_bp=_tier_multiplier(session, member.tier),
+        tier_multiplier_bp=tier_multiplier(session, member.tier),
         business_type=command.business_type,
         channel=prepared.channel,
         occurred_on=prepared.earned_on,
@@ -1043,12 +1047,8 @@ class CampaignCommand:
     funded_by: str = "SH"
 
 
-def create_campaign(uow: UnitOfWork, command: CampaignCommand) -> dict[str, Any]:
-    """Create a campaign and fund its budget account from the funding institution's issuance.
-
-    Raises Invalid (dates, effect, budget, targets), Conflict (code taken).
-    """
-    session = uow.session
+def validate_campaign(session: Session, command: CampaignCommand) -> None:
+    """Check a campaign's dates, effect, budget, cap, holdout and targets. Raises Invalid."""
     if command.ends_on < command.starts_on:
         raise Invalid.field("ends_on", "must not be before starts_on")
     if command.budget_points <= 0:
@@ -1070,6 +1070,15 @@ def create_campaign(uow: UnitOfWork, command: CampaignCommand) -> dict[str, Any]
         unknown = sorted(set(values) - known)
         if unknown:
             raise Invalid.field(name, f"unknown codes: {', '.join(unknown)}")
+
+
+def create_campaign(uow: UnitOfWork, command: CampaignCommand) -> dict[str, Any]:
+    """Create a campaign and fund its budget account from the funding institution's issuance.
+
+    Raises Invalid (dates, effect, budget, targets), Conflict (code taken).
+    """
+    session = uow.session
+    validate_campaign(session, command)
     funder = session.get(Institution, command.funded_by)
     if funder is None:
         raise Invalid.field("funded_by", "unknown institution")

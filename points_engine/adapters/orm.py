@@ -100,7 +100,7 @@ class Accrual(Base):
     member_id: Mapped[int] = mapped_column(BigId, index=True)
     institution_code: Mapped[str] = mapped_column(String(32))
     business_type: Mapped[str] = mapped_column(String(32))
-    occurred_at: Mapped[utc_datetime]
+    occurred_at: Mapped[utc_datetime] = mapped_column(index=True)
     total_fen: Mapped[int] = mapped_column(BigInteger)
     refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     points: Mapped[int] = mapped_column(BigInteger)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,9 @@ ERROR_TEXT = {
 }
 
 
+@functools.cache
 def build_document() -> dict[str, Any]:
+    """Built once per process: routes are all registered at import time."""
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
     for operation in OPERATIONS:
@@ -118,7 +121,7 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         spec["parameters"] = parameters
     if operation.body is not None:
         spec["requestBody"] = {
-            "required": True,
+            "required": operation.body_required,
             "content": {"application/json": {"schema": _schema_ref(operation.body, schemas)}},
         }
     for status, model in operation.responses.items():
@@ -143,15 +146,9 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-_document: dict[str, Any] | None = None
-
-
 @blueprint.get("/api/v1/openapi.json")
 def openapi_json() -> Response:
-    global _document
-    if _document is None:
-        _document = build_document()
-    return json_response(_document)
+    return json_response(build_document())
 
 
 DOCS_PAGE = """<!doctype html>

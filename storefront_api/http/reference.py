@@ -1,19 +1,25 @@
-"""Reference data and campaigns: institutions, channels, categories, GET/POST /campaigns."""
+"""Reference data and campaigns: institutions, channels, categories, campaigns and simulation."""
 
 from __future__ import annotations
+
+from datetime import date
+from typing import Any
 
 from flask import Blueprint, Response
 
 import points_engine
 from common import organisation
 from common.db import read_session
-from common.unit_of_work import run_in_transaction
+from common.unit_of_work import UnitOfWork, run_in_transaction
 from storefront_api.http.context import api_context
 from storefront_api.http.routing import decode_cursor, encode_cursor, json_response, route
 from storefront_api.http.schemas import (
     CampaignIn,
     CampaignList,
     CampaignOut,
+    CampaignSimulationIn,
+    CampaignSimulationOut,
+    HistoryWindowIn,
     InstitutionPage,
     InstitutionQuery,
     NamedCodeList,
@@ -113,8 +119,16 @@ def list_campaigns() -> Response:
 )
 def create_campaign(body: CampaignIn) -> Response:
     require_staff("marketer")
-    data = body.model_dump()
-    command = points_engine.CampaignCommand(
+    command = _campaign_command(body)
+    created = run_in_transaction(
+        api_context().session_factory, lambda uow: points_engine.create_campaign(uow, command)
+    )
+    return json_response(created, 201)
+
+
+def _campaign_command(body: CampaignIn) -> points_engine.CampaignCommand:
+    data = body.model_dump(include=set(CampaignIn.model_fields))
+    return points_engine.CampaignCommand(
         **{
             **data,
             "name_en": data["name_en"] or data["name"],
@@ -124,7 +138,55 @@ def create_campaign(body: CampaignIn) -> Response:
             },
         }
     )
-    created = run_in_transaction(
-        api_context().session_factory, lambda uow: points_engine.create_campaign(uow, command)
+
+
+def _simulate(
+    uow: UnitOfWork,
+    command: points_engine.CampaignCommand,
+    history_from: date | None,
+    history_to: date | None,
+) -> dict[str, Any]:
+    since, until = points_engine.history_window(command, history_from, history_to)
+    return points_engine.simulate_campaign(uow, api_context().directory, command, since, until)
+
+
+@route(
+    blueprint,
+    "/campaigns/simulate",
+    "POST",
+    summary="Replay past accruals under a proposed campaign: its cost, reach and budget run-out",
+    body=CampaignSimulationIn,
+    responses={200: CampaignSimulationOut},
+    auth=("staff:marketer",),
+    errors=(401, 403, 422),
+)
+def simulate_proposed_campaign(body: CampaignSimulationIn) -> Response:
+    require_staff("marketer")
+    command = _campaign_command(body)
+    answer = run_in_transaction(
+        api_context().session_factory,
+        lambda uow: _simulate(uow, command, body.history_from, body.history_to),
     )
-    return json_response(created, 201)
+    return json_response(answer)
+
+
+@route(
+    blueprint,
+    "/campaigns/<code>/simulate",
+    "POST",
+    summary="Replay past accruals under an existing campaign: its cost, reach and budget run-out",
+    body=HistoryWindowIn,
+    body_required=False,
+    responses={200: CampaignSimulationOut},
+    auth=("staff:marketer",),
+    errors=(401, 403, 404, 422),
+)
+def simulate_existing_campaign(code: str, body: HistoryWindowIn) -> Response:
+    require_staff("marketer")
+    answer = run_in_transaction(
+        api_context().session_factory,
+        lambda uow: _simulate(
+            uow, points_engine.stored_campaign(uow, code), body.history_from, body.history_to
+        ),
+    )
+    return json_response(answer)

@@ -28,6 +28,7 @@ class Operation:
     auth: tuple[str, ...]
     errors: tuple[int, ...]
     path_params: tuple[str, ...] = field(default_factory=tuple)
+    body_required: bool = True
 
 
 OPERATIONS: list[Operation] = []
@@ -44,11 +45,13 @@ def route(
     responses: dict[int, type[BaseModel] | None] | None = None,
     auth: tuple[str, ...] = (),
     errors: tuple[int, ...] = (),
+    body_required: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a view; `body` and `query` models are parsed and passed as keyword arguments.
 
     The raw body goes straight to pydantic's JSON parser, so malformed JSON, wrong types,
-    unknown and missing fields all come back as one problem naming each field.
+    unknown and missing fields all come back as one problem naming each field. With
+    `body_required=False` an empty body reads as `{}`.
     """
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,7 +70,8 @@ def route(
             kwargs = dict(path_args)
             if body is not None:
                 try:
-                    kwargs["body"] = body.model_validate_json(request.get_data(cache=True) or b"")
+                    raw = request.get_data(cache=True) or (b"" if body_required else b"{}")
+                    kwargs["body"] = body.model_validate_json(raw)
                 except ValidationError as error:
                     return validation_problem(error)
             if query is not None:
@@ -95,6 +99,7 @@ def route(
                 auth=auth,
                 errors=errors,
                 path_params=params,
+                body_required=body_required,
             )
         )
         return view

@@ -369,6 +369,40 @@ class CampaignList(Open):
     items: list[CampaignOut]
 
 
+class HistoryWindowIn(Strict):
+    """The past business days to replay; each defaults to the campaign's own one year earlier."""
+
+    history_from: date | None = None
+    history_to: date | None = None
+
+
+class CampaignSimulationIn(CampaignIn):
+    """A proposed campaign (not saved) and the past business days to replay it on."""
+
+    history_from: date | None = None
+    history_to: date | None = None
+
+
+class SimulationPeriod(Open):
+    from_: date = Field(alias="from")
+    to: date
+
+
+class CampaignSimulationOut(Open):
+    campaign: str
+    period: SimulationPeriod
+    accruals_examined: int = Field(description="accruals whose business date is in the period")
+    eligible_accruals: int = Field(description="accruals the campaign targets, holdout included")
+    participants: int = Field(description="members who would have earned campaign points")
+    holdout_members: int
+    eligible_gmv_fen: int = Field(description="eligible line amounts outside the holdout")
+    points_cost: int
+    budget_points: int
+    budget_left: int
+    budget_exhausted_on: date | None = Field(description="business day the budget ran out")
+    members_capped: int = Field(description="members the per-member cap cut at least once")
+
+
 class NamedCode(Open):
     code: str
     name: str

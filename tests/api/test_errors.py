@@ -42,6 +42,7 @@ def callers(app, client, channel_key, auth):
 
 def _url(path, member_no):
     path = path.replace("<member_no>", member_no).replace("<redemption_id>", "RD0000000000")
+    path = path.replace("<code>", "NO-SUCH-CAMPAIGN")
     assert "<" not in path, path
     return path
 
