@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 import points_engine
 from common.clock import as_utc, start_of_day, utcnow
-from common.errors import Conflict, Invalid
+from common.errors import Conflict, DomainError, Invalid
 from common.unit_of_work import UnitOfWork
 from crm.adapters.orm import Identifier, Member, Tier
 from crm.adapters.passwords import hash_password, verify_password
@@ -307,6 +307,22 @@ def follow_merges(uow: UnitOfWork, member: Member) -> Member:
     raise Conflict("merge chain too long")
 
 
+def _reference_key(ref: points_engine.MemberRef, field: str) -> tuple[str, str]:
+    """(kind, stored value) of a member reference. Raises Invalid naming the field."""
+    if ref.member_no is not None:
+        return ("member_no", ref.member_no)
+    kind, raw = ("phone", ref.phone) if ref.phone is not None else ("card_no", ref.card_no)
+    if raw is None:
+        raise Invalid.field(field, "name the member by member_no, phone or card_no")
+    return (kind, normalise_identifier(kind, raw, f"{field}.{kind}"))
+
+
+def _unknown_reference(kind: str, field: str) -> UnknownMemberReference:
+    """`member.card_no` inside a member object; a bare `member_no` field names itself."""
+    name = field if kind == "member_no" and field != "member" else f"{field}.{kind}"
+    return UnknownMemberReference("unknown member", Invalid.field(name, "unknown member").errors)
+
+
 class CrmMemberDirectory:
     """The member hub's answer to the ledger's MemberDirectory port."""
 
@@ -314,18 +330,11 @@ class CrmMemberDirectory:
         self, uow: UnitOfWork, ref: points_engine.MemberRef, field: str
     ) -> points_engine.MemberInfo:
         session = uow.session
+        kind, value = _reference_key(ref, field)
         member: Member | None = None
-        if ref.member_no is not None:
-            member = session.scalars(
-                select(Member).where(Member.member_no == ref.member_no)
-            ).one_or_none()
-            field_name = f"{field}.member_no" if field == "member" else field
+        if kind == "member_no":
+            member = session.scalars(select(Member).where(Member.member_no == value)).one_or_none()
         else:
-            kind, raw = ("phone", ref.phone) if ref.phone is not None else ("card_no", ref.card_no)
-            field_name = f"{field}.{kind}"
-            if raw is None:
-                raise Invalid.field(field, "name the member by member_no, phone or card_no")
-            value = normalise_identifier(kind, raw, field_name)
             member_id = session.scalar(
                 select(Identifier.member_id).where(
                     Identifier.type == kind, Identifier.value == value
@@ -333,11 +342,55 @@ class CrmMemberDirectory:
             )
             member = session.get(Member, member_id) if member_id is not None else None
         if member is None:
-            raise UnknownMemberReference(
-                "unknown member", Invalid.field(field_name, "unknown member").errors
-            )
+            raise _unknown_reference(kind, field)
         member = follow_merges(uow, member)
         return points_engine.MemberInfo(member.id, member.member_no, member.tier)
+
+    def resolve_many(
+        self, uow: UnitOfWork, refs: Sequence[points_engine.MemberRef], field: str
+    ) -> list[points_engine.MemberInfo | DomainError]:
+        """One query per kind of reference plus one for the members, then merges followed."""
+        session = uow.session
+        keys: list[tuple[str, str] | DomainError] = []
+        for ref in refs:
+            try:
+                keys.append(_reference_key(ref, field))
+            except DomainError as error:
+                keys.append(error)
+        wanted: dict[str, set[str]] = {}
+        for key in keys:
+            if not isinstance(key, DomainError):
+                wanted.setdefault(key[0], set()).add(key[1])
+        member_ids: dict[tuple[str, str], int] = {}
+        if "member_no" in wanted:
+            for number, member_id in session.execute(
+                select(Member.member_no, Member.id).where(Member.member_no.in_(wanted["member_no"]))
+            ):
+                member_ids[("member_no", number)] = member_id
+        for kind in ("phone", "card_no"):
+            if kind in wanted:
+                for value, member_id in session.execute(
+                    select(Identifier.value, Identifier.member_id).where(
+                        Identifier.type == kind, Identifier.value.in_(wanted[kind])
+                    )
+                ):
+                    member_ids[(kind, value)] = member_id
+        loaded = {
+            member.id: member
+            for member in session.scalars(
+                select(Member).where(Member.id.in_(set(member_ids.values())))
+            )
+        }
+        results: list[points_engine.MemberInfo | DomainError] = []
+        for key in keys:
+            if isinstance(key, DomainError):
+                results.append(key)
+            elif key not in member_ids:
+                results.append(_unknown_reference(key[0], field))
+            else:
+                member = follow_merges(uow, loaded[member_ids[key]])
+                results.append(points_engine.MemberInfo(member.id, member.member_no, member.tier))
+        return results
 
     def by_id(self, uow: UnitOfWork, member_id: int) -> points_engine.MemberInfo:
         member = uow.session.get(Member, member_id)

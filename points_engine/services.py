@@ -71,6 +71,12 @@ class MemberDirectory(Protocol):
 
     def resolve(self, uow: UnitOfWork, ref: MemberRef, field: str) -> MemberInfo: ...
 
+    def resolve_many(
+        self, uow: UnitOfWork, refs: Sequence[MemberRef], field: str
+    ) -> list[MemberInfo | DomainError]:
+        """`resolve` for many references in a few queries; a failure is returned, not raised."""
+        ...
+
     def by_id(self, uow: UnitOfWork, member_id: int) -> MemberInfo: ...
 
     def tiers_of(self, uow: UnitOfWork, member_ids: Sequence[int]) -> dict[int, str]:
@@ -194,11 +200,21 @@ def accrue_many(
     together at the end.
     """
     outcomes: list[Written | DomainError | None] = [None] * len(commands)
-    prepared: dict[int, _PreparedAccrual] = {}
+    checked: list[int] = []
     for index, command in enumerate(commands):
         try:
             authorise(command)
-            prepared[index] = _prepare_accrual(uow, directory, channel, command)
+            _validate_accrual(uow, command)
+            checked.append(index)
+        except DomainError as error:
+            outcomes[index] = error
+    members = directory.resolve_many(uow, [commands[i].member for i in checked], "member")
+    prepared: dict[int, _PreparedAccrual] = {}
+    for index, member in zip(checked, members, strict=True):
+        try:
+            if isinstance(member, DomainError):
+                raise member
+            prepared[index] = _prepare_accrual(uow, directory, channel, commands[index], member)
         except DomainError as error:
             outcomes[index] = error
     # The first use of an external_id in the request is the one applied; later uses
@@ -273,10 +289,16 @@ class _PreparedAccrual:
 
 
 def _prepare_accrual(
-    uow: UnitOfWork, directory: MemberDirectory, channel: str, command: AccrualCommand
+    uow: UnitOfWork,
+    directory: MemberDirectory,
+    channel: str,
+    command: AccrualCommand,
+    member: MemberInfo | None = None,
 ) -> _PreparedAccrual:
+    """Check everything that can refuse the accrual; `member` when already resolved."""
     _validate_accrual(uow, command)
-    member = directory.resolve(uow, command.member, "member")
+    if member is None:
+        member = directory.resolve(uow, command.member, "member")
     rules = tuple(
         rule for rule in earning_rules(uow.session) if rule.business_type == command.business_type
     )
