@@ -45,6 +45,8 @@ from points_engine.domain.errors import (
 )
 from points_engine.domain.lots import cumulative_reversal, split_proportionally
 
+# Hand-made credits are booked as issued by the company itself, not by an outlet.
+ADJUSTING_INSTITUTION = "SH"
 BUSINESS_TYPES = ("goods", "bill_payment", "mailing", "subscription", "philately", "service")
 REWARD_KINDS = ("goods", "voucher", "bill_credit", "partner_miles")
 
@@ -787,6 +789,114 @@ def _reverse_accrual_points(
                 )
                 .values(points=orm.CampaignAward.points - part)
             )
+
+
+# -- manual adjustments -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdjustmentCommand:
+    external_id: str
+    member_no: str
+    points: int
+    reason: str
+
+
+def adjust_points(
+    uow: UnitOfWork,
+    directory: MemberDirectory,
+    command: AdjustmentCommand,
+    *,
+    actor: str,
+    as_of: date | None = None,
+) -> Written:
+    """Credit or debit a member by hand (goodwill, corrections), against the adjustment account.
+
+    A credit becomes a lot that expires like earned points; a debit spends lots FIFO by
+    expiry and never makes a debt. Idempotent per actor + external_id. Raises Invalid
+    (zero points, blank reason, unknown member), InsufficientPoints, Conflict.
+    """
+    if command.points == 0:
+        raise Invalid.field("points", "must not be 0")
+    if not command.reason.strip():
+        raise Invalid.field("reason", "must say why")
+    member = directory.resolve(uow, MemberRef(member_no=command.member_no), "member_no")
+    claim = idempotency.claim(
+        uow.session,
+        f"staff:{actor}",
+        "adjustment",
+        command.external_id,
+        idempotency.fingerprint(asdict(command)),
+    )
+    if isinstance(claim, idempotency.Replay):
+        return Written(claim.body, replayed=True)
+    session = uow.session
+    book = LedgerBook(session)
+    accounts = book.lock_member(member.member_id)
+    if accounts.member_id != member.member_id:
+        member = directory.by_id(uow, accounts.member_id)
+    day = _as_of(as_of)
+    now = utcnow()
+    reference = f"adjustment:{command.external_id}"
+    breakdown = {"reason": command.reason.strip(), "by": actor}
+    if command.points > 0:
+        in_debt = accounts.available.balance < 0
+        book.post(
+            txn_id=new_txn_id(),
+            type=PostingType.ADJUSTMENT,
+            source=book.adjustment_account(),
+            target=accounts.available,
+            points=command.points,
+            reference=reference,
+            occurred_at=now,
+            breakdown=breakdown,
+        )
+        session.add(
+            orm.Lot(
+                account_id=accounts.available.id,
+                accrual_id=None,
+                initial=command.points,
+                remaining=command.points,
+                expired=0,
+                status=LotStatus.AVAILABLE.value,
+                earned_on=day,
+                available_on=day,
+                expires_on=end_of_next_year(day),
+                institution_code=ADJUSTING_INSTITUTION,
+            )
+        )
+        if in_debt:
+            book.settle_debt(accounts.available)
+    else:
+        wanted = -command.points
+        lots = book.spendable_lots(accounts.available, day)
+        spendable = sum(lot.remaining for lot in lots)
+        if spendable < wanted:
+            raise InsufficientPoints(
+                f"cannot take {wanted} points: {spendable} available",
+                Invalid.field("points", f"at most {spendable} points can be taken").errors,
+            )
+        book.take_from_lots(lots, wanted)
+        book.post(
+            txn_id=new_txn_id(),
+            type=PostingType.ADJUSTMENT,
+            source=accounts.available,
+            target=book.adjustment_account(),
+            points=wanted,
+            reference=reference,
+            occurred_at=now,
+            breakdown=breakdown,
+        )
+    session.flush()
+    body = {
+        "member_no": member.member_no,
+        "points": command.points,
+        "reason": command.reason.strip(),
+        "balance": _balance_body(accounts),
+    }
+    idempotency.complete(session, claim, 201, body)
+    uow.commit()
+    return Written(body)
 
 
 # -- rewards and redemption --------------------------------------------------------

@@ -15,6 +15,8 @@ from storefront_api.auth import ChannelPrincipal
 from storefront_api.http.context import api_context
 from storefront_api.http.routing import decode_int_cursor, encode_cursor, json_response, route
 from storefront_api.http.schemas import (
+    AdjustmentIn,
+    AdjustmentOut,
     IdentifierIn,
     IdentifierOut,
     LedgerPage,
@@ -212,3 +214,30 @@ def ledger(member_no: str, query: PageQuery) -> Response:
             "next_cursor": encode_cursor(entries[-1]["id"]) if more else None,
         }
     )
+
+
+@route(
+    blueprint,
+    "/<member_no>/adjustments",
+    "POST",
+    summary="Credit or debit points by hand, with a reason (finance, admin)",
+    body=AdjustmentIn,
+    responses={201: AdjustmentOut, 200: AdjustmentOut},
+    auth=("staff:finance",),
+    errors=(403, 404, 409, 422),
+)
+def adjust(member_no: str, body: AdjustmentIn) -> Response:
+    staff = require_staff("finance")
+    context = api_context()
+    with read_session(context.session_factory) as session:
+        crm.queries.active_member_id(session, member_no)  # unknown member in the path: 404
+    command = points_engine.AdjustmentCommand(
+        external_id=body.external_id, member_no=member_no, points=body.points, reason=body.reason
+    )
+    written = run_in_transaction(
+        context.session_factory,
+        lambda uow: points_engine.adjust_points(
+            uow, context.directory, command, actor=staff.username
+        ),
+    )
+    return json_response(written.body, 200 if written.replayed else 201)

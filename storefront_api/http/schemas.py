@@ -102,17 +102,34 @@ class MemberOut(Open):
     merged_into: str | None = None
 
 
+LOOKUP_KEYS = (
+    "phone",
+    "card_no",
+    "wechat_openid",
+    "alipay_uid",
+    "partner_airline",
+    "partner_bank",
+    "partner_insurer",
+)
+
+
 class LookupQuery(Strict):
+    """Exactly one identifier: any type a member can be found by."""
+
     model_config = ConfigDict(strict=False, extra="forbid")
     phone: Short | None = None
     card_no: Short | None = None
     wechat_openid: Short | None = None
+    alipay_uid: Short | None = None
+    partner_airline: Short | None = None
+    partner_bank: Short | None = None
+    partner_insurer: Short | None = None
 
     @model_validator(mode="after")
     def exactly_one(self) -> LookupQuery:
-        given = [k for k in ("phone", "card_no", "wechat_openid") if getattr(self, k) is not None]
+        given = [k for k in LOOKUP_KEYS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of phone, card_no, wechat_openid")
+            raise ValueError(f"give exactly one of {', '.join(LOOKUP_KEYS)}")
         return self
 
 
@@ -137,6 +154,19 @@ class IdentifierOut(Open):
 class MergeIn(Strict):
     survivor: Short
     absorbed: Short
+
+
+class AdjustmentIn(Strict):
+    external_id: ExternalId
+    points: Annotated[int, Field(ge=-1_000_000, le=1_000_000, description="signed; not 0")]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+class AdjustmentOut(Open):
+    member_no: str
+    points: int
+    reason: str
+    balance: Balance
 
 
 class ExpiringPoints(Open):

@@ -464,3 +464,19 @@ def test_bad_ledger_paging_is_422(client, channel_key, auth):
     member_no = register(client, "13900000001")["member_no"]
     url = f"/api/v1/members/{member_no}/ledger"
     each_is_problem(cases, lambda query: client.get(url + query, headers=key))
+
+
+def test_lookup_by_a_linked_partner_id(client, channel_key, auth):
+    key = auth(channel_key("partner"))
+    created = client.post("/api/v1/members", json={"phone": "13900000077", "name": "孙八"})
+    member_no = created.json["member_no"]
+    linked = client.post(
+        f"/api/v1/members/{member_no}/identifiers",
+        json={"type": "partner_airline", "value": "MU12345678"},
+        headers=key,
+    )
+    assert linked.status_code == 201, linked.json
+    found = client.get("/api/v1/members/lookup?partner_airline=MU12345678", headers=key)
+    assert found.status_code == 200 and found.json["member_no"] == member_no
+    missing = client.get("/api/v1/members/lookup?partner_bank=ABC123456", headers=key)
+    assert missing.status_code == 404

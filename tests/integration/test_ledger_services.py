@@ -635,3 +635,20 @@ def test_a_refund_of_points_that_already_expired_takes_them_from_breakage(
     refund(uow, "expired-purchase", 30_000)
     assert balance(db, member) == (200, 0, 0)
     assert breaches(db) == []
+
+
+def test_a_goodwill_credit_pays_a_debt_first(db: Runtime, uow: Uow) -> None:
+    member = register(uow)
+    accrue(uow, member.no, 50_000, external_id="bought")
+    redeem(uow, member.no, "VOUCHER-MAILING-5", date(2024, 3, 10))
+    refund(uow, "bought", 50_000)
+    _, _, debt = balance(db, member)
+    assert debt > 0
+    command = points_engine.AdjustmentCommand("GOODWILL-1", member.no, debt + 50, "补偿")
+    with uow() as unit:
+        written = points_engine.adjust_points(
+            unit, DIRECTORY, command, actor="finance", as_of=date(2024, 3, 11)
+        )
+    assert written.body["balance"] == {"available": 50, "pending": 0}
+    assert expiring(db, member) == [("2025-12-31", 50)]
+    assert breaches(db) == []
