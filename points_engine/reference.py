@@ -11,7 +11,7 @@ from points_engine.adapters.book import LedgerBook
 from points_engine.domain.accounts import (
     AccountKind,
     issuance_account_code,
-    redemption_account_code,
+    reward_account,
 )
 
 
@@ -59,7 +59,7 @@ def load_ledger_reference(
     for reward in rewards:
         if session.get(orm.Reward, reward.code) is None:
             session.add(orm.Reward(**reward.__dict__, active=True))
-        book.system_account(redemption_account_code(reward.code), AccountKind.REDEMPTION)
+        book.system_account(*reward_account(reward.code, reward.kind))
     for code in institution_codes:
         book.system_account(issuance_account_code(code), AccountKind.ISSUANCE, code)
     book.expiry_account()

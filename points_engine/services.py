@@ -32,7 +32,7 @@ from points_engine.domain.accounts import (
     PostingType,
     campaign_account_code,
     issuance_account_code,
-    redemption_account_code,
+    reward_account,
 )
 from points_engine.domain.errors import (
     AlreadyCancelled,
@@ -979,7 +979,7 @@ def redeem_reward(
         orm.LotConsumption(redemption_id=redemption.id, lot_id=t.lot_id, points=t.points)
         for t in takes
     )
-    target = book.system_account(redemption_account_code(reward.code), AccountKind.REDEMPTION)
+    target = book.system_account(*reward_account(reward.code, reward.kind))
     book.post(
         txn_id=new_txn_id(),
         type=PostingType.REDEMPTION,
@@ -1057,9 +1057,10 @@ def cancel_redemption(
         else:
             lot.remaining += consumption.points
             returned += consumption.points
-    source = book.system_account(
-        redemption_account_code(redemption.reward_code), AccountKind.REDEMPTION
-    )
+    reward = session.scalars(
+        select(orm.Reward).where(orm.Reward.code == redemption.reward_code).with_for_update()
+    ).one()
+    source = book.system_account(*reward_account(reward.code, reward.kind))
     txn = new_txn_id()
     reference = f"redemption_cancel:{redemption.redemption_no}"
     in_debt = owner.available.balance < 0
@@ -1085,9 +1086,6 @@ def cancel_redemption(
     )
     if in_debt:
         book.settle_debt(owner.available)
-    reward = session.scalars(
-        select(orm.Reward).where(orm.Reward.code == redemption.reward_code).with_for_update()
-    ).one()
     if reward.stock is not None:
         reward.stock += redemption.quantity
     redemption.status = "cancelled"
@@ -1139,7 +1137,7 @@ def add_reward(
         active=True,
     )
     uow.session.add(reward)
-    LedgerBook(uow.session).system_account(redemption_account_code(code), AccountKind.REDEMPTION)
+    LedgerBook(uow.session).system_account(*reward_account(code, kind))
     uow.commit()
     return reward_body(reward)
 

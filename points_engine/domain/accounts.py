@@ -64,5 +64,14 @@ def redemption_account_code(reward_code: str) -> str:
     return f"redemption:{reward_code}"
 
 
+def reward_account(reward_code: str, reward_kind: str) -> tuple[str, AccountKind]:
+    """Where redeemed points go: points exchanged into a partner's currency (airline
+    miles) go to that partner's account, which finance settles with the partner; every
+    other reward has its own redemption account."""
+    if reward_kind == "partner_miles":
+        return f"partner:{reward_code}", AccountKind.PARTNER
+    return redemption_account_code(reward_code), AccountKind.REDEMPTION
+
+
 EXPIRY_ACCOUNT_CODE = "expiry"
 ADJUSTMENT_ACCOUNT_CODE = "adjustment"

@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 import crm
 import points_engine
@@ -651,4 +652,31 @@ def test_a_goodwill_credit_pays_a_debt_first(db: Runtime, uow: Uow) -> None:
         )
     assert written.body["balance"] == {"available": 50, "pending": 0}
     assert expiring(db, member) == [("2025-12-31", 50)]
+    assert breaches(db) == []
+
+
+def test_airline_miles_go_to_the_partner_account_and_come_back_on_cancel(
+    db: Runtime, uow: Uow
+) -> None:
+    def partner_balance() -> int:
+        with db.engine.connect() as connection:
+            return int(
+                connection.execute(
+                    text(
+                        "SELECT COALESCE(SUM(CASE WHEN p.to_account_id = a.id THEN p.points"
+                        " ELSE -p.points END), 0) FROM points_engine_posting p"
+                        " JOIN points_engine_account a"
+                        " ON a.id IN (p.to_account_id, p.from_account_id)"
+                        " WHERE a.code = 'partner:MILES-MU-500' AND a.kind = 'partner'"
+                    )
+                ).scalar_one()
+            )
+
+    member = register(uow)
+    accrue(uow, member.no, 500_000)
+    redeemed = redeem(uow, member.no, "MILES-MU-500", date(2024, 3, 10))
+    assert partner_balance() == 4_000
+    cancel(uow, redeemed.body["redemption_id"], date(2024, 3, 11))
+    assert partner_balance() == 0
+    assert balance(db, member) == (5_000, 0, 0)
     assert breaches(db) == []
