@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -445,14 +445,15 @@ def _apply_accrual(
     running = campaign_days.on(session, prepared.earned_on)
     evaluation = earning.evaluate(context, prepared.rules, running.specs(), {})
     awarding = {a.campaign_code for a in evaluation.campaign_awards}
+    budgets: dict[str, orm.Account] = {}
     if awarding:
-        locked = running.lock(book, awarding)
-        awarded = _awarded_so_far(session, accounts.member_id, locked.rows)
+        budgets = running.lock(book, awarding)
+        awarded = _awarded_so_far(
+            session, accounts.member_id, [running.row(code) for code in budgets]
+        )
         # Campaigns that awarded nothing stay in, unlocked and unchanged, so the
         # breakdown still says why (budget spent, holdout); they award nothing again.
-        budgets = {**running.budgets, **locked.budgets}
-        specs = [_campaign_spec(row, budgets[row.code]) for row in running.rows]
-        evaluation = earning.evaluate(context, prepared.rules, specs, awarded)
+        evaluation = earning.evaluate(context, prepared.rules, running.specs(budgets), awarded)
 
     status = LotStatus.PENDING if evaluation.pending_days > 0 else LotStatus.AVAILABLE
     available_on = prepared.earned_on + timedelta(days=evaluation.pending_days)
@@ -469,7 +470,7 @@ def _apply_accrual(
         postings.append((issuance, evaluation.issuance_points))
         sources.append({"account_id": issuance.id, "points": evaluation.issuance_points})
     for award in evaluation.campaign_awards:
-        campaign_row, budget = running.locked_budget(award.campaign_code)
+        campaign_row, budget = running.row(award.campaign_code), budgets[award.campaign_code]
         postings.append((budget, award.points))
         sources.append(
             {"account_id": budget.id, "points": award.points, "campaign_id": campaign_row.id}
@@ -543,27 +544,31 @@ def _balance_body(accounts: MemberAccounts) -> dict[str, int]:
 
 @dataclass
 class _RunningCampaigns:
+    """The campaigns running on one day, with budgets as read without locks.
+
+    Unlocked budgets only say which campaigns might award anything; those are then
+    locked and their locked balances are what counts.
+    """
+
     rows: list[orm.Campaign]
-    budgets: dict[str, int] = field(default_factory=dict)
-    accounts: dict[str, orm.Account] = field(default_factory=dict)
-    by_code: dict[str, orm.Campaign] = field(default_factory=dict)
+    budgets: dict[str, int]
 
-    def specs(self) -> list[earning.Campaign]:
-        return [_campaign_spec(row, self.budgets[row.code]) for row in self.rows]
+    def specs(self, locked: dict[str, orm.Account] | None = None) -> list[earning.Campaign]:
+        locked = locked or {}
+        return [
+            _campaign_spec(
+                row, locked[row.code].balance if row.code in locked else self.budgets[row.code]
+            )
+            for row in self.rows
+        ]
 
-    def lock(self, book: LedgerBook, wanted: set[str]) -> _RunningCampaigns:
+    def lock(self, book: LedgerBook, wanted: set[str]) -> dict[str, orm.Account]:
+        """Lock the budget accounts of `wanted`, in account order."""
         chosen = sorted((r for r in self.rows if r.code in wanted), key=lambda r: r.account_id)
-        locked = _RunningCampaigns(chosen)
-        for row in chosen:
-            account = book.lock(row.account_id)
-            locked.budgets[row.code] = account.balance
-            locked.accounts[row.code] = account
-        self.accounts.update(locked.accounts)
-        self.by_code = {row.code: row for row in chosen}
-        return locked
+        return {row.code: book.lock(row.account_id) for row in chosen}
 
-    def locked_budget(self, code: str) -> tuple[orm.Campaign, orm.Account]:
-        return self.by_code[code], self.accounts[code]
+    def row(self, code: str) -> orm.Campaign:
+        return next(row for row in self.rows if row.code == code)
 
 
 def _running_campaigns(session: Session, day: date) -> _RunningCampaigns:
@@ -572,9 +577,10 @@ def _running_campaigns(session: Session, day: date) -> _RunningCampaigns:
         .join(orm.Account, orm.Account.id == orm.Campaign.account_id)
         .where(orm.Campaign.starts_on <= day, orm.Campaign.ends_on >= day)
     ).all()
-    running = _RunningCampaigns([campaign for campaign, _ in rows])
-    running.budgets = {campaign.code: int(balance) for campaign, balance in rows}
-    return running
+    return _RunningCampaigns(
+        [campaign for campaign, _ in rows],
+        {campaign.code: int(balance) for campaign, balance in rows},
+    )
 
 
 def _campaign_spec(row: orm.Campaign, budget_remaining: int) -> earning.Campaign:
