@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -24,7 +24,7 @@ import crm
 import points_engine
 from common.clock import SHANGHAI
 from common.db import read_session
-from common.errors import DomainError
+from common.errors import Conflict, DomainError, Invalid
 from common.unit_of_work import UnitOfWork
 from memberhub.wiring import Runtime
 from points_engine.domain.lots import split_proportionally
@@ -47,21 +47,32 @@ CAMPAIGN_BONUS, CAMPAIGN_CAP, CAMPAIGN_BUDGET = 25, 60, 400
 CAMPAIGN_ENDS = date(2027, 12, 31)
 REWARDS = {"ST-CHEAP": 40, "ST-MID": 150, "ST-LIMITED": 60, "VOUCHER-MAILING-5": 500}
 LIMITED_STOCK = 2
+# Manual adjustments: who makes them, the institution their lots belong to, and reasons
+# (a blank one must be refused; surrounding spaces are stripped).
+ACTOR, ADJUSTING_INSTITUTION, ADJUSTMENT = "finance", "SH", "adjustment"
+REASONS = ("goodwill", "lost parcel", "  correction of a counter error ", "   ")
 
 
 @dataclass(eq=False)
 class Lot:
     seq: int
+    # (channel, external_id) of the accrual, or (ADJUSTMENT, external_id) of an adjustment.
     key: tuple[str, str]
+    initial: int
     remaining: int
     status: str
+    earned_on: date
     available_on: date
     expires_on: date
+    institution: str
     holder: str
     expired: int = 0
 
     def fifo(self) -> tuple[date, int]:
         return (self.expires_on, self.seq)
+
+    def accrual_key(self) -> tuple[str, str] | None:
+        return None if self.key[0] == ADJUSTMENT else self.key
 
 
 @dataclass
@@ -87,6 +98,12 @@ class Accrual:
     lot: Lot | None
     refunded_fen: int = 0
     reversed: int = 0
+
+
+@dataclass
+class Adjustment:
+    command: points_engine.AdjustmentCommand
+    body: dict[str, Any]
 
 
 @dataclass
@@ -117,6 +134,11 @@ def settle(account: Account) -> None:
         take_fifo(account.available_lots(), excess)
 
 
+def as_date(value: date | str) -> date:
+    """SQLite hands raw dates back as ISO text, PostgreSQL as dates."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 def balance_body(account: Account) -> dict[str, int]:
     body = {"available": max(account.balance, 0), "pending": account.pending}
     if account.balance < 0:
@@ -138,6 +160,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.accounts: dict[str, Account] = {}
         self.accruals: list[Accrual] = []
         self.redemptions: list[Redemption] = []
+        self.adjustments: list[Adjustment] = []
         self.lot_seq = itertools.count(1)
         self.budget = CAMPAIGN_BUDGET
         self.awarded: dict[str, int] = {}
@@ -262,10 +285,13 @@ class LedgerMachine(RuleBasedStateMachine):
             lot = Lot(
                 seq=next(self.lot_seq),
                 key=(channel, external_id),
+                initial=points,
                 remaining=points,
                 status="pending" if waits else "available",
+                earned_on=self.today,
                 available_on=self.today + timedelta(days=7 if waits else 0),
                 expires_on=date(self.today.year + 1, 12, 31),
+                institution=SHOP,
                 holder=owner,
             )
             account.lots.append(lot)
@@ -469,6 +495,123 @@ class LedgerMachine(RuleBasedStateMachine):
         assert (body["points_returned"], body["points_expired"]) == (returned, expired)
         assert body["balance"] == balance_body(holder)
 
+    def pick_member(self, who: int, prefer: Callable[[Account], bool] | None) -> str:
+        """An active member `prefer` holds for if any, else any number ever issued."""
+        preferred = [no for no, a in self.accounts.items() if prefer is not None and prefer(a)]
+        return str(self.pick(preferred or list(self.member_ids), who))
+
+    @precondition(lambda self: self.member_ids)
+    @rule(
+        who=st.integers(min_value=0, max_value=100),
+        debtor=st.booleans(),
+        points=st.sampled_from([1, 40, 150, 500]) | st.integers(min_value=1, max_value=800),
+        reason=st.sampled_from(REASONS),
+    )
+    def adjust_credit(self, who: int, debtor: bool, points: int, reason: str) -> None:
+        """Finance credits points by hand; a member in debt pays the debt off first."""
+        member_no = self.pick_member(who, (lambda a: a.balance < 0) if debtor else None)
+        self.adjust(member_no, points, reason)
+
+    @precondition(lambda self: self.member_ids)
+    @rule(
+        who=st.integers(min_value=0, max_value=100),
+        rich=st.booleans(),
+        reason=st.sampled_from(REASONS),
+        data=st.data(),
+    )
+    def adjust_debit(self, who: int, rich: bool, reason: str, data: st.DataObject) -> None:
+        """Finance takes points back: at most what the member can spend, never into debt."""
+        member_no = self.pick_member(who, (lambda a: self.spendable(a) > 0) if rich else None)
+        spendable = self.spendable(self.accounts[self.active(member_no)])
+        taken = data.draw(
+            st.one_of(
+                st.integers(min_value=1, max_value=max(spendable, 1)),
+                st.just(max(spendable, 1)),
+                st.integers(min_value=spendable + 1, max_value=spendable + 500),
+            ),
+            label="points_taken",
+        )
+        self.adjust(member_no, -taken, reason)
+
+    def adjust(self, member_no: str, points: int, reason: str) -> None:
+        command = points_engine.AdjustmentCommand(f"aj-{next(self.ids)}", member_no, points, reason)
+
+        def call() -> points_engine.Written:
+            with self.uow() as uow:
+                return points_engine.adjust_points(
+                    uow, DIRECTORY, command, actor=ACTOR, as_of=self.today
+                )
+
+        owner = self.active(member_no)
+        account = self.accounts[owner]
+        if not reason.strip():
+            self.expect_failure(Invalid, call)
+            return
+        if points < 0 and self.spendable(account) < -points:
+            self.expect_failure(points_engine.InsufficientPoints, call)
+            return
+        written = call()
+        if points > 0:
+            in_debt = account.balance < 0
+            account.lots.append(
+                Lot(
+                    seq=next(self.lot_seq),
+                    key=(ADJUSTMENT, command.external_id),
+                    initial=points,
+                    remaining=points,
+                    status="available",
+                    earned_on=self.today,
+                    available_on=self.today,
+                    expires_on=date(self.today.year + 1, 12, 31),
+                    institution=ADJUSTING_INSTITUTION,
+                    holder=owner,
+                )
+            )
+            account.balance += points
+            if in_debt:
+                settle(account)
+        else:
+            spendable = [
+                lot
+                for lot in account.available_lots()
+                if lot.remaining > 0 and lot.expires_on >= self.today
+            ]
+            _, short = take_fifo(spendable, -points)
+            assert short == 0
+            account.balance += points
+            assert account.balance >= 0
+        self.adjustments.append(Adjustment(command, written.body))
+        assert not written.replayed
+        assert written.body == {
+            "member_no": owner,
+            "points": points,
+            "reason": reason.strip(),
+            "balance": balance_body(account),
+        }
+
+    @precondition(lambda self: self.adjustments)
+    @rule(which=st.integers(min_value=0, max_value=1_000))
+    def replay_adjustment(self, which: int) -> None:
+        """The same adjustment again answers as the first time and posts nothing.
+
+        The same id with another payload is a conflict; neither touches the model.
+        """
+        adjustment: Adjustment = self.pick(self.adjustments, which)
+
+        def call(command: points_engine.AdjustmentCommand) -> points_engine.Written:
+            with self.uow() as uow:
+                return points_engine.adjust_points(
+                    uow, DIRECTORY, command, actor=ACTOR, as_of=self.today
+                )
+
+        before = self.posting_count()
+        written = call(adjustment.command)
+        assert written.replayed
+        assert written.body == adjustment.body
+        assert self.posting_count() == before
+        other = replace(adjustment.command, reason=adjustment.command.reason + " (again)")
+        self.expect_failure(Conflict, lambda: call(other))
+
     @precondition(lambda self: self.accruals)
     @rule(days=st.sampled_from([1, 7, 60, 400]))
     def advance(self, days: int) -> None:
@@ -568,25 +711,68 @@ class LedgerMachine(RuleBasedStateMachine):
                 survivor = self.accounts[self.active(member_no)]
                 assert crm.queries.active_member_id(session, member_no) == survivor.member_id
 
-            lots = {
-                (channel, external_id): (remaining, status, code)
-                for channel, external_id, remaining, status, code in session.execute(
+            # Every lot, accrued or adjusted, in creation order: lot ids follow the model's seq.
+            lots = [
+                (
+                    None if channel is None else (channel, external_id),
+                    initial,
+                    remaining,
+                    expired,
+                    status,
+                    code,
+                    as_date(earned_on),
+                    as_date(available_on),
+                    as_date(expires_on),
+                    institution,
+                )
+                for (
+                    channel,
+                    external_id,
+                    initial,
+                    remaining,
+                    expired,
+                    status,
+                    code,
+                    earned_on,
+                    available_on,
+                    expires_on,
+                    institution,
+                ) in session.execute(
                     text(
-                        "SELECT a.channel, a.external_id, l.remaining, l.status, acc.code "
+                        "SELECT a.channel, a.external_id, l.initial, l.remaining, l.expired, "
+                        "l.status, acc.code, l.earned_on, l.available_on, l.expires_on, "
+                        "l.institution_code "
                         "FROM points_engine_lot l "
-                        "JOIN points_engine_accrual a ON a.id = l.accrual_id "
-                        "JOIN points_engine_account acc ON acc.id = l.account_id"
+                        "LEFT JOIN points_engine_accrual a ON a.id = l.accrual_id "
+                        "JOIN points_engine_account acc ON acc.id = l.account_id "
+                        "ORDER BY l.id"
                     )
                 )
-            }
-            expected = {}
+            ]
+            expected = []
             for account in self.accounts.values():
                 for lot in account.lots:
                     # Reversed lots stay in the pending account they were cancelled in.
                     waiting = lot.status in ("pending", "reversed")
                     kind = "member_pending" if waiting else "member"
-                    expected[lot.key] = (lot.remaining, lot.status, f"{kind}:{account.member_id}")
-            assert lots == expected
+                    expected.append(
+                        (
+                            lot.seq,
+                            (
+                                lot.accrual_key(),
+                                lot.initial,
+                                lot.remaining,
+                                lot.expired,
+                                lot.status,
+                                f"{kind}:{account.member_id}",
+                                lot.earned_on,
+                                lot.available_on,
+                                lot.expires_on,
+                                lot.institution,
+                            ),
+                        )
+                    )
+            assert lots == [row for _, row in sorted(expected, key=lambda item: item[0])]
 
             outstanding = sum(
                 points for _, points in points_engine.queries.liability_by_institution(session)
