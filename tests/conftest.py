@@ -39,17 +39,22 @@ def _worker() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not IS_POSTGRES:
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'memberhub.db'}"
-    schema = f"mh_test_{_worker()}"
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'memberhub.db'}"
+        return
+    # One schema per test process (worker name and pid), so that two pytest runs on
+    # one database never drop each other's tables; it is dropped again at the end.
+    schema = f"mh_test_{_worker()}_{os.getpid()}"
     admin = create_engine(normalise_database_url(BACKEND), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
     separator = "&" if "?" in BACKEND else "?"
-    return f"{BACKEND}{separator}options={quote(f'-csearch_path={schema}')}"
+    yield f"{BACKEND}{separator}options={quote(f'-csearch_path={schema}')}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -32,7 +32,9 @@ from tests.conftest import restore
 
 DIRECTORY = crm.CrmMemberDirectory()
 SHOP = "SH-HP-0001"
-START = date(2024, 1, 15)
+# A run starts early in a year or just before New Year: from the latter, lots of two
+# years (so with two expiry dates) are soon spendable side by side.
+STARTS = (date(2024, 1, 15), date(2024, 12, 20))
 
 # Channel, business type, whether its points wait for a 7-day return window.
 KINDS = (
@@ -153,7 +155,7 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         restore(runtime, snapshot)
         self.runtime = runtime
-        self.today = START
+        self.today = STARTS[0]
         self.ids = itertools.count(1)
         self.member_ids: dict[str, int] = {}
         self.survivor_of: dict[str, str] = {}
@@ -226,6 +228,10 @@ class LedgerMachine(RuleBasedStateMachine):
                         cash_fen=0,
                         stock=stock,
                     )
+
+    @initialize(start=st.sampled_from(STARTS))
+    def set_the_date(self, start: date) -> None:
+        self.today = start
 
     @initialize()
     def set_up_members(self) -> None:
@@ -436,10 +442,15 @@ class LedgerMachine(RuleBasedStateMachine):
         assert body["member_no"] == account.member_no
         assert body["balance"] == balance_body(account)
 
+    def spendable_lots(self, account: Account) -> list[Lot]:
+        return [
+            lot
+            for lot in account.available_lots()
+            if lot.remaining > 0 and lot.expires_on >= self.today
+        ]
+
     def spendable(self, account: Account) -> int:
-        return sum(
-            lot.remaining for lot in account.available_lots() if lot.expires_on >= self.today
-        )
+        return sum(lot.remaining for lot in self.spendable_lots(account))
 
     @precondition(
         lambda self: any(
@@ -495,9 +506,8 @@ class LedgerMachine(RuleBasedStateMachine):
         assert (body["points_returned"], body["points_expired"]) == (returned, expired)
         assert body["balance"] == balance_body(holder)
 
-    def pick_member(self, who: int, prefer: Callable[[Account], bool] | None) -> str:
-        """An active member `prefer` holds for if any, else any number ever issued."""
-        preferred = [no for no, a in self.accounts.items() if prefer is not None and prefer(a)]
+    def pick_member(self, who: int, preferred: list[str]) -> str:
+        """One of the preferred members if any, else any number ever issued, merged or not."""
         return str(self.pick(preferred or list(self.member_ids), who))
 
     @precondition(lambda self: self.member_ids)
@@ -509,19 +519,30 @@ class LedgerMachine(RuleBasedStateMachine):
     )
     def adjust_credit(self, who: int, debtor: bool, points: int, reason: str) -> None:
         """Finance credits points by hand; a member in debt pays the debt off first."""
-        member_no = self.pick_member(who, (lambda a: a.balance < 0) if debtor else None)
+        debtors = [no for no, a in self.accounts.items() if a.balance < 0]
+        member_no = self.pick_member(who, debtors if debtor else [])
         self.adjust(member_no, points, reason)
 
     @precondition(lambda self: self.member_ids)
     @rule(
         who=st.integers(min_value=0, max_value=100),
-        rich=st.booleans(),
+        varied=st.booleans(),
         reason=st.sampled_from(REASONS),
         data=st.data(),
     )
-    def adjust_debit(self, who: int, rich: bool, reason: str, data: st.DataObject) -> None:
-        """Finance takes points back: at most what the member can spend, never into debt."""
-        member_no = self.pick_member(who, (lambda a: self.spendable(a) > 0) if rich else None)
+    def adjust_debit(self, who: int, varied: bool, reason: str, data: st.DataObject) -> None:
+        """Finance takes points back: at most what the member can spend, never into debt.
+
+        Varied picks a member whose lots have the most expiry dates (some perhaps past,
+        not yet expired by the job), so that FIFO by expiry decides which lots lose points.
+        """
+        expiry_dates = {
+            no: len({lot.expires_on for lot in a.available_lots() if lot.remaining > 0})
+            for no, a in self.accounts.items()
+        }
+        most = max(expiry_dates.values())
+        most_varied = [no for no, dates in expiry_dates.items() if dates == most > 0]
+        member_no = self.pick_member(who, most_varied if varied else [])
         spendable = self.spendable(self.accounts[self.active(member_no)])
         taken = data.draw(
             st.one_of(
@@ -571,12 +592,7 @@ class LedgerMachine(RuleBasedStateMachine):
             if in_debt:
                 settle(account)
         else:
-            spendable = [
-                lot
-                for lot in account.available_lots()
-                if lot.remaining > 0 and lot.expires_on >= self.today
-            ]
-            _, short = take_fifo(spendable, -points)
+            _, short = take_fifo(self.spendable_lots(account), -points)
             assert short == 0
             account.balance += points
             assert account.balance >= 0
@@ -617,6 +633,28 @@ class LedgerMachine(RuleBasedStateMachine):
     def advance(self, days: int) -> None:
         """Time passes before the daily jobs run: lots may be past expiry yet unexpired."""
         self.today += timedelta(days=days)
+
+    def next_expiry(self) -> date | None:
+        return min(
+            (
+                lot.expires_on
+                for account in self.accounts.values()
+                for lot in self.spendable_lots(account)
+            ),
+            default=None,
+        )
+
+    @precondition(lambda self: self.next_expiry() is not None)
+    @rule(past_it=st.booleans())
+    def advance_to_an_expiry(self, past_it: bool) -> None:
+        """Time reaches the next expiry date of a spendable lot, or the day after it.
+
+        The lot is spendable on its last day, then overdue until the job expires it; lots
+        earned from then on expire a year later than the lots already held.
+        """
+        expires_on = self.next_expiry()
+        assert expires_on is not None
+        self.today = expires_on + timedelta(days=1 if past_it else 0)
 
     @precondition(lambda self: self.accruals)
     @rule(days=st.sampled_from([1, 7, 60, 400]))
@@ -774,13 +812,20 @@ class LedgerMachine(RuleBasedStateMachine):
                     )
             assert lots == [row for _, row in sorted(expected, key=lambda item: item[0])]
 
-            outstanding = sum(
-                points for _, points in points_engine.queries.liability_by_institution(session)
-            )
+            liability = dict(points_engine.queries.liability_by_institution(session))
             model_outstanding = sum(
                 max(account.balance, 0) + account.pending for account in self.accounts.values()
             )
-            assert outstanding == model_outstanding >= 0
+            assert sum(liability.values()) == model_outstanding >= 0
+            # Adjusted points are a liability of the head institution, earned ones of the shop.
+            model_liability: dict[str, int] = {}
+            for account in self.accounts.values():
+                for lot in account.lots:
+                    if lot.status in ("available", "pending"):
+                        model_liability[lot.institution] = (
+                            model_liability.get(lot.institution, 0) + lot.remaining
+                        )
+            assert liability == model_liability
 
             budget = next(
                 left
