@@ -129,21 +129,6 @@ class Written:
     replayed: bool = False
 
 
-@dataclass(frozen=True)
-class Balance:
-    available: int
-    pending: int
-    negative_debt: int
-
-    @classmethod
-    def of(cls, accounts: MemberAccounts) -> Balance:
-        return cls(
-            available=max(accounts.available.balance, 0),
-            pending=accounts.pending.balance,
-            negative_debt=max(-accounts.available.balance, 0),
-        )
-
-
 def _as_of(as_of: date | None) -> date:
     return as_of if as_of is not None else business_date(utcnow())
 
@@ -535,10 +520,11 @@ def _apply_accrual(
 
 
 def _balance_body(accounts: MemberAccounts) -> dict[str, int]:
-    balance = Balance.of(accounts)
-    body = {"available": balance.available, "pending": balance.pending}
-    if balance.negative_debt:
-        body["negative_debt"] = balance.negative_debt
+    """A negative available balance is shown as 0 available plus the debt owed."""
+    balance = accounts.available.balance
+    body = {"available": max(balance, 0), "pending": accounts.pending.balance}
+    if balance < 0:
+        body["negative_debt"] = -balance
     return body
 
 
