@@ -55,3 +55,14 @@ class Forbidden(DomainError):
 class Unauthorized(DomainError):
     code = "unauthorized"
     title = "Authentication required"
+
+
+class Throttled(DomainError):
+    """Too many attempts; the caller may try again after `retry_after` seconds."""
+
+    code = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

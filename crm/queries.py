@@ -87,3 +87,18 @@ def member_numbers(session: Session, limit: int) -> list[str]:
             .limit(limit)
         )
     )
+
+
+def member_ids_merged_into(session: Session, member_id: int) -> list[int]:
+    """The member's id and the ids of every member merged into it, directly or in a chain.
+
+    Records of other packages keep the member id they were written with; reading them
+    for a survivor means reading them for all of these ids.
+    """
+    ids, frontier = [member_id], [member_id]
+    while frontier:
+        frontier = list(
+            session.scalars(select(Member.id).where(Member.merged_into_id.in_(frontier)))
+        )
+        ids.extend(frontier)
+    return ids

@@ -39,10 +39,13 @@ from points_engine.services import (
     expire_due_lots,
     merge_member_accounts,
     open_member_accounts,
+    pay_with_points,
     redeem_reward,
     refund_purchase,
     release_due_pending,
+    return_order_points,
     reward_body,
+    schedule_release,
 )
 from points_engine.simulation import history_window, simulate_campaign, stored_campaign
 from points_engine.verification import Breach, find_breaches
@@ -88,11 +91,14 @@ __all__ = [
     "load_ledger_reference",
     "merge_member_accounts",
     "open_member_accounts",
+    "pay_with_points",
     "queries",
     "redeem_reward",
     "refund_purchase",
     "release_due_pending",
+    "return_order_points",
     "reward_body",
+    "schedule_release",
     "simulate_campaign",
     "stored_campaign",
 ]

@@ -9,6 +9,7 @@ from common.unit_of_work import UnitOfWork
 from points_engine.adapters import orm
 from points_engine.adapters.book import LedgerBook
 from points_engine.domain.accounts import (
+    ORDER_POINTS_REWARD,
     AccountKind,
     issuance_account_code,
     reward_account,
@@ -62,6 +63,22 @@ def load_ledger_reference(
         book.system_account(*reward_account(reward.code, reward.kind))
     for code in institution_codes:
         book.system_account(issuance_account_code(code), AccountKind.ISSUANCE, code)
+    if session.get(orm.Reward, ORDER_POINTS_REWARD) is None:
+        # Not a catalogue reward: inactive, so it is neither listed nor redeemable on
+        # its own; order payments with points are redemptions of it (see pay_with_points).
+        session.add(
+            orm.Reward(
+                code=ORDER_POINTS_REWARD,
+                name="订单积分抵现",
+                name_en="Points towards an order",
+                kind="voucher",
+                points_cost=1,
+                cash_fen=0,
+                stock=None,
+                active=False,
+            )
+        )
+    book.system_account(*reward_account(ORDER_POINTS_REWARD, "voucher"))
     book.expiry_account()
     book.adjustment_account()
     uow.commit()

@@ -27,6 +27,7 @@ from points_engine.adapters.book import (
 )
 from points_engine.domain import earning
 from points_engine.domain.accounts import (
+    ORDER_POINTS_REWARD,
     AccountKind,
     LotStatus,
     PostingType,
@@ -104,6 +105,9 @@ class AccrualCommand:
     lines: tuple[AccrualLine, ...]
     total_fen: int
     payment_method: str | None = None
+    # Commerce orders hold their points pending until fulfilment, whatever the rule's
+    # return window; `schedule_release` later moves the date to the real one.
+    held_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -440,8 +444,11 @@ def _apply_accrual(
         # breakdown still says why (budget spent, holdout); they award nothing again.
         evaluation = earning.evaluate(context, prepared.rules, running.specs(budgets), awarded)
 
-    status = LotStatus.PENDING if evaluation.pending_days > 0 else LotStatus.AVAILABLE
-    available_on = prepared.earned_on + timedelta(days=evaluation.pending_days)
+    if command.held_until is not None:
+        status, available_on = LotStatus.PENDING, max(command.held_until, prepared.earned_on)
+    else:
+        status = LotStatus.PENDING if evaluation.pending_days > 0 else LotStatus.AVAILABLE
+        available_on = prepared.earned_on + timedelta(days=evaluation.pending_days)
     target = accounts.pending if status is LotStatus.PENDING else accounts.available
     in_debt = accounts.available.balance < 0
     breakdown = [item.as_dict() for item in evaluation.breakdown]
@@ -998,6 +1005,78 @@ def redeem_reward(
     return Written(body)
 
 
+def pay_with_points(
+    uow: UnitOfWork,
+    *,
+    member_id: int,
+    points: int,
+    cash_fen: int,
+    reference: str,
+    channel: str | None,
+    field: str = "payment.points",
+    as_of: date | None = None,
+) -> str:
+    """Spend points as part of an order's payment (FIFO by expiry); returns the redemption number.
+
+    Recorded as a redemption of the hidden ORDER-POINTS reward, so `return_order_points`
+    gives the points back to the lots they came from. Does not commit. Raises
+    PointsDebtOutstanding, InsufficientPoints (naming `field`).
+    """
+    session = uow.session
+    book = LedgerBook(session)
+    accounts = book.lock_member(member_id)
+    if accounts.available.balance < 0:
+        raise PointsDebtOutstanding(
+            f"the member owes {-accounts.available.balance} points from refunds; "
+            "paying with points is blocked until the balance is back to zero"
+        )
+    lots = book.spendable_lots(accounts.available, _as_of(as_of))
+    spendable = sum(lot.remaining for lot in lots)
+    if spendable < points:
+        raise InsufficientPoints(
+            f"{points} points needed, {spendable} available",
+            Invalid.field(field, f"{points} points needed, {spendable} available").errors,
+        )
+    takes, short = book.take_from_lots(lots, points)
+    assert short == 0
+    redemption = orm.Redemption(
+        redemption_no=_public_id("RD"),
+        member_id=member_id,
+        reward_code=ORDER_POINTS_REWARD,
+        quantity=points,
+        points_spent=points,
+        cash_fen=cash_fen,
+        status="completed",
+        channel=channel,
+        created_at=utcnow(),
+    )
+    session.add(redemption)
+    session.flush()
+    session.add_all(
+        orm.LotConsumption(redemption_id=redemption.id, lot_id=t.lot_id, points=t.points)
+        for t in takes
+    )
+    book.post(
+        txn_id=new_txn_id(),
+        type=PostingType.REDEMPTION,
+        source=accounts.available,
+        target=book.system_account(*reward_account(ORDER_POINTS_REWARD, "voucher")),
+        points=points,
+        reference=f"redemption:{redemption.redemption_no}",
+        occurred_at=redemption.created_at,
+        breakdown={"reward_code": ORDER_POINTS_REWARD, "order": reference},
+    )
+    session.flush()
+    return redemption.redemption_no
+
+
+def return_order_points(
+    uow: UnitOfWork, directory: MemberDirectory, redemption_no: str, *, as_of: date | None = None
+) -> dict[str, Any]:
+    """Give an order's points back to their lots (expired lots' share to expiry). No commit."""
+    return cancel_redemption(uow, directory, redemption_no, as_of=as_of, commit=False)
+
+
 def cancel_redemption(
     uow: UnitOfWork,
     directory: MemberDirectory,
@@ -1005,6 +1084,7 @@ def cancel_redemption(
     *,
     acting_member_id: int | None = None,
     as_of: date | None = None,
+    commit: bool = True,
 ) -> dict[str, Any]:
     """Give a redemption's points back to the lots they came from.
 
@@ -1092,7 +1172,8 @@ def cancel_redemption(
         "points_expired": expired,
         "balance": _balance_body(owner),
     }
-    uow.commit()
+    if commit:
+        uow.commit()
     return body
 
 
@@ -1361,30 +1442,73 @@ def release_due_pending(uow: UnitOfWork, lot_ids: Sequence[int], as_of: date) ->
         ).one()
         if lot.status != LotStatus.PENDING.value or lot.available_on > as_of:
             continue
-        in_debt = accounts.available.balance < 0
-        book.post(
-            txn_id=new_txn_id(),
-            type=PostingType.RELEASE,
-            source=accounts.pending,
-            target=accounts.available,
-            points=lot.remaining,
-            reference=f"release:lot:{lot.id}",
-            occurred_at=start_of_day(lot.available_on),
-        )
-        lot.account_id = accounts.available.id
-        lot.status = LotStatus.AVAILABLE.value
-        if lot.accrual_id is not None:
-            session.execute(
-                update(orm.Accrual)
-                .where(orm.Accrual.id == lot.accrual_id, orm.Accrual.status == "pending")
-                .values(status="available")
-            )
+        points += _release_lot(book, accounts, lot)
         released += 1
-        points += lot.remaining
-        if in_debt:
-            book.settle_debt(accounts.available)
     uow.commit()
     return JobReport(released_lots=released, released_points=points)
+
+
+def _release_lot(book: LedgerBook, accounts: MemberAccounts, lot: orm.Lot) -> int:
+    """Move one pending lot to available (paying any debt first); returns its points."""
+    in_debt = accounts.available.balance < 0
+    book.post(
+        txn_id=new_txn_id(),
+        type=PostingType.RELEASE,
+        source=accounts.pending,
+        target=accounts.available,
+        points=lot.remaining,
+        reference=f"release:lot:{lot.id}",
+        occurred_at=start_of_day(lot.available_on),
+    )
+    lot.account_id = accounts.available.id
+    lot.status = LotStatus.AVAILABLE.value
+    if lot.accrual_id is not None:
+        book.session.execute(
+            update(orm.Accrual)
+            .where(orm.Accrual.id == lot.accrual_id, orm.Accrual.status == "pending")
+            .values(status="available")
+        )
+    if in_debt:
+        book.settle_debt(accounts.available)
+    return lot.remaining
+
+
+def schedule_release(
+    uow: UnitOfWork, channel: str, external_id: str, available_on: date, as_of: date
+) -> int:
+    """Set when a held accrual's pending points become available; release now if due.
+
+    Used when an order is collected or delivered: the return window starts then.
+    Does not commit (it is one step of the caller's use case). Returns the points
+    released now; an unknown accrual or one with nothing pending releases nothing.
+    """
+    session = uow.session
+    accrual_id, member_id = session.execute(
+        select(orm.Accrual.id, orm.Accrual.member_id).where(
+            orm.Accrual.channel == channel, orm.Accrual.external_id == external_id
+        )
+    ).one_or_none() or (None, None)
+    if accrual_id is None or member_id is None:
+        return 0
+    book = LedgerBook(session)
+    accounts = book.lock_member(member_id)
+    accrual = session.get(orm.Accrual, accrual_id)
+    assert accrual is not None
+    lots = session.scalars(
+        select(orm.Lot)
+        .where(orm.Lot.accrual_id == accrual_id, orm.Lot.status == LotStatus.PENDING.value)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    released = 0
+    for lot in lots:
+        lot.available_on = available_on
+        if available_on <= as_of:
+            released += _release_lot(book, accounts, lot)
+    if accrual.status == "pending":
+        accrual.available_on = available_on
+    session.flush()
+    return released
 
 
 def expire_due_lots(uow: UnitOfWork, account_id: int, as_of: date) -> JobReport:

@@ -17,6 +17,7 @@ from common.errors import (
     Invalid,
     NotFound,
     RuleViolation,
+    Throttled,
     Unauthorized,
 )
 
@@ -33,13 +34,7 @@ STATUS_BY_CATEGORY: tuple[tuple[type[DomainError], int], ...] = (
 )
 
 
-class TooManyRequests(DomainError):
-    code = "too-many-requests"
-    title = "Too many requests"
-
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
+TooManyRequests = Throttled
 
 
 def problem_body(

@@ -73,5 +73,8 @@ def reward_account(reward_code: str, reward_kind: str) -> tuple[str, AccountKind
     return redemption_account_code(reward_code), AccountKind.REDEMPTION
 
 
+# The hidden reward that order payments with points redeem (points_cash orders).
+ORDER_POINTS_REWARD = "ORDER-POINTS"
+
 EXPIRY_ACCOUNT_CODE = "expiry"
 ADJUSTMENT_ACCOUNT_CODE = "adjustment"
