@@ -1,0 +1,791 @@
+"""Order use cases: place, pay, pick up, ship, deliver, cancel, return and expire orders.
+
+Every use case locks the order row before it reads the status, moves it with
+`next_status` (the one state machine) and records the change in the history; the
+money, points and stock side effects of each step happen in the same transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import points_engine
+from common import idempotency
+from common.clock import business_date, start_of_day, to_utc, utcnow
+from common.errors import Forbidden, Invalid, RuleViolation
+from common.organisation import Institution
+from common.settings import Settings
+from common.unit_of_work import UnitOfWork
+from storefront_api import catalogue, pickup, prepaid
+from storefront_api.orders.domain import (
+    ORDER_CHANNELS,
+    OrderEvent,
+    OrderPolicy,
+    OrderStatus,
+    PaymentMethod,
+    allocate,
+    next_status,
+)
+from storefront_api.orders.orm import Order, OrderLine, OrderPayment, OrderStatusChange
+from storefront_api.orders.queries import order_body
+
+
+class UnknownOrder(Invalid):
+    code = "unknown-order"
+    title = "Unknown order"
+
+
+class ReturnWindowClosed(RuleViolation):
+    code = "return-window-closed"
+    title = "The return window has closed"
+
+
+@dataclass(frozen=True)
+class OrderContext:
+    """What order use cases need from the composition root."""
+
+    directory: points_engine.MemberDirectory
+    policy: OrderPolicy
+    secret: str
+    throttle: pickup.Throttle = field(default_factory=pickup.Throttle)
+
+    @classmethod
+    def from_settings(
+        cls, directory: points_engine.MemberDirectory, settings: Settings
+    ) -> OrderContext:
+        return cls(directory, OrderPolicy(pickup_days=settings.pickup_days), settings.secret_key)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who acts: `scope` keys idempotency (a channel or a member), `actor` goes in the history."""
+
+    channel: str
+    scope: str
+    actor: str
+    institution_code: str | None = None
+    member_no: str | None = None
+
+
+@dataclass(frozen=True)
+class LineCommand:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    external_id: str
+    member_no: str
+    lines: tuple[LineCommand, ...]
+    fulfilment: str
+    payment_method: str
+    outlet_code: str | None = None
+    address: str | None = None
+    points: int | None = None
+    card_no: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentCommand:
+    external_id: str
+    amount_fen: int
+    method: str
+    transaction_ref: str
+
+
+def _new_order_no(now: datetime) -> str:
+    return f"PO{business_date(now):%Y%m%d}{secrets.randbelow(10**10):010d}"
+
+
+def _record(
+    session: Session,
+    order: Order,
+    to: OrderStatus,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    session.add(
+        OrderStatusChange(
+            order_id=order.id,
+            from_status=order.status,
+            to_status=to.value,
+            actor=actor,
+            reason=reason,
+            occurred_at=now,
+        )
+    )
+    order.status = to.value
+    order.updated_at = now
+
+
+def _move(
+    session: Session,
+    order: Order,
+    event: OrderEvent,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    _record(session, order, next_status(OrderStatus(order.status), event), actor, now, reason)
+
+
+def _locked_order(session: Session, order_no: str) -> Order:
+    order = session.scalars(
+        select(Order)
+        .where(Order.order_no == order_no)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if order is None:
+        raise UnknownOrder(
+            f"no order {order_no!r}", Invalid.field("order_no", "unknown order").errors
+        )
+    return order
+
+
+def _check_place(session: Session, caller: Caller, command: PlaceOrder) -> None:
+    if caller.channel not in ORDER_CHANNELS:
+        raise Forbidden(f"orders are taken by the {', '.join(ORDER_CHANNELS)} channels")
+    if caller.member_no is not None and caller.member_no != command.member_no:
+        raise Forbidden("a member may order only for themself")
+    if not command.lines:
+        raise Invalid.field("lines", "an order needs at least one line")
+    seen: set[str] = set()
+    for index, line in enumerate(command.lines):
+        if line.quantity <= 0:
+            raise Invalid.field(f"lines[{index}].quantity", "must be greater than 0")
+        if line.sku in seen:
+            raise Invalid.field(f"lines[{index}].sku", "appears twice; give one line per SKU")
+        seen.add(line.sku)
+    if command.fulfilment == "pickup":
+        outlet = session.get(Institution, command.outlet_code or "")
+        if outlet is None or outlet.kind != "outlet":
+            raise Invalid.field("fulfillment.outlet_code", "not a post office outlet")
+    elif command.fulfilment == "delivery":
+        if not command.address:
+            raise Invalid.field("fulfillment.address", "a delivery order needs an address")
+    else:
+        raise Invalid.field("fulfillment.type", "must be pickup or delivery")
+    method = command.payment_method
+    if method not in tuple(PaymentMethod):
+        raise Invalid.field("payment.method", "must be online, cod, prepaid_card or points_cash")
+    if command.points is not None and method != PaymentMethod.POINTS_CASH:
+        raise Invalid.field("payment.points", "only points_cash orders spend points")
+    if method == PaymentMethod.POINTS_CASH and command.points is None:
+        raise Invalid.field("payment.points", "points_cash orders say how many points to use")
+    if method == PaymentMethod.PREPAID_CARD and not command.card_no:
+        raise Invalid.field("payment.card_no", "prepaid_card orders name the card")
+    if command.card_no is not None and method != PaymentMethod.PREPAID_CARD:
+        raise Invalid.field("payment.card_no", "only prepaid_card orders name a card")
+
+
+def place_order(
+    uow: UnitOfWork,
+    context: OrderContext,
+    caller: Caller,
+    command: PlaceOrder,
+    *,
+    now: datetime | None = None,
+) -> points_engine.Written:
+    """Take an order: price it, reserve stock and member limits, take points and card money.
+
+    Prepaid-card orders are paid at once; cash-on-delivery pickup orders wait at the
+    outlet at once (paid there); online and points_cash orders wait for a payment.
+    Raises Forbidden, Invalid (naming the field), UnknownProduct, OutOfStock,
+    PerMemberLimitReached, InsufficientPoints, prepaid card errors, Conflict.
+    """
+    now = to_utc(now) if now is not None else utcnow()
+    session = uow.session
+    _check_place(session, caller, command)
+    claim = idempotency.claim(
+        session,
+        caller.scope,
+        "order",
+        command.external_id,
+        idempotency.fingerprint(asdict(command)),
+    )
+    if isinstance(claim, idempotency.Replay):
+        return points_engine.Written(claim.body, replayed=True)
+    member = context.directory.resolve(
+        uow, points_engine.MemberRef(member_no=command.member_no), "member_no"
+    )
+    products = []
+    for index, line in enumerate(command.lines):
+        product = catalogue.get_product(session, line.sku)
+        if product is None or not product.active:
+            raise catalogue.UnknownProduct(
+                f"no product {line.sku!r}",
+                Invalid.field(f"lines[{index}].sku", "unknown SKU").errors,
+            )
+        products.append(product)
+    total = sum(
+        p.price_fen * line.quantity for p, line in zip(products, command.lines, strict=True)
+    )
+    points_used = offset = 0
+    if command.payment_method == PaymentMethod.POINTS_CASH:
+        assert command.points is not None
+        split = context.policy.split_points_cash(total, command.points, "payment.points")
+        points_used, offset = split.points_used, split.offset_fen
+    for index, (product, line) in enumerate(zip(products, command.lines, strict=True)):
+        catalogue.reserve_stock(
+            session, product, line.quantity, member.member_id, f"lines[{index}].quantity"
+        )
+    order = Order(
+        order_no=_new_order_no(now),
+        member_id=member.member_id,
+        channel=caller.channel,
+        external_id=command.external_id,
+        institution_code=command.outlet_code or caller.institution_code or "SH",
+        fulfilment=command.fulfilment,
+        outlet_code=command.outlet_code if command.fulfilment == "pickup" else None,
+        address=command.address if command.fulfilment == "delivery" else None,
+        payment_method=command.payment_method,
+        card_no=command.card_no,
+        status=OrderStatus.CREATED.value,
+        total_fen=total,
+        points_used=points_used,
+        points_offset_fen=offset,
+        payable_fen=total - offset,
+        paid_fen=0,
+        accruals=[],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(order)
+    session.flush()
+    session.add(
+        OrderStatusChange(
+            order_id=order.id,
+            from_status=None,
+            to_status="created",
+            actor=caller.actor,
+            reason=None,
+            occurred_at=now,
+        )
+    )
+    session.add_all(
+        OrderLine(
+            order_id=order.id,
+            sku=product.sku,
+            name=product.name,
+            category=product.category,
+            business_type=product.business_type,
+            quantity=line.quantity,
+            unit_price_fen=product.price_fen,
+            amount_fen=product.price_fen * line.quantity,
+        )
+        for product, line in zip(products, command.lines, strict=True)
+    )
+    session.flush()
+    session.refresh(order, ["lines"])
+    if points_used:
+        order.points_redemption_no = points_engine.pay_with_points(
+            uow,
+            member_id=member.member_id,
+            points=points_used,
+            cash_fen=offset,
+            reference=f"order:{order.order_no}",
+            channel=caller.channel,
+            as_of=business_date(now),
+        )
+    code = None
+    if command.payment_method == PaymentMethod.PREPAID_CARD:
+        assert command.card_no is not None
+        charge_no = prepaid.charge_card(
+            uow,
+            card_no=command.card_no,
+            amount_fen=order.payable_fen,
+            reference=f"order:{order.order_no}",
+            channel=caller.channel,
+            field="payment.card_no",
+        )
+        _add_payment(
+            session,
+            order,
+            caller,
+            None,
+            PaymentMethod.PREPAID_CARD,
+            order.payable_fen,
+            charge_no,
+            now,
+        )
+        code = _mark_paid(uow, context, order, caller, now)
+    elif command.payment_method == PaymentMethod.COD and command.fulfilment == "pickup":
+        code = _await_pickup(uow, context, order, caller.actor, now)
+    session.flush()
+    body = order_body(session, order)
+    idempotency.complete(session, claim, 201, body)
+    uow.commit()
+    return points_engine.Written(_with_code(body, code))
+
+
+def _with_code(body: dict[str, Any], code: str | None) -> dict[str, Any]:
+    # The code is shown once, in the answer that created it; only its hash is stored,
+    # so a replayed request gets the stored body without it (see reissue_pickup_code).
+    return {**body, "pickup_code": code} if code is not None else body
+
+
+def _add_payment(
+    session: Session,
+    order: Order,
+    caller: Caller,
+    external_id: str | None,
+    method: str,
+    amount: int,
+    reference: str | None,
+    now: datetime,
+) -> None:
+    session.add(
+        OrderPayment(
+            order_id=order.id,
+            channel=caller.channel,
+            external_id=external_id,
+            method=method,
+            amount_fen=amount,
+            refunded_fen=0,
+            transaction_ref=reference,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    order.paid_fen += amount
+
+
+def _await_pickup(
+    uow: UnitOfWork, context: OrderContext, order: Order, actor: str, now: datetime
+) -> str:
+    assert order.outlet_code is not None
+    _move(uow.session, order, OrderEvent.AWAIT_PICKUP, actor, now)
+    order.pickup_expires_on = business_date(now) + timedelta(days=context.policy.pickup_days)
+    return pickup.issue_code(
+        uow.session, order.id, order.outlet_code, order.pickup_expires_on, context.secret, now
+    )
+
+
+def _mark_paid(
+    uow: UnitOfWork, context: OrderContext, order: Order, caller: Caller, now: datetime
+) -> str | None:
+    """Paid: earn the cash part's points (held pending) and, for pickup, wait at the outlet."""
+    _move(uow.session, order, OrderEvent.PAY, caller.actor, now)
+    order.paid_at = now
+    if order.fulfilment == "pickup":
+        code = _await_pickup(uow, context, order, caller.actor, now)
+        assert order.pickup_expires_on is not None
+        hold = order.pickup_expires_on + timedelta(days=1)
+    else:
+        code = None
+        hold = business_date(now) + timedelta(days=30 + context.policy.delivery_return_days)
+    _earn(uow, context, order, now, hold)
+    return code
+
+
+def _earn(uow: UnitOfWork, context: OrderContext, order: Order, now: datetime, hold: date) -> None:
+    """Accrue the money actually paid (not the points part), one accrual per business type.
+
+    The cash is shared over the lines in proportion to their amounts (largest
+    remainder, so no fen is lost); the points stay pending until fulfilment moves
+    their date with `schedule_release`, or until `hold` if nothing does.
+    """
+    shares = allocate(order.payable_fen, [line.amount_fen for line in order.lines])
+    member_no = context.directory.by_id(uow, order.member_id).member_no
+    groups: dict[str, list[points_engine.AccrualLine]] = {}
+    for line, share in zip(order.lines, shares, strict=True):
+        if share > 0:
+            groups.setdefault(line.business_type, []).append(
+                points_engine.AccrualLine(line.sku, line.quantity, share, line.category)
+            )
+    accruals = list(order.accruals or [])
+    for business_type, lines in groups.items():
+        external_id = f"order:{order.order_no}:{business_type}"
+        points_engine.accrue_points(
+            uow,
+            context.directory,
+            order.channel,
+            points_engine.AccrualCommand(
+                external_id=external_id,
+                member=points_engine.MemberRef(member_no=member_no),
+                institution_code=order.institution_code,
+                occurred_at=now,
+                business_type=business_type,
+                lines=tuple(lines),
+                total_fen=sum(line.amount_fen for line in lines),
+                payment_method=order.payment_method,
+                held_until=hold,
+            ),
+            commit=False,
+        )
+        accruals.append(
+            {"external_id": external_id, "amount_fen": sum(li.amount_fen for li in lines)}
+        )
+    order.accruals = accruals
+
+
+def pay_order(
+    uow: UnitOfWork,
+    context: OrderContext,
+    caller: Caller,
+    order_no: str,
+    command: PaymentCommand,
+    *,
+    now: datetime | None = None,
+) -> points_engine.Written:
+    """Record an online payment of exactly the amount payable; idempotent per external_id.
+
+    Raises UnknownOrder, Invalid (method, amount), IllegalTransition (already paid,
+    cancelled, expired), Conflict (external_id reused with another payload).
+    """
+    now = to_utc(now) if now is not None else utcnow()
+    session = uow.session
+    claim = idempotency.claim(
+        session,
+        caller.scope,
+        "order_payment",
+        command.external_id,
+        idempotency.fingerprint({"order_no": order_no, **asdict(command)}),
+    )
+    if isinstance(claim, idempotency.Replay):
+        return points_engine.Written(claim.body, replayed=True)
+    order = _locked_order(session, order_no)
+    if command.method != PaymentMethod.ONLINE:
+        raise Invalid.field(
+            "method",
+            "cash on delivery is collected at pickup or delivery and prepaid cards are "
+            "charged when the order is placed; this endpoint takes online payments",
+        )
+    if order.payment_method not in (PaymentMethod.ONLINE, PaymentMethod.POINTS_CASH):
+        raise Invalid.field("method", f"this order is paid by {order.payment_method}")
+    next_status(OrderStatus(order.status), OrderEvent.PAY)
+    if command.amount_fen != order.payable_fen:
+        raise Invalid.field("amount_fen", f"must be exactly the {order.payable_fen} fen payable")
+    _add_payment(
+        session,
+        order,
+        caller,
+        command.external_id,
+        PaymentMethod.ONLINE,
+        command.amount_fen,
+        command.transaction_ref,
+        now,
+    )
+    code = _mark_paid(uow, context, order, caller, now)
+    session.flush()
+    body = order_body(session, order)
+    idempotency.complete(session, claim, 201, body)
+    uow.commit()
+    return points_engine.Written(_with_code(body, code))
+
+
+def reissue_pickup_code(
+    uow: UnitOfWork,
+    context: OrderContext,
+    caller: Caller,
+    order_no: str,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """A new pickup code for an order still waiting at its outlet; the old one stops working."""
+    now = to_utc(now) if now is not None else utcnow()
+    session = uow.session
+    order = _locked_order(session, order_no)
+    if order.status != OrderStatus.READY_FOR_PICKUP:
+        raise pickup.PickupCodeUsed(f"order {order_no} is {order.status}, not waiting for pickup")
+    assert order.outlet_code is not None and order.pickup_expires_on is not None
+    code = pickup.issue_code(
+        session, order.id, order.outlet_code, order.pickup_expires_on, context.secret, now
+    )
+    session.add(
+        OrderStatusChange(
+            order_id=order.id,
+            from_status=order.status,
+            to_status=order.status,
+            actor=caller.actor,
+            reason="pickup code reissued",
+            occurred_at=now,
+        )
+    )
+    body = _with_code(order_body(session, order), code)
+    uow.commit()
+    return body
+
+
+def verify_pickup(
+    uow: UnitOfWork,
+    context: OrderContext,
+    caller: Caller,
+    outlet_code: str,
+    code: str,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Hand over an order at its outlet: the code is used once, points become available.
+
+    Cash-on-delivery orders are paid here (the counter collects the amount payable)
+    and earn their points now. Raises Throttled, UnknownPickupCode, WrongOutlet (403),
+    PickupCodeUsed, PickupCodeExpired, IllegalTransition (cancelled meanwhile).
+    """
+    now = to_utc(now) if now is not None else utcnow()
+    today = business_date(now)
+    session = uow.session
+    match = pickup.check_code(
+        session,
+        code=code,
+        outlet_code=outlet_code,
+        caller=caller.actor,
+        secret=context.secret,
+        today=today,
+        now=now,
+        throttle=context.throttle,
+    )
+    order = session.scalars(
+        select(Order)
+        .where(Order.id == match.order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    _move(session, order, OrderEvent.PICK_UP, caller.actor, now)
+    if order.payment_method == PaymentMethod.COD:
+        _add_payment(session, order, caller, None, PaymentMethod.COD, order.payable_fen, None, now)
+        order.paid_at = now
+        _earn(uow, context, order, now, today)
+    pickup.mark_used(session, order.id, now)
+    order.fulfilled_at = now
+    # Collected in person and inspected at the counter: no return window to wait for.
+    for accrual in order.accruals or []:
+        points_engine.schedule_release(uow, order.channel, accrual["external_id"], today, today)
+    session.flush()
+    body = order_body(session, order)
+    uow.commit()
+    return body
+
+
+def record_wrong_pickup_code(
+    uow: UnitOfWork,
+    context: OrderContext,
+    caller: Caller,
+    outlet_code: str,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Count a wrong code against the key (in its own transaction: the request's rolls back)."""
+    pickup.record_failure(
+        uow.session,
+        caller.actor,
+        outlet_code,
+        to_utc(now) if now is not None else utcnow(),
+        context.throttle,
+    )
+    uow.commit()
+
+
+def ship_order(
+    uow: UnitOfWork,
+    context: OrderContext,
+    caller: Caller,
+    order_no: str,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Hand a delivery order to the courier (paid, or cash on delivery)."""
+    now = to_utc(now) if now is not None else utcnow()
+    session = uow.session
+    order = _locked_order(session, order_no)
+    if order.fulfilment != "delivery":
+        raise Invalid.field("order_no", "a pickup order is collected at its outlet, not shipped")
+    if order.status == OrderStatus.CREATED and order.payment_method != PaymentMethod.COD:
+        raise RuleViolation(f"order {order_no} is not paid yet")
+    _move(session, order, OrderEvent.SHIP, caller.actor, now)
+    session.flush()
+    body = order_body(session, order)
+    uow.commit()
+    return body
+
+
+def deliver_order(
+    uow: UnitOfWork,
+    context: OrderContext,
+    caller: Caller,
+    order_no: str,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Delivered: cash on delivery is collected; points become available after the return window."""
+    now = to_utc(now) if now is not None else utcnow()
+    today = business_date(now)
+    session = uow.session
+    order = _locked_order(session, order_no)
+    _move(session, order, OrderEvent.DELIVER, caller.actor, now)
+    release_on = today + timedelta(days=context.policy.delivery_return_days)
+    if order.payment_method == PaymentMethod.COD:
+        _add_payment(session, order, caller, None, PaymentMethod.COD, order.payable_fen, None, now)
+        order.paid_at = now
+        _earn(uow, context, order, now, release_on)
+    order.fulfilled_at = now
+    for accrual in order.accruals or []:
+        points_engine.schedule_release(
+            uow, order.channel, accrual["external_id"], release_on, today
+        )
+    session.flush()
+    body = order_body(session, order)
+    uow.commit()
+    return body
+
+
+def cancel_order(
+    uow: UnitOfWork,
+    context: OrderContext,
+    caller: Caller,
+    order_no: str,
+    reason: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Cancel before pickup or shipping: money back to where it came from, points used
+    returned, points earned reversed, stock released. Raises UnknownOrder, Forbidden
+    (another member's order), IllegalTransition (picked up, shipped, already final)."""
+    return _take_back(uow, context, caller, order_no, OrderEvent.CANCEL, reason, now)
+
+
+def return_order(
+    uow: UnitOfWork,
+    context: OrderContext,
+    caller: Caller,
+    order_no: str,
+    reason: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Take back a collected or delivered order within the return window, unwound as a
+    cancel. Raises what cancel_order raises and ReturnWindowClosed."""
+    return _take_back(uow, context, caller, order_no, OrderEvent.RETURN, reason, now)
+
+
+def _take_back(
+    uow: UnitOfWork,
+    context: OrderContext,
+    caller: Caller,
+    order_no: str,
+    event: OrderEvent,
+    reason: str | None,
+    now: datetime | None,
+) -> dict[str, Any]:
+    now = to_utc(now) if now is not None else utcnow()
+    session = uow.session
+    order = _locked_order(session, order_no)
+    _check_owner(uow, context, caller, order)
+    next_status(OrderStatus(order.status), event)
+    if event is OrderEvent.RETURN:
+        assert order.fulfilled_at is not None
+        last_day = business_date(order.fulfilled_at) + timedelta(
+            days=context.policy.delivery_return_days
+        )
+        if business_date(now) > last_day:
+            raise ReturnWindowClosed(f"returns were accepted until {last_day.isoformat()}")
+    _move(session, order, event, caller.actor, now, reason)
+    _unwind(uow, context, order, now)
+    session.flush()
+    body = order_body(session, order)
+    uow.commit()
+    return body
+
+
+def _check_owner(uow: UnitOfWork, context: OrderContext, caller: Caller, order: Order) -> None:
+    if caller.member_no is not None:
+        owner = context.directory.by_id(uow, order.member_id).member_no
+        if owner != caller.member_no:
+            raise Forbidden("a member may act only on their own orders")
+
+
+def _unwind(uow: UnitOfWork, context: OrderContext, order: Order, now: datetime) -> None:
+    """Undo an order's money, points and stock (cancel, return, expiry)."""
+    session = uow.session
+    today = business_date(now)
+    payments = session.scalars(select(OrderPayment).where(OrderPayment.order_id == order.id)).all()
+    for payment in payments:
+        left = payment.amount_fen - payment.refunded_fen
+        if left <= 0:
+            continue
+        if payment.method == PaymentMethod.PREPAID_CARD:
+            prepaid.refund_card_charge(
+                uow, reference=f"order:{order.order_no}", amount_fen=left, channel=order.channel
+            )
+        payment.refunded_fen += left
+        payment.updated_at = now
+    if order.points_redemption_no is not None:
+        points_engine.return_order_points(
+            uow, context.directory, order.points_redemption_no, as_of=today
+        )
+    for accrual in order.accruals or []:
+        points_engine.refund_purchase(
+            uow,
+            order.channel,
+            points_engine.RefundCommand(
+                external_id=f"{accrual['external_id']}:{order.status}",
+                original_external_id=accrual["external_id"],
+                amount_fen=accrual["amount_fen"],
+            ),
+            commit=False,
+        )
+    for line in order.lines:
+        catalogue.release_stock(session, line.sku, line.quantity, order.member_id)
+
+
+def expire_due_orders(
+    uow_factory: Callable[[], UnitOfWork],
+    context: OrderContext,
+    as_of: date,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Expire uncollected pickups (past their last day) and unpaid orders; one transaction each.
+
+    Idempotent: an order already expired, collected or cancelled is left alone.
+    """
+    with uow_factory() as uow:
+        unpaid_before = start_of_day(as_of - timedelta(days=context.policy.unpaid_days - 1))
+        due = list(
+            uow.session.scalars(
+                select(Order.order_no).where(
+                    (
+                        (Order.status == OrderStatus.READY_FOR_PICKUP.value)
+                        & (Order.pickup_expires_on < as_of)
+                    )
+                    | (
+                        (Order.status == OrderStatus.CREATED.value)
+                        & (Order.payment_method != PaymentMethod.COD.value)
+                        & (Order.created_at < unpaid_before)
+                    )
+                )
+            )
+        )
+    expired = 0
+    moment = start_of_day(as_of)
+    for order_no in due:
+        with uow_factory() as uow:
+            order = _locked_order(uow.session, order_no)
+            status = OrderStatus(order.status)
+            if status not in (OrderStatus.CREATED, OrderStatus.READY_FOR_PICKUP):
+                continue
+            _move(
+                uow.session,
+                order,
+                OrderEvent.EXPIRE,
+                "job:expire-orders",
+                moment,
+                "not collected in time"
+                if status == OrderStatus.READY_FOR_PICKUP
+                else "not paid in time",
+            )
+            _unwind(uow, context, order, moment)
+            uow.commit()
+            expired += 1
+        if progress is not None:
+            progress(1)
+    return expired
