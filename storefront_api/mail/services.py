@@ -1,0 +1,293 @@
+"""Mail use cases: a counter accepts an item (earning the sender points), scans follow."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+import points_engine
+from common import idempotency
+from common.clock import as_utc, to_utc, utcnow
+from common.errors import Forbidden, Invalid
+from common.organisation import get_institution
+from common.unit_of_work import UnitOfWork
+from storefront_api.mail import domain
+from storefront_api.mail.domain import MailStatus
+from storefront_api.mail.orm import MailEvent, Mailing
+
+ACCEPTING_CHANNEL = "counter"
+# The ledger accrual of a mailing; the prefix keeps it apart from the counter's own ids.
+ACCRUAL_PREFIX = "mail:"
+
+
+@dataclass(frozen=True)
+class AcceptanceCommand:
+    external_id: str
+    tracking_no: str
+    service: str
+    fee_fen: int
+    accepted_at: datetime
+    member: points_engine.MemberRef | None = None
+
+
+@dataclass(frozen=True)
+class EventCommand:
+    status: str
+    location: str
+    occurred_at: datetime
+    external_id: str | None = None
+
+
+def accept_mailing(
+    uow: UnitOfWork,
+    directory: points_engine.MemberDirectory,
+    channel: str,
+    institution_code: str | None,
+    command: AcceptanceCommand,
+) -> points_engine.Written:
+    """A counter accepts an item at its own outlet; a named sender earns `mailing` points.
+
+    Idempotent per channel + external_id (a replay answers the first body). The
+    tracking number is stored upper case. Raises Forbidden (not a counter key),
+    Invalid (tracking number, service, fee, time, unknown member), TrackingNumberTaken
+    (the number was accepted before under another external_id), Conflict (external_id
+    reused with another payload).
+    """
+    if channel != ACCEPTING_CHANNEL or institution_code is None:
+        raise Forbidden("only a post office counter key may accept mail")
+    now = utcnow()
+    command = _checked_acceptance(command, now)
+    session = uow.session
+    sender = (
+        directory.resolve(uow, command.member, "member") if command.member is not None else None
+    )
+    claim = idempotency.claim(
+        session,
+        f"channel:{channel}",
+        "mailing",
+        command.external_id,
+        idempotency.fingerprint(asdict(command)),
+    )
+    if isinstance(claim, idempotency.Replay):
+        return points_engine.Written(claim.body, replayed=True)
+    taken = session.scalar(select(Mailing.id).where(Mailing.tracking_no == command.tracking_no))
+    if taken is not None:
+        raise _taken(command.tracking_no)
+    mailing = Mailing(
+        tracking_no=command.tracking_no,
+        service=command.service,
+        fee_fen=command.fee_fen,
+        status=MailStatus.ACCEPTED.value,
+        channel=channel,
+        external_id=command.external_id,
+        institution_code=institution_code,
+        member_id=sender.member_id if sender is not None else None,
+        member_no=sender.member_no if sender is not None else None,
+        points=0,
+        accepted_at=command.accepted_at,
+        last_event_at=command.accepted_at,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(mailing)
+    try:
+        # The unique index is the real guard: a concurrent acceptance of the same
+        # number waits on it and fails here once the first one commits.
+        session.flush()
+    except IntegrityError as error:
+        raise _taken(command.tracking_no) from error
+    session.add(
+        MailEvent(
+            mailing_id=mailing.id,
+            sequence=1,
+            status=MailStatus.ACCEPTED.value,
+            location=get_institution(session, institution_code).name,
+            occurred_at=command.accepted_at,
+            channel=channel,
+            institution_code=institution_code,
+            external_id=command.external_id,
+            created_at=now,
+        )
+    )
+    accrual: dict[str, Any] | None = None
+    if command.member is not None:
+        accrual = points_engine.accrue_points(
+            uow,
+            directory,
+            channel,
+            _accrual_command(command, institution_code),
+            commit=False,
+        ).body
+        mailing.points = int(accrual["points"])
+        mailing.accrual_no = str(accrual["accrual_id"])
+    body = acceptance_body(mailing, accrual)
+    idempotency.complete(session, claim, 201, body)
+    uow.commit()
+    return points_engine.Written(body)
+
+
+def _checked_acceptance(command: AcceptanceCommand, now: datetime) -> AcceptanceCommand:
+    """The command with its tracking number normalised; every bad field reported at once."""
+    errors: list[Invalid] = []
+    tracking_no = command.tracking_no
+    try:
+        tracking_no = domain.normalise_tracking_no(command.tracking_no)
+    except Invalid as error:
+        errors.append(error)
+    try:
+        domain.check_service(command.service)
+    except Invalid as error:
+        errors.append(error)
+    if command.fee_fen <= 0:
+        errors.append(Invalid.field("fee_fen", "must be greater than 0"))
+    try:
+        domain.check_not_future(command.accepted_at, now, "accepted_at")
+    except Invalid as error:
+        errors.append(error)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise Invalid("; ".join(e.detail for e in errors), [fe for e in errors for fe in e.errors])
+    return replace(command, tracking_no=tracking_no, accepted_at=to_utc(command.accepted_at))
+
+
+def _taken(tracking_no: str) -> domain.TrackingNumberTaken:
+    return domain.TrackingNumberTaken(
+        f"tracking number {tracking_no} was already accepted under another external_id"
+    )
+
+
+def _accrual_command(
+    command: AcceptanceCommand, institution_code: str
+) -> points_engine.AccrualCommand:
+    assert command.member is not None
+    return points_engine.AccrualCommand(
+        external_id=ACCRUAL_PREFIX + command.tracking_no,
+        member=command.member,
+        institution_code=institution_code,
+        occurred_at=command.accepted_at,
+        business_type="mailing",
+        lines=(
+            points_engine.AccrualLine(
+                sku=f"MAIL-{command.service.upper()}", quantity=1, amount_fen=command.fee_fen
+            ),
+        ),
+        total_fen=command.fee_fen,
+    )
+
+
+def acceptance_body(mailing: Mailing, accrual: dict[str, Any] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "tracking_no": mailing.tracking_no,
+        "service": mailing.service,
+        "fee_fen": mailing.fee_fen,
+        "status": mailing.status,
+        "accepted_at": as_utc(mailing.accepted_at).isoformat(),
+        "institution_code": mailing.institution_code,
+        "points": mailing.points,
+    }
+    if mailing.member_no is not None:
+        body["member_no"] = mailing.member_no
+    if accrual is not None:
+        body["accrual"] = accrual
+    return body
+
+
+def record_event(
+    uow: UnitOfWork,
+    channel: str,
+    institution_code: str | None,
+    tracking_no: str,
+    command: EventCommand,
+) -> points_engine.Written:
+    """Record one scan of an item; its status becomes the event's.
+
+    Idempotency, two ways: with an `external_id`, per channel + external_id like every
+    channel write (same payload → the first answer, another payload → Conflict); with
+    or without one, an event identical to one already recorded for the item (same
+    status, location and instant) is not stored again and answers the recorded event
+    as a replay. Raises InvalidTrackingNumber, UnknownMailing, ForbiddenTransition,
+    EventTimeInvalid, Invalid (unknown status).
+    """
+    number = domain.normalise_tracking_no(tracking_no)
+    try:
+        status = MailStatus(command.status)
+    except ValueError as error:
+        names = ", ".join(s.value for s in MailStatus)
+        raise Invalid.field("status", f"must be one of {names}") from error
+    if command.occurred_at.tzinfo is None:
+        raise domain.EventTimeInvalid.field("occurred_at", "must carry a UTC offset")
+    occurred_at = to_utc(command.occurred_at)
+    session = uow.session
+    claim: idempotency.Claim | None = None
+    if command.external_id is not None:
+        fingerprint = idempotency.fingerprint(
+            {**asdict(command), "tracking_no": number, "occurred_at": occurred_at}
+        )
+        found = idempotency.claim(
+            session, f"channel:{channel}", "mail_event", command.external_id, fingerprint
+        )
+        if isinstance(found, idempotency.Replay):
+            return points_engine.Written(found.body, replayed=True)
+        claim = found
+    # Locked so that two scans of one item are judged one after the other.
+    mailing = session.scalars(
+        select(Mailing).where(Mailing.tracking_no == number).with_for_update()
+    ).one_or_none()
+    if mailing is None:
+        raise domain.UnknownMailing(f"no mail item with tracking number {number}")
+    events = list(
+        session.scalars(
+            select(MailEvent).where(MailEvent.mailing_id == mailing.id).order_by(MailEvent.sequence)
+        )
+    )
+    for event in events:
+        if (event.status, event.location, as_utc(event.occurred_at)) == (
+            status.value,
+            command.location,
+            occurred_at,
+        ):
+            body = event_body(mailing.tracking_no, event)
+            if claim is not None:
+                idempotency.complete(session, claim, 200, body)
+                uow.commit()
+            return points_engine.Written(body, replayed=True)
+    state = domain.TrackingState(
+        MailStatus(mailing.status), as_utc(mailing.accepted_at), as_utc(mailing.last_event_at)
+    )
+    now = utcnow()
+    state.check_next(status, occurred_at, now)
+    event = MailEvent(
+        mailing_id=mailing.id,
+        sequence=len(events) + 1,
+        status=status.value,
+        location=command.location,
+        occurred_at=occurred_at,
+        channel=channel,
+        institution_code=institution_code,
+        external_id=command.external_id,
+        created_at=now,
+    )
+    session.add(event)
+    mailing.status = status.value
+    mailing.last_event_at = occurred_at
+    mailing.updated_at = now
+    body = event_body(mailing.tracking_no, event)
+    if claim is not None:
+        idempotency.complete(session, claim, 201, body)
+    uow.commit()
+    return points_engine.Written(body)
+
+
+def event_body(tracking_no: str, event: MailEvent) -> dict[str, Any]:
+    return {
+        "tracking_no": tracking_no,
+        "sequence": event.sequence,
+        "status": event.status,
+        "location": event.location,
+        "occurred_at": as_utc(event.occurred_at).isoformat(),
+    }
