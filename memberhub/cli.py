@@ -22,6 +22,7 @@ from common.unit_of_work import UnitOfWork
 from memberhub.reference_loader import load_reference_data
 from memberhub.schema import upgrade
 from memberhub.wiring import Runtime, build_runtime
+from storefront_api import bills, orders, prepaid
 from storefront_api.auth import create_api_key, create_staff_user, revoke_api_key
 
 T = TypeVar("T")
@@ -153,7 +154,9 @@ def run_due(as_of: Any) -> None:
     day = as_of.date() if as_of is not None else today()
     report = run_due_jobs(_runtime(), day, progress=True)
     click.echo(
-        f"as of {day}: released {report['released_lots']} lots "
+        f"as of {day}: expired {report['orders_expired']} uncollected orders, "
+        f"settled {report['bills_resolved']} unanswered bill payments, "
+        f"released {report['released_lots']} lots "
         f"({report['released_points']} points), "
         f"expired {report['expired_lots']} lots ({report['expired_points']} points), "
         f"tiers reviewed {report['tiers_reviewed']} (changed {report['tiers_changed']})"
@@ -163,6 +166,16 @@ def run_due(as_of: Any) -> None:
 def run_due_jobs(runtime: Runtime, day: date, progress: bool = False) -> dict[str, int]:
     factory = runtime.session_factory
     totals = {"released_lots": 0, "released_points": 0, "expired_lots": 0, "expired_points": 0}
+    # Uncollected orders go first: their pending points are reversed, not released.
+    context = orders.OrderContext.from_settings(crm.CrmMemberDirectory(), runtime.settings)
+    with tqdm(desc="uncollected orders", unit="order", disable=not progress) as bar:
+        totals["orders_expired"] = orders.expire_due_orders(
+            lambda: UnitOfWork(factory), context, day, bar.update
+        )
+    # Bill payments whose biller never answered: ask again, so nobody waits or pays twice.
+    totals["bills_resolved"] = bills.resolve_unknown_payments(
+        lambda: UnitOfWork(factory), bills.sandbox_billers(factory), context.directory
+    )
     with UnitOfWork(factory) as uow:
         due = points_engine.due_pending_lots(uow, day)
     with tqdm(total=len(due), desc="pending -> available", unit="lot", disable=not progress) as bar:
@@ -199,6 +212,9 @@ def verify() -> None:
         breaches = points_engine.find_breaches(session, first_only=True)
         if breaches:
             raise click.ClickException(f"ledger breach: {breaches[0]}")
+        prepaid_breaches = prepaid.find_breaches(session)
+        if prepaid_breaches:
+            raise click.ClickException(f"ledger breach: {prepaid_breaches[0]}")
         postings = points_engine.queries.posting_count(session)
     click.echo(f"ledger ok: every invariant holds over {postings} postings")
 

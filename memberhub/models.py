@@ -7,6 +7,13 @@ import common.organisation
 import crm.adapters.orm
 import points_engine.adapters.orm
 import storefront_api.auth.orm
+import storefront_api.bills.orm
+import storefront_api.catalogue.orm
+import storefront_api.mail.orm
+import storefront_api.orders.orm
+import storefront_api.pickup.orm
+import storefront_api.prepaid.orm
+import storefront_api.subscriptions.orm
 from common.db import Base
 
 metadata = Base.metadata

@@ -9,6 +9,7 @@ import points_engine
 from common.organisation import BusinessType, Category, Channel, Institution
 from common.unit_of_work import UnitOfWork
 from memberhub import reference_data as data
+from storefront_api import bills, catalogue, subscriptions
 
 
 def load_reference_data(session_factory: sessionmaker[Session]) -> None:
@@ -41,3 +42,9 @@ def load_reference_data(session_factory: sessionmaker[Session]) -> None:
             rewards=[points_engine.RewardData(**r.__dict__) for r in data.REWARDS],
             institution_codes=[i.code for i in data.INSTITUTIONS],
         )
+    with UnitOfWork(session_factory) as uow:
+        subscriptions.load_press_titles(uow)
+    with UnitOfWork(session_factory) as uow:
+        catalogue.load_products(uow, catalogue.PRODUCTS)
+    with UnitOfWork(session_factory) as uow:
+        bills.load_billers(uow)

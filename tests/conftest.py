@@ -28,6 +28,7 @@ from memberhub.models import metadata
 from memberhub.reference_loader import load_reference_data
 from memberhub.schema import upgrade
 from memberhub.wiring import Runtime, build_runtime, create_app
+from storefront_api import prepaid
 from storefront_api.auth import create_api_key, create_staff_user
 
 BACKEND = os.environ.get("MEMBERHUB_TEST_DB", "sqlite")
@@ -110,8 +111,10 @@ def ledger_holds_after_test(
     snapshot = request.getfixturevalue("reference_snapshot")
     with read_session(runtime.session_factory) as session:
         breaches = points_engine.find_breaches(session)
+        prepaid_breaches = prepaid.find_breaches(session)
     restore(runtime, snapshot)
     assert not breaches, f"ledger invariants broken: {breaches}"
+    assert not prepaid_breaches, f"prepaid-card invariants broken: {prepaid_breaches}"
 
 
 @pytest.fixture

@@ -5,7 +5,20 @@ from __future__ import annotations
 from flask import Flask
 
 from storefront_api.errors import register_error_handlers
-from storefront_api.http import accruals, auth_routes, members, openapi, reference, rewards
+from storefront_api.http import (
+    accruals,
+    activity,
+    auth_routes,
+    bills,
+    mail,
+    members,
+    openapi,
+    orders,
+    prepaid,
+    reference,
+    rewards,
+    subscriptions,
+)
 from storefront_api.http.context import EXTENSION_KEY, ApiContext
 
 
@@ -14,7 +27,20 @@ def register_api(app: Flask, context: ApiContext) -> None:
     app.config["MAX_CONTENT_LENGTH"] = context.settings.max_body_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    for module in (auth_routes, members, accruals, rewards, reference, openapi):
+    for module in (
+        auth_routes,
+        members,
+        accruals,
+        orders,
+        activity,
+        rewards,
+        reference,
+        mail,
+        subscriptions,
+        prepaid,
+        bills,
+        openapi,
+    ):
         app.register_blueprint(module.blueprint)
     register_error_handlers(app)
 

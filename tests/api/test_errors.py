@@ -43,6 +43,16 @@ def callers(app, client, channel_key, auth):
 def _url(path, member_no):
     path = path.replace("<member_no>", member_no).replace("<redemption_id>", "RD0000000000")
     path = path.replace("<code>", "NO-SUCH-CAMPAIGN")
+    for name, value in (
+        ("<tracking_no>", "EE123456785CN"),
+        ("<order_no>", "PO202611250000000000"),
+        ("<sku>", "NO-SUCH-SKU"),
+        ("<card_no>", "6200000000000000000"),
+        ("<charge_no>", "CH0000000000"),
+        ("<payment_no>", "BP0000000000"),
+        ("<subscription_no>", "SB0000000000"),
+    ):
+        path = path.replace(name, value)
     assert "<" not in path, path
     return path
 
