@@ -1,17 +1,27 @@
 """`memberhub demo`: a fresh database with a seeded, realistic history, written through use cases.
 
 Everything is created by the same service functions the API calls (registration, accrual,
-refund, redemption, cancellation, merge, campaigns, keys, staff); nothing is inserted with
-SQL. One `random.Random(seed)` drives every choice, so the same seed and end date give the
-same history: members, purchases, points, refunds and redemptions, with only generated
-secrets, member numbers and record ids differing.
+refund, redemption, cancellation, merge, campaigns, keys, staff, orders with their payment,
+pickup, shipping, cancellation and return, prepaid cards, bill payments, mail and its
+tracking, newspaper subscriptions); nothing is inserted with SQL. One `random.Random(seed)`
+drives every choice, so the same seed and end date give the same history, with only
+generated secrets, member, order and card numbers, pickup codes and record ids differing.
 
 How members behave: each has a purchase rate per day drawn from a lognormal (a few buy
 often, most rarely), a persona that decides their channels, a day they join and, for many,
-a day they stop coming. Purchases are Poisson per day; some goods are refunded within a
-week, members with points now and then redeem them (a few cancel), and two duplicate
-registrations are merged into their originals part-way through. The scheduled jobs
-(pending points release, expiry, tier review) run every simulated week and once for today.
+a day they stop coming. Purchases are Poisson per day. Till sales at counters and shops are
+accruals (a few refunded within a week). Goods and stamps bought on the web, in the app, by
+phone or from the delivery channel, and gift boxes pre-ordered at a counter, are orders:
+collected at a post office with their pickup code (about one in twelve never is, and the
+weekly job expires it) or shipped and delivered, paid online, on delivery, by prepaid card
+or partly with points; a few are cancelled, returned or never paid. At the counter members
+also post mail (scanned on its way over the following days), pay utility bills at the
+sandbox billers (a few declined, answered late or reversed the same day), subscribe to
+newspapers (as they also do by phone, on the web and in the app; a few cancel mid-term) and
+buy prepaid cards. Members with points now and then redeem them (a few cancel), and two
+duplicate registrations are merged into their originals part-way through. The scheduled
+jobs (uncollected orders, unanswered bill payments, pending points release, expiry, tier
+review) run every simulated week and once for today.
 """
 
 from __future__ import annotations
@@ -19,10 +29,12 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
@@ -38,6 +50,7 @@ from common.settings import load_settings
 from common.unit_of_work import UnitOfWork
 from memberhub.cli import prepare_database, run_due_jobs
 from memberhub.wiring import Runtime, build_runtime
+from storefront_api import bills, catalogue, mail, orders, prepaid, subscriptions
 from storefront_api.auth import create_api_key, create_staff_user
 
 DEMO_PASSWORD = "pujiang-2026"
@@ -145,27 +158,15 @@ PRODUCTS: dict[str, tuple[Product, ...]] = {
         Product("FIRST-DAY-COVER", "stamps", 1200),
         Product("STAMP-YEARBOOK", "stamps", 48000),
     ),
-    "press": (
-        Product("PRESS-XINMIN-12M", "press", 36000),
-        Product("PRESS-JIEFANG-12M", "press", 38400),
-        Product("PRESS-READER-12M", "press", 9600),
-        Product("PRESS-WENHUI-6M", "press", 17400),
-    ),
 }
-# Mailing fees, bill amounts and partner services: (sku, lowest fen, highest fen).
+# Mail services: (service, the till's SKU, S10 service indicator, lowest fee, highest fee).
 MAIL_SERVICES = (
-    ("MAIL-LETTER", 120, 800),
-    ("MAIL-REGISTERED", 500, 1500),
-    ("MAIL-PARCEL", 1200, 6000),
-    ("MAIL-EMS", 2200, 9000),
+    ("letter", "MAIL-LETTER", "LK", 120, 800),
+    ("registered", "MAIL-REGISTERED", "RR", 500, 1500),
+    ("parcel", "MAIL-PARCEL", "CP", 1200, 6000),
+    ("ems", "MAIL-EMS", "EE", 2200, 9000),
 )
-BILLS = (
-    ("BILL-WATER", 3000, 15000),
-    ("BILL-ELECTRICITY", 8000, 60000),
-    ("BILL-GAS", 4000, 30000),
-    ("BILL-BROADBAND", 9900, 19900),
-    ("BILL-LANDLINE", 2000, 6000),
-)
+# Partner services: (sku, lowest fen, highest fen).
 SERVICES = (
     ("BANK-WEALTH-FEE", 20000, 120000),
     ("INSURANCE-PREMIUM", 30000, 150000),
@@ -202,9 +203,9 @@ BUSINESS_MIX: dict[str, dict[str, float]] = {
         "service": 0.05,
     },
     "retail": {"goods": 1.0},
-    "web": {"goods": 0.9, "subscription": 0.1},
+    "web": {"goods": 0.85, "subscription": 0.1, "philately": 0.05},
     "app": {"goods": 0.58, "bill_payment": 0.32, "subscription": 0.05, "philately": 0.05},
-    "hotline": {"goods": 0.6, "subscription": 0.4},
+    "hotline": {"goods": 0.55, "subscription": 0.4, "philately": 0.05},
     "distribution": {"goods": 0.7, "mailing": 0.3},
     "partner": {"service": 1.0},
 }
@@ -243,15 +244,83 @@ EXTERNAL_PREFIX = {
     "distribution": "DLV",
     "partner": "PTN",
 }
+# How till sales (accruals) are paid.
 PAYMENT = {
     "counter": ("cash", "wechat_pay", "alipay", "unionpay"),
     "retail": ("wechat_pay", "alipay", "cash", "prepaid_card"),
-    "web": ("online",),
-    "app": ("online",),
-    "hotline": ("cod", "online"),
     "distribution": ("cod", "online"),
     "partner": ("partner_settlement",),
 }
+
+# Channels whose goods and stamps are orders; counter and shop sales are till sales.
+ORDERING_CHANNELS = ("web", "app", "hotline", "distribution")
+# Orders: how often each channel's are collected at a post office, and how they are paid.
+# A payment method the member cannot use (no card, too little on it, too few points) falls
+# back to paying at the counter (counter pre-orders) or online.
+PICKUP_SHARE = {"web": 0.45, "app": 0.6, "hotline": 0.2, "distribution": 0.35, "counter": 1.0}
+ORDER_PAYMENT: dict[str, dict[str, float]] = {
+    "web": {"online": 0.72, "points_cash": 0.12, "prepaid_card": 0.1, "cod": 0.06},
+    "app": {"online": 0.66, "points_cash": 0.18, "prepaid_card": 0.1, "cod": 0.06},
+    "hotline": {"cod": 0.6, "online": 0.3, "prepaid_card": 0.1},
+    "distribution": {"cod": 0.5, "online": 0.33, "prepaid_card": 0.1, "points_cash": 0.07},
+    "counter": {"prepaid_card": 0.5, "cod": 0.5},
+}
+# Counter goods sales that are pre-orders (a gift box collected later), not till sales.
+COUNTER_PREORDER = 0.25
+UNPAID = 0.04  # online checkouts never paid: the next weekly job expires them
+UNCOLLECTED = 0.08  # pickup orders nobody comes for: expired after the pickup days
+CANCELLED = 0.03  # cancelled before pickup or shipping
+RETURNED = 0.04  # taken back within the return window
+PICKUP_DELAYS = (1, 1, 2, 2, 2, 3, 3, 4, 5, 6)  # days from ordering to collection
+CANCEL_REASONS = (
+    "不想要了 changed my mind",
+    "买错了 ordered the wrong item",
+    "地址填错 wrong address",
+)
+RETURN_REASONS = (
+    "质量问题 quality problem",
+    "与描述不符 not as described",
+    "送礼用不上 not needed",
+)
+# Seasons of the festival gift boxes by month; Mid-Autumn follows the demo's campaign.
+FESTIVAL_MONTHS = {
+    "spring": (12, 1, 2),
+    "dragon_boat": (5, 6),
+    "summer": (6, 7, 8),
+    "hairy_crab": (9, 10, 11, 12),
+}
+
+# Bills: what a household pays, and the account-number endings the sandbox billers turn
+# into faults (API.md): a few accounts decline or time out; none gets the 3-second answer.
+BILL_KINDS = {"electricity": 0.3, "water": 0.2, "gas": 0.2, "broadband": 0.15, "landline": 0.15}
+SANDBOX_DECLINES = "9991"
+SANDBOX_TIMES_OUT = "9992"
+SANDBOX_FAULTS = ("0000", SANDBOX_DECLINES, SANDBOX_TIMES_OUT, "9993")
+DECLINING_ACCOUNTS = 0.03
+TIMING_OUT_ACCOUNTS = 0.01
+BILLS_REVERSED = 0.05  # 冲正 at the counter, minutes after paying
+
+# Prepaid cards: sold at counters and as e-cards in the app, topped up when they run low.
+CARD_SALE = {"counter": 0.08, "app": 0.03}
+CARD_AMOUNTS_FEN = (20_000, 50_000, 50_000, 100_000, 200_000)
+CARD_TOP_UP = 0.5
+CARD_LOW_FEN = 30_000
+# Holders of a card pay with it this many times more often than the channel's mix says.
+CARD_HOLDER_PREFERENCE = 5.0
+
+SUBSCRIPTION_TERMS = {"monthly": 0.3, "quarterly": 0.3, "annual": 0.4}
+SUBSCRIPTIONS_CANCELLED = 0.1
+
+# Where posted items are scanned: the first sorting centre, then the destination's.
+SORTING_CENTRES = ("上海邮区中心局", "上海航空邮件处理中心")
+DESTINATIONS = ("上海", "上海", "上海", "北京", "广州", "杭州", "南京", "苏州", "成都", "武汉")
+DELIVERY_SECTIONS = ("东区", "西区", "南区", "北区", "城中")
+MAIL_RETURNED = 0.01
+
+ORDER_STATUSES = tuple(orders.OrderStatus)
+ORDER_METHODS = tuple(orders.PaymentMethod)
+# The product of the printed order example: a gift box collected at the demo outlet.
+EXAMPLE_SKU = "MA-PJL-MOONCAKE-01"
 
 
 def _pick(rng: random.Random, weights: dict[str, float]) -> str:
@@ -287,6 +356,10 @@ class SimMember:
     member_id: int = 0
     duplicate_of: SimMember | None = None
     merged: bool = False
+    address: str = ""
+    prepaid_card: str | None = None
+    bill_accounts: dict[str, str] = field(default_factory=dict)
+    mailings: list[str] = field(default_factory=list)
 
     def owner(self) -> SimMember:
         """Who holds this record's points: the survivor once a duplicate has been merged."""
@@ -325,7 +398,36 @@ class Cancel:
     redemption_no: str
 
 
-Event = Purchase | Refund | Cancel
+@dataclass(frozen=True)
+class OrderStep:
+    """A later step of an order: `verify` (collected), `ship`, `deliver`, `cancel`, `return`."""
+
+    action: str
+    order_no: str
+    person: SimMember
+    channel: str
+    outlet_code: str | None = None
+    pickup_code: str | None = None
+
+
+@dataclass(frozen=True)
+class MailScan:
+    tracking_no: str
+    status: str
+    location: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SubscriptionCancel:
+    subscription_no: str
+    caller: subscriptions.Caller
+
+
+FollowUp = Refund | Cancel | OrderStep | MailScan | SubscriptionCancel
+Event = Purchase | FollowUp
+# Business hours a follow-up happens in (a scan carries its own time).
+FOLLOW_UP_HOURS = {"verify": "counter", "ship": "distribution", "deliver": "distribution"}
 
 
 @dataclass
@@ -339,6 +441,61 @@ class Counts:
     declined: int = 0
     merges: int = 0
     job_runs: int = 0
+    order_channels: Counter[str] = field(default_factory=Counter)
+    order_methods: Counter[str] = field(default_factory=Counter)
+    philately_orders: int = 0
+    orders_refused: int = 0
+    pickups_expired: int = 0
+    unpaid_expired: int = 0
+    bill_payments: int = 0
+    bills_declined: int = 0
+    bills_late: int = 0
+    bills_reversed: int = 0
+    mailings: int = 0
+    mail_events: int = 0
+    subscriptions: int = 0
+    subscriptions_cancelled: int = 0
+    cards: int = 0
+    card_top_ups: int = 0
+
+
+@dataclass
+class SimulatedClock:
+    """The moment being simulated, for the billers, which read a clock of their own."""
+
+    moment: datetime
+
+
+class SimulatedBiller:
+    """A sandbox biller on the demo's clock: its bills and receipts are dated in the history."""
+
+    def __init__(self, sandbox: bills.Biller, clock: SimulatedClock) -> None:
+        self._sandbox = sandbox
+        self._clock = clock
+
+    def query_bill(self, account_no: str) -> bills.Bill | None:
+        return self._sandbox.query_bill(account_no)
+
+    def pay(self, bill: bills.Bill, amount_fen: int, payment_ref: str) -> bills.BillerReceipt:
+        receipt = self._sandbox.pay(bill, amount_fen, payment_ref)
+        return replace(receipt, paid_at=self._clock.moment)
+
+    def reverse(self, payment_ref: str) -> None:
+        self._sandbox.reverse(payment_ref)
+
+    def status(self, payment_ref: str) -> bills.BillerStatus:
+        return self._sandbox.status(payment_ref)
+
+
+def _simulated_billers(runtime: Runtime, clock: SimulatedClock) -> bills.BillerFor:
+    sandbox = bills.sandbox_billers(
+        runtime.session_factory, today=lambda: business_date(clock.moment)
+    )
+
+    def biller_for(biller: bills.BillerInfo) -> bills.Biller:
+        return SimulatedBiller(sandbox(biller), clock)
+
+    return biller_for
 
 
 @dataclass
@@ -352,14 +509,33 @@ class World:
     stores: list[InstitutionView]
     rewards: list[tuple[str, int]]
     mid_autumn: tuple[date, date]
-    directory: crm.CrmMemberDirectory = field(default_factory=crm.CrmMemberDirectory)
+    directory: crm.CrmMemberDirectory
+    context: orders.OrderContext
+    actors: dict[str, str]
+    clock: SimulatedClock
+    biller_for: bills.BillerFor
+    billers: dict[str, str]
+    products: dict[str, list[catalogue.ProductSeed]]
+    press_titles: list[str]
     counts: Counts = field(default_factory=Counts)
     seq: int = 0
-    later: dict[date, list[Refund | Cancel]] = field(default_factory=dict)
+    later: dict[date, list[FollowUp]] = field(default_factory=dict)
+    orders: dict[str, str] = field(default_factory=dict)
+    unanswered_bills: list[str] = field(default_factory=list)
+    tracking_numbers: set[str] = field(default_factory=set)
+    mailings: list[str] = field(default_factory=list)
 
     def next_seq(self) -> int:
         self.seq += 1
         return self.seq
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.runtime.session_factory)
+
+
+def _later(world: World, day: date, follow_up: FollowUp) -> None:
+    if day <= world.end:
+        world.later.setdefault(day, []).append(follow_up)
 
 
 def _name(rng: random.Random, birthday: date) -> str:
@@ -526,6 +702,8 @@ def _generate(
     with read_session(factory) as session:
         tree = list_institutions(session, None, 100_000)
         rewards = [(r.code, r.points_cost) for r in points_engine.queries.list_rewards(session)]
+        billers = {b["kind"]: b["code"] for b in bills.list_billers(session)}
+        press_titles = [t["code"] for t in subscriptions.list_press_titles(session)]
     outlets = [i for i in tree if i.kind == "outlet"]
     stores = [i for i in tree if i.kind == "store"]
     store = next((s for s in stores if s.code.startswith("SH-HP-")), stores[0])
@@ -548,22 +726,47 @@ def _generate(
             keys.append((channel, institution, create_api_key(uow, channel, institution, label)))
 
     mid_autumn = _create_campaigns(runtime, start, last, days, members)
-    world = World(rng, runtime, start, last, now, outlets, stores, rewards, mid_autumn)
+    directory = crm.CrmMemberDirectory()
+    clock = SimulatedClock(now)
+    products: dict[str, list[catalogue.ProductSeed]] = {}
+    for product in catalogue.PRODUCTS:
+        products.setdefault(product.category, []).append(product)
+    world = World(
+        rng=rng,
+        runtime=runtime,
+        start=start,
+        end=last,
+        now=now,
+        outlets=outlets,
+        stores=stores,
+        rewards=rewards,
+        mid_autumn=mid_autumn,
+        directory=directory,
+        context=orders.OrderContext.from_settings(directory, runtime.settings),
+        # The history names the demo's keys as the actors of order steps, as the API would.
+        actors={channel: f"channel:{channel}:{key.split('_', 2)[1]}" for channel, _, key in keys},
+        clock=clock,
+        biller_for=_simulated_billers(runtime, clock),
+        billers=billers,
+        products=products,
+        press_titles=press_titles,
+    )
     people = _sim_members(rng, members, days, outlets)
     _register(world, people, show)
     _simulate(world, people, days, show)
     run_due_jobs(runtime, last)
     world.counts.job_runs += 1
+    _read_back_outcomes(world)
 
     with read_session(factory) as session:
-        breaches = points_engine.find_breaches(session)
+        breaches = points_engine.find_breaches(session) + prepaid.find_breaches(session)
         postings = points_engine.queries.posting_count(session)
     if breaches:
         raise DemoLedgerBreach("; ".join(str(b) for b in breaches))
     demo = people[0]
     with read_session(factory) as session:
         balance = points_engine.queries.points_summary(session, demo.member_id, last)
-    return _lines(runtime, world.counts, postings, staff, keys, demo, balance, now, base_url)
+    return _lines(world, postings, staff, keys, demo, balance, base_url)
 
 
 def _create_campaigns(
@@ -669,21 +872,33 @@ def _simulate(world: World, people: Sequence[SimMember], days: int, show: bool) 
                 moment = _moment(world, day, channel)
                 events.append((moment, world.next_seq(), Purchase(person, channel)))
         for follow_up in world.later.pop(day, []):
-            events.append((_moment(world, day, "web"), world.next_seq(), follow_up))
+            if isinstance(follow_up, MailScan):
+                moment = follow_up.at
+            elif isinstance(follow_up, OrderStep):
+                hours = FOLLOW_UP_HOURS.get(follow_up.action, "app")
+                moment = _moment(world, day, hours)
+            else:
+                moment = _moment(world, day, "web")
+            events.append((moment, world.next_seq(), follow_up))
         for moment, _, event in sorted(events, key=lambda e: (e[0], e[1])):
             if moment > world.now:
                 continue  # the rest of today has not happened yet
             _handle(world, day, moment, event)
 
 
+def _at(day: date, hours: float) -> datetime:
+    """A Shanghai business day's hour as a UTC instant (what the services store)."""
+    minute = min(int(hours * 60), 24 * 60 - 1)
+    return (datetime.combine(day, time.min, SHANGHAI) + timedelta(minutes=minute)).astimezone(UTC)
+
+
 def _moment(world: World, day: date, channel: str) -> datetime:
     opens, closes = OPENING_HOURS[channel]
-    minute = min(int(world.rng.uniform(opens, closes) * 60), 24 * 60 - 1)
-    return datetime.combine(day, time.min, SHANGHAI) + timedelta(minutes=minute)
+    return _at(day, world.rng.uniform(opens, closes))
 
 
 def _handle(world: World, day: date, moment: datetime, event: Event) -> None:
-    factory = world.runtime.session_factory
+    world.clock.moment = moment
     if isinstance(event, Purchase):
         _purchase(world, day, moment, event.person, event.channel)
         if world.rng.random() < event.person.redeem_propensity * 0.5:
@@ -692,20 +907,58 @@ def _handle(world: World, day: date, moment: datetime, event: Event) -> None:
         command = points_engine.RefundCommand(
             f"RF-{event.original_external_id}", event.original_external_id, event.amount_fen
         )
-        with UnitOfWork(factory) as uow:
+        with world.uow() as uow:
             points_engine.refund_purchase(uow, event.channel, command)
         world.counts.refunds += 1
-    else:
-        with UnitOfWork(factory) as uow:
+    elif isinstance(event, Cancel):
+        with world.uow() as uow:
             points_engine.cancel_redemption(uow, world.directory, event.redemption_no, as_of=day)
         world.counts.cancellations += 1
+    elif isinstance(event, OrderStep):
+        _order_step(world, day, moment, event)
+    elif isinstance(event, MailScan):
+        _scan(world, event)
+    else:
+        _cancel_subscription(world, moment, event)
 
 
 def _purchase(world: World, day: date, moment: datetime, person: SimMember, channel: str) -> None:
+    """One visit: a till sale, an order, a bill, mail or a subscription, by channel and mix."""
     rng = world.rng
     business_type = _pick(rng, BUSINESS_MIX[channel])
-    lines = _lines_for(world, day, channel, business_type)
     institution = _institution(world, person, channel, business_type)
+    if channel in CARD_SALE:
+        _card_desk(world, day, moment, person, channel, institution)
+    if business_type == "mailing" and channel == "counter":
+        _post_mail(world, day, moment, person, institution)
+    elif business_type == "bill_payment":
+        _pay_bill(world, day, moment, person, channel, institution)
+    elif business_type == "subscription":
+        _subscribe(world, day, moment, person, channel, institution)
+    elif _is_order(rng, channel, business_type):
+        _order(world, day, moment, person, channel, business_type, institution)
+    else:
+        _accrue(world, day, moment, person, channel, business_type, institution)
+
+
+def _is_order(rng: random.Random, channel: str, business_type: str) -> bool:
+    if channel == "counter":
+        return business_type == "goods" and rng.random() < COUNTER_PREORDER
+    return channel in ORDERING_CHANNELS and business_type in ("goods", "philately")
+
+
+def _accrue(
+    world: World,
+    day: date,
+    moment: datetime,
+    person: SimMember,
+    channel: str,
+    business_type: str,
+    institution: str,
+) -> None:
+    """A till sale reported by its channel: points for the member, a few goods refunded later."""
+    rng = world.rng
+    lines = _lines_for(world, day, channel, business_type)
     stamp = day.strftime("%Y%m%d")
     if channel in ("counter", "retail"):
         external_id = f"{EXTERNAL_PREFIX[channel]}-{institution}-{stamp}-{world.next_seq():06d}"
@@ -721,17 +974,14 @@ def _purchase(world: World, day: date, moment: datetime, person: SimMember, chan
         total_fen=sum(line.amount_fen for line in lines),
         payment_method=rng.choice(PAYMENT[channel]),
     )
-    with UnitOfWork(world.runtime.session_factory) as uow:
+    with world.uow() as uow:
         body = points_engine.accrue_points(uow, world.directory, channel, command).body
     world.counts.accruals += 1
     world.counts.points_earned += int(body["points"])
-    refund_chance = 0.07 if channel in ("web", "app", "hotline", "distribution") else 0.02
-    if business_type == "goods" and rng.random() < refund_chance:
+    if business_type == "goods" and rng.random() < 0.02:
         full = len(lines) == 1 or rng.random() < 0.6
         amount = command.total_fen if full else rng.choice(lines).amount_fen
-        when = day + timedelta(days=rng.randint(1, 6))
-        if when <= world.end:
-            world.later.setdefault(when, []).append(Refund(channel, external_id, amount))
+        _later(world, day + timedelta(days=rng.randint(1, 6)), Refund(channel, external_id, amount))
 
 
 def _lines_for(
@@ -739,19 +989,18 @@ def _lines_for(
 ) -> list[points_engine.AccrualLine]:
     rng = world.rng
 
-    def priced(options: Sequence[tuple[str, int, int]]) -> points_engine.AccrualLine:
-        sku, low, high = rng.choice(options)
+    def priced(sku: str, low: int, high: int) -> points_engine.AccrualLine:
         return points_engine.AccrualLine(sku, 1, rng.randrange(low, high + 1, 10))
 
     if business_type == "mailing":
-        return [priced(MAIL_SERVICES) for _ in range(rng.choice((1, 1, 1, 2, 3)))]
-    if business_type == "bill_payment":
-        return [priced(BILLS)]
+        items = []
+        for _ in range(rng.choice((1, 1, 1, 2, 3))):
+            _, sku, _, low, high = rng.choice(MAIL_SERVICES)
+            items.append(priced(sku, low, high))
+        return items
     if business_type == "service":
-        return [priced(SERVICES)]
-    if business_type == "subscription":
-        categories = {"press": 1.0}
-    elif business_type == "philately":
+        return [priced(*rng.choice(SERVICES))]
+    if business_type == "philately":
         categories = {"stamps": 1.0}
     else:
         categories = dict(GOODS_CATEGORIES[channel])
@@ -778,9 +1027,469 @@ def _institution(world: World, person: SimMember, channel: str, business_type: s
         return rng.choice(near or world.stores).code
     if channel == "distribution":
         return person.home.code
-    if channel in ("web", "app") and business_type == "goods" and rng.random() < 0.4:
-        return person.home.code  # ordered online, collected at the member's post office
     return "SH"
+
+
+# -- orders ----------------------------------------------------------------------------------
+
+
+def _order(
+    world: World,
+    day: date,
+    moment: datetime,
+    person: SimMember,
+    channel: str,
+    business_type: str,
+    institution: str,
+) -> None:
+    """Place an order, pay it online when that is how it is paid, and plan what comes next."""
+    rng = world.rng
+    owner = person.owner()
+    lines = _order_lines(world, day, channel, business_type)
+    total = sum(product.price_fen * quantity for product, quantity in lines)
+    fulfilment, outlet_code, address = _fulfilment(world, person, channel, institution)
+    method, points, card_no = _order_payment(world, day, owner, channel, total)
+    command = orders.PlaceOrder(
+        external_id=f"{EXTERNAL_PREFIX[channel]}-OD-{day:%Y%m%d}-{world.next_seq():07d}",
+        member_no=owner.member_no,
+        lines=tuple(orders.LineCommand(product.sku, quantity) for product, quantity in lines),
+        fulfilment=fulfilment,
+        payment_method=method,
+        outlet_code=outlet_code,
+        address=address,
+        points=points,
+        card_no=card_no,
+    )
+    caller = _customer(world, person, channel, institution)
+    try:
+        with world.uow() as uow:
+            body = orders.place_order(uow, world.context, caller, command, now=moment).body
+    except (
+        catalogue.OutOfStock,
+        catalogue.PerMemberLimitReached,
+        points_engine.InsufficientPoints,
+        prepaid.InsufficientBalance,
+    ):
+        world.counts.orders_refused += 1
+        return
+    order_no = str(body["order_no"])
+    world.orders[order_no] = str(body["status"])
+    world.counts.order_channels[channel] += 1
+    world.counts.order_methods[method] += 1
+    if business_type == "philately":
+        world.counts.philately_orders += 1
+    if body["status"] == orders.OrderStatus.CREATED and method in ("online", "points_cash"):
+        paid_at = moment + timedelta(minutes=rng.randint(1, 15))
+        if rng.random() < UNPAID or paid_at > world.now:
+            return
+        body = _pay(world, channel, order_no, int(body["payable_fen"]), paid_at)
+    code = body.get("pickup_code")
+    step = OrderStep(
+        "", order_no, person, channel, outlet_code, str(code) if code is not None else None
+    )
+    if fulfilment == "pickup":
+        draw = rng.random()
+        if draw < UNCOLLECTED:
+            return
+        if draw < UNCOLLECTED + CANCELLED:
+            _later(world, day + timedelta(days=rng.randint(1, 3)), replace(step, action="cancel"))
+        else:
+            delay = timedelta(days=rng.choice(PICKUP_DELAYS))
+            _later(world, day + delay, replace(step, action="verify"))
+    elif rng.random() < CANCELLED:
+        _later(world, day + timedelta(days=1), replace(step, action="cancel"))
+    else:
+        _later(world, day + timedelta(days=rng.randint(1, 2)), replace(step, action="ship"))
+
+
+def _order_lines(
+    world: World, day: date, channel: str, business_type: str
+) -> list[tuple[catalogue.ProductSeed, int]]:
+    """One to three different products; festival gift boxes only in their season, favoured then."""
+    rng = world.rng
+    if business_type == "philately":
+        categories = {"stamps": 1.0}
+    else:
+        categories = dict(GOODS_CATEGORIES[channel])
+        if world.mid_autumn[0] <= day <= world.mid_autumn[1]:
+            categories["food"] = categories.get("food", 0.1) * 2.5
+    lines: dict[str, tuple[catalogue.ProductSeed, int]] = {}
+    for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
+        offered = [
+            product
+            for product in world.products[_pick(rng, categories)]
+            if product.festival is None or _in_season(world, product.festival, day)
+        ]
+        product = rng.choices(offered, [3.0 if p.festival else 1.0 for p in offered])[0]
+        quantity = 1 if product.price_fen > 20000 else rng.choice((1, 1, 2, 3))
+        if product.sku not in lines:
+            lines[product.sku] = (product, min(quantity, product.per_member_limit or quantity))
+    return list(lines.values())
+
+
+def _in_season(world: World, festival: str, day: date) -> bool:
+    if festival == "mid_autumn":
+        return world.mid_autumn[0] - timedelta(days=14) <= day <= world.mid_autumn[1]
+    return day.month in FESTIVAL_MONTHS.get(festival, ())
+
+
+def _fulfilment(
+    world: World, person: SimMember, channel: str, institution: str
+) -> tuple[str, str | None, str | None]:
+    """(pickup or delivery, the outlet, the address): collected near home, or delivered there."""
+    rng = world.rng
+    if channel == "counter":
+        return "pickup", institution, None
+    if rng.random() < PICKUP_SHARE[channel]:
+        near = person.home.code if rng.random() < 0.85 else rng.choice(world.outlets).code
+        return "pickup", near, None
+    return "delivery", None, _address(world, person)
+
+
+def _address(world: World, person: SimMember) -> str:
+    """A home address in the street of the member's post office (its number dropped)."""
+    if not person.address:
+        rng = world.rng
+        street = person.home.address.rstrip("0123456789号") or "上海市"
+        person.address = (
+            f"{street}{rng.randint(1, 999)}弄{rng.randint(1, 60)}号"
+            f"{rng.randint(1, 25)}0{rng.randint(1, 4)}室"
+        )
+    return person.address
+
+
+def _order_payment(
+    world: World, day: date, owner: SimMember, channel: str, total: int
+) -> tuple[str, int | None, str | None]:
+    """(method, points, card_no): points_cash spends what the member has, up to the cap."""
+    rng = world.rng
+    weights = dict(ORDER_PAYMENT[channel])
+    if owner.prepaid_card is not None:
+        weights["prepaid_card"] = weights.get("prepaid_card", 0.0) * CARD_HOLDER_PREFERENCE
+    method = _pick(rng, weights)
+    fallback = "cod" if channel == "counter" else "online"
+    if method == "prepaid_card":
+        card = owner.prepaid_card
+        if card is not None and _card_balance(world, card) >= total:
+            return method, None, card
+        return fallback, None, None
+    if method == "points_cash":
+        with read_session(world.runtime.session_factory) as session:
+            summary = points_engine.queries.points_summary(session, owner.member_id, day)
+        policy = world.context.policy
+        cap = total * policy.max_points_share_bp // 10_000 * policy.points_per_yuan // 100
+        points = int(min(int(summary["available"]), cap) * rng.uniform(0.4, 1.0)) // 100 * 100
+        if summary["negative_debt"] or points < 100:
+            return fallback, None, None
+        return method, points, None
+    return method, None, None
+
+
+def _customer(world: World, person: SimMember, channel: str, institution: str) -> orders.Caller:
+    """Who places, cancels or returns an order: the member themself in the app (a duplicate
+    record is served by the channel), otherwise the channel it came through."""
+    if channel == "app" and person.duplicate_of is None:
+        member_no = person.owner().member_no
+        scope = f"member:{member_no}"
+        return orders.Caller("app", scope, scope, member_no=member_no)
+    return _channel_caller(world, channel, institution if channel == "counter" else None)
+
+
+def _channel_caller(world: World, channel: str, institution: str | None = None) -> orders.Caller:
+    # Counters of other outlets than the demo key's are named by their outlet.
+    actor = world.actors[channel]
+    if institution is not None and institution != COUNTER_OUTLET:
+        actor = f"channel:{channel}:{institution}"
+    return orders.Caller(channel, f"channel:{channel}", actor, institution_code=institution)
+
+
+def _pay(world: World, channel: str, order_no: str, amount: int, at: datetime) -> dict[str, Any]:
+    """The payment provider's confirmation, posted through the order's channel."""
+    rng = world.rng
+    provider = rng.choice(("WX", "ALI", "UP"))
+    command = orders.PaymentCommand(
+        external_id=f"PAY-{order_no}",
+        amount_fen=amount,
+        method="online",
+        transaction_ref=f"{provider}{at:%Y%m%d}{rng.randrange(10**12):012d}",
+    )
+    with world.uow() as uow:
+        body = orders.pay_order(
+            uow, world.context, _channel_caller(world, channel), order_no, command, now=at
+        ).body
+    world.orders[order_no] = str(body["status"])
+    return body
+
+
+def _order_step(world: World, day: date, moment: datetime, step: OrderStep) -> None:
+    """Collect, ship, deliver, cancel or return an order, and plan the step after it."""
+    rng = world.rng
+    context = world.context
+    with world.uow() as uow:
+        if step.action == "verify":
+            assert step.outlet_code is not None and step.pickup_code is not None
+            caller = _channel_caller(world, "counter", step.outlet_code)
+            body = orders.verify_pickup(
+                uow, context, caller, step.outlet_code, step.pickup_code, now=moment
+            )
+        elif step.action == "ship":
+            caller = _channel_caller(world, "distribution")
+            body = orders.ship_order(uow, context, caller, step.order_no, now=moment)
+        elif step.action == "deliver":
+            caller = _channel_caller(world, "distribution")
+            body = orders.deliver_order(uow, context, caller, step.order_no, now=moment)
+        else:
+            caller = _customer(world, step.person, step.channel, step.outlet_code or "SH")
+            if step.action == "cancel":
+                reason = rng.choice(CANCEL_REASONS)
+                body = orders.cancel_order(uow, context, caller, step.order_no, reason, now=moment)
+            else:
+                reason = rng.choice(RETURN_REASONS)
+                body = orders.return_order(uow, context, caller, step.order_no, reason, now=moment)
+    world.orders[step.order_no] = str(body["status"])
+    if step.action == "ship":
+        _later(world, day + timedelta(days=rng.randint(1, 3)), replace(step, action="deliver"))
+    elif step.action in ("verify", "deliver") and rng.random() < RETURNED:
+        _later(world, day + timedelta(days=rng.randint(1, 6)), replace(step, action="return"))
+
+
+# -- prepaid cards ---------------------------------------------------------------------------
+
+
+def _card_balance(world: World, card_no: str) -> int:
+    with read_session(world.runtime.session_factory) as session:
+        return prepaid.card_balance(session, card_no) or 0
+
+
+def _card_desk(
+    world: World, day: date, moment: datetime, person: SimMember, channel: str, institution: str
+) -> None:
+    """Now and then a member buys a prepaid card (at a counter, or an e-card in the app), or
+    tops up one running low there."""
+    rng = world.rng
+    owner = person.owner()
+    outlet = institution if channel == "counter" else None
+    external_id = f"{EXTERNAL_PREFIX[channel]}-PC-{day:%Y%m%d}-{world.next_seq():07d}"
+    if owner.prepaid_card is None:
+        if rng.random() >= CARD_SALE[channel]:
+            return
+        command = prepaid.IssueCommand(
+            external_id=external_id,
+            amount_fen=rng.choice(CARD_AMOUNTS_FEN),
+            member=person.ref(rng, channel),
+            institution_code=outlet,
+        )
+        with world.uow() as uow:
+            body = prepaid.issue_card(
+                uow,
+                world.directory,
+                command,
+                scope=f"channel:{channel}",
+                channel=channel,
+                now=moment,
+            ).body
+        owner.prepaid_card = str(body["card_no"])
+        world.counts.cards += 1
+    elif rng.random() < CARD_TOP_UP and _card_balance(world, owner.prepaid_card) < CARD_LOW_FEN:
+        top_up = prepaid.TopUpCommand(
+            external_id, owner.prepaid_card, rng.choice(CARD_AMOUNTS_FEN[1:4])
+        )
+        with world.uow() as uow:
+            prepaid.top_up_card(uow, top_up, channel=channel, institution_code=outlet, now=moment)
+        world.counts.card_top_ups += 1
+
+
+# -- bills -----------------------------------------------------------------------------------
+
+
+def _pay_bill(
+    world: World, day: date, moment: datetime, person: SimMember, channel: str, outlet: str
+) -> None:
+    """Look a household bill up and pay it (at a counter or in the app); a few are reversed."""
+    rng = world.rng
+    owner = person.owner()
+    kind = _pick(rng, BILL_KINDS)
+    try:
+        bill = bills.query_bill(
+            world.uow, world.biller_for, world.billers[kind], _bill_account(world, owner, kind)
+        )
+    except bills.NoBillDue:
+        return  # this month's bill is paid already
+    if channel == "app":
+        payer, member = bills.Payer.member(owner.member_no), None
+    else:
+        payer, member = bills.Payer(channel, outlet), person.ref(rng, channel)
+    command = bills.PaymentCommand(
+        external_id=f"{EXTERNAL_PREFIX[channel]}-BP-{day:%Y%m%d}-{world.next_seq():07d}",
+        bill_id=str(bill["bill_id"]),
+        amount_fen=int(bill["amount_due_fen"]),
+        member=member,
+    )
+    try:
+        receipt = bills.pay_bill(
+            world.uow, world.biller_for, world.directory, payer, command, now=moment
+        ).body
+    except bills.PaymentDeclined:
+        world.counts.bills_declined += 1
+        return
+    world.counts.bill_payments += 1
+    payment_no = str(receipt["payment_no"])
+    if receipt["status"] != bills.PaymentStatus.PAID:
+        world.unanswered_bills.append(payment_no)
+        return
+    reversal_at = moment + timedelta(minutes=rng.randint(2, 30))
+    if channel == "counter" and rng.random() < BILLS_REVERSED and reversal_at <= world.now:
+        world.clock.moment = reversal_at
+        bills.reverse_payment(
+            world.uow,
+            world.biller_for,
+            payer,
+            f"{command.external_id}-REV",
+            payment_no,
+            now=reversal_at,
+        )
+        world.counts.bills_reversed += 1
+
+
+def _bill_account(world: World, owner: SimMember, kind: str) -> str:
+    """The household's account with the biller of `kind`; a few decline or time out."""
+    if kind not in owner.bill_accounts:
+        rng = world.rng
+        number = str(rng.randrange(10**9, 10**12))
+        while number[-4:] in SANDBOX_FAULTS:
+            number = str(rng.randrange(10**9, 10**12))
+        draw = rng.random()
+        if draw < DECLINING_ACCOUNTS:
+            number = number[:-4] + SANDBOX_DECLINES
+        elif draw < DECLINING_ACCOUNTS + TIMING_OUT_ACCOUNTS:
+            number = number[:-4] + SANDBOX_TIMES_OUT
+        owner.bill_accounts[kind] = number
+    return owner.bill_accounts[kind]
+
+
+# -- subscriptions ---------------------------------------------------------------------------
+
+
+def _subscribe(
+    world: World, day: date, moment: datetime, person: SimMember, channel: str, outlet: str
+) -> None:
+    """A newspaper from the first of next month, by the hotline, counter, web or the member."""
+    rng = world.rng
+    owner = person.owner()
+    if channel == "app":
+        caller = subscriptions.Caller("member", member_no=owner.member_no)
+        member = points_engine.MemberRef(member_no=owner.member_no)
+    else:
+        institution = outlet if channel == "counter" else None
+        caller = subscriptions.Caller("channel", channel=channel, institution_code=institution)
+        member = person.ref(rng, channel)
+    starts_on = day if day.day == 1 else (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    delivery = (
+        subscriptions.Delivery("outlet", outlet_code=person.home.code)
+        if rng.random() < 0.25
+        else subscriptions.Delivery("address", address=_address(world, person))
+    )
+    command = subscriptions.SubscribeCommand(
+        external_id=f"{EXTERNAL_PREFIX[channel]}-SB-{day:%Y%m%d}-{world.next_seq():07d}",
+        member=member,
+        title_code=rng.choice(world.press_titles),
+        term=_pick(rng, SUBSCRIPTION_TERMS),
+        start_date=starts_on,
+        delivery=delivery,
+        payment_method=rng.choice(PAYMENT["counter"]) if channel == "counter" else "online",
+    )
+    with world.uow() as uow:
+        body = subscriptions.subscribe(uow, world.directory, caller, command, now=moment).body
+    world.counts.subscriptions += 1
+    if rng.random() < SUBSCRIPTIONS_CANCELLED:
+        cancel = SubscriptionCancel(str(body["subscription_no"]), caller)
+        _later(world, day + timedelta(days=rng.randint(5, 40)), cancel)
+
+
+def _cancel_subscription(world: World, moment: datetime, event: SubscriptionCancel) -> None:
+    command = subscriptions.CancelCommand(
+        event.subscription_no, external_id=f"CANCEL-{event.subscription_no}"
+    )
+    try:
+        with world.uow() as uow:
+            subscriptions.cancel_subscription(
+                uow, world.directory, event.caller, command, now=moment
+            )
+    except subscriptions.SubscriptionFullyDelivered:
+        return
+    world.counts.subscriptions_cancelled += 1
+
+
+# -- mail ------------------------------------------------------------------------------------
+
+
+def _post_mail(world: World, day: date, moment: datetime, person: SimMember, outlet: str) -> None:
+    """The counter accepts one to three items from the member; their scans follow for days."""
+    rng = world.rng
+    for _ in range(rng.choice((1, 1, 1, 2, 3))):
+        service, _, indicator, low, high = rng.choice(MAIL_SERVICES)
+        tracking_no = _tracking_no(world, indicator)
+        command = mail.AcceptanceCommand(
+            external_id=f"POS-{outlet}-{day:%Y%m%d}-{world.next_seq():06d}",
+            tracking_no=tracking_no,
+            service=service,
+            fee_fen=rng.randrange(low, high + 1, 10),
+            accepted_at=moment,
+            member=person.ref(rng, "counter"),
+        )
+        with world.uow() as uow:
+            mail.accept_mailing(uow, world.directory, "counter", outlet, command)
+        world.counts.mailings += 1
+        world.mailings.append(tracking_no)
+        person.owner().mailings.append(tracking_no)
+        _plan_scans(world, day, tracking_no)
+
+
+def _tracking_no(world: World, indicator: str) -> str:
+    while True:
+        serial = f"{world.rng.randrange(10**8):08d}"
+        number = f"{indicator}{serial}{mail.check_digit(serial)}CN"
+        if number not in world.tracking_numbers:
+            world.tracking_numbers.add(number)
+            return number
+
+
+def _plan_scans(world: World, day: date, tracking_no: str) -> None:
+    """Sorted overnight, at the destination's centre the next night, then out and delivered.
+
+    Scan hours never overlap (sorting 1-6 h, out for delivery 7-9 h, delivered 10-18 h), so
+    the scans of an item are always in order.
+    """
+    rng = world.rng
+    city = rng.choice(DESTINATIONS)
+    when = day + timedelta(days=1)
+    scans = [("in_transit", rng.choice(SORTING_CENTRES), when, 1.0, 6.0)]
+    if city != "上海":
+        when += timedelta(days=1)
+        scans.append(("in_transit", f"{city}邮区中心局", when, 1.0, 6.0))
+    when += timedelta(days=rng.randint(0, 1))
+    office = f"{city}{rng.choice(DELIVERY_SECTIONS)}投递部"
+    if rng.random() < MAIL_RETURNED:
+        scans.append(("returned", office, when + timedelta(days=2), 10.0, 18.0))
+    else:
+        scans.append(("out_for_delivery", office, when, 7.0, 9.0))
+        scans.append(("delivered", office, when, 10.0, 18.0))
+    for status, location, on, opens, closes in scans:
+        _later(
+            world, on, MailScan(tracking_no, status, location, _at(on, rng.uniform(opens, closes)))
+        )
+
+
+def _scan(world: World, scan: MailScan) -> None:
+    command = mail.EventCommand(
+        status=scan.status,
+        location=scan.location,
+        occurred_at=scan.at,
+        external_id=f"SCAN-{scan.tracking_no}-{world.next_seq():07d}",
+    )
+    with world.uow() as uow:
+        mail.record_event(uow, "distribution", None, scan.tracking_no, command)
+    world.counts.mail_events += 1
 
 
 def _redeem(world: World, day: date, person: SimMember) -> None:
@@ -813,9 +1522,7 @@ def _redeem(world: World, day: date, person: SimMember) -> None:
         return
     world.counts.redemptions += 1
     if rng.random() < 0.08:
-        when = day + timedelta(days=rng.randint(1, 3))
-        if when <= world.end:
-            world.later.setdefault(when, []).append(Cancel(str(body["redemption_id"])))
+        _later(world, day + timedelta(days=rng.randint(1, 3)), Cancel(str(body["redemption_id"])))
 
 
 def _merge_duplicates(world: World, people: Sequence[SimMember]) -> None:
@@ -825,34 +1532,60 @@ def _merge_duplicates(world: World, people: Sequence[SimMember]) -> None:
         with UnitOfWork(world.runtime.session_factory) as uow:
             crm.merge_members(uow, person.duplicate_of.member_no, person.member_no)
         person.merged = True
+        # The household's card and bill accounts now belong to the surviving record.
+        original = person.duplicate_of
+        original.prepaid_card = original.prepaid_card or person.prepaid_card
+        original.bill_accounts = {**person.bill_accounts, **original.bill_accounts}
         world.counts.merges += 1
+
+
+# -- after the run ---------------------------------------------------------------------------
+
+
+def _read_back_outcomes(world: World) -> None:
+    """What the jobs decided: orders expired uncollected or unpaid, late bill answers."""
+    waiting = (orders.OrderStatus.CREATED, orders.OrderStatus.READY_FOR_PICKUP)
+    with read_session(world.runtime.session_factory) as session:
+        for order_no, status in world.orders.items():
+            if status not in waiting:
+                continue
+            order = orders.find_order(session, order_no)
+            assert order is not None
+            if order.status == orders.OrderStatus.EXPIRED:
+                if status == orders.OrderStatus.READY_FOR_PICKUP:
+                    world.counts.pickups_expired += 1
+                else:
+                    world.counts.unpaid_expired += 1
+            world.orders[order_no] = order.status
+        for payment_no in world.unanswered_bills:
+            receipt = bills.payment_receipt(session, payment_no, None)
+            if receipt["status"] == bills.PaymentStatus.PAID:
+                world.counts.bills_late += 1
 
 
 # -- what the CLI prints --------------------------------------------------------------------
 
 
 def _lines(
-    runtime: Runtime,
-    counts: Counts,
+    world: World,
     postings: int,
     staff: Sequence[tuple[str, str, str]],
     keys: Sequence[tuple[str, str | None, str]],
     demo: SimMember,
     balance: dict[str, object],
-    now: datetime,
     base_url: str,
 ) -> list[str]:
-    api = f"{base_url}/api/v1"
-    url = runtime.engine.url.render_as_string(hide_password=True)
-    c = counts
+    url = world.runtime.engine.url.render_as_string(hide_password=True)
+    c = world.counts
     lines = [
         f"database      {url}",
         (
-            f"history       {c.members} members, {c.accruals} purchases "
+            f"history       {c.members} members, {c.accruals} till sales "
             f"({c.points_earned} points), {c.refunds} refunds, {c.redemptions} redemptions "
             f"({c.cancellations} cancelled, {c.declined} declined), {c.merges} merges, "
-            f"{c.job_runs} job runs, {postings} postings; ledger verified"
+            f"{c.job_runs} job runs, {postings} postings; ledger and prepaid cards verified"
         ),
+        *_commerce_lines(world),
         "staff logins  (username / role / password; POST /api/v1/auth/staff-token)",
     ]
     lines += [f"staff         {u} / {r} / {p}" for u, r, p in staff]
@@ -861,10 +1594,52 @@ def _lines(
     lines.append("demo member   (member_no / phone / password; POST /api/v1/auth/member-token)")
     lines.append(f"member        {demo.member_no} / {demo.phone} / {DEMO_PASSWORD}  ({demo.name})")
     lines.append(f"              available {balance['available']}, pending {balance['pending']}")
-    counter_key = next(key for ch, _, key in keys if ch == "counter")
-    moment = now.astimezone(SHANGHAI).replace(microsecond=0)
+    return lines + _examples(world, keys, demo, base_url)
+
+
+def _commerce_lines(world: World) -> list[str]:
+    c = world.counts
+    statuses = Counter(world.orders.values())
+    by_status = ", ".join(f"{statuses[s]} {s}" for s in ORDER_STATUSES if statuses[s])
+    by_channel = ", ".join(f"{channel} {n}" for channel, n in sorted(c.order_channels.items()))
+    by_method = ", ".join(f"{m} {c.order_methods[m]}" for m in ORDER_METHODS if c.order_methods[m])
+    return [
+        (
+            f"orders        {len(world.orders)} orders ({by_status}); "
+            f"{c.pickups_expired} pickups expired uncollected, {c.unpaid_expired} never paid, "
+            f"{c.orders_refused} refused (stock, purchase limits, points or card balance)"
+        ),
+        (
+            f"order mix     by channel {by_channel}; paid {by_method}; "
+            f"{c.philately_orders} philately"
+        ),
+        (
+            f"bills         {c.bill_payments} bill payments ({c.bills_reversed} reversed the "
+            f"same day, {c.bills_late} answered late and settled), {c.bills_declined} declined"
+        ),
+        f"mail          {c.mailings} mailings, {c.mail_events} tracking events",
+        (
+            f"subscriptions {c.subscriptions} subscriptions "
+            f"({c.subscriptions_cancelled} cancelled mid-term)"
+        ),
+        f"cards         {c.cards} prepaid cards issued, {c.card_top_ups} top-ups",
+    ]
+
+
+def _examples(
+    world: World, keys: Sequence[tuple[str, str | None, str]], demo: SimMember, base_url: str
+) -> list[str]:
+    """Curl calls to paste, in order; the shell variables carry answers to later calls."""
+    api = f"{base_url}/api/v1"
+    key = {channel: value for channel, _, value in keys}
+    counter = f"-H 'Authorization: Bearer {key['counter']}'"
+    app = f"-H 'Authorization: Bearer {key['app']}'"
+    member = '-H "Authorization: Bearer $TOKEN"'
+    json_header = "-H 'Content-Type: application/json'"
+    moment = world.now.astimezone(SHANGHAI).replace(microsecond=0)
+    stamp = f"{moment:%Y%m%d}"
     accrual = {
-        "external_id": f"POS-{COUNTER_OUTLET}-{moment:%Y%m%d}-DEMO01",
+        "external_id": f"POS-{COUNTER_OUTLET}-{stamp}-DEMO01",
         "member": {"phone": demo.phone},
         "institution_code": COUNTER_OUTLET,
         "occurred_at": moment.isoformat(),
@@ -877,28 +1652,92 @@ def _lines(
     }
     login = {"phone": demo.phone, "password": DEMO_PASSWORD}
     redemption = {
-        "external_id": f"APP-RD-{moment:%Y%m%d}-DEMO01",
+        "external_id": f"APP-RD-{stamp}-DEMO01",
         "member_no": demo.member_no,
         "reward_code": "VOUCHER-MAILING-5",
         "quantity": 1,
     }
-    json_header = "-H 'Content-Type: application/json'"
-    lines += [
+    order = {
+        "external_id": f"APP-OD-{stamp}-DEMO01",
+        "member_no": demo.member_no,
+        "lines": [{"sku": EXAMPLE_SKU, "quantity": 1}],
+        "fulfillment": {"type": "pickup", "outlet_code": COUNTER_OUTLET},
+        "payment": {"method": "online"},
+    }
+    price = next(p.price_fen for p in catalogue.PRODUCTS if p.sku == EXAMPLE_SKU)
+    payment = {
+        "external_id": f"APP-PAY-{stamp}-DEMO01",
+        "amount_fen": price,
+        "method": "online",
+        "transaction_ref": f"WX{moment:%Y%m%d%H%M%S}DEMO01",
+    }
+    verify = {"outlet_code": COUNTER_OUTLET, "pickup_code": "$CODE"}
+    water = world.billers["water"]
+    account = _example_account(demo)
+    bill_query = {"biller_code": water, "account_no": account}
+    bill_payment = {
+        "external_id": f"POS-{COUNTER_OUTLET}-{stamp}-BILL01",
+        "bill_id": "$BILL",
+        "amount_fen": _amount_due(world, "water", account),
+        "member": {"phone": demo.phone},
+    }
+    lines = [
         "try it       (with the server running)",
         "  # 1. a counter sale at the demo outlet earns points",
-        f"  curl -s -X POST {api}/accruals -H 'Authorization: Bearer {counter_key}' "
-        f"{json_header} -d '{_json(accrual)}'",
+        f"  curl -s -X POST {api}/accruals {counter} {json_header} -d '{_json(accrual)}'",
         "  # 2. the member logs in",
         f"  TOKEN=$(curl -s -X POST {api}/auth/member-token {json_header} -d '{_json(login)}'"
-        " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+        f" | {_read('access_token')})",
         "  # 3. balance, pending and expiring points",
-        f'  curl -s {api}/members/{demo.member_no}/points -H "Authorization: Bearer $TOKEN"',
+        f"  curl -s {api}/members/{demo.member_no}/points {member}",
         "  # 4. spend 500 points on a mailing voucher",
-        f'  curl -s -X POST {api}/redemptions -H "Authorization: Bearer $TOKEN" '
-        f"{json_header} -d '{_json(redemption)}'",
+        f"  curl -s -X POST {api}/redemptions {member} {json_header} -d '{_json(redemption)}'",
+        "  # 5. the app orders a mooncake gift box to collect at the demo outlet, and pays online",
+        f"  ORDER=$(curl -s -X POST {api}/orders {app} {json_header} -d '{_json(order)}'"
+        f" | {_read('order_no')})",
+        f'  CODE=$(curl -s -X POST "{api}/orders/$ORDER/payments" {app} {json_header}'
+        f" -d '{_json(payment)}' | {_read('pickup_code')})",
+        "  # 6. the counter hands it over on the pickup code; the member's orders and timeline",
+        f"  curl -s -X POST {api}/pickups/verify {counter} {json_header} -d {_shell_json(verify)}",
+        f"  curl -s {api}/members/{demo.member_no}/orders {member}",
+        f"  curl -s {api}/members/{demo.member_no}/activity {member}",
+        "  # 7. the member's water bill, looked up and paid at the counter",
+        f"  BILL=$(curl -s -X POST {api}/bills/query {counter} {json_header}"
+        f" -d '{_json(bill_query)}' | {_read('bill_id')})",
+        f"  curl -s -X POST {api}/bill-payments {counter} {json_header}"
+        f" -d {_shell_json(bill_payment)}",
     ]
+    tracked = demo.owner().mailings or world.mailings
+    if tracked:
+        lines += [
+            "  # 8. anyone with a tracking number follows the item",
+            f"  curl -s {api}/mailings/{tracked[0]}",
+        ]
     return lines
 
 
 def _json(body: object) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _shell_json(body: object) -> str:
+    """The body in double quotes, so that the shell fills in the $VARIABLES in it."""
+    return '"' + _json(body).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _read(name: str) -> str:
+    return f"python3 -c 'import json,sys; print(json.load(sys.stdin)[\"{name}\"])'"
+
+
+def _example_account(demo: SimMember) -> str:
+    """A water account of the demo member's household that the sandbox bills without faults."""
+    number = f"3100{demo.phone[-6:]}"
+    return number[:-1] + "5" if number[-4:] in SANDBOX_FAULTS else number
+
+
+def _amount_due(world: World, kind: str, account_no: str) -> int:
+    """What the sandbox bills the account each month (the amount does not depend on the month)."""
+    world.clock.moment = utcnow()
+    biller = world.biller_for(bills.BillerInfo(world.billers[kind], "", kind, "sandbox"))
+    bill = biller.query_bill(account_no)
+    return bill.amount_due_fen if bill is not None else 0

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 import crm
 import points_engine
 from common import idempotency
-from common.clock import as_utc, business_date, utcnow
+from common.clock import as_utc, business_date, to_utc, utcnow
 from common.db import is_postgres
 from common.errors import Forbidden, Invalid
 from common.unit_of_work import UnitOfWork
@@ -219,8 +219,12 @@ def pay_bill(
     directory: points_engine.MemberDirectory,
     payer: Payer,
     command: PaymentCommand,
+    *,
+    now: datetime | None = None,
 ) -> points_engine.Written:
     """Pay a bill once, whatever the retries; idempotent per payer scope + external_id.
+
+    `now` (default the clock) dates the payment and its points, so history can be generated.
 
     The answer's body is the receipt: `paid` (points earned when a member is named),
     or `unknown` when the biller did not answer (no points until a status check finds
@@ -232,7 +236,7 @@ def pay_bill(
     member paying for someone else), BillAlreadyPaid, PaymentUnresolved, Conflict.
     """
     with uow_factory() as uow:
-        opened = open_payment(uow, directory, payer, command)
+        opened = open_payment(uow, directory, payer, command, now=now)
     if isinstance(opened, points_engine.Written):
         return _as_answer(opened)
     answer: BillerAnswer
@@ -245,7 +249,7 @@ def pay_bill(
         log.exception("biller %s failed on payment %s", opened.biller.code, opened.payment_no)
         answer = BillerTimeout(f"{opened.biller.code} failed")
     with uow_factory() as uow:
-        body = settle_payment(uow, directory, opened.payment_no, answer)
+        body = settle_payment(uow, directory, opened.payment_no, answer, now=now)
     return _as_answer(points_engine.Written(body))
 
 
@@ -264,7 +268,12 @@ def _as_answer(written: points_engine.Written) -> points_engine.Written:
 
 
 def open_payment(
-    uow: UnitOfWork, directory: points_engine.MemberDirectory, payer: Payer, command: PaymentCommand
+    uow: UnitOfWork,
+    directory: points_engine.MemberDirectory,
+    payer: Payer,
+    command: PaymentCommand,
+    *,
+    now: datetime | None = None,
 ) -> _Opened | points_engine.Written:
     """Put the payment on record as `processing` (step one of `pay_bill`), or answer a replay.
 
@@ -313,7 +322,7 @@ def open_payment(
             f"payment {live.payment_no} of bill {bill.bill_no} is {live.status}; "
             "check its status before paying again"
         )
-    now = utcnow()
+    now = to_utc(now) if now is not None else utcnow()
     payment = orm.BillPayment(
         payment_no=_public_no("BP"),
         bill_id=bill.id,
@@ -363,7 +372,12 @@ def _paying_member(
 
 
 def settle_payment(
-    uow: UnitOfWork, directory: points_engine.MemberDirectory, payment_no: str, answer: BillerAnswer
+    uow: UnitOfWork,
+    directory: points_engine.MemberDirectory,
+    payment_no: str,
+    answer: BillerAnswer,
+    *,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Record the biller's answer to a `processing` payment (step three of `pay_bill`).
 
@@ -380,7 +394,7 @@ def settle_payment(
             payment.decline_reason = answer.reason[:200]
         else:
             payment.status = PaymentStatus.UNKNOWN.value
-        payment.updated_at = utcnow()
+        payment.updated_at = to_utc(now) if now is not None else utcnow()
     session.flush()
     body = receipt(session, payment)
     uow.commit()

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common.clock import as_utc
 from storefront_api.activity import ActivityEntry
 from storefront_api.orders.orm import Order, OrderPayment, OrderStatusChange
 from storefront_api.pickup import pickup_code_of
@@ -116,7 +117,7 @@ def member_activity(session: Session, member_ids: Sequence[int]) -> list[Activit
     ).all()
     return [
         ActivityEntry(
-            occurred_at=change.occurred_at,
+            occurred_at=as_utc(change.occurred_at),
             kind="order",
             reference=order_no,
             title=change.reason or f"order {change.to_status}",

@@ -307,6 +307,7 @@ def place_order(
             reference=f"order:{order.order_no}",
             channel=caller.channel,
             field="payment.card_no",
+            now=now,
         )
         _add_payment(
             session,
@@ -715,7 +716,11 @@ def _unwind(uow: UnitOfWork, context: OrderContext, order: Order, now: datetime)
             continue
         if payment.method == PaymentMethod.PREPAID_CARD:
             prepaid.refund_card_charge(
-                uow, reference=f"order:{order.order_no}", amount_fen=left, channel=order.channel
+                uow,
+                reference=f"order:{order.order_no}",
+                amount_fen=left,
+                channel=order.channel,
+                now=now,
             )
         payment.refunded_fen += left
         payment.updated_at = now
@@ -749,7 +754,8 @@ def expire_due_orders(
     Idempotent: an order already expired, collected or cancelled is left alone.
     """
     with uow_factory() as uow:
-        unpaid_before = start_of_day(as_of - timedelta(days=context.policy.unpaid_days - 1))
+        # Whole days: an order placed late yesterday still has today to be paid.
+        unpaid_before = start_of_day(as_of - timedelta(days=context.policy.unpaid_days))
         due = list(
             uow.session.scalars(
                 select(Order.order_no).where(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 import points_engine
 from common import idempotency
-from common.clock import utcnow
+from common.clock import to_utc, utcnow
 from common.errors import DomainError, FieldError, Forbidden, Invalid
 from common.organisation import Institution, institution_codes
 from common.unit_of_work import UnitOfWork
@@ -71,6 +72,7 @@ def issue_card(
     *,
     scope: str,
     channel: str,
+    now: datetime | None = None,
 ) -> points_engine.Written:
     """Issue a card holding `amount_fen`, paid in at an institution; idempotent per scope + id.
 
@@ -88,7 +90,7 @@ def issue_card(
     )
     institution = _institution(session, command.institution_code)
     balance = domain.credited(0, command.amount_fen, domain.balance_limit(member is not None))
-    now = utcnow()
+    now = to_utc(now) if now is not None else utcnow()
     card_no = _unused_card_no(session)
     account = Account(
         code=domain.card_account_code(card_no), kind=AccountKind.CARD.value, created_at=now
@@ -119,6 +121,7 @@ def issue_card(
         reference=f"{scope}:{command.external_id}",
         channel=channel,
         external_id=command.external_id,
+        now=now,
     )
     body = queries.card_body(uow, directory, card)
     idempotency.complete(session, claim, 201, body)
@@ -132,6 +135,7 @@ def top_up_card(
     *,
     channel: str,
     institution_code: str | None,
+    now: datetime | None = None,
 ) -> points_engine.Written:
     """Pay money onto an active card; idempotent per channel + external_id.
 
@@ -164,6 +168,7 @@ def top_up_card(
         reference=f"channel:{channel}:{command.external_id}",
         channel=channel,
         external_id=command.external_id,
+        now=now,
     )
     body = {
         "top_up_no": entry.entry_no,
@@ -187,6 +192,7 @@ def charge_card(
     reference: str,
     channel: str,
     field: str = "card_no",
+    now: datetime | None = None,
 ) -> str:
     """Spend `amount_fen` from a card inside the caller's transaction; returns the charge_no.
 
@@ -207,7 +213,13 @@ def charge_card(
             f"a card charge with reference {reference!r} already exists"
         )
     entry = _charge(
-        session, card, amount_fen, reference=reference, channel=channel, external_id=None
+        session,
+        card,
+        amount_fen,
+        reference=reference,
+        channel=channel,
+        external_id=None,
+        now=now,
     )
     session.flush()
     return entry.entry_no
@@ -257,6 +269,7 @@ def _charge(
     channel: str,
     external_id: str | None,
     description: str | None = None,
+    now: datetime | None = None,
 ) -> Entry:
     _require_active(card)
     balance = domain.debited(card.balance_fen, amount_fen)
@@ -272,13 +285,21 @@ def _charge(
         channel=channel,
         external_id=external_id,
         description=description,
+        now=now,
     )
 
 
 # -- refunds --------------------------------------------------------------------------
 
 
-def refund_card_charge(uow: UnitOfWork, *, reference: str, amount_fen: int, channel: str) -> str:
+def refund_card_charge(
+    uow: UnitOfWork,
+    *,
+    reference: str,
+    amount_fen: int,
+    channel: str,
+    now: datetime | None = None,
+) -> str:
     """Give `amount_fen` of the charge made with `reference` back to its card; returns refund_no.
 
     For other flows (an order cancelled or expired): does not commit. The money comes
@@ -295,7 +316,14 @@ def refund_card_charge(uow: UnitOfWork, *, reference: str, amount_fen: int, chan
     charge = session.get(Entry, charge_id)
     assert charge is not None
     entry = _refund(
-        session, card, charge, amount_fen, reference=reference, channel=channel, external_id=None
+        session,
+        card,
+        charge,
+        amount_fen,
+        reference=reference,
+        channel=channel,
+        external_id=None,
+        now=now,
     )
     session.flush()
     return entry.entry_no
@@ -363,6 +391,7 @@ def _refund(
     reference: str,
     channel: str,
     external_id: str | None,
+    now: datetime | None = None,
 ) -> Entry:
     # The card is locked, and every refund of this charge locks it first: the sum read
     # here cannot change before this refund is committed.
@@ -378,6 +407,7 @@ def _refund(
         channel=channel,
         external_id=external_id,
         refund_of_id=charge.id,
+        now=now,
     )
 
 
@@ -428,15 +458,19 @@ def _post(
     external_id: str | None,
     description: str | None = None,
     refund_of_id: int | None = None,
+    now: datetime | None = None,
 ) -> Entry:
-    """Book one entry between the (locked) card's account and a system account."""
+    """Book one entry between the (locked) card's account and a system account.
+
+    `now` (default the clock) dates the entry, so that history can be generated.
+    """
     sign = domain.CARD_SIGN[kind]
     if card.balance_fen + sign * amount_fen != balance_after:
         raise RuntimeError(f"entry of {kind} does not lead to balance {balance_after}")
     source, target = (
         (counterpart_id, card.account_id) if sign > 0 else (card.account_id, counterpart_id)
     )
-    now = utcnow()
+    now = to_utc(now) if now is not None else utcnow()
     card.balance_fen = balance_after
     card.updated_at = now
     entry = Entry(

@@ -725,3 +725,18 @@ def test_returns_close_after_the_return_window(client, web, counter, member, db)
         )
     assert body["status"] == "refunded" and body["history"][-1]["reason"] == "尺寸不合"
     assert points_of(client, web, member)["available"] == 0
+
+
+def test_unpaid_orders_expire_after_a_whole_day_and_release_their_stock(client, web, member, db):
+    stock = stock_of(client, "MA-PJL-MOONCAKE-01")
+    order = place(
+        client, web, member, fulfillment={"type": "delivery", "address": "上海市静安区南京西路1号"}
+    )
+    context = orders.OrderContext(db_directory(db), orders.OrderPolicy(), db.settings.secret_key)
+    today_ = business_date(datetime.now(SHANGHAI))
+    factory = lambda: UnitOfWork(db.session_factory)  # noqa: E731
+    assert orders.expire_due_orders(factory, context, today_ + timedelta(days=1)) == 0
+    assert orders.expire_due_orders(factory, context, today_ + timedelta(days=2)) == 1
+    detail = client.get(f"{API}/orders/{order['order_no']}", headers=web).json
+    assert detail["status"] == "expired" and detail["history"][-1]["reason"] == "not paid in time"
+    assert stock_of(client, "MA-PJL-MOONCAKE-01") == stock
