@@ -206,17 +206,9 @@ def pay_order(order_no: str, body: PaymentIn) -> Response:
     context = _context()
     written = run_in_transaction(
         api_context().session_factory,
-        lambda uow: orders.pay_order(uow, context, caller, _known(order_no), command),
+        lambda uow: orders.pay_order(uow, context, caller, order_no, command),
     )
     return json_response(written.body, 200 if written.replayed else 201)
-
-
-def _known(order_no: str) -> str:
-    """Unknown order numbers in a path are a 404, not a field error."""
-    with read_session(api_context().session_factory) as session:
-        if orders.find_order(session, order_no) is None:
-            raise NotFound(f"no order {order_no!r}")
-    return order_no
 
 
 def _require_order_reader(order_no: str) -> None:
@@ -258,7 +250,6 @@ def _order_action(
 ) -> Response:
     caller = _caller(staff=staff)
     context = _context()
-    _known(order_no)
 
     def run(uow: UnitOfWork) -> dict[str, object]:
         if action == "cancel":

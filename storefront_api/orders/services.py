@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 import points_engine
 from common import idempotency
 from common.clock import business_date, start_of_day, to_utc, utcnow
-from common.errors import Forbidden, Invalid, RuleViolation
+from common.errors import Forbidden, Invalid, NotFound, RuleViolation
 from common.organisation import Institution
 from common.settings import Settings
 from common.unit_of_work import UnitOfWork
@@ -37,7 +37,7 @@ from storefront_api.orders.orm import Order, OrderLine, OrderPayment, OrderStatu
 from storefront_api.orders.queries import order_body
 
 
-class UnknownOrder(Invalid):
+class UnknownOrder(NotFound):
     code = "unknown-order"
     title = "Unknown order"
 
@@ -146,9 +146,7 @@ def _locked_order(session: Session, order_no: str) -> Order:
         .execution_options(populate_existing=True)
     ).one_or_none()
     if order is None:
-        raise UnknownOrder(
-            f"no order {order_no!r}", Invalid.field("order_no", "unknown order").errors
-        )
+        raise UnknownOrder(f"no order {order_no!r}")
     return order
 
 
