@@ -1,1 +1,25 @@
-"""DuckDB warehouse: star schema, incremental sync, metric queries, clearing (not built yet)."""
+"""DuckDB warehouse: star schema, incremental sync, read-only access that follows each sync, export.
+
+The public facade: `sync_warehouse` (the only writer), `WarehouseReader` (dashboards'
+read side), `export_parquet`, and the masking and calendar rules the dashboards share.
+"""
+
+from warehouse.export import export_parquet
+from warehouse.masking import mask_name, mask_phone
+from warehouse.reader import WarehouseNotReady, WarehouseReader
+from warehouse.schema import DIMENSION_TABLES, FACT_TABLES, SCHEMA_VERSION
+from warehouse.sync import SyncInProgress, SyncReport, sync_warehouse
+
+__all__ = [
+    "DIMENSION_TABLES",
+    "FACT_TABLES",
+    "SCHEMA_VERSION",
+    "SyncInProgress",
+    "SyncReport",
+    "WarehouseNotReady",
+    "WarehouseReader",
+    "export_parquet",
+    "mask_name",
+    "mask_phone",
+    "sync_warehouse",
+]

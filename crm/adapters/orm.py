@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from common.clock import utcnow
 from common.db import Base, BigId, intpk, name_str, utc_datetime
 
 
@@ -30,6 +31,10 @@ class Member(Base):
     registered_institution: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[utc_datetime]
     merged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The warehouse re-reads members changed since its last sync (tier, merge, consent).
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
+    )
 
 
 class Identifier(Base):

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from common.clock import utcnow
 from common.db import Base, BigId, intpk, json_value, name_str, utc_datetime
 
 
@@ -83,6 +84,10 @@ class Lot(Base):
     available_on: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date] = mapped_column(Date, index=True)
     institution_code: Mapped[str] = mapped_column(String(32))
+    # The warehouse re-reads rows changed since its last sync.
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
+    )
     # Set from the object so a batch can add many accruals and lots and flush once.
     accrual: Mapped[Accrual | None] = relationship(
         primaryjoin="foreign(Lot.accrual_id) == Accrual.id", lazy="raise"
@@ -111,6 +116,10 @@ class Accrual(Base):
     breakdown: Mapped[json_value]
     lines: Mapped[json_value]
     payment_method: Mapped[str | None] = mapped_column(String(32))
+    # The warehouse re-reads rows changed since its last sync.
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
+    )
 
 
 class Refund(Base):
@@ -209,6 +218,10 @@ class Redemption(Base):
     channel: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[utc_datetime]
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The warehouse re-reads rows changed since its last sync.
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
+    )
 
 
 class LotConsumption(Base):
