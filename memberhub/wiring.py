@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, Response, redirect
@@ -9,10 +10,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import crm
-from common.db import make_engine, make_session_factory
+import dashboards
+from common.db import make_engine, make_session_factory, read_session
+from common.errors import Unauthorized
 from common.settings import Settings, load_settings
 from storefront_api import ApiContext, register_api
-from storefront_api.auth import TokenIssuer
+from storefront_api.auth import TokenIssuer, authenticate_staff
+from warehouse import WarehouseReader
 
 
 @dataclass(frozen=True)
@@ -41,15 +45,36 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         ),
     )
 
+    dashboards.mount(
+        app,
+        reader=WarehouseReader(runtime.settings.warehouse_path),
+        authenticate=_staff_login(runtime),
+        secret_key=runtime.settings.secret_key,
+    )
+
     @app.get("/")
     def index() -> Response:
-        return redirect("/api/docs")  # type: ignore[return-value]
+        # People land on the dashboards; channel developers go to /api/docs.
+        return redirect("/dashboards/")  # type: ignore[return-value]
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
+
+
+def _staff_login(runtime: Runtime) -> Callable[[str, str], str | None]:
+    """The dashboards' login check: a staff user's role, or None."""
+
+    def authenticate(username: str, password: str) -> str | None:
+        with read_session(runtime.session_factory) as session:
+            try:
+                return authenticate_staff(session, username, password).role
+            except Unauthorized:
+                return None
+
+    return authenticate
 
 
 def wsgi_app() -> Flask:

@@ -187,9 +187,9 @@ def test_docs_init_loads_our_document_and_no_online_validator(client):
     assert re.search(r"validatorUrl:\s*null", script)
 
 
-def test_root_redirects_to_docs_and_missing_asset_is_404(client):
+def test_root_redirects_to_the_dashboards_and_missing_asset_is_404(client):
     root = client.get("/")
     assert root.status_code in (301, 302, 303, 307, 308)
-    assert root.headers["Location"].endswith("/api/docs")
+    assert root.headers["Location"].endswith("/dashboards/")
     assert client.get("/api/docs/assets/js/nope.js").status_code == 404
     assert client.get("/api/docs/assets/../../../etc/passwd").status_code == 404

@@ -1,0 +1,277 @@
+"""Mounts the Dash Pages app on the API's Flask server under /dashboards/: the shell (header,
+navigation, language switch, logout), the pages, the login gate and the logout route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlencode
+
+import dash
+from dash import Dash, Input, Output, dcc, html
+
+from common.clock import today as business_today
+from dashboards import auth, components
+from dashboards.context import Context, install
+from dashboards.i18n import Lang, parse_lang, t
+from dashboards.pages import campaigns, channels, login, members, overview, points
+from dashboards.urls import PREFIX, parse_search
+from warehouse import queries
+
+# (page module, path under PREFIX, nav label key); the order is the navigation's.
+PAGES = (
+    (overview, "/", "nav.overview"),
+    (campaigns, "/campaigns", "nav.campaigns"),
+    (channels, "/channels", "nav.channels"),
+    (members, "/members", "nav.members"),
+    (points, "/points", "nav.points"),
+)
+PRODUCT_TITLE = "会员中心 Member Hub"
+INDEX = """<!DOCTYPE html>
+<html lang="zh-CN">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
+
+
+def mount(
+    flask_app: Any,
+    *,
+    reader: queries.Reader,
+    authenticate: auth.Authenticate,
+    secret_key: str,
+    today: Callable[[], date] = business_today,
+) -> Dash:
+    """Serve the dashboards from `flask_app` under /dashboards/.
+
+    `reader` answers the metric queries (a read-only warehouse reader); `authenticate`
+    turns a staff username and password into a role (or None). One mounted app per
+    process: Dash Pages keeps a single page registry.
+    """
+    context = Context(reader, auth.Sessions(secret_key), authenticate, today)
+    install(context)
+    app = Dash(
+        "dashboards",
+        server=flask_app,
+        url_base_pathname=PREFIX,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(Path(__file__).parent / "assets"),
+        title=PRODUCT_TITLE,
+        update_title="",
+        # Pages are rendered on demand, so their components are not in the first layout.
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+    )
+    app.index_string = INDEX
+    register_page: Any = dash.register_page  # not annotated
+    for order, (page, path, key) in enumerate(PAGES):
+        register_page(
+            page.__name__,
+            path=path,
+            name=t(key, "zh"),
+            title=f"{t(key, 'zh')} · {PRODUCT_TITLE}",
+            layout=page.layout,
+            order=order,
+        )
+    register_page(
+        login.__name__,
+        path="/login",
+        name=t("login.submit", "zh"),
+        title=f"{t('login.submit', 'zh')} · {PRODUCT_TITLE}",
+        layout=login.layout,
+        order=len(PAGES),
+    )
+    app.layout = shell
+    _register_shell(app, context)
+    for page, _, _ in PAGES:
+        page.register(app, context)
+    login.register(app, context)
+    _install_gate(flask_app, app, context.sessions)
+    flask_app.add_url_rule(auth.LOGOUT_PATH, "dashboards_logout", _logout)
+    _finish_setup_now(flask_app)
+    return app
+
+
+def _finish_setup_now(flask_app: Any) -> None:
+    """Dash completes its setup (script registry, callback map, pages router) in
+    before_request hooks on the first request, and marks it done before doing it: under
+    threaded workers a second early request finds it half done (a 500 on a script, a page
+    that never renders). Run the hooks once now, before the server takes requests."""
+    with flask_app.test_request_context(PREFIX + "_dash-layout"):
+        flask_app.preprocess_request()
+
+
+def shell() -> html.Div:
+    """The frame around every page; its labels follow the URL (see _register_shell)."""
+    return html.Div(
+        [
+            html.Header(
+                [
+                    html.A(
+                        [
+                            html.Span("邮", className="brand-mark"),
+                            html.Span(t("product", "zh"), id="header-product"),
+                            html.Span("Member Hub", className="brand-en"),
+                        ],
+                        href=PREFIX,
+                        className="brand",
+                        id="header-brand",
+                    ),
+                    html.Nav(
+                        [
+                            dcc.Link(
+                                t(key, "zh"),
+                                href=PREFIX + path.lstrip("/"),
+                                id=f"nav-{page.PREFIX}",
+                                className="nav-link",
+                            )
+                            for page, path, key in PAGES
+                        ],
+                        className="nav",
+                        id="nav",
+                    ),
+                    html.Div(
+                        [
+                            html.Span(id="header-user", className="user"),
+                            dcc.Link(
+                                t("lang.switch", "zh"),
+                                href=PREFIX + "?lang=en",
+                                id="lang-switch",
+                                className="lang-switch",
+                            ),
+                            html.A(
+                                t("logout", "zh"),
+                                href=auth.LOGOUT_PATH,
+                                id="logout-link",
+                                className="logout",
+                            ),
+                        ],
+                        className="header-tools",
+                        id="header-tools",
+                    ),
+                ],
+                # Navigation shows once the header callback has seen a session.
+                className="app-header anonymous",
+                id="app-header",
+            ),
+            html.Main(dash.page_container, className="app-main"),
+        ],
+        className="app",
+    )
+
+
+def header_state(
+    pathname: str | None, search: str | None, viewer: auth.Viewer | None
+) -> dict[str, Any]:
+    """Labels and links of the header for a URL: nav links keep the query string, the
+    language switch flips `lang`, the current page is marked."""
+    params = parse_search(search)
+    lang: Lang = parse_lang(params.get("lang"))
+    flipped = dict(params)
+    if lang == "en":
+        flipped.pop("lang", None)
+    else:
+        flipped["lang"] = "en"
+    query = "?" + urlencode(params) if params else ""
+    flipped_query = "?" + urlencode(flipped) if flipped else ""
+    here = (pathname or PREFIX).rstrip("/") + "/"
+    nav = []
+    for page, path, key in PAGES:
+        target = PREFIX + path.lstrip("/")
+        active = here == target or (path != "/" and here.startswith(target.rstrip("/") + "/"))
+        nav.append(
+            {
+                "label": t(key, lang),
+                "href": target + query,
+                "class": "nav-link active" if active else "nav-link",
+                "page": page.PREFIX,
+            }
+        )
+    role = t(f"role.{viewer.role}", lang) if viewer else ""
+    return {
+        "nav": nav,
+        "lang_label": t("lang.switch", lang),
+        "lang_href": (pathname or PREFIX) + flipped_query,
+        "logout": t("logout", lang),
+        "user": f"{viewer.username} · {role}" if viewer else "",
+        "header_class": "app-header" if viewer else "app-header anonymous",
+    }
+
+
+def _register_shell(app: Dash, context: Context) -> None:
+    nav_outputs = []
+    for page, _, _ in PAGES:
+        nav_outputs += [
+            Output(f"nav-{page.PREFIX}", "children"),
+            Output(f"nav-{page.PREFIX}", "href"),
+            Output(f"nav-{page.PREFIX}", "className"),
+        ]
+
+    @components.callback(
+        app,
+        Output("lang-switch", "children"),
+        Output("lang-switch", "href"),
+        Output("logout-link", "children"),
+        Output("header-user", "children"),
+        Output("app-header", "className"),
+        *nav_outputs,
+        Input("_pages_location", "pathname"),
+        Input("_pages_location", "search"),
+    )
+    def update_header(pathname: str | None, search: str | None) -> tuple[Any, ...]:
+        state = header_state(pathname, search, context.viewer())
+        links: list[Any] = []
+        for item in state["nav"]:
+            links += [item["label"], item["href"], item["class"]]
+        return (
+            state["lang_label"],
+            state["lang_href"],
+            state["logout"],
+            state["user"],
+            state["header_class"],
+            *links,
+        )
+
+
+def _install_gate(flask_app: Any, app: Dash, sessions: auth.Sessions) -> None:
+    def gate() -> Any:
+        request = app.backend.request_adapter()
+        path = request.path
+        if not path.startswith(PREFIX.rstrip("/")):
+            return None
+        refusal = auth.check(
+            path,
+            request.full_path,
+            sessions.from_cookies(request.cookies),
+            lambda: cast(object, request.get_json()),  # type: ignore[no-untyped-call]
+        )
+        return None if refusal is None else refusal.response()
+
+    flask_app.before_request(gate)
+
+
+def _logout() -> tuple[str, int, list[tuple[str, str]]]:
+    expired = (
+        f"{auth.SESSION_COOKIE}=; Path={auth.COOKIE_PATH}; Max-Age=0; "
+        "Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax"
+    )
+    return (
+        "",
+        302,
+        [("Location", auth.LOGIN_PATH), ("Set-Cookie", expired), ("Cache-Control", "no-store")],
+    )

@@ -1,0 +1,538 @@
+"""Building blocks shared by the pages: filter bar, KPI cards, chart and table cards with
+CSV download, empty and loading states.
+
+Component ids are page-prefixed: `<page>-filter-dates`, `<page>-kpi-<metric>-value`,
+`<page>-chart-<name>`, `<page>-table-<name>` and its `-download-button`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar, cast
+
+import pandas as pd
+from dash import Input, Output, State, ctx, dcc, html, no_update
+
+from dashboards import i18n
+from dashboards.i18n import FEN_PER_YUAN, Change, Lang, MoneyScale, Shown, t
+from dashboards.urls import View, apply_filters
+
+PRESETS = (7, 30, 90, 365)
+TABLE_ROWS = 200
+Function = TypeVar("Function", bound=Callable[..., Any])
+
+
+def callback(app: Any, *dependencies: Any, **options: Any) -> Callable[[Function], Function]:
+    """`app.callback` with its type kept: Dash's decorator is not annotated."""
+    return cast(Callable[[Function], Function], app.callback(*dependencies, **options))
+
+
+# -- filter bar ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the filter dropdowns offer: (value, label) pairs in display order."""
+
+    institutions: list[tuple[str, str]]
+    channels: list[tuple[str, str]]
+    campaigns: list[tuple[str, str]]
+
+
+def institution_choices(frame: pd.DataFrame, lang: Lang) -> list[tuple[str, str]]:
+    """Institutions in tree order, indented by level so the tree reads in a flat list."""
+    return [
+        (
+            str(row["code"]),
+            "\u3000" * int(row["level"])
+            + f"{i18n.name_of(row['name'], row['name_en'], lang)} · {row['code']}",
+        )
+        for _, row in frame.iterrows()
+    ]
+
+
+def named_choices(frame: pd.DataFrame, lang: Lang) -> list[tuple[str, str]]:
+    return [
+        (str(row["code"]), i18n.name_of(row["name"], row["name_en"], lang))
+        for _, row in frame.iterrows()
+    ]
+
+
+def _options(pairs: Sequence[tuple[str, str]], current: str | None) -> list[dict[str, str]]:
+    options = [{"value": value, "label": text} for value, text in pairs]
+    if current and current not in {value for value, _ in pairs}:
+        # An unknown code from a shared URL stays visible instead of silently vanishing.
+        options.append({"value": current, "label": current})
+    return options
+
+
+def register_filters(
+    app: Any,
+    prefix: str,
+    stored_view: Callable[[Mapping[str, Any] | None], View],
+) -> None:
+    """Any change in the filter bar rewrites the URL's query string; the page then
+    renders again from the URL, so the address bar always holds a shareable view."""
+
+    @callback(
+        app,
+        Output("_pages_location", "search", allow_duplicate=True),
+        Input(f"{prefix}-filter-dates", "start_date"),
+        Input(f"{prefix}-filter-dates", "end_date"),
+        Input(f"{prefix}-filter-preset", "value"),
+        Input(f"{prefix}-filter-inst", "value"),
+        Input(f"{prefix}-filter-channel", "value"),
+        Input(f"{prefix}-filter-campaign", "value"),
+        State(f"{prefix}-query", "data"),
+        prevent_initial_call=True,
+    )
+    def apply(
+        start: str | None,
+        end: str | None,
+        preset_days: int | None,
+        inst: str | None,
+        channel: str | None,
+        campaign: str | None,
+        data: Mapping[str, Any] | None,
+    ) -> Any:
+        view = stored_view(data)
+        changed = apply_filters(
+            view,
+            preset_days=preset_days if ctx.triggered_id == f"{prefix}-filter-preset" else None,
+            start=start,
+            end=end,
+            inst=inst,
+            channel=channel,
+            campaign=campaign,
+        )
+        return no_update if changed == view else changed.search()
+
+
+def filter_bar(prefix: str, view: View, choices: Choices) -> html.Div:
+    lang, filters = view.lang, view.filters
+    controls: list[Any] = [
+        html.Div(
+            [
+                html.Label(t("filter.dates", lang), htmlFor=f"{prefix}-filter-dates"),
+                dcc.DatePickerRange(
+                    id=f"{prefix}-filter-dates",
+                    start_date=filters.start.isoformat(),
+                    end_date=filters.end.isoformat(),
+                    display_format="YYYY-MM-DD",
+                    first_day_of_week=1,
+                    minimum_nights=0,
+                    clearable=False,
+                    # Only once both ends are picked: a half-chosen range is no view.
+                    updatemode="bothdates",
+                ),
+            ],
+            className="filter filter-dates",
+        ),
+        html.Div(
+            dcc.RadioItems(
+                id=f"{prefix}-filter-preset",
+                options=[
+                    {"label": t(f"filter.preset.{days}", lang), "value": days} for days in PRESETS
+                ],
+                value=filters.days if filters.days in PRESETS else None,
+                inline=True,
+                className="presets",
+                inputClassName="preset-input",
+                labelClassName="preset-label",
+            ),
+            className="filter filter-presets",
+        ),
+        _dropdown(prefix, "inst", view, choices.institutions, filters.inst, width="wide"),
+        _dropdown(prefix, "channel", view, choices.channels, filters.channel),
+        _dropdown(prefix, "campaign", view, choices.campaigns, filters.campaign, width="wide"),
+    ]
+    return html.Div(controls, className="filter-bar", id=f"{prefix}-filter-bar")
+
+
+def _dropdown(
+    prefix: str,
+    name: str,
+    view: View,
+    pairs: Sequence[tuple[str, str]],
+    current: str | None,
+    width: str = "",
+) -> html.Div:
+    return html.Div(
+        [
+            html.Label(t(f"filter.{name}", view.lang), htmlFor=f"{prefix}-filter-{name}"),
+            dcc.Dropdown(
+                id=f"{prefix}-filter-{name}",
+                options=_options(pairs, current),
+                value=current,
+                placeholder=t(f"filter.{name}.all", view.lang),
+                clearable=True,
+                searchable=True,
+            ),
+        ],
+        className=f"filter filter-{name} {width}".strip(),
+    )
+
+
+def page_title(prefix: str, title_key: str, view: View) -> html.Div:
+    filters, lang = view.filters, view.lang
+    previous = filters.previous()
+    return html.Div(
+        [
+            html.H1(t(title_key, lang)),
+            html.Span(
+                f"{t('filter.period', lang)} {filters.start:%Y-%m-%d} – {filters.end:%Y-%m-%d}"
+                f" · {t('filter.previous', lang)} {previous.start:%Y-%m-%d} – "
+                f"{previous.end:%Y-%m-%d}",
+                className="period",
+                id=f"{prefix}-period",
+            ),
+        ],
+        className="page-title",
+    )
+
+
+# -- cards --------------------------------------------------------------------------------
+
+
+def kpi_card(
+    prefix: str,
+    metric: str,
+    label_text: str,
+    shown: Shown,
+    change: Change | None = None,
+    note: str | None = None,
+) -> html.Div:
+    """One headline number: label, value with unit, change against the previous period."""
+    footer: list[Any] = []
+    if change is not None:
+        footer.append(
+            html.Span(
+                change.text,
+                className=f"delta delta-{change.direction}",
+                id=f"{prefix}-kpi-{metric}-change",
+            )
+        )
+    if note:
+        footer.append(html.Span(note, className="note"))
+    return html.Div(
+        [
+            html.Div(label_text, className="kpi-label"),
+            html.Div(
+                [
+                    html.Span(
+                        shown.number, className="kpi-number", id=f"{prefix}-kpi-{metric}-value"
+                    ),
+                    html.Span(shown.unit, className="kpi-unit"),
+                ],
+                className="kpi-value",
+            ),
+            html.Div(footer, className="kpi-footer"),
+        ],
+        className="kpi-card",
+        id=f"{prefix}-kpi-{metric}",
+    )
+
+
+def kpi(
+    prefix: str,
+    metric: str,
+    label_key: str,
+    lang: Lang,
+    value: int,
+    previous: int | None = None,
+    *,
+    kind: str = "count",
+    note: str | None = None,
+) -> html.Div:
+    """A KPI card for a number of a given kind (money in fen, points, people, count),
+    with its change against `previous` when given."""
+    if kind == "money":
+        shown = i18n.money(value, lang)
+    elif kind == "points":
+        shown = i18n.count(value, lang, "unit.points")
+    elif kind == "people":
+        shown = i18n.count(value, lang, "unit.people")
+    else:
+        shown = i18n.count(value, lang)
+    delta = i18n.change(value, previous, lang) if previous is not None else None
+    return kpi_card(prefix, metric, t(label_key, lang), shown, delta, note)
+
+
+def kpi_row(prefix: str, name: str = "kpis") -> dcc.Loading:
+    return dcc.Loading(
+        html.Div(id=f"{prefix}-{name}", className="kpi-row"),
+        type="dot",
+        color="#007A4D",
+        className="loading",
+    )
+
+
+def card(title: str, body: Any, *, wide: bool = False, tools: Any = None) -> html.Section:
+    header: list[Any] = [html.H2(title)]
+    if tools is not None:
+        header.append(html.Div(tools, className="card-tools"))
+    return html.Section(
+        [html.Div(header, className="card-header"), html.Div(body, className="card-body")],
+        className="card wide" if wide else "card",
+    )
+
+
+def chart(prefix: str, name: str) -> dcc.Loading:
+    """A graph that shows a spinner while its callback runs."""
+    return dcc.Loading(
+        dcc.Graph(
+            id=f"{prefix}-chart-{name}",
+            config={
+                "displayModeBar": False,
+                "displaylogo": False,
+                "responsive": True,
+                "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+            },
+            className="chart",
+        ),
+        type="circle",
+        color="#007A4D",
+    )
+
+
+def chart_card(
+    prefix: str, name: str, title_key: str, lang: Lang, *, wide: bool = False
+) -> html.Section:
+    return card(t(title_key, lang), chart(prefix, name), wide=wide)
+
+
+def table_card(
+    prefix: str, name: str, title_key: str, lang: Lang, *, wide: bool = True
+) -> html.Section:
+    """A table filled by a callback, with a CSV download of the same rows."""
+    tools = [
+        html.Button(
+            t("download", lang),
+            id=f"{prefix}-table-{name}-download-button",
+            className="download",
+            n_clicks=0,
+        ),
+        dcc.Download(id=f"{prefix}-table-{name}-download"),
+    ]
+    body = dcc.Loading(
+        html.Div(id=f"{prefix}-table-{name}", className="table-wrap"),
+        type="dot",
+        color="#007A4D",
+    )
+    return card(t(title_key, lang), body, wide=wide, tools=tools)
+
+
+def empty_state(lang: Lang) -> html.Div:
+    return html.Div(t("empty", lang), className="empty")
+
+
+def not_ready(lang: Lang) -> html.Div:
+    """Shown instead of a page until the first warehouse sync has run."""
+    return html.Div(
+        [html.H1(t("not_ready.title", lang)), html.P(t("not_ready.body", lang))],
+        className="page not-ready",
+        id="warehouse-not-ready",
+    )
+
+
+# -- tables ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: the frame column it shows, its header, how to show values.
+
+    kinds: text; name (the row's name/name_en); label:<family> (a code's label, e.g.
+    label:tier); money (fen); points; count; percent; hours; date; bool; change:<column>
+    (this column against <column>); link:<column> (text linking to the href in <column>).
+    """
+
+    key: str
+    header: str
+    kind: str = "text"
+
+
+def _money_scale(frame: pd.DataFrame, column: Column, lang: Lang) -> MoneyScale:
+    values = frame[column.key].dropna() if column.key in frame.columns else pd.Series()
+    return i18n.money_scale(round(float(values.abs().max())) if len(values) else 0, lang)
+
+
+def header_text(column: Column, frame: pd.DataFrame, lang: Lang) -> str:
+    text = t(column.header, lang)
+    if column.kind == "money":
+        return f"{text} ({_money_scale(frame, column, lang).unit})"
+    return text
+
+
+def _missing(value: object) -> bool:
+    """None, NaN, NaT or pandas' NA (a LEFT JOIN that found nothing)."""
+    if value is None:
+        return True
+    if isinstance(value, list | tuple | dict):
+        return False
+    return bool(pd.isna(value))
+
+
+def cell_text(column: Column, row: pd.Series, lang: Lang, scale: MoneyScale | None) -> str:
+    value = row.get(column.key)
+    kind = column.kind
+    if kind == "name" or (kind.startswith("link:") and column.key == "name"):
+        code = row.get("code", row.get("channel", row.get("reward_code")))
+        return i18n.name_of(row.get("name"), row.get("name_en"), lang, code)
+    if kind.startswith("label:"):
+        return i18n.label(kind.split(":", 1)[1], None if _missing(value) else value, lang)
+    if _missing(value):
+        return "—"
+    if kind == "money":
+        assert scale is not None
+        return i18n.money_in(round(float(value)), scale)
+    if kind in ("points", "count"):
+        return f"{int(value):,}"
+    if kind == "percent":
+        return i18n.percent(float(value), lang)
+    if kind == "hours":
+        return f"{float(value):,.1f}"
+    if kind == "date":
+        return str(pd.Timestamp(value).strftime("%Y-%m-%d"))
+    if kind == "bool":
+        return t("yes" if value else "no", lang)
+    if kind.startswith("change:"):
+        previous = row.get(kind.split(":", 1)[1])
+        return i18n.change(int(value), 0 if _missing(previous) else int(previous), lang).text
+    return str(value)
+
+
+def render_table(columns: Sequence[Column], frame: pd.DataFrame, lang: Lang) -> html.Div:
+    """An HTML table of the frame's first TABLE_ROWS rows; numbers right-aligned."""
+    if frame.empty:
+        return empty_state(lang)
+    scales = {c.key: _money_scale(frame, c, lang) for c in columns if c.kind == "money"}
+    numeric = ("money", "points", "count", "percent", "hours")
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th(
+                    header_text(c, frame, lang),
+                    className="num" if c.kind in numeric or c.kind.startswith("change:") else "",
+                )
+                for c in columns
+            ]
+        )
+    )
+    body = html.Tbody(
+        [
+            html.Tr(
+                [
+                    html.Td(
+                        dcc.Link(cell_text(c, row, lang, None), href=str(row[c.kind[5:]]))
+                        if c.kind.startswith("link:")
+                        else cell_text(c, row, lang, scales.get(c.key)),
+                        className=_cell_class(c, row),
+                    )
+                    for c in columns
+                ]
+            )
+            for _, row in frame.head(TABLE_ROWS).iterrows()
+        ]
+    )
+    note = []
+    if len(frame) > TABLE_ROWS:
+        note = [html.Div(f"{TABLE_ROWS:,} / {len(frame):,}", className="table-note")]
+    return html.Div([html.Table([head, body], className="data-table"), *note])
+
+
+def _cell_class(column: Column, row: pd.Series) -> str:
+    if column.kind.startswith("change:"):
+        value, previous = row.get(column.key), row.get(column.kind.split(":", 1)[1])
+        direction = (
+            "up"
+            if (value or 0) > (previous or 0)
+            else "down"
+            if (value or 0) < (previous or 0)
+            else "flat"
+        )
+        return f"num delta-{direction}"
+    if column.kind in ("money", "points", "count", "percent", "hours"):
+        return "num"
+    return ""
+
+
+def csv_text(columns: Sequence[Column], frame: pd.DataFrame, lang: Lang) -> str:
+    """The table as CSV for spreadsheets: every row, money in 元 with two decimals
+    (exact, from fen), headers in the viewer's language, a BOM so Excel reads UTF-8."""
+    headers = []
+    for column in columns:
+        text = t(column.header, lang)
+        headers.append(f"{text} ({t('unit.yuan', lang)})" if column.kind == "money" else text)
+    rows: list[list[str]] = []
+    for _, row in frame.iterrows():
+        cells = []
+        for column in columns:
+            value = row.get(column.key)
+            if column.kind == "money" and not _missing(value):
+                fen = round(float(value))
+                cells.append(str((Decimal(fen) / FEN_PER_YUAN).quantize(Decimal("0.01"))))
+            elif column.kind in ("points", "count") and not _missing(value):
+                cells.append(str(int(value)))
+            elif column.kind == "percent" and not _missing(value):
+                cells.append(f"{float(value) * 100:.2f}%")
+            else:
+                cells.append(cell_text(column, row, lang, None) if column.kind != "money" else "")
+        rows.append(cells)
+    out = pd.DataFrame(rows, columns=headers)
+    return "\ufeff" + str(out.to_csv(index=False, lineterminator="\r\n"))
+
+
+def csv_download(
+    columns: Sequence[Column], frame: pd.DataFrame, lang: Lang, filename: str
+) -> dict[str, Any]:
+    """What a dcc.Download expects for the table as a CSV file."""
+    # The same dict dcc.send_string builds, without base64: CSV text travels as it is.
+    return {
+        "content": csv_text(columns, frame, lang),
+        "filename": filename,
+        "type": "text/csv",
+        "base64": False,
+    }
+
+
+def download_name(page: str, table: str, view: View) -> str:
+    filters = view.filters
+    return f"memberhub-{page}-{table}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
+
+
+def register_table(
+    app: Any,
+    prefix: str,
+    name: str,
+    columns: Sequence[Column] | Callable[[View], Sequence[Column]],
+    load: Callable[[View], pd.DataFrame],
+    stored_view: Callable[[Mapping[str, Any] | None], View],
+) -> None:
+    """The two callbacks of a table card: fill it when the page's filters are known, and
+    send the same rows as CSV when its download button is pressed."""
+
+    def columns_for(view: View) -> Sequence[Column]:
+        return columns(view) if callable(columns) else columns
+
+    @callback(app, Output(f"{prefix}-table-{name}", "children"), Input(f"{prefix}-query", "data"))
+    def fill(data: Mapping[str, Any] | None) -> Any:
+        view = stored_view(data)
+        return render_table(columns_for(view), load(view), view.lang)
+
+    @callback(
+        app,
+        Output(f"{prefix}-table-{name}-download", "data"),
+        Input(f"{prefix}-table-{name}-download-button", "n_clicks"),
+        State(f"{prefix}-query", "data"),
+        prevent_initial_call=True,
+    )
+    def download(clicks: int | None, data: Mapping[str, Any] | None) -> Any:
+        if not clicks:
+            return no_update
+        view = stored_view(data)
+        return csv_download(
+            columns_for(view), load(view), view.lang, download_name(prefix, name, view)
+        )

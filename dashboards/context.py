@@ -1,0 +1,108 @@
+"""What pages and callbacks work with: the warehouse reader, sessions, the login check,
+the clock; and the one mounted dashboard of this process.
+
+Dash Pages keeps its page registry per process, so a process serves one dashboard app:
+`mount` installs its context here and page layouts (which Dash calls without arguments
+but the URL's) read it back. Callbacks get their context passed in when registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from dash import callback_context
+
+from dashboards import components
+from dashboards.auth import Authenticate, Sessions, Viewer
+from dashboards.i18n import Lang
+from dashboards.urls import DEFAULT_DAYS, View, from_store, read_view
+from warehouse import WarehouseNotReady, queries
+
+
+@dataclass(frozen=True)
+class Context:
+    reader: queries.Reader
+    sessions: Sessions
+    authenticate: Authenticate
+    today: Callable[[], date]
+    # What every page render needs and only a sync changes, by warehouse version.
+    _cache: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+
+    def _cached(self, key: str, load: Callable[[], Any]) -> Any:
+        version = getattr(self.reader, "version", None)
+        if not isinstance(version, str):
+            return load()
+        slot = (version, key)
+        if slot not in self._cache:
+            if len(self._cache) > 64:
+                self._cache.clear()
+            self._cache[slot] = load()
+        return self._cache[slot]
+
+    def ready(self) -> bool:
+        """Whether a sync has published a warehouse yet."""
+        try:
+            self.last_day()
+        except WarehouseNotReady:
+            return False
+        return True
+
+    def last_day(self) -> date | None:
+        """The last business day with a purchase: the default end of every period."""
+
+        def load() -> date | None:
+            frame = queries.activity_range(self.reader)
+            if frame.empty or pd.isna(frame["last_day"].iloc[0]):
+                return None
+            day: date = pd.Timestamp(frame["last_day"].iloc[0]).date()
+            return day
+
+        result: date | None = self._cached("last_day", load)
+        return result
+
+    def view(self, query: Mapping[str, Any], default_days: int = DEFAULT_DAYS) -> View:
+        """The view a page's URL asks for; without dates, the `default_days` days up to
+        the last day with data."""
+        try:
+            last = self.last_day()
+        except WarehouseNotReady:
+            last = None
+        return read_view(query, last or self.today(), default_days)
+
+    def stored_view(self, data: Mapping[str, Any] | None) -> View:
+        """The view a page's `<page>-query` store holds (its dates are always set)."""
+        return from_store(data, self.today())
+
+    def choices(self, lang: Lang) -> components.Choices:
+        def load() -> components.Choices:
+            return components.Choices(
+                institutions=components.institution_choices(
+                    queries.institutions(self.reader), lang
+                ),
+                channels=components.named_choices(queries.channels(self.reader), lang),
+                campaigns=components.named_choices(queries.campaigns(self.reader), lang),
+            )
+
+        result: components.Choices = self._cached(f"choices:{lang}", load)
+        return result
+
+    def viewer(self) -> Viewer | None:
+        """Who runs the current callback (the gate already turned anonymous ones away)."""
+        return self.sessions.from_cookies(callback_context.cookies or {})
+
+
+_mounted: list[Context] = []
+
+
+def install(context: Context) -> None:
+    _mounted[:] = [context]
+
+
+def current() -> Context:
+    if not _mounted:
+        raise RuntimeError("the dashboards are not mounted (call dashboards.mount first)")
+    return _mounted[0]

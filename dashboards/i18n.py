@@ -1,0 +1,367 @@
+"""Every dashboard label in Chinese and English, and number formatting in 元/万元 and 万."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+
+# key -> (Chinese, English)
+TEXT: dict[str, tuple[str, str]] = {
+    # shell
+    "product": ("会员中心", "Member Hub"),
+    "product.subtitle": ("上海邮政会员积分", "Shanghai Post loyalty"),
+    "nav.overview": ("总览", "Overview"),
+    "nav.campaigns": ("营销活动", "Campaigns"),
+    "nav.channels": ("渠道", "Channels"),
+    "nav.members": ("会员", "Members"),
+    "nav.points": ("积分经济", "Points economy"),
+    "lang.switch": ("English", "中文"),
+    "logout": ("退出登录", "Log out"),
+    "role.marketer": ("市场营销", "Marketer"),
+    "role.finance": ("财务", "Finance"),
+    "role.admin": ("管理员", "Admin"),
+    # login
+    "login.title": ("登录会员中心", "Sign in to Member Hub"),
+    "login.username": ("用户名", "Username"),
+    "login.password": ("密码", "Password"),
+    "login.submit": ("登录", "Sign in"),
+    "login.failed": ("用户名或密码错误", "Wrong username or password"),
+    "login.missing": ("请输入用户名和密码", "Enter your username and password"),
+    "login.hint": ("使用员工账号登录", "Use your staff account"),
+    # filters
+    "filter.dates": ("日期", "Dates"),
+    "filter.inst": ("机构", "Institution"),
+    "filter.inst.all": ("全部机构", "All institutions"),
+    "filter.channel": ("渠道", "Channel"),
+    "filter.channel.all": ("全部渠道", "All channels"),
+    "filter.campaign": ("营销活动", "Campaign"),
+    "filter.campaign.all": ("全部活动", "All campaigns"),
+    "filter.preset.7": ("近7天", "7 days"),
+    "filter.preset.30": ("近30天", "30 days"),
+    "filter.preset.90": ("近90天", "90 days"),
+    "filter.preset.365": ("近一年", "1 year"),
+    "filter.period": ("统计期间", "Period"),
+    "filter.previous": ("对比上期", "vs previous period"),
+    # states
+    "empty": ("所选条件下暂无数据", "No data for these filters"),
+    "download": ("下载 CSV", "Download CSV"),
+    "vs_previous": ("较上期", "vs previous"),
+    "new": ("新增", "new"),
+    "as_of": ("截至", "as of"),
+    "no_estimate": ("样本不足", "not enough members"),
+    "current_period": ("本期", "This period"),
+    "not_ready.title": ("数据仓库尚未就绪", "The warehouse is not ready yet"),
+    "not_ready.body": (
+        "请先运行 memberhub warehouse sync，完成后刷新本页。",
+        "Run `memberhub warehouse sync`, then reload this page.",
+    ),
+    "previous_period": ("上期", "Previous period"),
+    # units
+    "unit.yuan": ("元", "CNY"),
+    "unit.wan_yuan": ("万元", "10k CNY"),
+    "unit.wan": ("万", "10k"),
+    "unit.million": ("百万", "M"),
+    "unit.points": ("积分", "points"),
+    "unit.people": ("人", "members"),
+    "unit.orders": ("笔", "orders"),
+    "unit.hours": ("小时", "hours"),
+    "unit.times": ("次", "times"),
+    # metrics
+    "metric.members": ("会员总数", "Members"),
+    "metric.new_members": ("新增会员", "New members"),
+    "metric.active_members": ("活跃会员", "Active members"),
+    "metric.repeat_buyers": ("复购会员", "Repeat buyers"),
+    "metric.purchases": ("交易笔数", "Purchases"),
+    "metric.gmv": ("交易额", "GMV"),
+    "metric.avg_ticket": ("笔均交易额", "Average ticket"),
+    "metric.points_issued": ("发放积分", "Points issued"),
+    "metric.points_redeemed": ("兑换积分", "Points redeemed"),
+    "metric.points_expired": ("过期积分", "Points expired"),
+    "metric.points_outstanding": ("未兑积分余额", "Points outstanding"),
+    "metric.available": ("可用积分", "Available"),
+    "metric.pending": ("待生效积分", "Pending"),
+    "metric.expiring_30": ("30天内到期", "Expiring in 30 days"),
+    "metric.expiring_90": ("90天内到期", "Expiring in 90 days"),
+    "metric.previous_gmv": ("上期交易额", "Previous GMV"),
+    "metric.change": ("环比", "Change"),
+    "metric.share": ("占比", "Share"),
+    "metric.channels": ("活跃渠道", "Active channels"),
+    "metric.online_share": ("线上交易额占比", "Online share of GMV"),
+    "metric.repeat_rate": ("复购率", "Repeat rate"),
+    "metric.participants": ("参与会员", "Participants"),
+    "metric.points_cost": ("积分成本", "Points cost"),
+    "metric.points_awarded": ("活动发放积分", "Campaign points awarded"),
+    "metric.points_returned": ("退回预算", "Returned to budget"),
+    "metric.budget": ("积分预算", "Points budget"),
+    "metric.budget_used": ("预算使用率", "Budget used"),
+    "metric.gmv_window": ("活动期交易额", "GMV in window"),
+    "metric.gmv_baseline": ("基准期交易额", "GMV in baseline"),
+    "metric.gmv_uplift": ("较基准期", "vs baseline"),
+    "metric.lift": ("人均增量交易额", "Incremental GMV per member"),
+    "metric.lift_ci": ("95%置信区间", "95% confidence interval"),
+    "metric.lift_low": ("置信区间下限", "CI low"),
+    "metric.lift_high": ("置信区间上限", "CI high"),
+    "metric.treated": ("活动组", "Treated"),
+    "metric.holdout": ("对照组", "Holdout"),
+    "metric.treated_members": ("活动组人数", "Treated members"),
+    "metric.holdout_members": ("对照组人数", "Holdout members"),
+    "metric.window": ("活动期", "Window"),
+    "metric.pickup_orders": ("自提订单", "Pickup orders"),
+    "metric.online_picked_up": ("线上下单·网点自提", "Ordered online, collected offline"),
+    "metric.picked_up": ("已提货", "Picked up"),
+    "metric.pickup_rate": ("提货率", "Pickup rate"),
+    "metric.median_hours": ("提货时长中位数", "Median time to pickup"),
+    "metric.expired_pickups": ("逾期未提", "Uncollected expiries"),
+    "metric.awaiting": ("待提货", "Awaiting pickup"),
+    "metric.mailings": ("寄递件数", "Mailings"),
+    "metric.bill_payments": ("缴费笔数", "Bill payments"),
+    "metric.subscriptions": ("报刊订阅", "Subscriptions"),
+    "metric.count": ("笔数", "Count"),
+    "metric.amount": ("金额", "Amount"),
+    "metric.redemptions": ("兑换次数", "Redemptions"),
+    "metric.quantity": ("数量", "Quantity"),
+    "metric.cash": ("现金部分", "Cash part"),
+    "metric.retention": ("留存率", "Retention"),
+    "metric.cohort_size": ("群组人数", "Cohort size"),
+    "metric.last_day": ("最近消费", "Last purchase"),
+    # columns
+    "col.channel": ("渠道", "Channel"),
+    "col.business_type": ("业务类型", "Business type"),
+    "col.institution": ("机构", "Institution"),
+    "col.code": ("代码", "Code"),
+    "col.outlet": ("自提网点", "Pickup outlet"),
+    "col.district": ("区县", "District"),
+    "col.campaign": ("营销活动", "Campaign"),
+    "col.starts_on": ("开始", "Starts"),
+    "col.ends_on": ("结束", "Ends"),
+    "col.member_no": ("会员号", "Member no."),
+    "col.name": ("姓名", "Name"),
+    "col.phone": ("手机号", "Phone"),
+    "col.tier": ("等级", "Tier"),
+    "col.reward": ("礼品", "Reward"),
+    "col.kind": ("类别", "Kind"),
+    "col.service": ("业务", "Service"),
+    "col.online": ("线上", "Online"),
+    "col.day": ("日期", "Day"),
+    # blocks
+    "block.kpis": ("核心指标", "Key figures"),
+    "block.gmv_trend": ("交易额走势（对比上期）", "GMV trend vs previous period"),
+    "block.members_trend": ("活跃会员走势", "Active members per day"),
+    "block.gmv_by_channel": ("分渠道交易额", "GMV by channel"),
+    "block.gmv_by_business_type": ("分业务类型交易额", "GMV by business type"),
+    "block.points_flow": ("积分发放 / 兑换 / 过期", "Points issued / redeemed / expired"),
+    "block.channel_table": ("渠道明细", "Channels in detail"),
+    "block.campaign_table": ("活动效果一览", "Campaign results"),
+    "block.campaign_cost": ("积分成本 vs 预算", "Points cost vs budget"),
+    "block.campaign_lift": (
+        "增量效果（活动组 − 对照组）",
+        "Incremental effect (treated − holdout)",
+    ),
+    "block.campaign_gmv": ("活动期 vs 基准期交易额", "GMV: window vs baseline"),
+    "block.campaign_daily": ("人均累计交易额：活动组 vs 对照组", "Cumulative GMV per member"),
+    "block.campaign_burn": ("累计积分成本 vs 预算", "Cumulative points cost vs budget"),
+    "block.campaign_detail": ("活动详情", "Campaign detail"),
+    "block.campaign_back": ("← 返回全部活动", "← All campaigns"),
+    "block.institutions": ("分机构表现", "By institution"),
+    "block.institution_tree": ("机构树（交易额）", "Institution tree (GMV)"),
+    "block.o2o": ("线上下单 · 网点自提（O2O）", "Order online, collect offline (O2O)"),
+    "block.pickup_outlets": ("自提网点明细", "Pickup outlets"),
+    "block.services": ("寄递与生活缴费", "Mailing and bill payments"),
+    "block.new_members": ("每日新增会员（按注册渠道）", "New members per day by channel"),
+    "block.tiers": ("会员等级分布", "Tier distribution"),
+    "block.cohorts": ("月度群组留存", "Monthly cohort retention"),
+    "block.frequency": ("消费频次分布", "Purchase frequency"),
+    "block.channel_mix": ("会员渠道构成", "Members by channel mix"),
+    "block.top_members": ("高价值会员", "Top members"),
+    "block.issuance_source": ("积分发放来源", "Points issued by source"),
+    "block.issuance_campaign": ("各活动发放积分", "Points issued by campaign"),
+    "block.redemption_kind": ("按礼品类别兑换", "Redemption by reward kind"),
+    "block.rewards": ("礼品兑换明细", "Rewards redeemed"),
+    "block.liability": ("分机构积分负债", "Points liability by institution"),
+    # axes
+    "axis.day": ("日期", "Day"),
+    "axis.week": ("周", "Week"),
+    "axis.days_into_period": ("期内第几天", "Day of period"),
+    "axis.months_since": ("注册后第几个月", "Months since joining"),
+    "axis.cohort": ("注册月份", "Cohort"),
+    "axis.purchases": ("期内消费次数", "Purchases in period"),
+    "axis.members": ("会员数", "Members"),
+    "axis.points": ("积分", "Points"),
+    # dimension values
+    "tier.regular": ("普卡", "Regular"),
+    "tier.silver": ("银卡", "Silver"),
+    "tier.gold": ("金卡", "Gold"),
+    "tier.diamond": ("钻石卡", "Diamond"),
+    "mix.online_only": ("仅线上", "Online only"),
+    "mix.offline_only": ("仅线下", "Offline only"),
+    "mix.both": ("线上线下都有", "Both"),
+    "source.issuance": ("机构发放（基础积分）", "Institution issuance (base)"),
+    "source.campaign": ("营销活动（奖励积分）", "Campaigns (bonus)"),
+    "kind.goods": ("实物礼品", "Goods"),
+    "kind.voucher": ("优惠券", "Vouchers"),
+    "kind.bill_credit": ("缴费抵扣", "Bill credit"),
+    "kind.partner_miles": ("航空里程", "Airline miles"),
+    "flow.issued": ("发放", "Issued"),
+    "flow.redeemed": ("兑换", "Redeemed"),
+    "flow.expired": ("过期", "Expired"),
+    "service.mailing": ("寄递", "Mailing"),
+    "service.bill_payment": ("生活缴费", "Bill payment"),
+    "service.subscription": ("报刊订阅", "Subscription"),
+    "mail.letter": ("信函", "Letter"),
+    "mail.registered": ("挂号信", "Registered"),
+    "mail.parcel": ("包裹", "Parcel"),
+    "mail.ems": ("EMS", "EMS"),
+    "bill.water": ("水费", "Water"),
+    "bill.electricity": ("电费", "Electricity"),
+    "bill.gas": ("燃气费", "Gas"),
+    "bill.broadband": ("宽带", "Broadband"),
+    "bill.landline": ("固话", "Landline"),
+    "term.monthly": ("月订", "Monthly"),
+    "term.quarterly": ("季订", "Quarterly"),
+    "term.annual": ("年订", "Annual"),
+    "period.current": ("本期", "This period"),
+    "period.previous": ("上期", "Previous period"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "unknown": ("未知", "unknown"),
+}
+
+# Which key prefix labels the codes of each service's kinds (service_activity).
+SERVICE_KIND_PREFIX = {"mailing": "mail", "bill_payment": "bill", "subscription": "term"}
+
+
+def parse_lang(value: object) -> Lang:
+    """English only when asked for; anything else (missing, unknown) is Chinese."""
+    return "en" if value == "en" else "zh"
+
+
+def t(key: str, lang: Lang) -> str:
+    """The label for `key`; a key without an entry shows as itself, never fails."""
+    pair = TEXT.get(key)
+    if pair is None:
+        return key
+    return pair[1] if lang == "en" else pair[0]
+
+
+def label(prefix: str, code: object, lang: Lang) -> str:
+    """The label of a code in a family (`tier`, `kind`, ...), or the code itself."""
+    if code is None or code != code:  # None or NaN
+        return t("unknown", lang)
+    return TEXT.get(f"{prefix}.{code}", (str(code), str(code)))[1 if lang == "en" else 0]
+
+
+def name_of(name: object, name_en: object, lang: Lang, code: object = None) -> str:
+    """A dimension row's name in the viewer's language, falling back to the other one,
+    then to its code."""
+    first, second = (name_en, name) if lang == "en" else (name, name_en)
+    for value in (first, second, code):
+        if isinstance(value, str) and value:
+            return value
+    return t("unknown", lang)
+
+
+# -- numbers ------------------------------------------------------------------------------
+
+FEN_PER_YUAN = 100
+FEN_PER_WAN_YUAN = 1_000_000
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A number as displayed: the digits and the unit that goes after them."""
+
+    number: str
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.unit}".strip()
+
+
+@dataclass(frozen=True)
+class MoneyScale:
+    """How a chart or column shows fen: divide by `fen_per_unit`, label with `unit`."""
+
+    fen_per_unit: int
+    unit: str
+
+    def value(self, fen: int) -> float:
+        # Charts need plain numbers; the division happens only here, for display.
+        return fen / self.fen_per_unit
+
+
+def _grouped(value: Decimal, places: int) -> str:
+    quantum = Decimal(1).scaleb(-places)
+    return f"{value.quantize(quantum, rounding=ROUND_HALF_UP):,.{places}f}"
+
+
+def money_scale(largest_fen: int, lang: Lang) -> MoneyScale:
+    """万元 (10k CNY) once the largest amount reaches 10,000 元, else 元 (CNY)."""
+    if abs(largest_fen) >= FEN_PER_WAN_YUAN:
+        return MoneyScale(FEN_PER_WAN_YUAN, t("unit.wan_yuan", lang))
+    return MoneyScale(FEN_PER_YUAN, t("unit.yuan", lang))
+
+
+def money(fen: int, lang: Lang) -> Shown:
+    """Integer fen as 元 with two decimals, or 万元 with two decimals from 10,000 元 up.
+
+    Rounded half up from the exact decimal value, never through a float:
+    123456 fen → 1,234.56 元; 123456789 fen → 123.46 万元.
+    """
+    scale = money_scale(fen, lang)
+    return Shown(_grouped(Decimal(int(fen)) / scale.fen_per_unit, 2), scale.unit)
+
+
+def money_in(fen: int, scale: MoneyScale) -> str:
+    """Fen in a given scale (a table column shares one unit), two decimals."""
+    return _grouped(Decimal(int(fen)) / scale.fen_per_unit, 2)
+
+
+def count(value: int, lang: Lang, unit_key: str | None = None) -> Shown:
+    """Whole numbers with separators; from 100,000 up in 万 (zh) or from 1,000,000 in M (en)."""
+    unit = t(unit_key, lang) if unit_key else ""
+    value = int(value)
+    if lang == "zh" and abs(value) >= 100_000:
+        return Shown(_grouped(Decimal(value) / 10_000, 2), f"万{unit}")
+    if lang == "en" and abs(value) >= 1_000_000:
+        return Shown(_grouped(Decimal(value) / 1_000_000, 2), f"M {unit}".strip())
+    return Shown(f"{value:,}", unit)
+
+
+def percent(ratio: float | None, lang: Lang, places: int = 1) -> str:
+    """A ratio (0.123) as a percentage (12.3%); — when there is none."""
+    del lang  # the same in both languages
+    if ratio is None or ratio != ratio:
+        return "—"
+    return f"{ratio * 100:.{places}f}%"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A period-on-period change as shown on a KPI card; `direction` up, down or flat."""
+
+    text: str
+    direction: str
+
+
+def change(current: int, previous: int, lang: Lang) -> Change:
+    """Relative change against the previous period: +12.3% / −4.0% / 0.0%; `new` when the
+    previous period had nothing and this one has something."""
+    if previous == 0:
+        if current == 0:
+            return Change("0.0%", "flat")
+        return Change(t("new", lang), "up")
+    ratio = (current - previous) / abs(previous)
+    if ratio > 0:
+        return Change(f"+{ratio * 100:.1f}%", "up")
+    if ratio < 0:
+        return Change(f"−{abs(ratio) * 100:.1f}%", "down")
+    return Change("0.0%", "flat")
+
+
+def hours(value: float | None, lang: Lang) -> Shown:
+    if value is None or value != value:
+        return Shown("—", "")
+    return Shown(f"{value:,.1f}", t("unit.hours", lang))

@@ -1,0 +1,1 @@
+"""The dashboard pages, one module each: layout(**query) and register(app, context)."""

@@ -1,0 +1,301 @@
+"""营销活动 Campaigns: per campaign its participants, points cost against budget, GMV in its
+window against a baseline, and the incremental effect against its holdout group; with
+?campaign=CODE the detail view of one campaign."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+from dash import Input, Output, dcc, html
+
+from dashboards import components, figures, i18n
+from dashboards.components import Column
+from dashboards.context import Context, current
+from dashboards.i18n import Lang, t
+from dashboards.urls import View, page_href, to_store
+from warehouse import queries
+
+PREFIX = "campaigns"
+# Campaigns run a few weeks each, a few times a year: a year shows the whole calendar.
+DEFAULT_DAYS = 365
+CAMPAIGN_COLUMNS = (
+    Column("name", "col.campaign", "link:href"),
+    Column("starts_on", "col.starts_on", "date"),
+    Column("ends_on", "col.ends_on", "date"),
+    Column("participants", "metric.participants", "count"),
+    Column("budget_points", "metric.budget", "points"),
+    Column("points_cost", "metric.points_cost", "points"),
+    Column("budget_used", "metric.budget_used", "percent"),
+    Column("gmv_window_fen", "metric.gmv_window", "money"),
+    Column("gmv_baseline_fen", "metric.gmv_baseline", "money"),
+    Column("gmv_window_fen", "metric.gmv_uplift", "change:gmv_baseline_fen"),
+    Column("lift_fen", "metric.lift", "money"),
+    Column("lift_low_fen", "metric.lift_low", "money"),
+    Column("lift_high_fen", "metric.lift_high", "money"),
+)
+DAILY_COLUMNS = (
+    Column("day", "col.day", "date"),
+    Column("treated_gmv_fen", "metric.treated", "money"),
+    Column("holdout_gmv_fen", "metric.holdout", "money"),
+    Column("points_awarded", "metric.points_awarded", "points"),
+)
+
+
+def layout(**query: str) -> html.Div:
+    context = current()
+    view = context.view(query, DEFAULT_DAYS)
+    if not context.ready():
+        return components.not_ready(view.lang)
+    lang = view.lang
+    detail = bool(view.filters.campaign)
+    blocks = _detail_blocks(view) if detail else _list_blocks(lang)
+    return html.Div(
+        [
+            components.page_title(PREFIX, "nav.campaigns", view),
+            components.filter_bar(PREFIX, view, context.choices(lang)),
+            dcc.Store(id=f"{PREFIX}-query", data=to_store(view)),
+            *blocks,
+        ],
+        className="page",
+        id=f"{PREFIX}-page",
+    )
+
+
+def _list_blocks(lang: Lang) -> list[Any]:
+    return [
+        components.kpi_row(PREFIX),
+        html.Div(
+            [
+                components.chart_card(PREFIX, "lift", "block.campaign_lift", lang),
+                components.chart_card(PREFIX, "cost", "block.campaign_cost", lang),
+                components.chart_card(PREFIX, "gmv", "block.campaign_gmv", lang, wide=True),
+                components.table_card(PREFIX, "campaigns", "block.campaign_table", lang),
+            ],
+            className="grid",
+        ),
+        html.P(_method_note(lang), className="method-note"),
+    ]
+
+
+def _detail_blocks(view: View) -> list[Any]:
+    lang = view.lang
+    back = view.with_campaign(None)
+    return [
+        html.Div(
+            dcc.Link(t("block.campaign_back", lang), href=page_href("campaigns", back)),
+            className="back-link",
+        ),
+        components.kpi_row(PREFIX, "detail-kpis"),
+        html.Div(
+            [
+                components.chart_card(PREFIX, "groups", "block.campaign_daily", lang),
+                components.chart_card(PREFIX, "burn", "block.campaign_burn", lang),
+                components.table_card(PREFIX, "daily", "block.campaign_detail", lang),
+            ],
+            className="grid",
+        ),
+        html.P(_method_note(lang), className="method-note"),
+    ]
+
+
+def _method_note(lang: Lang) -> str:
+    if lang == "en":
+        return (
+            "Incremental effect: mean GMV per member in the campaign window, members who got "
+            "the offer minus the random holdout group (members who bought nothing count as "
+            "0), with a 95% confidence interval by the normal approximation (Welch). GMV "
+            "counts the campaign's target business types; the baseline is the same number "
+            "of days just before the window."
+        )
+    return (
+        "增量效果：活动期内人均交易额，活动组减随机对照组（未消费会员计为0），95%置信区间按正态近似"
+        "（Welch）计算。交易额仅统计活动目标业务类型；基准期为活动开始前相同天数。"
+    )
+
+
+def with_links(frame: pd.DataFrame, view: View) -> pd.DataFrame:
+    """Adds `href`: each campaign's detail view with the current filters."""
+    return frame.assign(
+        href=[page_href("campaigns", view.with_campaign(str(code))) for code in frame["code"]]
+    )
+
+
+def list_kpis(frame: pd.DataFrame, lang: Lang) -> list[Any]:
+    """Totals over the listed campaigns."""
+    budget = int(frame["budget_points"].sum())
+    cost = int(frame["points_cost"].sum())
+    return [
+        components.kpi(PREFIX, "campaigns", "nav.campaigns", lang, len(frame)),
+        components.kpi(
+            PREFIX,
+            "participants",
+            "metric.participants",
+            lang,
+            int(frame["participants"].sum()),
+            kind="people",
+        ),
+        components.kpi(PREFIX, "budget", "metric.budget", lang, budget, kind="points"),
+        components.kpi(PREFIX, "points-cost", "metric.points_cost", lang, cost, kind="points"),
+        components.kpi_card(
+            PREFIX,
+            "budget-used",
+            t("metric.budget_used", lang),
+            i18n.Shown(i18n.percent(cost / budget if budget else None, lang), ""),
+        ),
+        components.kpi(
+            PREFIX,
+            "gmv-window",
+            "metric.gmv_window",
+            lang,
+            int(frame["gmv_window_fen"].sum()),
+            int(frame["gmv_baseline_fen"].sum()),
+            kind="money",
+        ),
+    ]
+
+
+def detail_kpis(row: pd.Series, lang: Lang) -> list[Any]:
+    """The cards of one campaign (a row of `queries.campaign_results`)."""
+    budget = int(row["budget_points"])
+    lift = row["lift_fen"]
+    has_lift = not (lift is None or (isinstance(lift, float) and math.isnan(lift)))
+    if has_lift:
+        shown_lift = i18n.money(round(float(lift)), lang)
+        interval = (
+            f"95% CI {i18n.money(round(float(row['lift_low_fen'])), lang)} ~ "
+            f"{i18n.money(round(float(row['lift_high_fen'])), lang)}"
+        )
+    else:
+        shown_lift, interval = i18n.Shown("—", ""), t("no_estimate", lang)
+    return [
+        components.kpi(
+            PREFIX,
+            "participants",
+            "metric.participants",
+            lang,
+            int(row["participants"]),
+            kind="people",
+        ),
+        components.kpi(
+            PREFIX,
+            "points-cost",
+            "metric.points_cost",
+            lang,
+            int(row["points_cost"]),
+            kind="points",
+            note=f"{t('metric.budget', lang)} {budget:,}",
+        ),
+        components.kpi_card(
+            PREFIX,
+            "budget-used",
+            t("metric.budget_used", lang),
+            i18n.Shown(i18n.percent(row["budget_used"], lang), ""),
+        ),
+        components.kpi(
+            PREFIX,
+            "gmv-window",
+            "metric.gmv_window",
+            lang,
+            int(row["gmv_window_fen"]),
+            int(row["gmv_baseline_fen"]),
+            kind="money",
+            note=t("metric.gmv_uplift", lang),
+        ),
+        components.kpi_card(PREFIX, "lift", t("metric.lift", lang), shown_lift, note=interval),
+        components.kpi(
+            PREFIX,
+            "treated",
+            "metric.treated_members",
+            lang,
+            int(row["treated_members"]),
+            kind="people",
+        ),
+        components.kpi(
+            PREFIX,
+            "holdout",
+            "metric.holdout_members",
+            lang,
+            int(row["holdout_members"]),
+            kind="people",
+        ),
+    ]
+
+
+def register(app: Any, context: Context) -> None:
+    components.register_filters(app, PREFIX, context.stored_view)
+    query = Input(f"{PREFIX}-query", "data")
+
+    def results(view: View) -> pd.DataFrame:
+        return queries.campaign_results(context.reader, view.filters)
+
+    @components.callback(app, Output(f"{PREFIX}-kpis", "children"), query)
+    def kpis(data: dict[str, str]) -> Any:
+        view = context.stored_view(data)
+        frame = results(view)
+        if frame.empty:
+            return components.empty_state(view.lang)
+        return list_kpis(frame, view.lang)
+
+    @components.callback(
+        app,
+        Output(f"{PREFIX}-chart-lift", "figure"),
+        Output(f"{PREFIX}-chart-cost", "figure"),
+        Output(f"{PREFIX}-chart-gmv", "figure"),
+        query,
+    )
+    def charts(data: dict[str, str]) -> tuple[Any, Any, Any]:
+        view = context.stored_view(data)
+        frame = results(view)
+        return (
+            figures.campaign_lift(frame, view.lang),
+            figures.campaign_cost(frame, view.lang),
+            figures.campaign_window_vs_baseline(frame, view.lang),
+        )
+
+    components.register_table(
+        app,
+        PREFIX,
+        "campaigns",
+        CAMPAIGN_COLUMNS,
+        lambda view: with_links(results(view), view),
+        context.stored_view,
+    )
+
+    @components.callback(app, Output(f"{PREFIX}-detail-kpis", "children"), query)
+    def detail(data: dict[str, str]) -> Any:
+        view = context.stored_view(data)
+        frame = results(view)
+        if frame.empty:
+            return components.empty_state(view.lang)
+        return detail_kpis(frame.iloc[0], view.lang)
+
+    @components.callback(
+        app,
+        Output(f"{PREFIX}-chart-groups", "figure"),
+        Output(f"{PREFIX}-chart-burn", "figure"),
+        query,
+    )
+    def detail_charts(data: dict[str, str]) -> tuple[Any, Any]:
+        view = context.stored_view(data)
+        code = view.filters.campaign or ""
+        daily = queries.campaign_daily(context.reader, view.filters, code)
+        budget = queries.campaigns(context.reader)
+        chosen = budget[budget["code"] == code]
+        budget_points = int(chosen["budget_points"].iloc[0]) if not chosen.empty else 0
+        return (
+            figures.campaign_groups(daily, view.lang),
+            figures.campaign_burn(daily, budget_points, view.lang),
+        )
+
+    components.register_table(
+        app,
+        PREFIX,
+        "daily",
+        DAILY_COLUMNS,
+        lambda view: queries.campaign_daily(
+            context.reader, view.filters, view.filters.campaign or ""
+        ),
+        context.stored_view,
+    )

@@ -1,0 +1,162 @@
+"""积分经济 Points economy: issuance by source and by campaign, redemption by reward kind,
+breakage, liability by institution, and points expiring in the next 30 / 90 days."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from dash import Input, Output, dcc, html
+
+from dashboards import components, figures
+from dashboards.components import Column
+from dashboards.context import Context, current
+from dashboards.i18n import Lang, t
+from dashboards.urls import to_store
+from warehouse import queries
+
+PREFIX = "points"
+REWARD_COLUMNS = (
+    Column("name", "col.reward", "name"),
+    Column("kind", "col.kind", "label:kind"),
+    Column("redemptions", "metric.redemptions", "count"),
+    Column("quantity", "metric.quantity", "count"),
+    Column("points_spent", "metric.points_redeemed", "points"),
+    Column("cash_fen", "metric.cash", "money"),
+)
+LIABILITY_COLUMNS = (
+    Column("name", "col.institution", "name"),
+    Column("code", "col.code", "text"),
+    Column("outstanding", "metric.points_outstanding", "points"),
+    Column("expiring_30", "metric.expiring_30", "points"),
+    Column("expiring_90", "metric.expiring_90", "points"),
+)
+KIND_COLORS = {
+    "goods": "#007A4D",
+    "voucher": "#F2A900",
+    "bill_credit": "#2F6DB5",
+    "partner_miles": "#7B5EA7",
+}
+
+
+def layout(**query: str) -> html.Div:
+    context = current()
+    view = context.view(query)
+    if not context.ready():
+        return components.not_ready(view.lang)
+    lang = view.lang
+    return html.Div(
+        [
+            components.page_title(PREFIX, "nav.points", view),
+            components.filter_bar(PREFIX, view, context.choices(lang)),
+            dcc.Store(id=f"{PREFIX}-query", data=to_store(view)),
+            components.kpi_row(PREFIX),
+            html.Div(
+                [
+                    components.chart_card(PREFIX, "flow", "block.points_flow", lang, wide=True),
+                    components.chart_card(PREFIX, "source", "block.issuance_source", lang),
+                    components.chart_card(PREFIX, "campaigns", "block.issuance_campaign", lang),
+                    components.chart_card(PREFIX, "redemption", "block.redemption_kind", lang),
+                    components.chart_card(PREFIX, "liability", "block.liability", lang),
+                    components.table_card(PREFIX, "rewards", "block.rewards", lang),
+                    components.table_card(PREFIX, "liability", "block.liability", lang),
+                ],
+                className="grid",
+            ),
+        ],
+        className="page",
+        id=f"{PREFIX}-page",
+    )
+
+
+def kpi_cards(totals: pd.DataFrame, liability: pd.DataFrame, lang: Lang, as_of: str) -> list[Any]:
+    now = totals.set_index("period").loc["current"]
+    before = totals.set_index("period").loc["previous"]
+    held = liability.iloc[0]
+    note = f"{t('as_of', lang)} {as_of}"
+
+    def flow(metric: str, column: str, key: str) -> html.Div:
+        return components.kpi(
+            PREFIX, metric, key, lang, int(now[column]), int(before[column]), kind="points"
+        )
+
+    def stock(metric: str, column: str, key: str) -> html.Div:
+        return components.kpi(
+            PREFIX, metric, key, lang, int(held[column]), kind="points", note=note
+        )
+
+    return [
+        flow("issued", "points_issued", "metric.points_issued"),
+        flow("redeemed", "points_redeemed", "metric.points_redeemed"),
+        flow("expired", "points_expired", "metric.points_expired"),
+        stock("outstanding", "outstanding", "metric.points_outstanding"),
+        stock("pending", "pending", "metric.pending"),
+        stock("expiring-30", "expiring_30", "metric.expiring_30"),
+        stock("expiring-90", "expiring_90", "metric.expiring_90"),
+    ]
+
+
+def register(app: Any, context: Context) -> None:
+    components.register_filters(app, PREFIX, context.stored_view)
+    query = Input(f"{PREFIX}-query", "data")
+
+    @components.callback(app, Output(f"{PREFIX}-kpis", "children"), query)
+    def kpis(data: dict[str, str]) -> Any:
+        view = context.stored_view(data)
+        as_of = context.today()
+        totals = queries.headline_totals(context.reader, view.filters)
+        liability = queries.points_liability(context.reader, view.filters, as_of)
+        return kpi_cards(totals, liability, view.lang, as_of.isoformat())
+
+    @components.callback(app, Output(f"{PREFIX}-chart-flow", "figure"), query)
+    def flow(data: dict[str, str]) -> Any:
+        view = context.stored_view(data)
+        return figures.points_flow(
+            queries.points_flow_daily(context.reader, view.filters), view.lang
+        )
+
+    @components.callback(app, Output(f"{PREFIX}-chart-source", "figure"), query)
+    def source(data: dict[str, str]) -> Any:
+        view = context.stored_view(data)
+        return figures.issuance_by_source(
+            queries.issuance_by_source(context.reader, view.filters), view.lang
+        )
+
+    @components.callback(app, Output(f"{PREFIX}-chart-campaigns", "figure"), query)
+    def by_campaign(data: dict[str, str]) -> Any:
+        view = context.stored_view(data)
+        frame = queries.issuance_by_campaign(context.reader, view.filters)
+        return figures.ranked_bars(frame, view.lang, code="campaign_code", value="points")
+
+    @components.callback(app, Output(f"{PREFIX}-chart-redemption", "figure"), query)
+    def redemption(data: dict[str, str]) -> Any:
+        view = context.stored_view(data)
+        frame = figures.by_reward_kind(queries.redemptions_by_reward(context.reader, view.filters))
+        return figures.donut(
+            frame,
+            view.lang,
+            code="kind",
+            value="points_spent",
+            label_prefix="kind",
+            colors=KIND_COLORS,
+        )
+
+    def liability(view: Any) -> pd.DataFrame:
+        return queries.liability_by_institution(context.reader, view.filters, context.today())
+
+    @components.callback(app, Output(f"{PREFIX}-chart-liability", "figure"), query)
+    def liability_chart(data: dict[str, str]) -> Any:
+        view = context.stored_view(data)
+        return figures.liability_bars(liability(view), view.lang)
+
+    components.register_table(
+        app,
+        PREFIX,
+        "rewards",
+        REWARD_COLUMNS,
+        lambda view: queries.redemptions_by_reward(context.reader, view.filters),
+        context.stored_view,
+    )
+    components.register_table(
+        app, PREFIX, "liability", LIABILITY_COLUMNS, liability, context.stored_view
+    )

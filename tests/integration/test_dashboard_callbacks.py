@@ -1,0 +1,340 @@
+"""The dashboards through the server: login required everywhere, roles decide masking, the
+callbacks answer with the warehouse's numbers, and a filter change moves them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+import pytest
+from flask.testing import FlaskClient
+
+from common.unit_of_work import UnitOfWork
+from dashboards import i18n
+from dashboards.auth import SESSION_COOKIE, Sessions, Viewer
+from memberhub.wiring import Runtime
+from storefront_api.auth import create_staff_user
+from tests.integration import dashboard_scenario
+from tests.integration.dash_client import DashClient
+from tests.integration.dashboard_scenario import Scenario
+from warehouse import WarehouseReader, queries, sync_warehouse
+from warehouse.queries import Filters
+
+PAGES = {
+    "overview": "/dashboards/",
+    "campaigns": "/dashboards/campaigns",
+    "channels": "/dashboards/channels",
+    "members": "/dashboards/members",
+    "points": "/dashboards/points",
+}
+
+
+@pytest.fixture
+def dash(client: FlaskClient) -> DashClient:
+    return DashClient(client)
+
+
+@pytest.fixture
+def staff(db: Runtime) -> Any:
+    """`staff("marketer")` → (username, password) of a new staff user."""
+
+    def make(role: str) -> tuple[str, str]:
+        username = f"dash-{role}"
+        with UnitOfWork(db.session_factory) as uow:
+            return username, create_staff_user(uow, username, role)
+
+    return make
+
+
+@pytest.fixture
+def world(
+    db: Runtime, client: FlaskClient, channel_key: Any, staff_token: Any, auth: Any
+) -> Iterator[Scenario]:
+    """The scenario, synced into the warehouse the app reads."""
+    scenario = dashboard_scenario.build(client, db, channel_key, staff_token, auth)
+    sync_warehouse(db.engine, db.settings.warehouse_path)
+    yield scenario
+    for suffix in ("", ".lock"):
+        db.settings.warehouse_path.with_name(db.settings.warehouse_path.name + suffix).unlink(
+            missing_ok=True
+        )
+
+
+def log_in(dash: DashClient, username: str, password: str, search: str = "") -> Any:
+    return dash.call(
+        "login-message",
+        {"login-submit.n_clicks": 1, "login-password.n_submit": 0},
+        {
+            "login-username.value": username,
+            "login-password.value": password,
+            "_pages_location.search": search,
+        },
+    )
+
+
+def render(dash: DashClient, path: str, search: str = "") -> Any:
+    return dash.call(
+        "_pages_content", {"_pages_location.pathname": path, "_pages_location.search": search}
+    )
+
+
+def ids_in(component: Any) -> set[str]:
+    """Every component id in a serialised layout."""
+    found = set()
+    stack = [component]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("id"), str):
+                found.add(item["id"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def texts_in(component: Any) -> list[str]:
+    found = []
+    stack = [component]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def kpi_value(children: Any, element_id: str) -> str:
+    stack = [children]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            props = item.get("props", item)
+            if props.get("id") == element_id:
+                return str(props["children"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    raise AssertionError(f"no {element_id} in the answer")
+
+
+# -- who may see what -----------------------------------------------------------------------
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(client: FlaskClient) -> None:
+    for path in ("/dashboards/", "/dashboards", "/dashboards/campaigns?lang=en&inst=SH-HP"):
+        answer = client.get(path)
+        assert answer.status_code == 302, path
+        location = urlparse(answer.headers["Location"])
+        assert location.path == "/dashboards/login"
+    assert dict(parse_qsl(location.query))["next"] == path
+    assert client.get("/dashboards/login").status_code == 200
+    assert client.get("/dashboards/_dash-layout").status_code == 200
+    assert client.get("/dashboards/_dash-dependencies").status_code == 200
+    # The API is not the gate's business.
+    assert client.get("/healthz").status_code == 200
+
+
+def test_every_callback_refuses_anonymous_callers_but_the_login_page(dash: DashClient) -> None:
+    refused = []
+    for dependency in dash.dependencies:
+        first = dependency["output"].strip(".").split("...")[0].split("@")[0].rsplit(".", 1)[0]
+        values = {f"{i['id']}.{i['property']}": None for i in dependency["inputs"]}
+        values["_pages_location.pathname"] = "/dashboards/"
+        if first == "login-message":
+            continue
+        answer = dash.call(first, values)
+        if answer.status_code != 401:
+            refused.append((first, answer.status_code))
+    assert not refused, f"callbacks that answered an anonymous caller: {refused}"
+    assert render(dash, "/dashboards/login").status_code == 200
+    assert render(dash, "/dashboards/points").status_code == 401
+
+
+def test_login_checks_the_password_and_sets_a_signed_session_cookie(
+    dash: DashClient, staff: Any, client: FlaskClient
+) -> None:
+    username, password = staff("marketer")
+    wrong = log_in(dash, username, "not-the-password")
+    assert wrong.status_code == 200
+    assert wrong.json["response"]["login-message"]["children"] == i18n.t("login.failed", "zh")
+    assert SESSION_COOKIE not in wrong.headers.get("Set-Cookie", "")
+    assert render(dash, "/dashboards/").status_code == 401
+
+    english = log_in(dash, username, "", "?lang=en")
+    assert english.json["response"]["login-message"]["children"] == i18n.t("login.missing", "en")
+
+    right = log_in(dash, username, password, "?next=%2Fdashboards%2Fchannels%3Flang%3Den")
+    assert right.status_code == 200
+    assert right.json["response"]["_pages_location"]["href"] == "/dashboards/channels?lang=en"
+    cookie = right.headers["Set-Cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=") and "HttpOnly" in cookie
+    assert "Path=/dashboards" in cookie
+    assert render(dash, "/dashboards/").status_code == 200
+    assert client.get("/dashboards/campaigns").status_code == 200
+
+    logout = client.get("/dashboards/logout")
+    assert logout.status_code == 302 and logout.headers["Location"] == "/dashboards/login"
+    assert render(dash, "/dashboards/").status_code == 401
+
+
+def test_login_never_redirects_off_the_dashboards(dash: DashClient, staff: Any) -> None:
+    username, password = staff("finance")
+    for target in ("https://evil.example/", "//evil.example/x", "/api/v1/members"):
+        answer = log_in(dash, username, password, f"?next={target}")
+        assert answer.json["response"]["_pages_location"]["href"] == "/dashboards/"
+
+
+def test_forged_or_foreign_session_cookies_are_refused(
+    dash: DashClient, client: FlaskClient
+) -> None:
+    foreign = Sessions("another-secret").issue(Viewer("mallory", "admin"))
+    client.set_cookie(SESSION_COOKIE, foreign, path="/dashboards")
+    assert render(dash, "/dashboards/").status_code == 401
+    client.set_cookie(SESSION_COOKIE, "not-even-signed", path="/dashboards")
+    assert client.get("/dashboards/").status_code == 302
+
+
+# -- pages and callbacks -------------------------------------------------------------------
+
+
+def test_every_page_renders_with_its_filters_kpis_and_tables(
+    dash: DashClient, staff: Any, world: Scenario
+) -> None:
+    log_in(dash, *staff("marketer"))
+    for prefix, path in PAGES.items():
+        answer = render(dash, path, "?lang=en")
+        assert answer.status_code == 200, prefix
+        layout = answer.json["response"]["_pages_content"]["children"]
+        ids = ids_in(layout)
+        for control in ("dates", "preset", "inst", "channel"):
+            assert f"{prefix}-filter-{control}" in ids, (prefix, control)
+        assert f"{prefix}-query" in ids
+        assert any(i.endswith("-download-button") for i in ids), prefix
+        assert i18n.t(f"nav.{prefix}", "en") in texts_in(layout)
+
+
+def test_overview_kpis_are_the_warehouse_numbers_and_follow_a_filter_change(
+    dash: DashClient, staff: Any, world: Scenario, db: Runtime
+) -> None:
+    log_in(dash, *staff("marketer"))
+    start, end = world.today.replace(day=1).replace(year=world.today.year - 1), world.today
+    store = {"from": start.isoformat(), "to": end.isoformat()}
+    reader = WarehouseReader(db.settings.warehouse_path)
+    try:
+        everything = queries.headline_totals(reader, Filters(start, end)).set_index("period")
+        answer = dash.response("overview-kpis", {"overview-query.data": store})
+        shown = kpi_value(answer["overview-kpis"]["children"], "overview-kpi-gmv-value")
+        assert shown == i18n.money(int(everything.loc["current", "gmv_fen"]), "zh").number
+
+        # The channel dropdown rewrites the URL; the page renders again from it.
+        moved = dash.response(
+            "_pages_location",
+            {
+                "overview-filter-dates.start_date": store["from"],
+                "overview-filter-dates.end_date": store["to"],
+                "overview-filter-preset.value": None,
+                "overview-filter-inst.value": None,
+                "overview-filter-channel.value": "counter",
+                "overview-filter-campaign.value": None,
+            },
+            {"overview-query.data": store},
+            changed=["overview-filter-channel.value"],
+        )
+        search = moved["_pages_location"]["search"]
+        assert dict(parse_qsl(search.lstrip("?"))) == {**store, "channel": "counter"}
+        layout = render(dash, "/dashboards/", search).json["response"]["_pages_content"]
+        stored = _find_store(layout, "overview-query")
+        assert stored == {**store, "channel": "counter"}
+
+        counter = queries.headline_totals(reader, Filters(start, end, channel="counter"))
+        counter = counter.set_index("period")
+        answer = dash.response("overview-kpis", {"overview-query.data": stored})
+        shown_counter = kpi_value(answer["overview-kpis"]["children"], "overview-kpi-gmv-value")
+        assert shown_counter == i18n.money(int(counter.loc["current", "gmv_fen"]), "zh").number
+        assert shown_counter != shown
+    finally:
+        reader.close()
+
+
+def _find_store(layout: Any, store_id: str) -> Any:
+    stack = [layout]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            props = item.get("props", {})
+            if isinstance(props, dict) and props.get("id") == store_id:
+                return props["data"]
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    raise AssertionError(f"no store {store_id}")
+
+
+def test_marketers_see_masked_members_and_finance_sees_them_whole(
+    dash: DashClient, staff: Any, world: Scenario, client: FlaskClient
+) -> None:
+    store = {"from": "2020-01-01", "to": world.today.isoformat()}
+    phones = re.compile(r"^1\d{10}$")
+    masked = re.compile(r"^1\d\d\*{4}\d{4}$")
+
+    log_in(dash, *staff("marketer"))
+    table = dash.response("members-table-top", {"members-query.data": store})
+    cells = texts_in(table)
+    assert any(masked.match(c) for c in cells) and not any(phones.match(c) for c in cells)
+    csv = dash.response(
+        "members-table-top-download",
+        {"members-table-top-download-button.n_clicks": 1},
+        {"members-query.data": store},
+    )["members-table-top-download"]["data"]
+    assert csv["filename"].endswith(".csv") and csv["content"].startswith("\ufeff")
+    assert "****" in csv["content"] and not re.search(r"\b1\d{10}\b", csv["content"])
+
+    client.get("/dashboards/logout")
+    log_in(dash, *staff("finance"))
+    cells = texts_in(dash.response("members-table-top", {"members-query.data": store}))
+    assert any(phones.match(c) for c in cells) and not any(masked.match(c) for c in cells)
+
+
+def test_the_language_switch_keeps_the_filters_and_translates_the_header(
+    dash: DashClient, staff: Any
+) -> None:
+    log_in(dash, *staff("admin"))
+    search = "?from=2026-01-01&to=2026-01-31&channel=web"
+    header = dash.response(
+        "lang-switch",
+        {"_pages_location.pathname": "/dashboards/members", "_pages_location.search": search},
+    )
+    assert header["lang-switch"]["children"] == "English"
+    switch = urlparse(header["lang-switch"]["href"])
+    assert switch.path == "/dashboards/members"
+    assert dict(parse_qsl(switch.query)) == {
+        "from": "2026-01-01",
+        "to": "2026-01-31",
+        "channel": "web",
+        "lang": "en",
+    }
+    assert header["nav-campaigns"]["href"] == "/dashboards/campaigns" + search
+    assert header["nav-members"]["className"] == "nav-link active"
+    english = dash.response(
+        "lang-switch",
+        {
+            "_pages_location.pathname": "/dashboards/members",
+            "_pages_location.search": search + "&lang=en",
+        },
+    )
+    assert english["nav-points"]["children"] == "Points economy"
+    assert english["logout-link"]["children"] == "Log out"
+    assert "lang" not in dict(parse_qsl(urlparse(english["lang-switch"]["href"]).query))
+
+
+def test_a_page_says_so_until_the_first_sync(dash: DashClient, staff: Any, db: Runtime) -> None:
+    db.settings.warehouse_path.unlink(missing_ok=True)
+    log_in(dash, *staff("marketer"))
+    layout = render(dash, "/dashboards/").json["response"]["_pages_content"]["children"]
+    assert "warehouse-not-ready" in ids_in(layout)
