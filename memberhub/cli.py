@@ -6,14 +6,17 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import duckdb
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 import crm
 import points_engine
+import warehouse as warehouse_facade
 from common.clock import today
 from common.db import read_session
 from common.errors import DomainError
@@ -163,7 +166,11 @@ def run_due(as_of: Any) -> None:
     )
 
 
-def run_due_jobs(runtime: Runtime, day: date, progress: bool = False) -> dict[str, int]:
+def run_due_jobs(
+    runtime: Runtime, day: date, progress: bool = False, *, tiers: bool = True
+) -> dict[str, int]:
+    """Every scheduled job as of `day`; `tiers=False` leaves the tier review out (it reads
+    a year of postings and writes every member, so a simulated history runs it monthly)."""
     factory = runtime.session_factory
     totals = {"released_lots": 0, "released_points": 0, "expired_lots": 0, "expired_points": 0}
     # Uncollected orders go first: their pending points are reversed, not released.
@@ -192,10 +199,12 @@ def run_due_jobs(runtime: Runtime, day: date, progress: bool = False) -> dict[st
             report = points_engine.expire_due_lots(uow, account_id, day)
         totals["expired_lots"] += report.expired_lots
         totals["expired_points"] += report.expired_points
-    with UnitOfWork(factory) as uow:
-        tiers = crm.review_tiers(uow, day)
-    totals["tiers_reviewed"] = tiers["reviewed"]
-    totals["tiers_changed"] = tiers["changed"]
+    totals["tiers_reviewed"] = totals["tiers_changed"] = 0
+    if tiers:
+        with UnitOfWork(factory) as uow:
+            review = crm.review_tiers(uow, day)
+        totals["tiers_reviewed"] = review["reviewed"]
+        totals["tiers_changed"] = review["changed"]
     return totals
 
 
@@ -219,22 +228,113 @@ def verify() -> None:
     click.echo(f"ledger ok: every invariant holds over {postings} postings")
 
 
+@cli.group()
+def warehouse() -> None:
+    """The DuckDB warehouse the dashboards read."""
+
+
+@warehouse.command("sync")
+@click.option("--rebuild", is_flag=True, help="start from an empty warehouse")
+@click.option(
+    "--batch-size",
+    default=50_000,
+    show_default=True,
+    type=click.IntRange(1, 10_000_000),
+    help="rows read and written at a time",
+)
+@click.option("--no-wait", is_flag=True, help="fail at once if another sync is running")
+def warehouse_sync(rebuild: bool, batch_size: int, no_wait: bool) -> None:
+    """Load what changed since the last sync into the warehouse (settings.warehouse_path)."""
+    runtime = _runtime()
+    report = sync_to_warehouse(runtime, rebuild=rebuild, batch_size=batch_size, wait=not no_wait)
+    how = f"rebuilt ({report.reason})" if report.rebuilt else "incremental"
+    click.echo(
+        f"warehouse synced, {how}: {report.rows_written} rows written from "
+        f"{report.rows_read} read in {report.seconds:.1f} s "
+        f"({report.rows_per_second:,.0f} rows/s) -> {report.path}"
+    )
+
+
+def sync_to_warehouse(
+    runtime: Runtime, *, rebuild: bool = False, batch_size: int = 50_000, wait: bool = True
+) -> warehouse_facade.SyncReport:
+    """Sync with one progress bar per table."""
+    bars: dict[str, tqdm[Any]] = {}
+
+    def progress(table: str, rows: int) -> None:
+        if table not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[table] = tqdm(desc=table, unit="row", unit_scale=True, disable=None)
+        bars[table].update(rows)
+
+    try:
+        return warehouse_facade.sync_warehouse(
+            runtime.engine,
+            runtime.settings.warehouse_path,
+            rebuild=rebuild,
+            batch_size=batch_size,
+            progress=progress,
+            wait=wait,
+        )
+    except duckdb.Error as error:
+        raise click.ClickException(f"warehouse error: {_one_line(error)}") from error
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
+@warehouse.command("export")
+@click.option(
+    "--to",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="directory for the Parquet files (created if missing)",
+)
+def warehouse_export(out_dir: Path) -> None:
+    """Write the warehouse as date-partitioned Parquet with personal data masked."""
+    settings = load_settings()
+    try:
+        files = warehouse_facade.export_parquet(settings.warehouse_path, out_dir)
+    except duckdb.Error as error:
+        raise click.ClickException(f"warehouse error: {_one_line(error)}") from error
+    click.echo(f"exported {len(files)} Parquet files to {out_dir}")
+
+
 @cli.command()
-@click.option("--members", default=300, show_default=True, type=click.IntRange(1, 5_000_000))
-@click.option("--days", default=120, show_default=True, type=click.IntRange(1, 3660))
+@click.option("--members", default=20_000, show_default=True, type=click.IntRange(1, 5_000_000))
+@click.option("--days", default=365, show_default=True, type=click.IntRange(1, 3660))
 @click.option("--seed", default=2026, show_default=True, type=int)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-serve", is_flag=True, help="generate the data, print the logins, and stop")
 def demo(members: int, days: int, seed: int, host: str, port: int, no_serve: bool) -> None:
-    """Create a fresh database with a synthetic history, print logins and serve."""
+    """Create a fresh database with a synthetic history, print logins and serve.
+
+    The defaults (20,000 members, a year ending today) take about three minutes on
+    SQLite; the time grows in proportion to members x days.
+    """
     from memberhub.demo import run_demo
 
     logins = run_demo(members=members, days=days, seed=seed, base_url=f"http://{host}:{port}")
+    runtime = _runtime()
+    try:
+        report = sync_to_warehouse(runtime, rebuild=True)
+    finally:
+        runtime.engine.dispose()
     click.echo("")
     for line in logins:
         click.echo(line)
+    click.echo(
+        f"warehouse     {report.rows_written:,} rows synced to "
+        f"{runtime.settings.warehouse_path} in {report.seconds:.1f} s"
+    )
     click.echo(f"API and docs: http://{host}:{port}/api/docs")
+    click.echo(
+        f"Dashboards:   http://{host}:{port}/dashboards/  "
+        "(log in with a staff login above, e.g. marketer)"
+    )
     if not no_serve:
         run_server(host, port, None)
 

@@ -392,15 +392,66 @@ def _issuance_account(book: LedgerBook, institution_code: str) -> AccountRef:
 
 
 class _CampaignDays:
-    """Running campaigns per business day, read once per transaction."""
+    """What one transaction's accruals know of campaigns: those running on each business
+    day, the budget accounts locked so far and the members' awards read or written so far.
+
+    A batch of accruals therefore locks a budget once, and sees the awards of its own
+    earlier items without flushing them: the locks are held until the transaction ends,
+    and the member's own accounts are locked, so no other transaction changes either.
+    """
 
     def __init__(self) -> None:
         self._by_day: dict[date, _RunningCampaigns] = {}
+        self._locked: dict[int, orm.Account] = {}
+        self._awards: dict[tuple[int, int], orm.CampaignAward | None] = {}
 
     def on(self, session: Session, day: date) -> _RunningCampaigns:
         if day not in self._by_day:
             self._by_day[day] = _running_campaigns(session, day)
         return self._by_day[day]
+
+    def lock(
+        self, book: LedgerBook, running: _RunningCampaigns, wanted: set[str]
+    ) -> dict[str, orm.Account]:
+        """Lock the budget accounts of `wanted` not locked yet, in account order."""
+        chosen = sorted((r for r in running.rows if r.code in wanted), key=lambda r: r.account_id)
+        for row in chosen:
+            if row.account_id not in self._locked:
+                self._locked[row.account_id] = book.lock(row.account_id)
+        return {row.code: self._locked[row.account_id] for row in chosen}
+
+    def awarded(
+        self, session: Session, member_id: int, rows: Sequence[orm.Campaign]
+    ) -> dict[str, int]:
+        """What the member got from each of these campaigns so far, by campaign code."""
+        unread = [row.id for row in rows if (row.id, member_id) not in self._awards]
+        if unread:
+            found = {
+                award.campaign_id: award
+                for award in session.scalars(
+                    select(orm.CampaignAward).where(
+                        orm.CampaignAward.member_id == member_id,
+                        orm.CampaignAward.campaign_id.in_(unread),
+                    )
+                )
+            }
+            for campaign_id in unread:
+                self._awards[(campaign_id, member_id)] = found.get(campaign_id)
+        return {
+            row.code: award.points
+            for row in rows
+            if (award := self._awards[(row.id, member_id)]) is not None
+        }
+
+    def add(self, session: Session, campaign: orm.Campaign, member_id: int, points: int) -> None:
+        """Add to the member's running total (read by `awarded` first)."""
+        award = self._awards[(campaign.id, member_id)]
+        if award is None:
+            award = orm.CampaignAward(campaign_id=campaign.id, member_id=member_id, points=points)
+            session.add(award)
+            self._awards[(campaign.id, member_id)] = award
+        else:
+            award.points += points
 
 
 def _apply_accrual(
@@ -436,8 +487,8 @@ def _apply_accrual(
     awarding = {a.campaign_code for a in evaluation.campaign_awards}
     budgets: dict[str, orm.Account] = {}
     if awarding:
-        budgets = running.lock(book, awarding)
-        awarded = _awarded_so_far(
+        budgets = campaign_days.lock(book, running, awarding)
+        awarded = campaign_days.awarded(
             session, accounts.member_id, [running.row(code) for code in budgets]
         )
         # Campaigns that awarded nothing stay in, unlocked and unchanged, so the
@@ -467,7 +518,7 @@ def _apply_accrual(
         sources.append(
             {"account_id": budget.id, "points": award.points, "campaign_id": campaign_row.id}
         )
-        _add_award(session, campaign_row.id, accounts.member_id, award.points)
+        campaign_days.add(session, campaign_row, accounts.member_id, award.points)
     for source, points in postings:
         book.post(
             txn_id=txn,
@@ -555,11 +606,6 @@ class _RunningCampaigns:
             for row in self.rows
         ]
 
-    def lock(self, book: LedgerBook, wanted: set[str]) -> dict[str, orm.Account]:
-        """Lock the budget accounts of `wanted`, in account order."""
-        chosen = sorted((r for r in self.rows if r.code in wanted), key=lambda r: r.account_id)
-        return {row.code: book.lock(row.account_id) for row in chosen}
-
     def row(self, code: str) -> orm.Campaign:
         return next(row for row in self.rows if row.code == code)
 
@@ -595,22 +641,8 @@ def _campaign_spec(row: orm.Campaign, budget_remaining: int) -> earning.Campaign
     )
 
 
-def _awarded_so_far(session: Any, member_id: int, rows: Sequence[orm.Campaign]) -> dict[str, int]:
-    by_id = {row.id: row.code for row in rows}
-    if not by_id:
-        return {}
-    awards = session.execute(
-        select(orm.CampaignAward.campaign_id, orm.CampaignAward.points).where(
-            orm.CampaignAward.member_id == member_id,
-            orm.CampaignAward.campaign_id.in_(list(by_id)),
-        )
-    ).all()
-    return {by_id[campaign_id]: int(points) for campaign_id, points in awards}
-
-
 def _add_award(session: Any, campaign_id: int, member_id: int, points: int) -> None:
-    # The member's accounts are locked, so no other transaction updates this row now;
-    # flushing first lets a batch see the awards of its own earlier items.
+    # The member's accounts are locked, so no other transaction updates this row now.
     session.flush()
     award = session.scalars(
         select(orm.CampaignAward).where(
@@ -1351,6 +1383,11 @@ def campaign_body(row: orm.Campaign, budget_remaining: int) -> dict[str, Any]:
 
 def open_member_accounts(uow: UnitOfWork, member_id: int) -> None:
     LedgerBook(uow.session).open_member_accounts(member_id)
+
+
+def open_accounts_for_members(uow: UnitOfWork, member_ids: Sequence[int]) -> None:
+    """`open_member_accounts` for many new members, in a few statements. Does not commit."""
+    LedgerBook(uow.session).open_accounts_for_members(member_ids)
 
 
 def merge_member_accounts(uow: UnitOfWork, absorbed_id: int, survivor_id: int) -> int:

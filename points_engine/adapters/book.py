@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,9 @@ from points_engine.domain.accounts import (
     pending_account_code,
 )
 from points_engine.domain.lots import LotBalance, Take, plan_consumption
+
+# Rows per bulk statement: well under SQLite's limit on bound parameters.
+_BULK_ROWS = 1000
 
 
 def new_txn_id() -> str:
@@ -112,6 +115,26 @@ class LedgerBook:
         self.session.add_all([available, pending])
         self.session.flush()
         return MemberAccounts(available, pending)
+
+    def open_accounts_for_members(self, member_ids: Sequence[int]) -> None:
+        now = utcnow()
+        rows = [
+            {
+                "code": code(member_id),
+                "kind": kind.value,
+                "member_id": member_id,
+                "balance": 0,
+                "status": "open",
+                "created_at": now,
+            }
+            for member_id in member_ids
+            for code, kind in (
+                (member_account_code, AccountKind.MEMBER),
+                (pending_account_code, AccountKind.MEMBER_PENDING),
+            )
+        ]
+        for start in range(0, len(rows), _BULK_ROWS):
+            self.session.execute(insert(Account), rows[start : start + _BULK_ROWS])
 
     def lock(self, account_id: int) -> Account:
         # populate_existing re-reads the row: unflushed changes must reach it first.

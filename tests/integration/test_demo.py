@@ -1,7 +1,8 @@
 """`memberhub demo`: a seeded history of every flow, intact ledgers and logins that work.
 
 The module's demo runs once per backend: a SQLite file, or (MEMBERHUB_TEST_DB=postgresql:///...)
-an empty PostgreSQL schema of its own.
+an empty PostgreSQL schema of its own. Its window spans a 31 December (last year's points
+expire) and the start of the 新春有礼 season (its campaign runs, with a holdout group).
 """
 
 from __future__ import annotations
@@ -11,18 +12,19 @@ import re
 import shlex
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 
 import points_engine
-from common.clock import today
+from common.clock import as_utc
 from common.db import read_session
 from common.settings import load_settings, normalise_database_url
 from memberhub.demo import DemoRefused, run_demo
@@ -32,12 +34,14 @@ from tests.conftest import BACKEND, IS_POSTGRES
 
 sqlite_only = pytest.mark.skipif(IS_POSTGRES, reason="about the demo's own SQLite file")
 
-# One end date for every run of this module, so that two runs straddling midnight agree.
-END = today() - timedelta(days=3)
+# A fixed window: 1 December 2025 to 28 February 2026 holds New Year's Eve, when the lots
+# of 2024 expire, and the 新春有礼 season (27 January to 3 March 2026).
+END = date(2026, 2, 28)
 SEED = 2
 # Large enough for every channel, status and payment method to turn up (a few prepaid-card
-# and counter orders among them), small enough to run in seconds.
-MEMBERS, DAYS = 100, 90
+# and counter orders among them) and for a holdout group of some size, small enough to run
+# in seconds.
+MEMBERS, DAYS = 2500, 90
 BASE = "http://127.0.0.1:8000"
 ORDER_STATUSES = {
     "created",
@@ -109,6 +113,8 @@ TOTALS = {
     "SUM(points) FROM storefront_subscription GROUP BY channel, term, status",
     "prepaid_entries": "SELECT kind, channel, COUNT(*), SUM(amount_fen) "
     "FROM storefront_prepaid_entry GROUP BY kind, channel",
+    "registrations": "SELECT registered_channel, status, COUNT(*), MIN(created_at), "
+    "MAX(created_at) FROM crm_member GROUP BY registered_channel, status",
 }
 
 
@@ -189,11 +195,124 @@ def test_history_has_members_purchases_refunds_redemptions_and_merges(demo: Demo
     assert _count(totals["redemptions"], 2) >= 1
     assert _count(accruals, 6) > 0  # refunded_fen: refunds, cancels, returns, expiries
     posting_types = _values(totals["postings"], 0)
-    assert {"accrual", "reversal", "redemption", "merge", "release", "budget"} <= posting_types
+    assert {
+        "accrual",
+        "reversal",
+        "redemption",
+        "merge",
+        "release",
+        "budget",
+        "expiry",
+    } <= posting_types
     # Orders and online goods wait out their return window; the weekly jobs released old ones.
     assert any(row[0] == "available" and row[2] > 0 for row in totals["lots"])
+    # Lots earned in 2024 (last year's till sales) expired at the end of 2025.
+    assert _count(totals["lots"], 2, {0: "expired"}) > 0
     # The campaigns really ran: some member earned a campaign bonus.
     assert _count(totals["campaigns"], 1) > 0
+
+
+def test_members_joined_over_the_years_before_and_during_the_history(demo: Demo) -> None:
+    rows = demo.totals["registrations"]
+    first = min(as_utc(_moment(row[3])) for row in rows)
+    last = max(as_utc(_moment(row[4])) for row in rows)
+    assert first.year <= 2023 and date(2026, 2, 1) <= last.date() <= END
+    assert {"counter", "app"} <= _values(rows, 0)
+
+
+def _moment(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def test_members_buy_often_rarely_or_stop(demo: Demo) -> None:
+    """A few buy every week or so, most a few times, and many not at all in the window."""
+    with _connection(demo) as connection:
+        counts = sorted(
+            int(n)
+            for (n,) in connection.execute(
+                text(
+                    "SELECT COUNT(a.id) FROM crm_member m LEFT JOIN points_engine_accrual a "
+                    "ON a.member_id = m.id AND a.occurred_at >= :start "
+                    "WHERE m.status = 'active' GROUP BY m.id"
+                ),
+                {"start": datetime(2025, 12, 1, tzinfo=UTC)},
+            )
+        )
+    idle = sum(1 for n in counts if n == 0) / len(counts)
+    top = sum(counts[-len(counts) // 100 :]) / sum(counts)
+    assert 0.3 < idle < 0.8
+    assert top > 0.05  # the top 1% make well over 1% of the purchases
+    assert counts[-1] >= 20
+
+
+def test_festival_campaign_offers_a_holdout_nothing_and_treated_members_buy_more(
+    demo: Demo,
+) -> None:
+    """Holdout members of a campaign get no award however much they buy its gift boxes, and
+    members who got the offer spend more on them in its window: a true incremental effect."""
+    with _connection(demo) as connection:
+        campaigns = connection.execute(
+            text(
+                "SELECT id, code, starts_on, ends_on, holdout_pct, target "
+                "FROM points_engine_campaign"
+            )
+        ).all()
+        awards = connection.execute(
+            text("SELECT campaign_id, member_id, points FROM points_engine_campaign_award")
+        ).all()
+        members = [
+            int(member_id)
+            for (member_id,) in connection.execute(
+                text("SELECT id FROM crm_member WHERE status = 'active'")
+            )
+        ]
+        purchases = connection.execute(
+            text(
+                "SELECT member_id, occurred_at, lines FROM points_engine_accrual "
+                "WHERE status <> 'refunded'"
+            )
+        ).all()
+    assert [code for _, code, *_ in campaigns] == ["SPRING-2026"]
+    for campaign_id, code, starts_on, ends_on, holdout_pct, target in campaigns:
+        skus = set(_json_value(target)["skus"])
+        assert skus and holdout_pct > 0
+        holdout = {m for m in members if points_engine.in_holdout(code, m, holdout_pct)}
+        treated = set(members) - holdout
+        awarded = {m for c, m, points in awards if c == campaign_id and points > 0}
+        assert holdout and awarded
+        assert not awarded & holdout
+        spend = dict.fromkeys(members, 0)
+        for member_id, occurred_at, lines in purchases:
+            day = as_utc(_moment(occurred_at)).date()
+            if member_id in spend and _day(starts_on) <= day <= _day(ends_on):
+                spend[member_id] += sum(
+                    int(line["amount_fen"]) for line in _json_value(lines) if line["sku"] in skus
+                )
+        # Holdout members did buy the gift boxes, only less: they were not offered anything.
+        assert sum(spend[m] for m in holdout) > 0
+        treated_mean = sum(spend[m] for m in treated) / len(treated)
+        holdout_mean = sum(spend[m] for m in holdout) / len(holdout)
+        assert treated_mean > 1.2 * holdout_mean
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _json_value(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@contextmanager
+def _connection(demo: Demo) -> Iterator[Connection]:
+    """A connection to the demo's database for queries of its own."""
+    url = demo.database_url or f"sqlite:///{demo.var / 'memberhub.db'}"
+    engine = create_engine(normalise_database_url(url))
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 def test_orders_come_from_every_channel_reach_every_status_and_use_every_payment(

@@ -1,0 +1,145 @@
+"""The simulation's state: runtime, random source, catalogue, counts, follow-ups planned ahead."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import crm
+import points_engine
+from common.organisation import InstitutionView
+from common.unit_of_work import UnitOfWork
+from memberhub.demo.people import SimMember
+from memberhub.demo.seasons import Season
+from memberhub.wiring import Runtime
+from storefront_api import bills, catalogue, orders, subscriptions
+
+
+@dataclass(frozen=True)
+class Refund:
+    channel: str
+    original_external_id: str
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class Cancel:
+    redemption_no: str
+
+
+@dataclass(frozen=True)
+class OrderStep:
+    action: str  # verify, ship, deliver, cancel, return
+    order_no: str
+    person: SimMember
+    channel: str
+    outlet_code: str | None
+    pickup_code: str | None
+
+
+@dataclass(frozen=True)
+class MailScan:
+    tracking_no: str
+    status: str
+    location: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SubscriptionCancel:
+    subscription_no: str
+    caller: subscriptions.Caller
+
+
+FollowUp = Refund | Cancel | OrderStep | MailScan | SubscriptionCancel
+
+
+@dataclass(frozen=True)
+class TillSale:
+    """A till sale waiting for its channel's end-of-day report (one `accrue_many` batch)."""
+
+    command: points_engine.AccrualCommand
+    person: SimMember
+
+
+@dataclass
+class Counts:
+    members: int = 0
+    joined_before: int = 0
+    visits: int = 0
+    responses: int = 0
+    prehistory_sales: int = 0
+    accruals: int = 0
+    points_earned: int = 0
+    refunds: int = 0
+    redemptions: int = 0
+    cancellations: int = 0
+    declined: int = 0
+    merges: int = 0
+    job_runs: int = 0
+    expired_lots: int = 0
+    expired_points: int = 0
+    order_channels: Counter[str] = field(default_factory=Counter)
+    order_methods: Counter[str] = field(default_factory=Counter)
+    philately_orders: int = 0
+    orders_refused: int = 0
+    pickups_expired: int = 0
+    unpaid_expired: int = 0
+    bill_payments: int = 0
+    bills_declined: int = 0
+    bills_late: int = 0
+    bills_reversed: int = 0
+    mailings: int = 0
+    mail_events: int = 0
+    subscriptions: int = 0
+    subscriptions_cancelled: int = 0
+    cards: int = 0
+    card_top_ups: int = 0
+
+
+@dataclass
+class World:
+    rng: random.Random
+    runtime: Runtime
+    start: date
+    end: date
+    now: datetime
+    outlets: list[InstitutionView]
+    stores: list[InstitutionView]
+    rewards: list[tuple[str, int]]
+    directory: crm.CrmMemberDirectory
+    context: orders.OrderContext
+    actors: dict[str, str]
+    biller_for: bills.BillerFor
+    billers: dict[str, str]
+    products: dict[str, list[catalogue.ProductSeed]]  # by category
+    products_by_festival: dict[str, list[catalogue.ProductSeed]]
+    press_titles: list[str]
+    # The festival campaigns of the history: (season, campaign code, holdout %).
+    offers: list[tuple[Season, str, int]] = field(default_factory=list)
+    counts: Counts = field(default_factory=Counts)
+    seq: int = 0
+    later: dict[date, list[FollowUp]] = field(default_factory=dict)
+    tills: dict[str, list[TillSale]] = field(default_factory=dict)
+    orders: dict[str, str] = field(default_factory=dict)
+    unanswered_bills: list[str] = field(default_factory=list)
+    tracking_numbers: set[str] = field(default_factory=set)
+    mailings: list[str] = field(default_factory=list)
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.runtime.session_factory)
+
+    def plan(self, day: date, follow_up: FollowUp) -> None:
+        """Do `follow_up` on `day`, unless that is after the history ends."""
+        if day <= self.end:
+            self.later.setdefault(day, []).append(follow_up)
+
+    @property
+    def cheapest_reward(self) -> int:
+        return min(cost for _, cost in self.rewards)
