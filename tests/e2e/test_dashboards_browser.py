@@ -1,0 +1,426 @@
+"""The dashboards in real headless Chromium against a running server.
+
+A marketer logs in, opens every page (and a campaign's detail view), narrows the period
+and the channel and sees the headline numbers move to the warehouse's figures, downloads
+a table as CSV, switches to English with the filters kept, and the browser console stays
+free of errors. Every page is saved as a screenshot under test-artifacts/screenshots/.
+
+Uses Debian's chromium and chromedriver by path (nothing is downloaded; Selenium Manager
+is never asked); skipped when they are not installed.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+import pytest
+from flask.testing import FlaskClient
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+
+from common.unit_of_work import UnitOfWork
+from dashboards.i18n import Lang, money, t
+from memberhub.wiring import Runtime
+from storefront_api.auth import create_staff_user
+from tests.e2e.server import RunningServer, start_server
+from tests.integration import dashboard_scenario
+from warehouse import WarehouseReader, queries, sync_warehouse
+from warehouse.queries import Filters
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ON_POSTGRES = os.environ.get("MEMBERHUB_TEST_DB", "").startswith("postgres")
+BACKEND = "postgresql" if ON_POSTGRES else "sqlite"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots" / BACKEND
+WIDTH, HEIGHT = 1440, 1000
+# Generous: the first render of a page compiles Plotly in a cold browser on a busy 2-core
+# machine. Waits end as soon as their condition holds; nothing asserts on time.
+TIMEOUT = 90
+USERNAME = "browser-marketer"
+
+pytestmark = [
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="needs Debian's chromium and chromium-driver (/usr/bin/chromium, chromedriver)",
+    ),
+    pytest.mark.server,
+]
+
+# Which headline each page is known by once its callbacks have answered.
+PAGES = {
+    "overview": ("/dashboards/", "overview-kpi-gmv-value"),
+    "campaigns": ("/dashboards/campaigns", "campaigns-kpi-points-cost-value"),
+    "channels": ("/dashboards/channels", "channels-kpi-gmv-value"),
+    "members": ("/dashboards/members", "members-kpi-new-members-value"),
+    "points": ("/dashboards/points", "points-kpi-issued-value"),
+}
+
+# Callbacks still queued or running in Dash's renderer (as dash.testing reads them).
+PENDING_CALLBACKS = """
+    if (!window.store) { return -1; }
+    const callbacks = Object.assign({}, window.store.getState().callbacks);
+    delete callbacks.stored;
+    delete callbacks.completed;
+    return Object.values(callbacks).reduce((n, list) => n + list.length, 0);
+"""
+# Every chart of the page: drawn by Plotly, and with traces or an empty-state message.
+CHARTS = """
+    return Array.from(document.querySelectorAll('[id^="' + arguments[0] + '-chart-"]'))
+        .map(el => {
+            const plot = el.classList.contains('js-plotly-plot')
+                ? el : el.querySelector('.js-plotly-plot');
+            const drawn = !!(plot && plot._fullLayout);
+            const traces = drawn ? (plot.data || []).length : 0;
+            const notes = drawn ? ((plot.layout || {}).annotations || []).length : 0;
+            return [el.id, drawn, traces, notes];
+        });
+"""
+
+
+@dataclass
+class Browser:
+    """A Chromium session with the waits a Dash app needs."""
+
+    driver: webdriver.Chrome
+    base_url: str
+    downloads: Path
+    console: list[dict[str, Any]] = field(default_factory=list)
+
+    def wait(self, condition: Callable[[webdriver.Chrome], Any], what: str) -> Any:
+        return WebDriverWait(
+            self.driver, TIMEOUT, ignored_exceptions=(StaleElementReferenceException,)
+        ).until(condition, f"waited {TIMEOUT} s for {what} at {self.driver.current_url}")
+
+    def open(self, path: str) -> None:
+        self.driver.get(self.base_url + path)
+
+    def first(self, by: str, selector: str) -> WebElement:
+        """The first element matching, once there is one."""
+        return self.wait(lambda d: next(iter(d.find_elements(by, selector)), None), selector)
+
+    def element(self, element_id: str) -> WebElement:
+        return self.first(By.ID, element_id)
+
+    def text_of(self, element_id: str) -> str:
+        """The element's text, or "" while it is missing or being replaced by a render."""
+        try:
+            found = self.driver.find_elements(By.ID, element_id)
+            return found[0].text if found else ""
+        except StaleElementReferenceException:
+            return ""
+
+    def wait_for_text(self, element_id: str, expected: str) -> None:
+        self.wait(lambda d: self.text_of(element_id) == expected, f"#{element_id} = {expected!r}")
+
+    def settled(self, prefix: str, headline_id: str) -> None:
+        """The page's headline is shown and no callback is pending any more."""
+        self.element(headline_id)
+        self.wait(lambda d: d.execute_script(PENDING_CALLBACKS) == 0, "callbacks to finish")
+        self.wait(
+            lambda d: all(drawn for _, drawn, _, _ in d.execute_script(CHARTS, prefix)),
+            f"every {prefix} chart to be drawn",
+        )
+
+    def charts(self, prefix: str) -> list[tuple[str, bool, int, int]]:
+        return [tuple(row) for row in self.driver.execute_script(CHARTS, prefix)]
+
+    def query(self) -> dict[str, str]:
+        return dict(parse_qsl(urlparse(self.driver.current_url).query))
+
+    def path(self) -> str:
+        return urlparse(self.driver.current_url).path
+
+    def click(self, element: WebElement) -> None:
+        # Through JavaScript: a sticky header or an open popover must not swallow it.
+        self.driver.execute_script("arguments[0].click();", element)
+
+    def pick(self, dropdown_id: str, value: str) -> None:
+        """Opens a dcc.Dropdown and chooses the option with this value."""
+        self.element(dropdown_id).click()
+        self.first(
+            By.XPATH,
+            f"//label[contains(@class, 'dash-dropdown-option')][.//input[@value='{value}']]",
+        ).click()
+
+    def screenshot(self, name: str) -> Path:
+        """The whole page, not only the window."""
+        size = self.driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+        )
+        shot = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1},
+            },
+        )
+        target = SCREENSHOTS / f"{name}.png"
+        target.write_bytes(base64.b64decode(shot["data"]))
+        return target
+
+    def collect_console(self) -> None:
+        self.console.extend(self.driver.get_log("browser"))
+
+    def console_errors(self) -> list[str]:
+        self.collect_console()
+        return [
+            entry["message"]
+            for entry in self.console
+            if entry["level"] == "SEVERE" and "favicon" not in entry["message"]
+        ]
+
+    def download(self, button_id: str, pattern: str) -> Path:
+        self.click(self.element(button_id))
+
+        def finished(_: Any) -> Path | None:
+            done = [p for p in self.downloads.glob(pattern) if not p.name.endswith(".crdownload")]
+            return done[0] if done else None
+
+        found: Path = self.wait(finished, f"a download matching {pattern}")
+        return found
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        f"--window-size={WIDTH},{HEIGHT}",
+        "--lang=zh-CN",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.add_experimental_option(
+        "prefs",
+        {
+            "download.default_directory": str(downloads),
+            "download.prompt_for_download": False,
+            "download.directory_upgrade": True,
+        },
+    )
+    # The driver's path is given, so Selenium Manager is never run (it would download).
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_window_size(WIDTH, HEIGHT)
+    try:
+        yield Browser(driver, "", downloads)
+    finally:
+        driver.quit()
+
+
+@dataclass(frozen=True)
+class World:
+    server: RunningServer
+    password: str
+    last_day: date
+    reader: WarehouseReader
+
+    def gmv(self, days: int, channel: str | None = None) -> int:
+        """The warehouse's GMV of the `days` days ending on the last day with data."""
+        filters = Filters(self.last_day - timedelta(days=days - 1), self.last_day, channel=channel)
+        totals = queries.headline_totals(self.reader, filters).set_index("period")
+        return int(totals.loc["current", "gmv_fen"])
+
+
+@pytest.fixture
+def world(
+    db: Runtime,
+    client: FlaskClient,
+    channel_key: Any,
+    staff_token: Any,
+    auth: Any,
+    tmp_path: Path,
+) -> Iterator[World]:
+    """The dashboard scenario's history, synced into a warehouse, served by gunicorn."""
+    dashboard_scenario.build(client, db, channel_key, staff_token, auth)
+    var = tmp_path / "var"
+    var.mkdir()
+    # start_server points the server at var/warehouse.duckdb.
+    warehouse_path = var / "warehouse.duckdb"
+    sync_warehouse(db.engine, warehouse_path)
+    with UnitOfWork(db.session_factory) as uow:
+        password = create_staff_user(uow, USERNAME, "marketer")
+    reader = WarehouseReader(warehouse_path)
+    last_day = queries.activity_range(reader)["last_day"].iloc[0]
+    server = start_server(
+        database_url=db.settings.database_url,
+        secret_key=db.settings.secret_key,
+        var_dir=var,
+        workers=2,
+        threads=4,
+    )
+    try:
+        yield World(server, password, last_day.date(), reader)
+    finally:
+        server.stop()
+        reader.close()
+
+
+def shown(fen: int, lang: Lang) -> str:
+    return money(fen, lang).number
+
+
+def test_a_marketer_uses_every_page_in_a_real_browser(browser: Browser, world: World) -> None:
+    browser.base_url = world.server.base_url
+    if SCREENSHOTS.exists():
+        shutil.rmtree(SCREENSHOTS)
+    SCREENSHOTS.mkdir(parents=True)
+    print(f"\nscreenshots: {SCREENSHOTS}")
+    try:
+        _journey(browser, world)
+    except (AssertionError, WebDriverException):
+        browser.screenshot("failure")
+        (SCREENSHOTS / "failure.html").write_text(browser.driver.page_source)
+        browser.collect_console()
+        (SCREENSHOTS / "failure-console.txt").write_text(
+            "\n".join(str(entry) for entry in browser.console)
+        )
+        print(world.server.log()[-4000:])
+        raise
+
+
+def _journey(browser: Browser, world: World) -> None:
+    month, year = world.gmv(30), world.gmv(365)
+    counter = world.gmv(365, channel="counter")
+    # The history must make every step below a visible change.
+    assert len({month, year, counter}) == 3, (month, year, counter)
+
+    # -- the login gate: anonymous visitors land on the login page, a wrong password says so
+    browser.open("/dashboards/")
+    browser.element("login-username")
+    assert browser.path() == "/dashboards/login"
+    browser.screenshot("01-login")
+    browser.element("login-username").send_keys(USERNAME)
+    browser.element("login-password").send_keys("not-the-password\n")
+    browser.wait_for_text("login-message", t("login.failed", "zh"))
+    # Select and retype, as a person would: clear() bypasses React's change events.
+    browser.element("login-password").send_keys(Keys.CONTROL, "a")
+    browser.element("login-password").send_keys(Keys.BACKSPACE, world.password, Keys.ENTER)
+
+    # -- 总览: the last 30 days by default, with the warehouse's GMV
+    browser.settled("overview", "overview-kpi-gmv-value")
+    assert browser.path() == "/dashboards/"
+    assert browser.text_of("header-user").startswith(USERNAME)
+    assert browser.text_of("overview-kpi-gmv-value") == shown(month, "zh")
+    browser.screenshot("02-overview")
+
+    # -- a filter: the one-year preset moves the period in the URL and the headline
+    preset = browser.element("overview-filter-preset")
+    browser.click(preset.find_element(By.CSS_SELECTOR, "label:nth-child(4)"))
+    year_start = (world.last_day - timedelta(days=364)).isoformat()
+    browser.wait(lambda d: browser.query().get("from") == year_start, "the one-year period")
+    browser.wait_for_text("overview-kpi-gmv-value", shown(year, "zh"))
+    browser.settled("overview", "overview-kpi-gmv-value")
+    assert browser.query() == {"from": year_start, "to": world.last_day.isoformat()}
+    browser.screenshot("03-overview-one-year")
+
+    # -- a CSV download of the channel table: a header row, one row per channel, the GMV
+    csv_file = browser.download(
+        "overview-table-channels-download-button", "memberhub-overview-channels-*.csv"
+    )
+    rows = list(csv.reader(io.StringIO(csv_file.read_text(encoding="utf-8-sig"))))
+    header, body = rows[0], rows[1:]
+    gmv_header = f"{t('metric.gmv', 'zh')} ({t('unit.yuan', 'zh')})"
+    assert header[0] == t("col.channel", "zh") and gmv_header in header, header
+    assert body and all(len(row) == len(header) for row in body)
+    column = header.index(gmv_header)
+    assert sum(Decimal(row[column]) for row in body) == Decimal(year) / 100
+
+    # -- every other page, reached through the navigation (which keeps the filters)
+    for prefix in ("campaigns", "members", "points", "channels"):
+        path, headline = PAGES[prefix]
+        browser.click(browser.element(f"nav-{prefix}"))
+        browser.wait(lambda d, path=path: browser.path() == path, f"the {prefix} page")
+        browser.settled(prefix, headline)
+        assert browser.query()["from"] == year_start, prefix
+        _sees_content(browser, prefix)
+        browser.screenshot(f"04-{prefix}")
+        browser.collect_console()
+        if prefix == "campaigns":
+            _campaign_detail(browser)
+
+    # -- the channel filter on the channels page narrows its GMV to the counters'
+    assert browser.text_of("channels-kpi-gmv-value") == shown(year, "zh")
+    browser.pick("channels-filter-channel", "counter")
+    browser.wait(lambda d: browser.query().get("channel") == "counter", "channel=counter")
+    browser.wait_for_text("channels-kpi-gmv-value", shown(counter, "zh"))
+    browser.settled("channels", "channels-kpi-gmv-value")
+    browser.screenshot("05-channels-counter")
+
+    # -- English: every label switches, the filters stay in the URL
+    assert browser.text_of("nav-overview") == t("nav.overview", "zh")
+    browser.click(browser.element("lang-switch"))
+    browser.wait_for_text("nav-overview", t("nav.overview", "en"))
+    browser.wait_for_text("channels-kpi-gmv-value", shown(counter, "en"))
+    browser.settled("channels", "channels-kpi-gmv-value")
+    assert browser.query() == {
+        "from": year_start,
+        "to": world.last_day.isoformat(),
+        "channel": "counter",
+        "lang": "en",
+    }
+    assert browser.text_of("lang-switch") == t("lang.switch", "en")
+    page = browser.element("channels-page").text
+    assert t("nav.channels", "en") in page and t("metric.gmv", "en") in page
+    assert t("block.channel_table", "zh") not in page
+    browser.screenshot("06-en-channels")
+    for prefix in ("overview", "campaigns", "members", "points"):
+        path, headline = PAGES[prefix]
+        browser.click(browser.element(f"nav-{prefix}"))
+        browser.wait(lambda d, path=path: browser.path() == path, f"the {prefix} page")
+        browser.settled(prefix, headline)
+        assert browser.query()["lang"] == "en", prefix
+        assert t(f"nav.{prefix}", "en") in browser.element(f"{prefix}-page").text
+        browser.screenshot(f"07-en-{prefix}")
+
+    # -- and nothing went wrong in the browser along the way
+    errors = browser.console_errors()
+    assert not errors, "\n".join(errors)
+
+
+def _sees_content(browser: Browser, prefix: str) -> None:
+    """Every chart is drawn with data or says it has none; every table is filled."""
+    charts = browser.charts(prefix)
+    assert charts, f"no charts on {prefix}"
+    blank = [chart_id for chart_id, _, traces, notes in charts if not (traces or notes)]
+    assert not blank, f"charts drawn without data or an empty-state message: {blank}"
+    tables = browser.driver.find_elements(By.CSS_SELECTOR, f'[id^="{prefix}-table-"].table-wrap')
+    assert tables, f"no tables on {prefix}"
+    for table in tables:
+        filled = table.find_elements(By.CSS_SELECTOR, "table.data-table, .empty")
+        assert filled, f"table {table.get_attribute('id')} was never filled"
+
+
+def _campaign_detail(browser: Browser) -> None:
+    """A campaign's name in the table opens its detail view; the back link returns."""
+    browser.click(browser.first(By.CSS_SELECTOR, "#campaigns-table-campaigns a"))
+    browser.wait(lambda d: "campaign" in browser.query(), "the campaign detail URL")
+    browser.settled("campaigns", "campaigns-kpi-treated-value")
+    _sees_content(browser, "campaigns")
+    browser.screenshot("04-campaigns-detail")
+    browser.click(browser.element("campaigns-page").find_element(By.CSS_SELECTOR, ".back-link a"))
+    browser.wait(lambda d: "campaign" not in browser.query(), "the campaign list again")
+    browser.settled("campaigns", "campaigns-kpi-points-cost-value")
