@@ -1505,9 +1505,11 @@ def _release_lot(book: LedgerBook, accounts: MemberAccounts, lot: orm.Lot) -> in
             .where(orm.Accrual.id == lot.accrual_id, orm.Accrual.status == "pending")
             .values(status="available")
         )
+    released = lot.remaining
+    # A debt is paid from the released points afterwards; they were released all the same.
     if in_debt:
         book.settle_debt(accounts.available)
-    return lot.remaining
+    return released
 
 
 def schedule_release(
