@@ -105,10 +105,14 @@ class _Where:
 # -- constant fragments -----------------------------------------------------------------
 
 _SUBTREE = "(SELECT code FROM dim_institution WHERE $inst IN (code, district_code, company_code))"
+# The accrual numbers of the purchases that earned a campaign's points (an accrual
+# posting's reference is 'accrual:' || accrual_no); compared as they are, so no reference
+# is built for every purchase scanned.
 _CAMPAIGN_ACCRUALS = (
-    "(SELECT reference FROM fact_posting WHERE type = 'accrual' AND campaign_code = $campaign)"
+    "(SELECT substr(reference, 9) FROM fact_posting WHERE type = 'accrual' "
+    "AND campaign_code = $campaign AND starts_with(reference, 'accrual:'))"
 )
-_ACCRUAL_IN_CAMPAIGN = "'accrual:' || a.accrual_no IN " + _CAMPAIGN_ACCRUALS
+_ACCRUAL_IN_CAMPAIGN = "a.accrual_no IN " + _CAMPAIGN_ACCRUALS
 _NOT_MERGED = "m.status <> 'merged'"
 
 
@@ -164,16 +168,22 @@ def _member_scope(f: Filters) -> _Where:
 
 def _lot_scope(f: Filters) -> _Where:
     """Lots (`fact_lot l`) by issuing institution, and by the channel and campaign of the
-    purchase that earned them (joined as `a` only then: lots are many)."""
+    purchase that earned them (looked up only then: lots are many)."""
     where = _Where()
     if f.inst:
         where.require("l.institution_code IN " + _SUBTREE, inst=f.inst)
     if f.channel or f.campaign:
-        where.join("JOIN fact_accrual a ON a.accrual_id = l.accrual_id")
-    if f.channel:
-        where.require("a.channel = $channel", channel=f.channel)
-    if f.campaign:
-        where.require(_ACCRUAL_IN_CAMPAIGN, campaign=f.campaign)
+        purchases = _Where()
+        if f.channel:
+            purchases.require("a.channel = $channel", channel=f.channel)
+        if f.campaign:
+            purchases.require(_ACCRUAL_IN_CAMPAIGN, campaign=f.campaign)
+        # A semi-join on the purchases chosen first: joining every lot to its purchase
+        # and filtering after costs seconds at millions of lots.
+        where.require(
+            f"l.accrual_id IN (SELECT a.accrual_id FROM fact_accrual a WHERE {purchases.sql})",
+            **purchases.params,
+        )
     return where
 
 
@@ -748,10 +758,21 @@ def campaign_results(reader: Reader, f: Filters) -> pd.DataFrame:
               AND a.date_key BETWEEN (SELECT min(baseline_start_key) FROM c)
                                  AND (SELECT max(end_key) FROM c)
         ),
+        targets AS (
+            -- Every day of each campaign's baseline and window, with every business type
+            -- it counts: purchases meet their campaigns by an equi-join, not a range join.
+            SELECT c.code, c.start_key, CAST(strftime(d, '%Y%m%d') AS INTEGER) AS date_key,
+                   t.business_type
+            FROM c, generate_series(
+                     CAST(strptime(CAST(c.baseline_start_key AS VARCHAR), '%Y%m%d')
+                          AS TIMESTAMP),
+                     CAST(c.ends_on AS TIMESTAMP), INTERVAL 1 DAY) days(d),
+                 (SELECT DISTINCT business_type FROM s) t
+            WHERE len(c.business_types) = 0 OR list_contains(c.business_types, t.business_type)
+        ),
         hits AS (
-            SELECT c.code, s.member_id, s.net_fen, s.date_key >= c.start_key AS in_window
-            FROM c JOIN s ON s.date_key BETWEEN c.baseline_start_key AND c.end_key
-                         AND {_TARGETED}
+            SELECT t.code, s.member_id, s.net_fen, s.date_key >= t.start_key AS in_window
+            FROM s JOIN targets t USING (date_key, business_type)
         ),
         gmv AS (
             SELECT code, {_sum("net_fen", "in_window")} AS gmv_window_fen,
