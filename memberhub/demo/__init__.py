@@ -4,11 +4,14 @@ Members come and go the way real ones do (see `people`): a few buy often, most r
 stop. Counter and shop sales are reported by their tills at closing time; orders, bills,
 mail, subscriptions, prepaid cards and redemptions go through their own use cases, on a
 simulated clock (`common.clock.simulated_time`) so every timestamp is the history's. The
-five festival campaigns run in their seasons with a holdout group, and treated members
-respond to them (see `seasons`). The scheduled jobs run every simulated week. One
-`random.Random(seed)` drives every choice: the same seed and end date give the same
-history, with only generated secrets, member, order and card numbers, pickup codes and
-record ids differing.
+five festival campaigns run in their seasons with a holdout group (see `seasons`), and
+treated members respond to them. The scheduled jobs run every simulated week (the tier
+review monthly). One `random.Random(seed)` drives every choice: the same seed and end
+date give the same history, with only generated secrets, member, order and card numbers,
+pickup codes and record ids differing.
+
+Cost grows with members x days: about 7 ms of CPU per member-year on SQLite, so the
+default 20,000 members take about three minutes and a half.
 """
 
 from memberhub.demo.run import DemoLedgerBreach, DemoRefused, run_demo

@@ -18,7 +18,7 @@ from typing import Any
 import points_engine
 from common.db import read_session
 from memberhub.demo.people import COUNTER_OUTLET, SimMember, pick
-from memberhub.demo.sales import EXTERNAL_PREFIX, basket
+from memberhub.demo.sales import EXTERNAL_PREFIX, basket, card_balance
 from memberhub.demo.world import OrderStep, World
 from storefront_api import catalogue, orders, prepaid
 
@@ -56,7 +56,7 @@ RETURN_REASONS = (
 FOLLOW_UP_HOURS = {"verify": "counter", "ship": "distribution", "deliver": "distribution"}
 
 # Prepaid cards: sold at counters and as e-cards in the app, topped up when they run low.
-CARD_SALE = {"counter": 0.06, "app": 0.03}
+CARD_SALE = {"counter": 0.04, "app": 0.02}
 CARD_AMOUNTS_FEN = (20_000, 50_000, 50_000, 100_000, 200_000)
 CARD_TOP_UP = 0.5
 CARD_LOW_FEN = 30_000
@@ -272,11 +272,6 @@ def follow_up(world: World, day: date, moment: datetime, step: OrderStep) -> Non
 
 
 # -- prepaid cards ---------------------------------------------------------------------------
-
-
-def card_balance(world: World, card_no: str) -> int:
-    with read_session(world.runtime.session_factory) as session:
-        return prepaid.card_balance(session, card_no) or 0
 
 
 def card_desk(

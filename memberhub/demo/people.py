@@ -4,10 +4,11 @@ Each member buys at their own rate while active and may stop for good after any 
 the process BG/NBD models assume: rates are gamma distributed across members (a few come
 every week, most a few times a year), and the chance of stopping after a purchase is beta
 distributed (many stop after one or two). Counter regulars, mostly older members, come more
-often and stop less. About two thirds joined in the three years before the history starts;
-their purchases of the last 400 days before it are recorded as till sales, so that points
-earned the year before expire on the 31 December inside the history. The others join
-during it, with a purchase.
+often and stop less. About a third join during a year of history (fewer in a shorter one),
+with a purchase; the others joined in the three years before it, and two in five of their
+purchases of the 400 days before it (at most two each) are recorded as till sales, so that
+tiers start from a real year and points earned the year before expire on the 31 December
+inside the history.
 
 A festival campaign's offer reaches treated members (those not in its holdout group, as
 `points_engine.in_holdout` decides): it adds one of the festival's gift boxes to some of
@@ -57,13 +58,15 @@ GIVEN: dict[str, dict[str, list[str]]] = {
         },
     }.items()
 }
-MOBILE_PREFIXES = tuple(
-    str(prefix)
-    for prefix in (*range(130, 140), *range(150, 160), 166, 173, *range(175, 178), *range(180, 190))
-    if prefix != 154
+# Mainland mobile number prefixes.
+_MOBILE_PREFIXES = (
+    range(130, 140),
+    range(150, 154),
+    range(155, 160),
+    range(180, 190),
+    (166, 173, 175, 176, 177, 191, 198, 199),
 )
-
-MOBILE_PREFIXES += ("191", "198", "199")
+MOBILE_PREFIXES = tuple(str(prefix) for group in _MOBILE_PREFIXES for prefix in group)
 
 # Channel mixes of each persona.
 PERSONAS: dict[str, dict[str, float]] = {
@@ -112,14 +115,14 @@ OPENING_HOURS = {
 # -- how they behave --------------------------------------------------------------------------
 
 RATE_SHAPE = 0.6  # gamma shape of purchase rates: well below 1, so a long tail of regulars
-MEAN_PURCHASES_PER_YEAR = 3.5  # while active
+MEAN_PURCHASES_PER_YEAR = 3.0  # while active
 DROPOUT_BETA = (0.9, 4.0)  # chance of stopping after a purchase: mean 0.18
 REGULAR_RATE = 1.6  # counter regulars come more often...
 REGULAR_DROPOUT = 0.6  # ...and stop less
-EXISTING_SHARE = 0.65
-TENURE_DAYS = 3 * 365  # existing members joined up to three years before the history
+JOINING_PER_YEAR = 0.35  # of the members, the share that joins in a year of history
+TENURE_DAYS = 3 * 365  # the others joined up to three years before it
 PREHISTORY_DAYS = 400  # how far back their purchases are recorded (as till sales)
-PREHISTORY_KEPT = 0.5  # of those, the share the old system's records still hold...
+PREHISTORY_KEPT = 0.4  # of those, the share the old system's records still hold...
 PREHISTORY_CAP = 2  # ...and at most this many per member
 OFFER_PULL = 0.4  # a treated member's goods purchases in season that take the offer's gift
 RESPONSE = 0.15  # the offer brings them back: chance 1 - exp(-RESPONSE x rate x season days)
@@ -198,13 +201,6 @@ class Plan:
 
     def add(self, index: int, moment: datetime, visit: Visit) -> None:
         self.by_day.setdefault(index, []).append((moment, next(self.counter), visit))
-
-    def total(self, before: int | None = None, after: int | None = None) -> int:
-        return sum(
-            len(visits)
-            for index, visits in self.by_day.items()
-            if (before is None or index < before) and (after is None or index >= after)
-        )
 
 
 def at(day: date, hours: float) -> datetime:
@@ -302,10 +298,10 @@ def _member(
     if persona == "counter_regular":
         rate, dropout = rate * REGULAR_RATE, dropout * REGULAR_DROPOUT
     channel = "counter" if persona == "counter_regular" else pick(rng, REGISTRATION)
-    if rng.random() < EXISTING_SHARE:
-        joined = start - timedelta(days=rng.randint(30, TENURE_DAYS))
-    else:
+    if rng.random() < min(JOINING_PER_YEAR * days / 365, 0.6):
         joined = start + timedelta(days=rng.randrange(days))
+    else:
+        joined = start - timedelta(days=rng.randint(30, TENURE_DAYS))
     return SimMember(
         name=_name(rng, birthday),
         phone=_unique(rng, phones, _phone),

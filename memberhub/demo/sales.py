@@ -17,10 +17,10 @@ import crm
 import points_engine
 from common.db import read_session
 from common.errors import DomainError
-from memberhub.demo.people import SimMember, pick
+from memberhub.demo.people import TILL_CHANNELS, SimMember, pick
 from memberhub.demo.seasons import festival_on
-from memberhub.demo.world import Cancel, Refund, TillSale, World
-from storefront_api import catalogue
+from memberhub.demo.world import Cancel, CardCharge, Refund, TillSale, World
+from storefront_api import catalogue, prepaid
 
 # Goods categories each channel sells.
 GOODS_CATEGORIES: dict[str, dict[str, float]] = {
@@ -57,14 +57,17 @@ EXTERNAL_PREFIX = {
     "distribution": "DLV",
     "partner": "PTN",
 }
-# How till sales are paid.
+# How till sales are paid, and how often holders of a prepaid card use it at a till.
 PAYMENT = {
     "counter": ("cash", "wechat_pay", "alipay", "unionpay"),
-    "retail": ("wechat_pay", "alipay", "cash", "prepaid_card"),
+    "retail": ("wechat_pay", "alipay", "cash", "unionpay"),
     "distribution": ("cod", "online"),
     "partner": ("partner_settlement",),
 }
+CARD_AT_TILL = 0.6
 REFUNDED = 0.02  # goods till sales brought back within a week
+# Sales per `accrue_many` transaction: well under SQLite's limit on bound parameters.
+TILL_BATCH = 2000
 REDEMPTIONS_CANCELLED = 0.08
 REDEEMING_CHANNELS = {"app": 0.75, "hotline": 0.15, "web": 0.1}
 
@@ -130,6 +133,8 @@ def sell_at_till(
         external_id = f"{EXTERNAL_PREFIX[channel]}-{institution}-{stamp}-{world.next_seq():07d}"
     else:
         external_id = f"{EXTERNAL_PREFIX[channel]}-{stamp}-{world.next_seq():07d}"
+    total = sum(line.amount_fen for line in lines)
+    card_charge = _pay_by_card(world, person, channel, external_id, total)
     command = points_engine.AccrualCommand(
         external_id=external_id,
         member=person.ref(rng, channel),
@@ -137,10 +142,34 @@ def sell_at_till(
         occurred_at=moment,
         business_type=business_type,
         lines=tuple(lines),
-        total_fen=sum(line.amount_fen for line in lines),
-        payment_method=rng.choice(PAYMENT[channel]),
+        total_fen=total,
+        payment_method="prepaid_card" if card_charge else rng.choice(PAYMENT[channel]),
     )
-    world.tills.setdefault(channel, []).append(TillSale(command, person))
+    world.tills.setdefault(channel, []).append(TillSale(command, person, card_charge))
+
+
+def card_balance(world: World, card_no: str) -> int:
+    with read_session(world.runtime.session_factory) as session:
+        return prepaid.card_balance(session, card_no) or 0
+
+
+def _pay_by_card(
+    world: World, person: SimMember, channel: str, external_id: str, amount: int
+) -> CardCharge | None:
+    """A card holder pays at a counter or shop till with the card, when it holds enough."""
+    card_no = person.owner().prepaid_card
+    if (
+        card_no is None
+        or channel not in TILL_CHANNELS
+        or world.rng.random() >= CARD_AT_TILL
+        or card_balance(world, card_no) < amount
+    ):
+        return None
+    command = prepaid.PaymentCommand(f"{external_id}-PC", card_no, amount)
+    with world.uow() as uow:
+        body = prepaid.take_card_payment(uow, command, channel=channel).body
+    world.counts.card_payments += 1
+    return CardCharge(card_no, str(body["charge_no"]))
 
 
 def _till_lines(
@@ -171,31 +200,36 @@ def _till_lines(
 
 
 def report_tills(world: World, day: date) -> None:
-    """Each channel's end-of-day report of its till sales: one transaction per channel."""
-    rng = world.rng
+    """Each channel's end-of-day report of its till sales, a transaction per `TILL_BATCH`."""
     for channel in sorted(world.tills):
         sales = world.tills[channel]
-        with world.uow() as uow:
-            outcomes = points_engine.accrue_many(
-                uow, world.directory, channel, [sale.command for sale in sales], _any_sale
-            )
-        for sale, outcome in zip(sales, outcomes, strict=True):
-            if isinstance(outcome, DomainError):
-                raise outcome
-            points = int(outcome.body["points"])
-            world.counts.accruals += 1
-            world.counts.points_earned += points
-            sale.person.owner().points_estimate += points
-            command = sale.command
-            if command.business_type == "goods" and rng.random() < REFUNDED and day >= world.start:
-                lines = command.lines
-                full = len(lines) == 1 or rng.random() < 0.6
-                amount = command.total_fen if full else rng.choice(lines).amount_fen
-                world.plan(
-                    day + timedelta(days=rng.randint(1, 6)),
-                    Refund(channel, command.external_id, amount),
-                )
+        for first in range(0, len(sales), TILL_BATCH):
+            _report(world, day, channel, sales[first : first + TILL_BATCH])
     world.tills.clear()
+
+
+def _report(world: World, day: date, channel: str, sales: Sequence[TillSale]) -> None:
+    rng = world.rng
+    with world.uow() as uow:
+        outcomes = points_engine.accrue_many(
+            uow, world.directory, channel, [sale.command for sale in sales], _any_sale
+        )
+    for sale, outcome in zip(sales, outcomes, strict=True):
+        if isinstance(outcome, DomainError):
+            raise outcome
+        points = int(outcome.body["points"])
+        world.counts.accruals += 1
+        world.counts.points_earned += points
+        sale.person.owner().points_estimate += points
+        command = sale.command
+        if command.business_type == "goods" and rng.random() < REFUNDED and day >= world.start:
+            lines = command.lines
+            full = len(lines) == 1 or rng.random() < 0.6
+            amount = command.total_fen if full else rng.choice(lines).amount_fen
+            world.plan(
+                day + timedelta(days=rng.randint(1, 6)),
+                Refund(channel, command.external_id, amount, sale.card_charge),
+            )
 
 
 def _any_sale(command: points_engine.AccrualCommand) -> None:
@@ -203,11 +237,16 @@ def _any_sale(command: points_engine.AccrualCommand) -> None:
 
 
 def refund(world: World, event: Refund) -> None:
-    command = points_engine.RefundCommand(
-        f"RF-{event.original_external_id}", event.original_external_id, event.amount_fen
-    )
+    """The till takes goods back: the points go, and card money goes back to the card."""
+    external_id = f"RF-{event.original_external_id}"
+    command = points_engine.RefundCommand(external_id, event.original_external_id, event.amount_fen)
     with world.uow() as uow:
         points_engine.refund_purchase(uow, event.channel, command)
+    if event.card_charge is not None:
+        card_no, charge_no = event.card_charge.card_no, event.card_charge.charge_no
+        back = prepaid.PaymentRefundCommand(external_id, card_no, charge_no, event.amount_fen)
+        with world.uow() as uow:
+            prepaid.refund_card_payment(uow, back, channel=event.channel)
     world.counts.refunds += 1
 
 

@@ -90,7 +90,10 @@ def _commerce_lines(world: World) -> list[str]:
             f"subscriptions {c.subscriptions} subscriptions "
             f"({c.subscriptions_cancelled} cancelled mid-term)"
         ),
-        f"cards         {c.cards} prepaid cards issued, {c.card_top_ups} top-ups",
+        (
+            f"cards         {c.cards} prepaid cards issued, {c.card_top_ups} top-ups, "
+            f"{c.card_payments} paid at tills"
+        ),
     ]
 
 

@@ -22,6 +22,13 @@ class Refund:
     channel: str
     original_external_id: str
     amount_fen: int
+    card_charge: CardCharge | None = None  # the sale was paid by prepaid card
+
+
+@dataclass(frozen=True)
+class CardCharge:
+    card_no: str
+    charge_no: str
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,7 @@ class TillSale:
 
     command: points_engine.AccrualCommand
     person: SimMember
+    card_charge: CardCharge | None = None
 
 
 @dataclass
@@ -97,6 +105,7 @@ class Counts:
     subscriptions_cancelled: int = 0
     cards: int = 0
     card_top_ups: int = 0
+    card_payments: int = 0
 
 
 @dataclass

@@ -41,7 +41,7 @@ SEED = 2
 # Large enough for every channel, status and payment method to turn up (a few prepaid-card
 # and counter orders among them) and for a holdout group of some size, small enough to run
 # in seconds.
-MEMBERS, DAYS = 2500, 90
+MEMBERS, DAYS = 4000, 90
 BASE = "http://127.0.0.1:8000"
 ORDER_STATUSES = {
     "created",
