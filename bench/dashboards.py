@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -1130,10 +1131,15 @@ class View:
     store: dict[str, str]
 
 
-@dataclass
-class Samples:
-    callback: list[float] = field(default_factory=list)
-    raw: list[float] = field(default_factory=list)
+@dataclass(frozen=True)
+class Timing:
+    """One run of a callback for a view, and of its SQL on the raw connection, in ms."""
+
+    page: str
+    callback: str
+    view: str
+    callback_ms: float
+    raw_ms: float
 
 
 PAGES = {
@@ -1203,8 +1209,8 @@ def applies(output: str, view: View) -> bool:
 
 def measure_callbacks(
     path: Path, end: date, repeat: int
-) -> tuple[dict[str, dict[str, Samples]], dict[str, list[float]]]:
-    """Per page and callback, callback and raw timings in ms; and layout render times."""
+) -> tuple[list[Timing], dict[str, list[float]]]:
+    """Callback and raw timings; and each page's layout render times (ms)."""
     inner = WarehouseReader(path)
     reader = RecordingReader(inner)
     app = Flask("bench-dashboards")
@@ -1223,7 +1229,7 @@ def measure_callbacks(
     raw = duckdb.connect(str(path), read_only=True)
     run(raw, "SET TimeZone = 'UTC'")
     chosen = views(inner, end)
-    samples: dict[str, dict[str, Samples]] = defaultdict(lambda: defaultdict(Samples))
+    timings: list[Timing] = []
     layouts: dict[str, list[float]] = defaultdict(list)
 
     def post(output: str, inputs: dict[str, Any]) -> float:
@@ -1261,11 +1267,11 @@ def measure_callbacks(
                 statements, reader.log = reader.log, None
                 replay(statements)
                 for _ in range(repeat):
-                    samples[prefix][output].callback.append(post(output, inputs))
-                    samples[prefix][output].raw.append(replay(statements))
+                    took = post(output, inputs)
+                    timings.append(Timing(prefix, output, view.name, took, replay(statements)))
     raw.close()
     inner.close()
-    return samples, layouts
+    return timings, layouts
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -1275,41 +1281,51 @@ def p(values: Sequence[float], fraction: float) -> float:
     return percentile(sorted(values), fraction)
 
 
-def report(
-    samples: Mapping[str, Mapping[str, Samples]], layouts: Mapping[str, list[float]]
-) -> dict[str, dict[str, float]]:
+def report(timings: Sequence[Timing], layouts: Mapping[str, list[float]]) -> dict[str, Any]:
+    """Prints the figures per page, callback and view; returns them per page."""
     pages: dict[str, dict[str, float]] = {}
     say("")
-    say(
-        f"{'page / callback':44} {'cb p50':>8} {'cb p95':>8} {'raw p50':>8} {'raw p95':>8}"
-        f" {'ratio':>6}"
-    )
-    for prefix, callbacks in samples.items():
-        every = Samples(
-            [v for s in callbacks.values() for v in s.callback],
-            [v for s in callbacks.values() for v in s.raw],
-        )
+    say(f"{'page / callback':44} {'cb p50':>8} {'cb p95':>8} {'raw p50':>8} {'raw p95':>8} ratio")
+
+    def line(label: str, chosen: Sequence[Timing]) -> dict[str, float]:
+        callback, raw = [t.callback_ms for t in chosen], [t.raw_ms for t in chosen]
         figures = {
-            "callback_p50_ms": p(every.callback, 0.5),
-            "callback_p95_ms": p(every.callback, 0.95),
-            "raw_p50_ms": p(every.raw, 0.5),
-            "raw_p95_ms": p(every.raw, 0.95),
-            "layout_p95_ms": p(layouts[prefix], 0.95),
+            "callback_p50_ms": p(callback, 0.5),
+            "callback_p95_ms": p(callback, 0.95),
+            "raw_p50_ms": p(raw, 0.5),
+            "raw_p95_ms": p(raw, 0.95),
         }
-        figures["ratio"] = figures["callback_p95_ms"] / figures["raw_p95_ms"]
-        pages[prefix] = figures
+        figures["ratio"] = figures["callback_p95_ms"] / max(figures["raw_p95_ms"], 0.001)
         say(
-            f"{prefix.upper():44} {figures['callback_p50_ms']:8.1f} "
-            f"{figures['callback_p95_ms']:8.1f} {figures['raw_p50_ms']:8.1f} "
-            f"{figures['raw_p95_ms']:8.1f} {figures['ratio']:6.2f}"
+            f"{label:44} {figures['callback_p50_ms']:8.1f} {figures['callback_p95_ms']:8.1f} "
+            f"{figures['raw_p50_ms']:8.1f} {figures['raw_p95_ms']:8.1f} {figures['ratio']:5.2f}"
         )
-        for output, s in sorted(callbacks.items(), key=lambda item: -p(item[1].callback, 0.95)):
-            cb95, raw95 = p(s.callback, 0.95), p(s.raw, 0.95)
-            say(
-                f"  {output:42} {p(s.callback, 0.5):8.1f} {cb95:8.1f} {p(s.raw, 0.5):8.1f} "
-                f"{raw95:8.1f} {cb95 / raw95 if raw95 else float('inf'):6.2f}"
-            )
-        say(f"  {'(page layout on navigation)':42} {'':8} {figures['layout_p95_ms']:8.1f}")
+        return figures
+
+    page_names = list(dict.fromkeys(t.page for t in timings))
+    view_names = list(dict.fromkeys(t.view for t in timings))
+    for page in page_names:
+        mine = [t for t in timings if t.page == page]
+        pages[page] = line(page.upper(), mine)
+        pages[page]["layout_p95_ms"] = p(layouts[page], 0.95)
+        callbacks = list(dict.fromkeys(t.callback for t in mine))
+        by_p95 = sorted(
+            callbacks, key=lambda c: -p([t.callback_ms for t in mine if t.callback == c], 0.95)
+        )
+        for callback in by_p95:
+            line(f"  {callback}", [t for t in mine if t.callback == callback])
+        say(f"  {'(page layout on navigation)':42} {'':8} {pages[page]['layout_p95_ms']:8.1f}")
+    say("")
+    say("callback p95 / raw p95 (ms) by view:")
+    say(f"{'':26}" + "".join(f"{page:>18}" for page in page_names))
+    for view in view_names:
+        cells = []
+        for page in page_names:
+            chosen = [t for t in timings if t.page == page and t.view == view]
+            cb95 = p([t.callback_ms for t in chosen], 0.95)
+            raw95 = p([t.raw_ms for t in chosen], 0.95)
+            cells.append(f"{cb95:8.0f} /{raw95:6.0f}  ")
+        say(f"{view:26}" + "".join(f"{cell:>18}" for cell in cells))
     return pages
 
 
@@ -1351,8 +1367,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         else:
             say(f"reusing {warehouse_path} ({built['postings']:,} postings) and its sync figures")
         say("timing callbacks against raw queries ...")
-        samples, layouts = measure_callbacks(warehouse_path, end, args.repeat)
-        pages = report(samples, layouts)
+        # Timings are wall clock on a shared machine: say how busy it was.
+        load_before = os.getloadavg()[0]
+        timings, layouts = measure_callbacks(warehouse_path, end, args.repeat)
+        load_after = os.getloadavg()[0]
+        pages = report(timings, layouts)
+        say(f"load average (1 min) {load_before:.1f} before, {load_after:.1f} after the timings")
         worst = max(pages, key=lambda page: pages[page]["callback_p95_ms"])
         say("")
         say(
@@ -1367,6 +1387,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "max_page_ratio": round(max(f["ratio"] for f in pages.values()), 2),
                     "sync_source": built["sync"]["source"],
                     "sync_rows_read": built["sync"]["rows_read"],
+                    "load_average": round(max(load_before, load_after), 1),
                     "pages": {
                         page: {k: round(v, 1) for k, v in f.items()} for page, f in pages.items()
                     },
