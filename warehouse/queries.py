@@ -696,7 +696,11 @@ _CAMPAIGN_WINDOWS = """
                AS business_types
     FROM dim_campaign
 """
-_TARGETED = "(len(c.business_types) = 0 OR list_contains(c.business_types, s.business_type))"
+
+
+def _targeted(business_type: str) -> str:
+    """Whether campaign `c` counts a purchase of `business_type` (no targets: all)."""
+    return f"(len(c.business_types) = 0 OR list_contains(c.business_types, {business_type}))"
 
 
 def _campaign_purchases(f: Filters) -> _Where:
@@ -768,7 +772,7 @@ def campaign_results(reader: Reader, f: Filters) -> pd.DataFrame:
                           AS TIMESTAMP),
                      CAST(c.ends_on AS TIMESTAMP), INTERVAL 1 DAY) days(d),
                  (SELECT DISTINCT business_type FROM s) t
-            WHERE len(c.business_types) = 0 OR list_contains(c.business_types, t.business_type)
+            WHERE {_targeted("t.business_type")}
         ),
         hits AS (
             SELECT t.code, s.member_id, s.net_fen, s.date_key >= t.start_key AS in_window
@@ -886,7 +890,7 @@ def campaign_daily(reader: Reader, f: Filters, code: str) -> pd.DataFrame:
             JOIN (SELECT a.member_id, a.date_key, a.business_type, a.net_fen
                   FROM fact_accrual a WHERE {purchases.sql}) s
               ON s.member_id = cm.member_id
-             AND s.date_key BETWEEN c.start_key AND c.end_key AND {_TARGETED}
+             AND s.date_key BETWEEN c.start_key AND c.end_key AND {_targeted("s.business_type")}
             GROUP BY s.date_key
         ),
         awarded AS (
