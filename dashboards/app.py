@@ -126,7 +126,9 @@ def shell() -> html.Div:
                         [
                             html.Span("邮", className="brand-mark"),
                             html.Span(t("product", "zh"), id="header-product"),
-                            html.Span("Member Hub", className="brand-en"),
+                            html.Span(
+                                t("product", "en"), id="header-product-other", className="brand-en"
+                            ),
                         ],
                         href=PREFIX,
                         className="brand",
@@ -204,6 +206,10 @@ def header_state(
         )
     role = t(f"role.{viewer.role}", lang) if viewer else ""
     return {
+        "product": t("product", lang),
+        # The brand also names itself in the other language, as the printed signs do.
+        "product_other": t("product", "zh" if lang == "en" else "en"),
+        "home_href": PREFIX + query,
         "nav": nav,
         "lang_label": t("lang.switch", lang),
         "lang_href": (pathname or PREFIX) + flipped_query,
@@ -224,6 +230,9 @@ def _register_shell(app: Dash, context: Context) -> None:
 
     @components.callback(
         app,
+        Output("header-product", "children"),
+        Output("header-product-other", "children"),
+        Output("header-brand", "href"),
         Output("lang-switch", "children"),
         Output("lang-switch", "href"),
         Output("logout-link", "children"),
@@ -239,6 +248,9 @@ def _register_shell(app: Dash, context: Context) -> None:
         for item in state["nav"]:
             links += [item["label"], item["href"], item["class"]]
         return (
+            state["product"],
+            state["product_other"],
+            state["home_href"],
             state["lang_label"],
             state["lang_href"],
             state["logout"],

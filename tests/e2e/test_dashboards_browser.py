@@ -383,6 +383,8 @@ def _journey(browser: Browser, world: World) -> None:
         "lang": "en",
     }
     assert browser.text_of("lang-switch") == t("lang.switch", "en")
+    assert browser.text_of("header-product") == t("product", "en")
+    assert browser.element("header-brand").get_attribute("href").endswith("lang=en")
     page = browser.element("channels-page").text
     assert t("nav.channels", "en") in page and t("metric.gmv", "en") in page
     assert t("block.channel_table", "zh") not in page

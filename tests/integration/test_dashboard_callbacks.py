@@ -321,6 +321,7 @@ def test_the_language_switch_keeps_the_filters_and_translates_the_header(
     }
     assert header["nav-campaigns"]["href"] == "/dashboards/campaigns" + search
     assert header["nav-members"]["className"] == "nav-link active"
+    assert header["header-product"]["children"] == "会员中心"
     english = dash.response(
         "lang-switch",
         {
@@ -330,6 +331,9 @@ def test_the_language_switch_keeps_the_filters_and_translates_the_header(
     )
     assert english["nav-points"]["children"] == "Points economy"
     assert english["logout-link"]["children"] == "Log out"
+    assert english["header-product"]["children"] == "Member Hub"
+    assert english["header-product-other"]["children"] == "会员中心"
+    assert english["header-brand"]["href"] == "/dashboards/" + search + "&lang=en"
     assert "lang" not in dict(parse_qsl(urlparse(english["lang-switch"]["href"]).query))
 
 
