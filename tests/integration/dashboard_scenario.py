@@ -230,6 +230,41 @@ def build(
             )
         )
 
+    # Purchases on each edge of the campaign's window and of its baseline, at the first
+    # and last quarter-hour of the Shanghai day (the UTC day differs at 00:15), so a
+    # window or baseline shifted by one day, or cut on UTC days, changes a number.
+    starts_on, ends_on = now - timedelta(days=75), now - timedelta(days=46)
+    baseline_starts_on = starts_on - (ends_on - starts_on) - timedelta(days=1)
+    edges = (
+        baseline_starts_on - timedelta(days=1),
+        baseline_starts_on,
+        starts_on - timedelta(days=1),
+        starts_on,
+        ends_on,
+        ends_on + timedelta(days=1),
+    )
+    for number, (day, hour) in enumerate(itertools.product(edges, (0, 23))):
+        member_no = scenario.members[5 + number % 4]
+        amount = 10_000 + 1_000 * number + 7  # distinct, so any one moved shows
+        _ok(
+            client.post(
+                f"{API}/accruals",
+                json={
+                    "external_id": f"DASH-EDGE-{number}",
+                    "member": {"member_no": member_no},
+                    "institution_code": hp,
+                    "occurred_at": _moment(day, hour).isoformat(),
+                    "business_type": "goods",
+                    "lines": [
+                        {"sku": "SKU-EDGE", "category": "food", "quantity": 1, "amount_fen": amount}
+                    ],
+                    "total_fen": amount,
+                    "payment_method": "cash",
+                },
+                headers=keys["counter_hp"],
+            )
+        )
+
     # Some refunds, full and partial, by the channel that took the purchase.
     for external_id, key, amount in rng.sample(purchases, k=min(8, len(purchases))):
         refund = int(amount) if rng.random() < 0.4 else int(amount) // 3
