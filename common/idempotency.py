@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, String, UniqueConstraint, select, update
+from sqlalchemy import Integer, String, Table, UniqueConstraint, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -50,16 +51,31 @@ class Claim:
     record_id: int
 
 
-def _insert_if_absent(session: Session, values: dict[str, Any]) -> int | None:
-    dialect = session.get_bind().dialect.name
+_RECORDS = cast(Table, IdempotencyRecord.__table__)
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    # Built once: claims run on every channel write, and building the statement costs
+    # more than executing it.
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(IdempotencyRecord)
-        .values(values)
+    return (
+        insert(_RECORDS)
         .on_conflict_do_nothing(index_elements=["scope", "operation", "external_id"])
-        .returning(IdempotencyRecord.id)
+        .returning(_RECORDS.c.id)
     )
-    record_id = session.execute(statement).scalar_one_or_none()
+
+
+_COMPLETE = (
+    update(_RECORDS)
+    .where(_RECORDS.c.id == bindparam("record_id"))
+    .values(status=bindparam("answer_status"), body=bindparam("answer_body"))
+)
+
+
+def _insert_if_absent(session: Session, values: dict[str, Any]) -> int | None:
+    statement = _claim_statement(session.get_bind().dialect.name)
+    record_id = session.execute(statement, values).scalar_one_or_none()
     return None if record_id is None else int(record_id)
 
 
@@ -160,9 +176,7 @@ def complete_many(session: Session, answers: Sequence[tuple[Claim, int, dict[str
 
 def complete(session: Session, claim: Claim, status: int, body: dict[str, Any]) -> None:
     session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.id == claim.record_id)
-        .values(status=status, body=body)
+        _COMPLETE, {"record_id": claim.record_id, "answer_status": status, "answer_body": body}
     )
 
 
