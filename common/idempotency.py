@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -40,8 +41,16 @@ class Replay:
 
 
 def fingerprint(payload: Any) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    """A digest of the request: dataclasses (a command, at any depth) count by their
+    fields, as `dataclasses.asdict` would give them, without its deep copy."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=_plain)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -57,12 +66,13 @@ _RECORDS = cast(Table, IdempotencyRecord.__table__)
 @functools.cache
 def _claim_statement(dialect: str) -> Any:
     # Built once: claims run on every channel write, and building the statement costs
-    # more than executing it.
+    # more than executing it. Given many rows, it runs as multi-row INSERTs and
+    # returns the ids of those it inserted.
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return (
         insert(_RECORDS)
         .on_conflict_do_nothing(index_elements=["scope", "operation", "external_id"])
-        .returning(_RECORDS.c.id)
+        .returning(_RECORDS.c.id, _RECORDS.c.external_id)
     )
 
 
@@ -75,7 +85,7 @@ _COMPLETE = (
 
 def _insert_if_absent(session: Session, values: dict[str, Any]) -> int | None:
     statement = _claim_statement(session.get_bind().dialect.name)
-    record_id = session.execute(statement, values).scalar_one_or_none()
+    record_id = session.execute(statement, values).scalars().one_or_none()
     return None if record_id is None else int(record_id)
 
 
@@ -112,7 +122,8 @@ def claim(
 def claim_many(
     session: Session, scope: str, operation: str, items: Sequence[tuple[str, str]]
 ) -> dict[str, Claim | Replay | Conflict]:
-    """`claim` for many (external_id, fingerprint) pairs in two statements.
+    """`claim` for many (external_id, fingerprint) pairs: multi-row inserts, then one read
+    of the ids already taken.
 
     Ids are inserted in sorted order so that concurrent batches wait on each other's
     keys in one order and cannot deadlock on the unique index.
@@ -120,8 +131,6 @@ def claim_many(
     if not items:
         return {}
     now = utcnow()
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     rows = [
         {
             "scope": scope,
@@ -133,14 +142,10 @@ def claim_many(
         }
         for external_id, payload in sorted(items)
     ]
-    statement = (
-        insert(IdempotencyRecord)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["scope", "operation", "external_id"])
-        .returning(IdempotencyRecord.external_id, IdempotencyRecord.id)
-    )
+    statement = _claim_statement(session.get_bind().dialect.name)
     outcomes: dict[str, Claim | Replay | Conflict] = {
-        external_id: Claim(int(record_id)) for external_id, record_id in session.execute(statement)
+        external_id: Claim(int(record_id))
+        for record_id, external_id in session.execute(statement, rows)
     }
     taken = [external_id for external_id, _ in items if external_id not in outcomes]
     if taken:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -93,6 +93,15 @@ class AccrualLine:
     quantity: int
     amount_fen: int
     category: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        # As dataclasses.asdict would give it, without its deep copy (a hot path).
+        return {
+            "sku": self.sku,
+            "quantity": self.quantity,
+            "amount_fen": self.amount_fen,
+            "category": self.category,
+        }
 
 
 @dataclass(frozen=True)
@@ -232,6 +241,11 @@ def accrue_many(
     book = LedgerBook(session)
     locked = book.lock_members(prepared[index].member.member_id for index in fresh)
     campaign_days = _CampaignDays()
+    campaign_days.read_awards(
+        session,
+        {prepared[index].earned_on for index in fresh},
+        {accounts.member_id for accounts in locked.values()},
+    )
     answers: list[tuple[idempotency.Claim, int, dict[str, Any]]] = []
     # Nothing is flushed until the end: one INSERT per table for the whole batch.
     with session.no_autoflush:
@@ -306,7 +320,7 @@ def _prepare_accrual(
         occurred_at=occurred_at,
         earned_on=business_date(occurred_at),
         rules=rules,
-        fingerprint=idempotency.fingerprint(asdict(command)),
+        fingerprint=idempotency.fingerprint(command),
     )
 
 
@@ -419,6 +433,26 @@ class _CampaignDays:
             if row.account_id not in self._locked:
                 self._locked[row.account_id] = book.lock(row.account_id)
         return {row.code: self._locked[row.account_id] for row in chosen}
+
+    def read_awards(self, session: Session, days: Iterable[date], member_ids: set[int]) -> None:
+        """Read at once what these members got so far from the campaigns running on these
+        days (a batch would otherwise ask once per member). The members must be locked."""
+        campaign_ids = {row.id for day in days for row in self.on(session, day).rows}
+        if not campaign_ids or not member_ids:
+            return
+        found = {
+            (award.campaign_id, award.member_id): award
+            for award in session.scalars(
+                select(orm.CampaignAward).where(
+                    orm.CampaignAward.member_id.in_(member_ids),
+                    orm.CampaignAward.campaign_id.in_(campaign_ids),
+                )
+            )
+        }
+        for campaign_id in campaign_ids:
+            for member_id in member_ids:
+                key = (campaign_id, member_id)
+                self._awards.setdefault(key, found.get(key))
 
     def awarded(
         self, session: Session, member_id: int, rows: Sequence[orm.Campaign]
@@ -546,7 +580,7 @@ def _apply_accrual(
         available_on=available_on,
         sources=sources,
         breakdown=breakdown,
-        lines=[asdict(line) for line in command.lines],
+        lines=[line.as_dict() for line in command.lines],
         payment_method=command.payment_method,
     )
     session.add(accrual)
@@ -673,7 +707,7 @@ def refund_purchase(
         f"channel:{channel}",
         "refund",
         command.external_id,
-        idempotency.fingerprint(asdict(command)),
+        idempotency.fingerprint(command),
     )
     if isinstance(claim, idempotency.Replay):
         return Written(claim.body, replayed=True)
@@ -857,7 +891,7 @@ def adjust_points(
         f"staff:{actor}",
         "adjustment",
         command.external_id,
-        idempotency.fingerprint(asdict(command)),
+        idempotency.fingerprint(command),
     )
     if isinstance(claim, idempotency.Replay):
         return Written(claim.body, replayed=True)
@@ -951,7 +985,7 @@ def redeem_reward(
         scope,
         "redemption",
         command.external_id,
-        idempotency.fingerprint(asdict(command)),
+        idempotency.fingerprint(command),
     )
     if isinstance(claim, idempotency.Replay):
         return Written(claim.body, replayed=True)

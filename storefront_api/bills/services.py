@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -286,7 +286,7 @@ def open_payment(
         payer.scope,
         "bill-payment",
         command.external_id,
-        idempotency.fingerprint(asdict(command)),
+        idempotency.fingerprint(command),
     )
     if isinstance(claim, idempotency.Replay):
         payment = find_payment(session, str(claim.body["payment_no"]))

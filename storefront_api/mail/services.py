@@ -70,7 +70,7 @@ def accept_mailing(
         f"channel:{channel}",
         "mailing",
         command.external_id,
-        idempotency.fingerprint(asdict(command)),
+        idempotency.fingerprint(command),
     )
     if isinstance(claim, idempotency.Replay):
         return points_engine.Written(claim.body, replayed=True)

@@ -209,7 +209,7 @@ def place_order(
         caller.scope,
         "order",
         command.external_id,
-        idempotency.fingerprint(asdict(command)),
+        idempotency.fingerprint(command),
     )
     if isinstance(claim, idempotency.Replay):
         return points_engine.Written(claim.body, replayed=True)

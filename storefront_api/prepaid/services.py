@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -585,5 +585,5 @@ def _claim(
     uow: UnitOfWork, scope: str, operation: str, external_id: str, command: Any
 ) -> idempotency.Claim | idempotency.Replay:
     return idempotency.claim(
-        uow.session, scope, operation, external_id, idempotency.fingerprint(asdict(command))
+        uow.session, scope, operation, external_id, idempotency.fingerprint(command)
     )

@@ -128,7 +128,7 @@ def subscribe(
         caller.scope,
         "subscription",
         command.external_id,
-        idempotency.fingerprint(asdict(command)),
+        idempotency.fingerprint(command),
     )
     if isinstance(claim, idempotency.Replay):
         return points_engine.Written(claim.body, replayed=True)
@@ -293,7 +293,7 @@ def cancel_subscription(
             caller.scope,
             "subscription-cancel",
             command.external_id,
-            idempotency.fingerprint(asdict(command)),
+            idempotency.fingerprint(command),
         )
         if isinstance(outcome, idempotency.Replay):
             return points_engine.Written(outcome.body, replayed=True)
