@@ -782,7 +782,7 @@ def _postings_and_lots(w: duckdb.DuckDBPyConnection, end: date) -> None:
         w,
         """
         CREATE TEMP TABLE lot AS
-        SELECT accrual_id, member_id, institution_code, points, day, available_on,
+        SELECT accrual_id, member_id, institution_code, channel, points, day, available_on,
                expires_on, occurred_at, held, refunded_fen = total_fen AS reversed,
                unit(accrual_id, 'spend') AS us,
                expires_on < CAST($end AS DATE) AS past
@@ -801,7 +801,7 @@ def _postings_and_lots(w: duckdb.DuckDBPyConnection, end: date) -> None:
                CASE WHEN reversed THEN 'reversed' WHEN past AND us < 0.4 THEN 'expired'
                     WHEN available_on > CAST($end AS DATE) THEN 'pending'
                     ELSE 'available' END,
-               day, key_of(day), available_on, expires_on, occurred_at
+               day, key_of(day), available_on, expires_on, occurred_at, channel
         FROM lot
         """,
         {"end": end},

@@ -188,9 +188,10 @@ LOTS = Feed(
     key=("lot_id",),
     mode="changing",
     watermark=s.lot.c.updated_at,
-    query=select(s.lot, s.account.c.member_id).join(
-        s.account, s.account.c.id == s.lot.c.account_id
-    ),
+    # The purchase's channel never changes, so a lot carries it from its first sync.
+    query=select(s.lot, s.account.c.member_id, s.accrual.c.channel)
+    .join(s.account, s.account.c.id == s.lot.c.account_id)
+    .outerjoin(s.accrual, s.accrual.c.id == s.lot.c.accrual_id),
     transform="""
         SELECT
             id AS lot_id,
@@ -205,7 +206,8 @@ LOTS = Feed(
             day_key(earned_on) AS date_key,
             CAST(available_on AS DATE) AS available_on,
             CAST(expires_on AS DATE) AS expires_on,
-            utc(updated_at) AS updated_at
+            utc(updated_at) AS updated_at,
+            channel
         FROM batch
     """,
 )

@@ -167,22 +167,20 @@ def _member_scope(f: Filters) -> _Where:
 
 
 def _lot_scope(f: Filters) -> _Where:
-    """Lots (`fact_lot l`) by issuing institution, and by the channel and campaign of the
-    purchase that earned them (looked up only then: lots are many)."""
+    """Lots (`fact_lot l`) by issuing institution, by the channel of the purchase that
+    earned them (stored on the lot), and by its campaign (looked up only then)."""
     where = _Where()
     if f.inst:
         where.require("l.institution_code IN " + _SUBTREE, inst=f.inst)
-    if f.channel or f.campaign:
-        purchases = _Where()
-        if f.channel:
-            purchases.require("a.channel = $channel", channel=f.channel)
-        if f.campaign:
-            purchases.require(_ACCRUAL_IN_CAMPAIGN, campaign=f.campaign)
+    if f.channel:
+        where.require("l.channel = $channel", channel=f.channel)
+    if f.campaign:
         # A semi-join on the purchases chosen first: joining every lot to its purchase
         # and filtering after costs seconds at millions of lots.
         where.require(
-            f"l.accrual_id IN (SELECT a.accrual_id FROM fact_accrual a WHERE {purchases.sql})",
-            **purchases.params,
+            f"l.accrual_id IN (SELECT a.accrual_id FROM fact_accrual a "
+            f"WHERE {_ACCRUAL_IN_CAMPAIGN})",
+            campaign=f.campaign,
         )
     return where
 

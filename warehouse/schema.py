@@ -8,7 +8,7 @@ it instead of adding it twice.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 DDL: tuple[str, ...] = (
     """
@@ -219,7 +219,9 @@ DDL: tuple[str, ...] = (
         date_key INTEGER NOT NULL,       -- earned_on
         available_on DATE NOT NULL,
         expires_on DATE NOT NULL,
-        updated_at TIMESTAMPTZ NOT NULL
+        updated_at TIMESTAMPTZ NOT NULL,
+        channel VARCHAR                  -- of the purchase that earned it (NULL: none), kept
+                                         -- here so a channel filter need not join millions
     )
     """,
     """
