@@ -565,7 +565,7 @@ def _campaigns(w: duckdb.DuckDBPyConnection, end: date) -> None:
             spans[-1] = (spans[-1][0], day)
         else:
             spans.append((day, day))
-    for festival, spans in runs.items():
+    for campaign_id, (festival, spans) in enumerate(runs.items(), start=1):
         # A season's tail from last year (a few days in the window) is no campaign.
         whole = [span for span in spans if (span[1] - span[0]).days >= 6]
         if not whole:
@@ -575,7 +575,7 @@ def _campaigns(w: duckdb.DuckDBPyConnection, end: date) -> None:
         run(
             w,
             "INSERT INTO dim_campaign VALUES ($code, $name, $name_en, $starts, $ends, 0, "
-            "$holdout, $multiplier, $bonus, NULL, $target)",
+            "$holdout, $multiplier, $bonus, NULL, $target, $id)",
             {
                 "code": f"{stem}-{first.year}",
                 "name": f"{name} {first.year}",
@@ -586,13 +586,15 @@ def _campaigns(w: duckdb.DuckDBPyConnection, end: date) -> None:
                 "multiplier": multiplier,
                 "bonus": bonus,
                 "target": json.dumps({"business_types": list(targets)}),
+                "id": campaign_id,
             },
         )
     run(
         w,
         """
         CREATE TEMP TABLE campaign_day AS
-        SELECT key_of(CAST(d AS DATE)) AS date_key, c.code, c.multiplier_bp, c.bonus_points,
+        SELECT key_of(CAST(d AS DATE)) AS date_key, c.code, c.campaign_id, c.multiplier_bp,
+               c.bonus_points,
                CAST(json_extract(c.target_json, '$.business_types') AS VARCHAR[]) AS targets
         FROM dim_campaign c,
              generate_series(CAST(c.starts_on AS TIMESTAMP), CAST(c.ends_on AS TIMESTAMP),
@@ -711,7 +713,7 @@ def _purchases(w: duckdb.DuckDBPyConnection, start: date, end: date, purchases: 
                         WHEN cd.multiplier_bp > 0
                             THEN (total_fen // 100) * (cd.multiplier_bp - 10000) // 10000
                         ELSE cd.bonus_points END AS bonus_points,
-                   cd.code AS campaign_code,
+                   cd.code AS campaign_code, cd.campaign_id,
                    CASE WHEN ur < 0.015 THEN total_fen WHEN ur < 0.035 THEN total_fen // 3
                         ELSE 0 END AS refunded_fen
             FROM placed pl
@@ -744,7 +746,8 @@ def _purchases(w: duckdb.DuckDBPyConnection, start: date, end: date, purchases: 
                pick(['cash', 'wechat', 'alipay', 'card'], accrual_id, 'pay'),
                channel IN ('web', 'app') AND business_type = 'goods'
                    AND unit(accrual_id, 'order') < 0.4,
-               occurred_at
+               occurred_at,
+               CASE WHEN bonus_points > 0 THEN [campaign_id] ELSE [] END
         FROM accrual
         """,
         {"end": end},

@@ -131,8 +131,9 @@ ACCRUALS = Feed(
     mode="changing",
     watermark=s.accrual.c.updated_at,
     query=select(
-        *(c for c in s.accrual.c if c.name != "lines"),
+        *(c for c in s.accrual.c if c.name not in ("lines", "sources")),
         cast(s.accrual.c.lines, Text).label("lines"),
+        cast(s.accrual.c.sources, Text).label("sources"),
     ),
     transform="""
         SELECT
@@ -152,7 +153,16 @@ ACCRUALS = Feed(
             status,
             payment_method,
             starts_with(external_id, 'order:') AS is_order,
-            utc(updated_at) AS updated_at
+            utc(updated_at) AS updated_at,
+            -- The budgets it earned from: fixed when it is written (refunds return
+            -- points to the same sources but do not change the list).
+            COALESCE(list_distinct(list_transform(
+                list_filter(
+                    from_json(sources, '[{"points": "BIGINT", "campaign_id": "BIGINT"}]'),
+                    lambda s: s.campaign_id IS NOT NULL AND s.points > 0
+                ),
+                lambda s: s.campaign_id
+            )), []) AS campaign_ids
         FROM batch
     """,
     children=(
@@ -515,7 +525,8 @@ CAMPAIGNS = Feed(
             multiplier_bp,
             bonus_points,
             per_member_cap,
-            COALESCE(target, '{}') AS target_json
+            COALESCE(target, '{}') AS target_json,
+            id AS campaign_id
         FROM batch
     """,
 )

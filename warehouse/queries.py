@@ -105,14 +105,10 @@ class _Where:
 # -- constant fragments -----------------------------------------------------------------
 
 _SUBTREE = "(SELECT code FROM dim_institution WHERE $inst IN (code, district_code, company_code))"
-# The accrual numbers of the purchases that earned a campaign's points (an accrual
-# posting's reference is 'accrual:' || accrual_no); compared as they are, so no reference
-# is built for every purchase scanned.
-_CAMPAIGN_ACCRUALS = (
-    "(SELECT substr(reference, 9) FROM fact_posting WHERE type = 'accrual' "
-    "AND campaign_code = $campaign AND starts_with(reference, 'accrual:'))"
+# A purchase that earned the campaign's points (the sync lists the budgets it earned from).
+_ACCRUAL_IN_CAMPAIGN = (
+    "list_contains(a.campaign_ids, (SELECT campaign_id FROM dim_campaign WHERE code = $campaign))"
 )
-_ACCRUAL_IN_CAMPAIGN = "a.accrual_no IN " + _CAMPAIGN_ACCRUALS
 _NOT_MERGED = "m.status <> 'merged'"
 
 

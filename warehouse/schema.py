@@ -8,7 +8,7 @@ it instead of adding it twice.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 DDL: tuple[str, ...] = (
     """
@@ -125,7 +125,8 @@ DDL: tuple[str, ...] = (
         multiplier_bp INTEGER NOT NULL,
         bonus_points INTEGER NOT NULL,
         per_member_cap INTEGER,
-        target_json VARCHAR NOT NULL
+        target_json VARCHAR NOT NULL,
+        campaign_id BIGINT NOT NULL      -- the operational id, as in fact_accrual.campaign_ids
     )
     """,
     """
@@ -190,7 +191,8 @@ DDL: tuple[str, ...] = (
         status VARCHAR NOT NULL,
         payment_method VARCHAR,
         is_order BOOLEAN NOT NULL,       -- earned by a storefront order (external_id 'order:...')
-        updated_at TIMESTAMPTZ NOT NULL
+        updated_at TIMESTAMPTZ NOT NULL,
+        campaign_ids BIGINT[] NOT NULL   -- campaigns whose budgets it earned points from
     )
     """,
     """

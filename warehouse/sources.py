@@ -89,6 +89,7 @@ accrual = table(
     column("status"),
     column("payment_method"),
     column("lines"),
+    column("sources"),
     column("updated_at", Timestamp),
 )
 
@@ -126,6 +127,7 @@ redemption = table(
 
 campaign = table(
     "points_engine_campaign",
+    column("id", BigInteger),
     column("code"),
     column("name"),
     column("name_en"),
