@@ -816,18 +816,19 @@ def _postings_and_lots(w: duckdb.DuckDBPyConnection, end: date) -> None:
         INSERT INTO fact_posting
         SELECT accrual_id * 8, 'TX' || lpad(hex(accrual_id), 20, '0'), 'accrual', occurred_at,
                date_key, base_points, 'issuance', {member_side}, member_id, base_points,
-               institution_code, NULL, NULL, 'accrual:' || accrual_no
+               institution_code, NULL, NULL, 'accrual:' || accrual_no, accrual_id
         FROM accrual WHERE base_points > 0
         UNION ALL
         SELECT accrual_id * 8 + 1, 'TX' || lpad(hex(accrual_id), 20, '0'), 'accrual',
                occurred_at, date_key, bonus_points, 'campaign_budget', {member_side},
-               member_id, bonus_points, NULL, campaign_code, NULL, 'accrual:' || accrual_no
+               member_id, bonus_points, NULL, campaign_code, NULL, 'accrual:' || accrual_no,
+               accrual_id
         FROM accrual WHERE bonus_points > 0
         UNION ALL
         SELECT accrual_id * 8 + 2, 'TR' || lpad(hex(accrual_id), 20, '0'), 'release',
                occurred_at + INTERVAL 7 DAY, key_of(available_on), points, 'member_pending',
                'member_available', member_id, 0, NULL, NULL, NULL,
-               'release:lot:' || accrual_id
+               'release:lot:' || accrual_id, NULL
         FROM accrual
         WHERE held AND points > 0 AND refunded_fen < total_fen
           AND available_on <= CAST($end AS DATE)
@@ -836,14 +837,14 @@ def _postings_and_lots(w: duckdb.DuckDBPyConnection, end: date) -> None:
                least(occurred_at + INTERVAL 2 DAY, at_local(CAST($end AS DATE), 79200)),
                key_of(least(day + 2, CAST($end AS DATE))), base_reversed, 'member_available',
                'issuance', member_id, -base_reversed, institution_code, NULL, NULL,
-               'accrual:' || accrual_no
+               'accrual:' || accrual_no, NULL
         FROM accrual WHERE base_reversed > 0
         UNION ALL
         SELECT accrual_id * 8 + 4, 'TV' || lpad(hex(accrual_id), 20, '0'), 'reversal',
                least(occurred_at + INTERVAL 2 DAY, at_local(CAST($end AS DATE), 79200)),
                key_of(least(day + 2, CAST($end AS DATE))), bonus_reversed,
                'member_available', 'campaign_budget', member_id, -bonus_reversed, NULL,
-               campaign_code, NULL, 'accrual:' || accrual_no
+               campaign_code, NULL, 'accrual:' || accrual_no, NULL
         FROM accrual WHERE bonus_reversed > 0
         """,
         {"end": end},
@@ -855,7 +856,7 @@ def _postings_and_lots(w: duckdb.DuckDBPyConnection, end: date) -> None:
         SELECT accrual_id * 8 + 5, 'TE' || lpad(hex(accrual_id), 20, '0'), 'expiry',
                at_local(expires_on + 1, 1800), key_of(expires_on + 1), points,
                'member_available', 'expiry', member_id, -points, NULL, NULL, NULL,
-               'expiry:lot:' || accrual_id
+               'expiry:lot:' || accrual_id, NULL
         FROM lot WHERE NOT reversed AND past AND us < 0.4
         """,
     )
@@ -904,7 +905,7 @@ def _redemptions(w: duckdb.DuckDBPyConnection, start: date, purchases: int) -> N
                w.points_cost * r.quantity, 'member_available',
                CASE w.kind WHEN 'partner_miles' THEN 'partner' ELSE 'redemption' END,
                r.member_id, -w.points_cost * r.quantity, NULL, NULL, r.reward_code,
-               'redemption:RD' || lpad(hex(r.redemption_id), 20, '0')
+               'redemption:RD' || lpad(hex(r.redemption_id), 20, '0'), NULL
         FROM redemption r JOIN dim_reward w ON w.code = r.reward_code
         UNION ALL
         SELECT {first} + r.redemption_id * 2 + 1, 'TC' || lpad(hex(r.redemption_id), 20, '0'),
@@ -912,7 +913,7 @@ def _redemptions(w: duckdb.DuckDBPyConnection, start: date, purchases: int) -> N
                w.points_cost * r.quantity,
                CASE w.kind WHEN 'partner_miles' THEN 'partner' ELSE 'redemption' END,
                'member_available', r.member_id, w.points_cost * r.quantity, NULL, NULL,
-               r.reward_code, 'redemption_cancel:RD' || lpad(hex(r.redemption_id), 20, '0')
+               r.reward_code, 'redemption_cancel:RD' || lpad(hex(r.redemption_id), 20, '0'), NULL
         FROM redemption r JOIN dim_reward w ON w.code = r.reward_code WHERE r.cancelled
         """,
     )

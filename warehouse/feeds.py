@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Select, Text, bindparam, cast, select
+from sqlalchemy import Select, Text, and_, bindparam, cast, func, select
 from sqlalchemy.sql import ColumnElement
 
 from warehouse import sources as s
@@ -91,9 +91,19 @@ POSTINGS = Feed(
         _to.c.member_id.label("to_member_id"),
         _to.c.institution_code.label("to_institution"),
         _to.c.code.label("to_code"),
+        s.accrual.c.id.label("accrual_id"),
     )
     .join(_from, _from.c.id == s.posting.c.from_account_id)
-    .join(_to, _to.c.id == s.posting.c.to_account_id),
+    .join(_to, _to.c.id == s.posting.c.to_account_id)
+    # An accrual posting's reference is 'accrual:' || accrual_no (unique, so indexed); it
+    # commits with its accrual, so the purchase is always there to find.
+    .outerjoin(
+        s.accrual,
+        and_(
+            s.posting.c.type == "accrual",
+            s.accrual.c.accrual_no == func.substr(s.posting.c.reference, len("accrual:") + 1),
+        ),
+    ),
     transform=f"""
         SELECT
             id AS posting_id,
@@ -119,7 +129,8 @@ POSTINGS = Feed(
             CASE WHEN from_kind IN ('redemption', 'partner') THEN code_tail(from_code)
                  WHEN to_kind IN ('redemption', 'partner') THEN code_tail(to_code) END
                 AS reward_code,
-            reference
+            reference,
+            accrual_id
         FROM batch
     """,
 )

@@ -1218,7 +1218,7 @@ def issuance_by_source(reader: Reader, f: Filters) -> pd.DataFrame:
 
 def _earning_postings(f: Filters) -> _Where:
     """The accrual postings (`fact_posting p`) of the period's purchases. A posting is
-    dated like its purchase; the purchase (`a`, found by the posting's reference) is
+    dated like its purchase; the purchase (`a`, the posting's `accrual_id`) is
     joined only when an institution, channel or campaign narrows the purchases."""
     where = _Where()
     where.require(
@@ -1228,9 +1228,7 @@ def _earning_postings(f: Filters) -> _Where:
     )
     if f.inst or f.channel or f.campaign:
         accruals = _accrual_scope(f)
-        where.join(
-            "JOIN fact_accrual a ON p.reference = 'accrual:' || a.accrual_no AND " + accruals.sql
-        )
+        where.join("JOIN fact_accrual a ON a.accrual_id = p.accrual_id AND " + accruals.sql)
         where.params.update(accruals.params)
     return where
 

@@ -8,7 +8,7 @@ it instead of adding it twice.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 DDL: tuple[str, ...] = (
     """
@@ -170,7 +170,8 @@ DDL: tuple[str, ...] = (
         institution_code VARCHAR,        -- institution of the system side (issuance)
         campaign_code VARCHAR,           -- when the system side is a campaign budget
         reward_code VARCHAR,             -- when the system side is a redemption or partner account
-        reference VARCHAR NOT NULL
+        reference VARCHAR NOT NULL,
+        accrual_id BIGINT                -- type accrual: the purchase that earned the points
     )
     """,
     """
