@@ -11,7 +11,8 @@ date give the same history, with only generated secrets, member, order and card 
 pickup codes and record ids differing.
 
 Cost grows with members x days: about 7 ms of CPU per member-year on SQLite, so the
-default 20,000 members take about three minutes and a half.
+default 20,000 members take under three minutes and a year for a million about two and
+a quarter hours.
 """
 
 from memberhub.demo.run import DemoLedgerBreach, DemoRefused, run_demo
