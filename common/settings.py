@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 DEFAULT_VAR_DIR = Path("var")
@@ -26,7 +27,19 @@ class Settings:
     token_ttl_seconds: int = 3600 * 12
     pickup_days: int = 7
     max_body_bytes: int = 1024 * 1024
+    # Channel events dated before the programme began or further ahead than a clock
+    # can drift are refused: they would create lots that expire decades off.
+    programme_start: date = date(2020, 1, 1)
+    max_future_seconds: int = 300
+    # Behind HTTPS: cookies are Secure and answers carry Strict-Transport-Security.
+    https: bool = False
+    var_dir: Path = DEFAULT_VAR_DIR
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sms_outbox(self) -> Path:
+        """Where the sandbox SMS sender writes the messages it would have sent."""
+        return self.var_dir / "sms-outbox.jsonl"
 
     @property
     def is_sqlite(self) -> bool:
@@ -46,10 +59,19 @@ def load_settings(**overrides: str) -> Settings:
     warehouse = overrides.get("warehouse_path") or os.environ.get(
         "MEMBERHUB_WAREHOUSE", str(var_dir / "warehouse.duckdb")
     )
+    programme_start = os.environ.get("MEMBERHUB_PROGRAMME_START")
     return Settings(
         database_url=normalise_database_url(url),
         secret_key=secret,
         warehouse_path=Path(warehouse),
+        programme_start=(
+            date.fromisoformat(programme_start) if programme_start else Settings.programme_start
+        ),
+        max_future_seconds=int(
+            os.environ.get("MEMBERHUB_MAX_FUTURE_SECONDS", Settings.max_future_seconds)
+        ),
+        https=os.environ.get("MEMBERHUB_HTTPS", "") in ("1", "true", "yes"),
+        var_dir=var_dir,
     )
 
 

@@ -9,6 +9,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from common import audit
 from common.errors import Conflict
 
 T = TypeVar("T")
@@ -47,7 +48,9 @@ class UnitOfWork:
             self._session = None
 
     def commit(self) -> None:
+        audit.write_pending(self.session)
         self.session.commit()
+        audit.mark_committed()
 
     def rollback(self) -> None:
         self.session.rollback()

@@ -1,6 +1,6 @@
 """Public facade of the member hub: members, identifiers, merge, tiers, authentication."""
 
-from crm import queries
+from crm import queries, verification
 from crm.domain.errors import (
     AlreadyMerged,
     BadCredentials,
@@ -10,10 +10,14 @@ from crm.domain.errors import (
 )
 from crm.domain.identity import LINKABLE_TYPES, normalise_phone
 from crm.services import (
+    SELF_REGISTRATION,
+    CodeProof,
     CrmMemberDirectory,
     RegisterCommand,
     TierData,
     authenticate_member,
+    check_registration,
+    identifier_subject,
     link_identifier,
     load_tiers,
     merge_members,
@@ -26,8 +30,10 @@ from crm.services import (
 
 __all__ = [
     "LINKABLE_TYPES",
+    "SELF_REGISTRATION",
     "AlreadyMerged",
     "BadCredentials",
+    "CodeProof",
     "CrmMemberDirectory",
     "IdentifierTaken",
     "RegisterCommand",
@@ -35,6 +41,8 @@ __all__ = [
     "UnknownMember",
     "UnknownMemberReference",
     "authenticate_member",
+    "check_registration",
+    "identifier_subject",
     "link_identifier",
     "load_tiers",
     "merge_members",
@@ -45,4 +53,5 @@ __all__ = [
     "resolve_member_no",
     "review_tiers",
     "update_member",
+    "verification",
 ]

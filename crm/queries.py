@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common.errors import DomainError
+from common.ownership import Owner
 from crm.adapters.orm import Identifier, Member, Tier
 from crm.domain.errors import UnknownMember
 from crm.domain.identity import normalise_identifier
@@ -102,3 +104,49 @@ def member_ids_merged_into(session: Session, member_id: int) -> list[int]:
         )
         ids.extend(frontier)
     return ids
+
+
+def phone_of(session: Session, member_id: int) -> str:
+    """Where messages for this member go (the survivor's phone for a merged member)."""
+    member = session.get(Member, member_id)
+    if member is None:
+        raise UnknownMember(f"unknown member id {member_id}")
+    while member.status == "merged" and member.merged_into_id is not None:
+        survivor = session.get(Member, member.merged_into_id)
+        assert survivor is not None
+        member = survivor
+    return member.phone
+
+
+def member_owner(session: Session, member_no: str) -> Owner | None:
+    """The member a member number names, as the access policy sees it (None: unknown)."""
+    member_id = session.scalar(select(Member.id).where(Member.member_no == member_no))
+    return None if member_id is None else Owner(member_id=int(member_id))
+
+
+def member_owner_by_reference(
+    session: Session, member_no: str | None, phone: str | None, card_no: str | None
+) -> Owner | None:
+    """The member a channel-style reference names (one of number, phone or card)."""
+    if member_no is not None:
+        return member_owner(session, member_no)
+    kind, value = ("phone", phone) if phone is not None else ("card_no", card_no)
+    if value is None:
+        return None
+    try:
+        stored = normalise_identifier(kind, value, kind)
+    except DomainError:
+        return None
+    member_id = session.scalar(
+        select(Identifier.member_id).where(Identifier.type == kind, Identifier.value == stored)
+    )
+    return None if member_id is None else Owner(member_id=int(member_id))
+
+
+def same_member(session: Session, member_no: str, member_id: int) -> bool:
+    """Whether `member_id` is this member or was merged into them (or they into it)."""
+    try:
+        mine = active_member_id(session, member_no)
+    except UnknownMember:
+        return False
+    return member_id in member_ids_merged_into(session, mine)

@@ -9,11 +9,13 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 import points_engine
 from common.clock import as_utc, start_of_day, utcnow
 from common.errors import Conflict, DomainError, Invalid
 from common.unit_of_work import UnitOfWork
+from crm import verification
 from crm.adapters.orm import Identifier, Member, Tier
 from crm.adapters.passwords import hash_password, verify_password
 from crm.domain.errors import (
@@ -29,6 +31,17 @@ from crm.domain.tiers import TierRule, tier_for
 DEFAULT_TIER = "regular"
 # Rows per bulk statement: well under SQLite's limit on bound parameters.
 _BULK_ROWS = 1000
+
+
+SELF_REGISTRATION = "self"
+
+
+@dataclass(frozen=True)
+class CodeProof:
+    """A one-time code the person received on their phone, and the key its HMAC uses."""
+
+    code: str | None
+    secret: str
 
 
 @dataclass(frozen=True)
@@ -68,8 +81,8 @@ def profile(member: Member) -> dict[str, Any]:
     }
 
 
-def register_member(uow: UnitOfWork, command: RegisterCommand) -> dict[str, Any]:
-    """Create a member with a points account. Raises Invalid, IdentifierTaken (phone or card)."""
+def check_registration(command: RegisterCommand) -> tuple[str, str, str | None]:
+    """The phone, name and card number as stored. Raises Invalid naming the field."""
     phone = normalise_phone(command.phone)
     name = command.name.strip()
     if not name:
@@ -77,10 +90,29 @@ def register_member(uow: UnitOfWork, command: RegisterCommand) -> dict[str, Any]
     card_no = (
         normalise_identifier("card_no", command.card_no, "card_no") if command.card_no else None
     )
+    return phone, name, card_no
+
+
+def register_member(
+    uow: UnitOfWork, command: RegisterCommand, *, proof: CodeProof | None = None
+) -> dict[str, Any]:
+    """Create a member with a points account.
+
+    Self-registration (channel "self") needs `proof`: the one-time code sent to the
+    phone being registered; a channel that registers someone vouches for them.
+    Raises Invalid, IdentifierTaken (phone or card).
+    """
+    phone, name, card_no = check_registration(command)
     session = uow.session
     _ensure_free(uow, "phone", phone, "phone")
     if card_no:
         _ensure_free(uow, "card_no", card_no, "card_no")
+    # The code is checked once the input is known good, so a typo elsewhere does not
+    # use up the person's code.
+    if command.channel == SELF_REGISTRATION:
+        if proof is None:
+            raise Invalid.field("verification_code", "self-registration needs a one-time code")
+        verification.use_code(uow, proof.secret, phone, "register", "", proof.code)
     now = utcnow()
     member = Member(
         member_no=_unused_member_no(uow),
@@ -127,8 +159,10 @@ def register_members(
     The rules of `register_member`, checked for the whole batch before anything is
     written, in a few statements instead of a few per member. Member i is created at
     `registered_at[i]` (default: now). Returns each member's id, number and tier, in
-    order. Raises Invalid naming the item (`[3].phone`), IdentifierTaken (a phone or
-    card already registered, or given twice). Does not commit.
+    order. Only registrations some channel vouches for: self-registration proves the
+    phone one member at a time (`register_member`). Raises Invalid naming the item
+    (`[3].phone`), IdentifierTaken (a phone or card already registered, or given
+    twice). Does not commit.
     """
     moments = list(registered_at) if registered_at is not None else [utcnow()] * len(commands)
     if len(moments) != len(commands):
@@ -136,6 +170,8 @@ def register_members(
     phones: list[str] = []
     cards: list[str | None] = []
     for index, command in enumerate(commands):
+        if command.channel == SELF_REGISTRATION:
+            raise Invalid.field(f"[{index}].channel", "self-registration proves a phone one by one")
         phones.append(normalise_phone(command.phone, f"[{index}].phone"))
         if not command.name.strip():
             raise Invalid.field(f"[{index}].name", "must not be blank")
@@ -237,10 +273,32 @@ def _unused_member_no(uow: UnitOfWork) -> str:
             return candidate
 
 
-def link_identifier(uow: UnitOfWork, member_no: str, kind: str, value: str) -> dict[str, Any]:
-    """Link a card, WeChat or partner id. Raises Invalid, UnknownMember, IdentifierTaken."""
+def identifier_subject(kind: str, value: str) -> str:
+    """What a code to link an identifier is bound to (the identifier as it will be stored)."""
+    return f"{kind}:{normalise_identifier(kind, value)}"
+
+
+def link_identifier(
+    uow: UnitOfWork,
+    member_no: str,
+    kind: str,
+    value: str,
+    *,
+    proof: CodeProof | None = None,
+) -> dict[str, Any]:
+    """Link a card, WeChat or partner id.
+
+    With `proof`, the member links it themself: the one-time code sent to their phone
+    for exactly this identifier must match (a channel that links it vouches instead).
+    Raises Invalid, UnknownMember, IdentifierTaken.
+    """
     stored = normalise_identifier(kind, value)
     member = resolve_member_no(uow, member_no)
+    if proof is not None:
+        subject = identifier_subject(kind, value)
+        verification.use_code(
+            uow, proof.secret, member.phone, "link_identifier", subject, proof.code
+        )
     existing = uow.session.scalars(
         select(Identifier).where(Identifier.type == kind, Identifier.value == stored)
     ).one_or_none()
@@ -270,6 +328,8 @@ def update_member(uow: UnitOfWork, member_no: str, changes: dict[str, Any]) -> d
     for key, value in changes.items():
         if key not in allowed:
             raise Invalid.field(key, "cannot be changed here")
+        if value is None and key != "birthday":
+            raise Invalid.field(key, "must not be null (only birthday can be cleared)")
         if key == "name" and not str(value).strip():
             raise Invalid.field("name", "must not be blank")
         setattr(member, key, value.strip() if key == "name" else value)
@@ -334,16 +394,23 @@ def merge_members(uow: UnitOfWork, survivor_no: str, absorbed_no: str) -> dict[s
     return body
 
 
-def authenticate_member(uow: UnitOfWork, phone: str, password: str) -> points_engine.MemberInfo:
-    """Check phone + password. Raises BadCredentials (never says which part was wrong)."""
+def authenticate_member(session: Session, phone: str, password: str) -> points_engine.MemberInfo:
+    """Check phone + password in a read session (Argon2 is slow: no write lock is held).
+
+    Raises BadCredentials (never says which part was wrong, and takes as long either way).
+    """
     try:
         normalised = normalise_phone(phone)
-    except Invalid as error:
-        raise BadCredentials("wrong phone or password") from error
-    member = uow.session.scalars(
-        select(Member).where(Member.phone == normalised, Member.status == "active")
-    ).first()
-    if member is None or not verify_password(member.password_hash, password):
+    except Invalid:
+        normalised = None
+    member = (
+        session.scalars(
+            select(Member).where(Member.phone == normalised, Member.status == "active")
+        ).first()
+        if normalised is not None
+        else None
+    )
+    if not verify_password(member.password_hash if member else None, password) or member is None:
         raise BadCredentials("wrong phone or password")
     return points_engine.MemberInfo(member.id, member.member_no, member.tier)
 

@@ -16,15 +16,13 @@ from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from common.masking import sees_personal_data
 from dashboards.urls import PREFIX
 
 SESSION_COOKIE = "memberhub_dashboards"
 SESSION_SECONDS = 12 * 3600
 COOKIE_PATH = PREFIX.rstrip("/")
 ROLES = ("marketer", "finance", "admin")
-# Finance reconciles against named customers and admins support them; marketers work
-# with segments and never need a phone number or a full name.
-ROLES_SEEING_PERSONAL_DATA = frozenset({"finance", "admin"})
 LOGIN_PATH = PREFIX + "login"
 LOGOUT_PATH = PREFIX + "logout"
 CALLBACK_PATH = PREFIX + "_dash-update-component"
@@ -52,7 +50,7 @@ class Viewer:
 
     @property
     def sees_personal_data(self) -> bool:
-        return self.role in ROLES_SEEING_PERSONAL_DATA
+        return sees_personal_data(self.role)
 
 
 class Sessions:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import common.audit
 import common.idempotency
 import common.organisation
+import common.throttle
 import crm.adapters.orm
 import points_engine.adapters.orm
 import storefront_api.auth.orm

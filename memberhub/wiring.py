@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import Flask, Response, redirect
 from sqlalchemy.engine import Engine
@@ -11,11 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import crm
 import dashboards
-from common.db import make_engine, make_session_factory, read_session
-from common.errors import Unauthorized
+from common.db import make_engine, make_session_factory
+from common.errors import Throttled, Unauthorized
 from common.settings import Settings, load_settings
+from common.sms import SandboxSmsSender
 from storefront_api import ApiContext, register_api
-from storefront_api.auth import TokenIssuer, authenticate_staff
+from storefront_api.auth import TokenIssuer, log_in_staff
 from warehouse import WarehouseReader
 
 
@@ -42,6 +44,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
             session_factory=runtime.session_factory,
             directory=crm.CrmMemberDirectory(),
             tokens=TokenIssuer(runtime.settings.secret_key, runtime.settings.token_ttl_seconds),
+            sms=SandboxSmsSender(runtime.settings.sms_outbox),
         ),
     )
 
@@ -68,11 +71,18 @@ def _staff_login(runtime: Runtime) -> Callable[[str, str], str | None]:
     """The dashboards' login check: a staff user's role, or None."""
 
     def authenticate(username: str, password: str) -> str | None:
-        with read_session(runtime.session_factory) as session:
-            try:
-                return authenticate_staff(session, username, password).role
-            except Unauthorized:
-                return None
+        try:
+            login = log_in_staff(
+                runtime.session_factory,
+                username,
+                password,
+                client_address=None,
+                kind="dashboards",
+                ttl=timedelta(seconds=runtime.settings.token_ttl_seconds),
+            )
+        except (Unauthorized, Throttled):
+            return None
+        return login.principal.role
 
     return authenticate
 

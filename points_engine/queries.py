@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from common.clock import as_utc
+from common.ownership import Owner
 from points_engine.adapters import orm
 from points_engine.domain.accounts import LotStatus, member_account_code, pending_account_code
 
@@ -163,3 +164,22 @@ def liability_by_institution(session: Session) -> Sequence[tuple[str, int]]:
 
 def posting_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(orm.Posting)) or 0)
+
+
+def redemption_owner(session: Session, redemption_no: str) -> Owner | None:
+    row = session.execute(
+        select(
+            orm.Redemption.member_id, orm.Redemption.channel, orm.Redemption.institution_code
+        ).where(orm.Redemption.redemption_no == redemption_no)
+    ).one_or_none()
+    return None if row is None else Owner(int(row[0]), row[1], row[2])
+
+
+def accrual_owner(session: Session, channel: str, external_id: str) -> Owner | None:
+    """The purchase a channel recorded under its own id (a refund names it that way)."""
+    row = session.execute(
+        select(orm.Accrual.member_id, orm.Accrual.institution_code).where(
+            orm.Accrual.channel == channel, orm.Accrual.external_id == external_id
+        )
+    ).one_or_none()
+    return None if row is None else Owner(int(row[0]), channel, row[1])

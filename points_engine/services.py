@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from common import idempotency
 from common.clock import business_date, end_of_day, end_of_next_year, start_of_day, to_utc, utcnow
-from common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from common.errors import Conflict, DomainError, Invalid, NotFound
 from common.organisation import Category, Institution, category_codes, codes, institution_codes
 from common.reference_cache import reference_cache
 from common.unit_of_work import UnitOfWork
@@ -974,9 +974,13 @@ def redeem_reward(
     *,
     scope: str,
     channel: str | None,
+    institution_code: str | None = None,
     as_of: date | None = None,
 ) -> Written:
     """Spend points on a reward, consuming lots FIFO by expiry.
+
+    `channel` and `institution_code` are the key that redeemed for the member (None
+    when the member did it themself); only they may cancel it later.
 
     Raises UnknownReward, InsufficientPoints, PointsDebtOutstanding, OutOfStock.
     """
@@ -1036,6 +1040,7 @@ def redeem_reward(
         cash_fen=reward.cash_fen * command.quantity,
         status="completed",
         channel=channel,
+        institution_code=institution_code,
         created_at=utcnow(),
     )
     session.add(redemption)
@@ -1148,14 +1153,13 @@ def cancel_redemption(
     directory: MemberDirectory,
     redemption_no: str,
     *,
-    acting_member_id: int | None = None,
     as_of: date | None = None,
     commit: bool = True,
 ) -> dict[str, Any]:
     """Give a redemption's points back to the lots they came from.
 
     Points of a lot that has expired since go to the expiry account instead. Raises
-    NotFound, Forbidden (another member's redemption), AlreadyCancelled.
+    NotFound, AlreadyCancelled.
     """
     session = uow.session
     book = LedgerBook(session)
@@ -1166,8 +1170,6 @@ def cancel_redemption(
     if found is None:
         raise NotFound(f"unknown redemption {redemption_no!r}")
     owner = book.lock_member(found.member_id)
-    if acting_member_id is not None and owner.member_id != acting_member_id:
-        raise Forbidden("a member may cancel only their own redemptions")
     redemption = session.scalars(
         select(orm.Redemption)
         .where(orm.Redemption.id == found.id)

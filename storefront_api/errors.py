@@ -92,16 +92,27 @@ def domain_problem(error: DomainError) -> Response:
     return problem(status_of(error), error.code, error.title, error.detail, error.errors, headers)
 
 
+# Pydantic names the member of a union it tried (`sms_consent.bool`); the field is
+# what the caller needs to hear about.
+_UNION_TAGS = frozenset({"bool", "none", "str", "int", "float", "date", "datetime", "list"})
+
+
 def validation_field_errors(error: ValidationError, prefix: str = "") -> list[FieldError]:
     fields = []
+    seen = set()
     for item in error.errors():
         path = prefix
-        for part in item["loc"]:
+        for index, part in enumerate(item["loc"]):
             if isinstance(part, int):
                 path += f"[{part}]"
+            elif index > 0 and part in _UNION_TAGS:
+                continue
             elif part and not str(part).startswith(("function-", "constrained-")):
                 path += ("." if path else "") + str(part)
-        fields.append(FieldError(path or "body", _message(item)))
+        field = FieldError(path or "body", _message(item))
+        if field not in seen:
+            seen.add(field)
+            fields.append(field)
     return fields
 
 

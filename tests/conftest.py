@@ -65,6 +65,7 @@ def runtime(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         database_url=normalise_database_url(database_url),
         secret_key="test-secret-" + uuid.uuid4().hex,
         warehouse_path=Path(var) / "warehouse.duckdb",
+        var_dir=Path(var),
     )
     runtime = build_runtime(settings)
     upgrade(runtime.engine)
@@ -91,8 +92,17 @@ def restore(runtime: Runtime, snapshot: dict[str, list[dict[str, Any]]]) -> None
             names = ", ".join(f'"{t.name}"' for t in tables)
             connection.execute(text(f"TRUNCATE {names} CASCADE"))
         else:
+            # The audit log's triggers refuse DELETE; a test database is the one place
+            # where emptying it is right, so they are set aside while it is emptied.
+            triggers = connection.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            ).all()
+            for name, _ in triggers:
+                connection.execute(text(f'DROP TRIGGER "{name}"'))
             for table in reversed(tables):
                 connection.execute(table.delete())
+            for _, sql in triggers:
+                connection.execute(text(sql))
         for table in tables:
             rows = snapshot[table.name]
             if rows:

@@ -4,8 +4,8 @@ The public facade: `sync_warehouse` (the only writer), `WarehouseReader` (dashbo
 read side), `export_parquet`, and the masking and calendar rules the dashboards share.
 """
 
+from common.masking import mask_name, mask_phone
 from warehouse.export import export_parquet
-from warehouse.masking import mask_name, mask_phone
 from warehouse.reader import WarehouseNotReady, WarehouseReader
 from warehouse.schema import DIMENSION_TABLES, FACT_TABLES, SCHEMA_VERSION
 from warehouse.sync import SyncInProgress, SyncReport, sync_warehouse

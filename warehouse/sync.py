@@ -31,9 +31,9 @@ from sqlalchemy import Connection, Date, DateTime, Engine, Select, Text, cast
 import points_engine
 from common.db import READ_ONLY_OPTION
 from common.errors import Conflict
+from common.masking import mask_name, mask_phone
 from warehouse import calendar
 from warehouse.feeds import FEEDS, IDENTITY_CHECKS, MACROS, Child, Feed
-from warehouse.masking import mask_name, mask_phone
 from warehouse.schema import DDL, SCHEMA_VERSION
 
 # Ids a concurrent transaction may still commit below the highest id already seen.

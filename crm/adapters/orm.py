@@ -56,3 +56,23 @@ class Tier(Base):
     name_en: Mapped[name_str]
     rank: Mapped[int] = mapped_column(Integer, unique=True)
     min_points_12m: Mapped[int] = mapped_column(Integer)
+
+
+class VerificationCode(Base):
+    """A one-time code sent to a phone to prove the person holds it (stored as an HMAC).
+
+    `purpose` says what the code may be used for and `subject` binds it to one thing
+    (the identifier being linked), so a code sent for one action cannot authorise another.
+    """
+
+    __tablename__ = "crm_verification_code"
+
+    id: Mapped[intpk]
+    phone: Mapped[str] = mapped_column(String(16), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(120), default="")
+    code_sha256: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[utc_datetime]
+    expires_at: Mapped[utc_datetime]
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

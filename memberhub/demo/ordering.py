@@ -243,27 +243,32 @@ def follow_up(world: World, day: date, moment: datetime, step: OrderStep) -> Non
     """Collect, ship, deliver, cancel or return an order, and plan the step after it."""
     rng = world.rng
     context = world.context
-    with world.uow() as uow:
-        if step.action == "verify":
-            assert step.outlet_code is not None and step.pickup_code is not None
-            caller = _channel_caller(world, "counter", step.outlet_code)
-            body = orders.verify_pickup(
-                uow, context, caller, step.outlet_code, step.pickup_code, now=moment
-            )
-        elif step.action == "ship":
-            caller = _channel_caller(world, "distribution")
-            body = orders.ship_order(uow, context, caller, step.order_no, now=moment)
-        elif step.action == "deliver":
-            caller = _channel_caller(world, "distribution")
-            body = orders.deliver_order(uow, context, caller, step.order_no, now=moment)
-        else:
-            caller = _customer(world, step.person, step.channel, step.outlet_code or "SH")
-            if step.action == "cancel":
-                reason = rng.choice(CANCEL_REASONS)
-                body = orders.cancel_order(uow, context, caller, step.order_no, reason, now=moment)
+    if step.action == "verify":
+        assert step.outlet_code is not None and step.pickup_code is not None
+        caller = _channel_caller(world, "counter", step.outlet_code)
+        body = orders.verify_pickup(
+            world.uow, context, caller, step.outlet_code, step.pickup_code, now=moment
+        )
+    else:
+        with world.uow() as uow:
+            if step.action == "ship":
+                caller = _channel_caller(world, "distribution")
+                body = orders.ship_order(uow, context, caller, step.order_no, now=moment)
+            elif step.action == "deliver":
+                caller = _channel_caller(world, "distribution")
+                body = orders.deliver_order(uow, context, caller, step.order_no, now=moment)
             else:
-                reason = rng.choice(RETURN_REASONS)
-                body = orders.return_order(uow, context, caller, step.order_no, reason, now=moment)
+                caller = _customer(world, step.person, step.channel, step.outlet_code or "SH")
+                if step.action == "cancel":
+                    reason = rng.choice(CANCEL_REASONS)
+                    body = orders.cancel_order(
+                        uow, context, caller, step.order_no, reason, now=moment
+                    )
+                else:
+                    reason = rng.choice(RETURN_REASONS)
+                    body = orders.return_order(
+                        uow, context, caller, step.order_no, reason, now=moment
+                    )
     world.orders[step.order_no] = str(body["status"])
     if step.action == "ship":
         world.plan(day + timedelta(days=rng.randint(1, 3)), replace(step, action="deliver"))

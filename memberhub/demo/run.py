@@ -464,6 +464,6 @@ def _read_back_outcomes(world: World) -> None:
                     world.counts.unpaid_expired += 1
             world.orders[order_no] = order.status
         for payment_no in world.unanswered_bills:
-            receipt = bills.payment_receipt(session, payment_no, None)
+            receipt = bills.payment_receipt(session, payment_no)
             if receipt["status"] == bills.PaymentStatus.PAID:
                 world.counts.bills_late += 1

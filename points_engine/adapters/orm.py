@@ -216,6 +216,8 @@ class Redemption(Base):
     cash_fen: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str | None] = mapped_column(String(32))
+    # The outlet or store of the key that redeemed: only that outlet may cancel it.
+    institution_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[utc_datetime]
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The warehouse re-reads rows changed since its last sync.

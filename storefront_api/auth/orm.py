@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.db import Base, intpk, utc_datetime
+from common.db import Base, BigId, intpk, utc_datetime
 
 
 class ApiKey(Base):
@@ -23,6 +23,10 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[utc_datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A rotated key keeps working until `expires_at`, so the channel can roll the new
+    # one out to its tills without a minute of refused requests.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replaced_by: Mapped[str | None] = mapped_column(String(24))
 
 
 class StaffUser(Base):
@@ -34,3 +38,20 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[utc_datetime]
+
+
+class StaffSession(Base):
+    """A staff login (API token or dashboards cookie); checked on every request, so a
+    logout, a disabled account or a password reset ends it at once."""
+
+    __tablename__ = "storefront_api_staff_session"
+
+    id: Mapped[intpk]
+    session_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("storefront_api_staff_user.id"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[utc_datetime]
+    expires_at: Mapped[utc_datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

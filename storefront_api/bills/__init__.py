@@ -25,7 +25,12 @@ from storefront_api.bills.domain import (
     UnknownBiller,
     UnknownPayment,
 )
-from storefront_api.bills.queries import list_billers, member_activity, payment_receipt
+from storefront_api.bills.queries import (
+    list_billers,
+    member_activity,
+    payment_owner,
+    payment_receipt,
+)
 from storefront_api.bills.reference import BILLERS, BillerSeed
 from storefront_api.bills.sandbox import SandboxBiller, sandbox_billers
 from storefront_api.bills.services import (
@@ -71,6 +76,7 @@ __all__ = [
     "load_billers",
     "member_activity",
     "pay_bill",
+    "payment_owner",
     "payment_receipt",
     "query_bill",
     "resolve_unknown_payments",

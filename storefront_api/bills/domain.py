@@ -207,15 +207,6 @@ def check_account_no(account_no: str) -> None:
         raise Invalid.field("account_no", "must be 8 to 16 digits (0-9)")
 
 
-def mask_name(name: str) -> str:
-    """Keep the first character and, from three on, the last: 张三 → 张*, 欧阳娜娜 → 欧**娜."""
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
 def check_amount(amount_fen: int, amount_due_fen: int) -> None:
     """A bill is paid whole: neither part of it (billers here take no part payments) nor more.
 

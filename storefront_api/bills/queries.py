@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.clock import as_utc
-from common.errors import Forbidden
+from common.ownership import Owner
 from storefront_api.activity import ActivityEntry
 from storefront_api.bills import orm
 from storefront_api.bills.domain import BILLER_KINDS, PaymentStatus, UnknownPayment
@@ -82,25 +82,12 @@ def find_payment(session: Session, payment_no: str) -> orm.BillPayment | None:
     ).one_or_none()
 
 
-def visible_payment(
-    session: Session, payment_no: str, viewer_member_no: str | None
-) -> orm.BillPayment:
-    """`viewer_member_no` set means a member, who sees only their own payments.
-
-    Raises UnknownPayment, Forbidden.
-    """
+def payment_receipt(session: Session, payment_no: str) -> dict[str, Any]:
+    """Raises UnknownPayment."""
     payment = find_payment(session, payment_no)
     if payment is None:
         raise UnknownPayment(f"no bill payment {payment_no!r}")
-    if viewer_member_no is not None and payment.member_no != viewer_member_no:
-        raise Forbidden("a member may see only their own bill payments")
-    return payment
-
-
-def payment_receipt(
-    session: Session, payment_no: str, viewer_member_no: str | None
-) -> dict[str, Any]:
-    return receipt(session, visible_payment(session, payment_no, viewer_member_no))
+    return receipt(session, payment)
 
 
 def member_activity(session: Session, member_id: int) -> list[ActivityEntry]:
@@ -144,3 +131,18 @@ def member_activity(session: Session, member_id: int) -> list[ActivityEntry]:
             )
     entries.sort(key=lambda entry: entry.occurred_at, reverse=True)
     return entries
+
+
+def payment_owner(session: Session, payment_no: str) -> Owner | None:
+    """A payment a member made themself belongs to no channel: only they (and staff) act on it."""
+    row = session.execute(
+        select(
+            orm.BillPayment.member_id,
+            orm.BillPayment.channel,
+            orm.BillPayment.institution_code,
+            orm.BillPayment.paid_by_member,
+        ).where(orm.BillPayment.payment_no == payment_no)
+    ).one_or_none()
+    if row is None:
+        return None
+    return Owner(row[0], None if row[3] else row[1], None if row[3] else row[2])

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common import clock
 from common.db import read_session
+from common.masking import mask_name
 from common.unit_of_work import UnitOfWork
 from storefront_api.bills.domain import (
     Bill,
@@ -32,7 +33,6 @@ from storefront_api.bills.domain import (
     BillerStatus,
     BillerTimeout,
     is_account_no,
-    mask_name,
 )
 from storefront_api.bills.orm import SandboxBillerPayment
 

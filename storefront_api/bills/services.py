@@ -28,7 +28,7 @@ import points_engine
 from common import idempotency
 from common.clock import as_utc, business_date, to_utc, utcnow
 from common.db import is_postgres
-from common.errors import Forbidden, Invalid
+from common.errors import Invalid
 from common.unit_of_work import UnitOfWork
 from storefront_api.bills import orm
 from storefront_api.bills.domain import (
@@ -57,7 +57,7 @@ from storefront_api.bills.domain import (
     needs_biller_answer,
     resolution,
 )
-from storefront_api.bills.queries import bill_body, find_payment, receipt, visible_payment
+from storefront_api.bills.queries import bill_body, find_payment, receipt
 from storefront_api.bills.reference import BILLERS, BillerSeed
 
 log = logging.getLogger(__name__)
@@ -232,8 +232,8 @@ def pay_bill(
     replay never calls the biller again and shows the payment as it is now.
     Raises PaymentDeclined (the decline is recorded and replays raise it again),
     PaymentFailed (an unknown payment the biller turned out never to have received),
-    Invalid (unknown bill, unknown member, amount not the amount due), Forbidden (a
-    member paying for someone else), BillAlreadyPaid, PaymentUnresolved, Conflict.
+    Invalid (unknown bill, unknown member, amount not the amount due),
+    BillAlreadyPaid, PaymentUnresolved, Conflict.
     """
     with uow_factory() as uow:
         opened = open_payment(uow, directory, payer, command, now=now)
@@ -362,13 +362,11 @@ def _paying_member(
     payer: Payer,
     named: points_engine.MemberRef | None,
 ) -> points_engine.MemberInfo | None:
-    """The member who earns the points: the one named, and for a member token only themself."""
+    """The member who earns the points: the one named, or the member paying themself
+    (the access policy lets a member name nobody but themself)."""
     if payer.member_no is None:
         return None if named is None else directory.resolve(uow, named, "member")
-    own = directory.resolve(uow, points_engine.MemberRef(member_no=payer.member_no), "member")
-    if named is not None and directory.resolve(uow, named, "member").member_id != own.member_id:
-        raise Forbidden("a member may pay bills only for themself")
-    return own
+    return directory.resolve(uow, points_engine.MemberRef(member_no=payer.member_no), "member")
 
 
 def settle_payment(
@@ -471,19 +469,20 @@ def check_payment_status(
     biller_for: BillerFor,
     directory: points_engine.MemberDirectory,
     payment_no: str,
-    viewer_member_no: str | None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Ask the biller about a payment and settle it: `unknown` becomes paid (points now),
     failed or reversed; a paid one follows a reversal the biller made. A payment whose
     own request is still waiting for the biller, or a final one, is answered as it is.
 
-    Raises UnknownPayment, Forbidden, BillerUnavailable.
+    Raises UnknownPayment, BillerUnavailable.
     """
     now = now or utcnow()
     with uow_factory() as uow:
         session = uow.session
-        payment = visible_payment(session, payment_no, viewer_member_no)
+        payment = find_payment(session, payment_no)
+        if payment is None:
+            raise UnknownPayment(f"no bill payment {payment_no!r}")
         if not needs_biller_answer(PaymentStatus(payment.status), as_utc(payment.created_at), now):
             return receipt(session, payment)
         biller = _any_biller(session, payment.biller_code)
@@ -590,11 +589,11 @@ def reverse_payment(
     now: datetime | None = None,
 ) -> points_engine.Written:
     """Reverse a paid payment on its business day: the biller gives the money back and the
-    member's points are reversed. Only the channel (and outlet) that took it may.
+    member's points are reversed. Who may reverse it is the access policy's to say.
 
     Idempotent per channel + external_id; a failed or interrupted reversal may simply be
     sent again, since reversing at the biller twice does nothing more. Raises
-    UnknownPayment, Forbidden, NotReversible, ReversalWindowClosed, PaymentDeclined
+    UnknownPayment, NotReversible, ReversalWindowClosed, PaymentDeclined
     (the biller refused), BillerUnavailable, Conflict.
     """
     now = now or utcnow()
@@ -656,13 +655,6 @@ def _reversible_payment(
     payment = _locked_payment(session, payment_no) if lock else find_payment(session, payment_no)
     if payment is None:
         raise UnknownPayment(f"no bill payment {payment_no!r}")
-    took_it = (
-        not payment.paid_by_member
-        and payment.channel == payer.channel
-        and payer.institution_code in (None, payment.institution_code)
-    )
-    if payer.is_member or not took_it:
-        raise Forbidden("only the channel and outlet that took the payment may reverse it")
     paid_on = None if payment.paid_at is None else business_date(payment.paid_at)
     check_reversible(PaymentStatus(payment.status), paid_on, business_date(now))
     return payment

@@ -8,6 +8,7 @@ from storefront_api.errors import register_error_handlers
 from storefront_api.http import (
     accruals,
     activity,
+    admin,
     auth_routes,
     bills,
     mail,
@@ -18,6 +19,7 @@ from storefront_api.http import (
     reference,
     rewards,
     subscriptions,
+    verification,
 )
 from storefront_api.http.context import EXTENSION_KEY, ApiContext
 
@@ -29,6 +31,7 @@ def register_api(app: Flask, context: ApiContext) -> None:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     for module in (
         auth_routes,
+        admin,
         members,
         accruals,
         orders,
@@ -39,6 +42,7 @@ def register_api(app: Flask, context: ApiContext) -> None:
         subscriptions,
         prepaid,
         bills,
+        verification,
         openapi,
     ):
         app.register_blueprint(module.blueprint)

@@ -18,6 +18,7 @@ from storefront_api.errors import (
     validation_field_errors,
 )
 from storefront_api.http.context import api_context
+from storefront_api.http.policy import check_institution
 from storefront_api.http.routing import json_response, route
 from storefront_api.http.schemas import (
     AccrualBatchIn,
@@ -27,7 +28,7 @@ from storefront_api.http.schemas import (
     RefundIn,
     RefundOut,
 )
-from storefront_api.http.security import require_channel, require_institution
+from storefront_api.http.security import channel_caller
 
 blueprint = Blueprint("accruals", __name__, url_prefix="/api/v1")
 
@@ -66,12 +67,10 @@ def _written(written: points_engine.Written) -> Response:
     summary="Earn points for a purchase",
     body=AccrualIn,
     responses={201: AccrualOut, 200: AccrualOut},
-    auth=("channel",),
     errors=(403, 409, 422),
 )
 def accrue(body: AccrualIn) -> Response:
-    principal = require_channel()
-    require_institution(principal, body.institution_code)
+    principal = channel_caller()
     command = _command(body)
     context = api_context()
     written = run_in_transaction(
@@ -88,11 +87,10 @@ def accrue(body: AccrualIn) -> Response:
     summary="Up to 1,000 accruals; each item stands alone",
     body=AccrualBatchIn,
     responses={200: AccrualBatchOut},
-    auth=("channel",),
     errors=(422,),
 )
 def accrue_batch(body: AccrualBatchIn) -> Response:
-    principal = require_channel()
+    principal = channel_caller()
     context = api_context()
     results: list[dict[str, Any]] = []
     commands: list[tuple[int, points_engine.AccrualCommand]] = []
@@ -113,7 +111,7 @@ def accrue_batch(body: AccrualBatchIn) -> Response:
             context.directory,
             principal.channel,
             [command for _, command in commands],
-            lambda command: require_institution(principal, command.institution_code),
+            lambda command: check_institution(principal, command.institution_code),
         ),
     )
     for (index, _), outcome in zip(commands, outcomes, strict=True):
@@ -133,11 +131,10 @@ def accrue_batch(body: AccrualBatchIn) -> Response:
     summary="Reverse points in proportion to a refund",
     body=RefundIn,
     responses={201: RefundOut, 200: RefundOut},
-    auth=("channel",),
     errors=(409, 422),
 )
 def refund(body: RefundIn) -> Response:
-    principal = require_channel()
+    principal = channel_caller()
     command = points_engine.RefundCommand(
         external_id=body.external_id,
         original_external_id=body.original_external_id,

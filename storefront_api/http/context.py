@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.settings import Settings
+from common.sms import SmsSender
 from storefront_api.auth import TokenIssuer
 
 EXTENSION_KEY = "memberhub"
@@ -20,6 +21,7 @@ class ApiContext:
     session_factory: sessionmaker[Session]
     directory: Any
     tokens: TokenIssuer
+    sms: SmsSender
 
 
 def api_context() -> ApiContext:

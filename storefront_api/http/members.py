@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response
 
 import crm
@@ -28,41 +26,32 @@ from storefront_api.http.schemas import (
     PageQuery,
     PointsOut,
 )
-from storefront_api.http.security import (
-    current_principal,
-    require_channel_or_staff,
-    require_member_access,
-    require_staff,
-)
+from storefront_api.http.security import current_principal, member_caller, staff_caller
 
 blueprint = Blueprint("members", __name__, url_prefix="/api/v1/members")
-MEMBER_READERS = ("member", "channel", "staff")
-
-
-def mask_phone(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) == 11 else "****"
-
-
-def _shown(body: dict[str, Any], principal: Any) -> dict[str, Any]:
-    """Channels see a masked phone; the member and staff see it whole."""
-    if isinstance(principal, ChannelPrincipal):
-        body = dict(body, phone=mask_phone(body["phone"]))
-    return body
 
 
 @route(
     blueprint,
     "",
     "POST",
-    summary="Register a member (self-registration or by a channel)",
+    summary=(
+        "Register a member: a channel key vouches for the person; self-registration needs "
+        "the verification_code sent to the phone (POST /verification-codes)"
+    ),
     body=MemberIn,
     responses={201: MemberOut},
-    errors=(409, 422),
+    errors=(409, 422, 429),
 )
 def register(body: MemberIn) -> Response:
     principal = current_principal()
-    channel = principal.channel if isinstance(principal, ChannelPrincipal) else "self"
-    institution = principal.institution_code if isinstance(principal, ChannelPrincipal) else None
+    context = api_context()
+    if isinstance(principal, ChannelPrincipal):
+        channel, institution = principal.channel, principal.institution_code
+        proof = None
+    else:
+        channel, institution = crm.SELF_REGISTRATION, None
+        proof = crm.CodeProof(body.verification_code, context.settings.secret_key)
     command = crm.RegisterCommand(
         phone=body.phone,
         name=body.name,
@@ -73,10 +62,15 @@ def register(body: MemberIn) -> Response:
         channel=channel,
         institution_code=institution,
     )
+    if proof is not None and proof.code is not None:
+        crm.check_registration(command)  # a typo is refused before it costs a try
+        crm.verification.count_try(
+            lambda: UnitOfWork(context.session_factory), body.phone, "register"
+        )
     created = run_in_transaction(
-        api_context().session_factory, lambda uow: crm.register_member(uow, command)
+        context.session_factory, lambda uow: crm.register_member(uow, command, proof=proof)
     )
-    return json_response(_shown(created, principal), 201)
+    return json_response(created, 201)
 
 
 @route(
@@ -86,15 +80,13 @@ def register(body: MemberIn) -> Response:
     summary="Find a member by phone, card or WeChat id",
     query=LookupQuery,
     responses={200: MemberOut},
-    auth=("channel", "staff"),
     errors=(404,),
 )
 def lookup(query: LookupQuery) -> Response:
-    principal = require_channel_or_staff()
     kind, value = next((k, v) for k, v in query.model_dump().items() if v is not None)
     with read_session(api_context().session_factory) as session:
         body = crm.queries.lookup(session, kind, value)
-    return json_response(_shown(body, principal))
+    return json_response(body)
 
 
 @route(
@@ -103,14 +95,12 @@ def lookup(query: LookupQuery) -> Response:
     "GET",
     summary="A member's profile with tier",
     responses={200: MemberOut},
-    auth=MEMBER_READERS,
     errors=(404,),
 )
 def get_member(member_no: str) -> Response:
-    principal = require_member_access(member_no)
     with read_session(api_context().session_factory) as session:
         body = crm.queries.member_profile(session, member_no)
-    return json_response(_shown(body, principal))
+    return json_response(body)
 
 
 @route(
@@ -120,33 +110,43 @@ def get_member(member_no: str) -> Response:
     summary="Change name, birthday or consent flags",
     body=MemberPatch,
     responses={200: MemberOut},
-    auth=MEMBER_READERS,
     errors=(404, 422),
 )
 def update(member_no: str, body: MemberPatch) -> Response:
-    principal = require_member_access(member_no)
     changes = body.model_dump(exclude_unset=True)
     updated = run_in_transaction(
         api_context().session_factory, lambda uow: crm.update_member(uow, member_no, changes)
     )
-    return json_response(_shown(updated, principal))
+    return json_response(updated)
 
 
 @route(
     blueprint,
     "/<member_no>/identifiers",
     "POST",
-    summary="Link an offline card, WeChat or partner id",
+    summary=(
+        "Link an offline card, WeChat or partner id: a channel key vouches for it; the "
+        "member themself proves it with the verification_code sent to their phone"
+    ),
     body=IdentifierIn,
     responses={201: IdentifierOut},
-    auth=("member", "channel"),
-    errors=(404, 409, 422),
+    errors=(404, 409, 422, 429),
 )
 def link(member_no: str, body: IdentifierIn) -> Response:
-    require_member_access(member_no, staff=False)
+    context = api_context()
+    proof = None
+    if member_caller() is not None and body.verification_code is not None:
+        proof = crm.CodeProof(body.verification_code, context.settings.secret_key)
+        with read_session(context.session_factory) as session:
+            phone = crm.queries.phone_of(session, crm.queries.active_member_id(session, member_no))
+        crm.verification.count_try(
+            lambda: UnitOfWork(context.session_factory), phone, "link_identifier"
+        )
+    elif member_caller() is not None:
+        proof = crm.CodeProof(None, context.settings.secret_key)  # refused: a code is needed
     linked = run_in_transaction(
-        api_context().session_factory,
-        lambda uow: crm.link_identifier(uow, member_no, body.type, body.value),
+        context.session_factory,
+        lambda uow: crm.link_identifier(uow, member_no, body.type, body.value, proof=proof),
     )
     return json_response(linked, 201)
 
@@ -158,11 +158,9 @@ def link(member_no: str, body: IdentifierIn) -> Response:
     summary="Merge two member records (admin)",
     body=MergeIn,
     responses={200: None},
-    auth=("staff:admin",),
     errors=(404, 409, 422),
 )
 def merge(body: MergeIn) -> Response:
-    require_staff("admin")
     merged = run_in_transaction(
         api_context().session_factory,
         lambda uow: crm.merge_members(uow, body.survivor, body.absorbed),
@@ -176,11 +174,9 @@ def merge(body: MergeIn) -> Response:
     "GET",
     summary="Available, pending, expiring points and negative debt",
     responses={200: PointsOut},
-    auth=MEMBER_READERS,
     errors=(404,),
 )
 def points(member_no: str) -> Response:
-    require_member_access(member_no)
     with UnitOfWork(api_context().session_factory) as uow:
         member = crm.resolve_member_no(uow, member_no)
         summary = points_engine.queries.points_summary(uow.session, member.id, today())
@@ -195,11 +191,9 @@ def points(member_no: str) -> Response:
     summary="Postings on the member's points, newest first",
     query=PageQuery,
     responses={200: LedgerPage},
-    auth=MEMBER_READERS,
     errors=(404, 422),
 )
 def ledger(member_no: str, query: PageQuery) -> Response:
-    require_member_access(member_no)
     before = decode_int_cursor(query.cursor)
     with UnitOfWork(api_context().session_factory) as uow:
         member = crm.resolve_member_no(uow, member_no)
@@ -223,11 +217,10 @@ def ledger(member_no: str, query: PageQuery) -> Response:
     summary="Credit or debit points by hand, with a reason (finance, admin)",
     body=AdjustmentIn,
     responses={201: AdjustmentOut, 200: AdjustmentOut},
-    auth=("staff:finance",),
     errors=(403, 404, 409, 422),
 )
 def adjust(member_no: str, body: AdjustmentIn) -> Response:
-    staff = require_staff("finance")
+    staff = staff_caller()
     context = api_context()
     with read_session(context.session_factory) as session:
         crm.queries.active_member_id(session, member_no)  # unknown member in the path: 404

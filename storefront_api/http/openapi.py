@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, send_from_directory
 from pydantic import BaseModel
 
+from storefront_api.http import policy
 from storefront_api.http.routing import OPERATIONS, Operation, json_response
 
 blueprint = Blueprint("openapi", __name__)
@@ -103,9 +104,15 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         .replace("-", "_"),
         "responses": {},
     }
-    if operation.auth:
+    rule = operation.rule
+    spec["description"] = "Who may call: " + policy.describe(rule) + "."
+    spec["x-access-policy"] = policy.as_document(rule)
+    needs_credentials = not rule.anonymous
+    if needs_credentials:
         spec["security"] = [{"bearer": []}]
-        spec["description"] = "Who may call: " + ", ".join(operation.auth)
+    elif not rule.open_to_all:
+        # Open to callers without credentials; a bearer token is accepted too.
+        spec["security"] = [{}, {"bearer": []}]
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in operation.path_params
@@ -133,7 +140,9 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         if model is not None:
             response["content"] = {"application/json": {"schema": _schema_ref(model, schemas)}}
         spec["responses"][str(status)] = response
-    problem_statuses = set(operation.errors) | ({401, 403} if operation.auth else set())
+    problem_statuses = set(operation.errors) | ({401, 403} if needs_credentials else {401})
+    if not rule.open_to_all:
+        problem_statuses.add(403)
     if operation.body is not None:
         problem_statuses |= {400, 413, 422}
     for status in sorted(problem_statuses):

@@ -6,10 +6,10 @@ from flask import Blueprint, Response
 
 import crm
 from common.db import read_session
-from common.errors import Forbidden, Invalid, NotFound
+from common.errors import Invalid, NotFound
 from common.unit_of_work import UnitOfWork, run_in_transaction
 from storefront_api import catalogue, orders, pickup
-from storefront_api.auth import ChannelPrincipal, MemberPrincipal, StaffPrincipal
+from storefront_api.auth import ChannelPrincipal, MemberPrincipal
 from storefront_api.http.context import api_context
 from storefront_api.http.orders_schemas import (
     OrderIn,
@@ -26,13 +26,7 @@ from storefront_api.http.orders_schemas import (
 )
 from storefront_api.http.routing import decode_int_cursor, encode_cursor, json_response, route
 from storefront_api.http.schemas import PageQuery
-from storefront_api.http.security import (
-    require_channel,
-    require_institution,
-    require_member_access,
-    require_principal,
-    require_staff,
-)
+from storefront_api.http.security import caller as current_caller
 
 blueprint = Blueprint("orders", __name__, url_prefix="/api/v1")
 
@@ -44,29 +38,26 @@ def _context() -> orders.OrderContext:
     return orders.OrderContext.from_settings(context.directory, context.settings)
 
 
-def _caller(*, channel: bool = True, member: bool = True, staff: bool = False) -> orders.Caller:
-    principal = require_principal()
-    if isinstance(principal, ChannelPrincipal) and channel:
+def _caller() -> orders.Caller:
+    """On whose behalf an order use case acts (the policy decided that it may)."""
+    principal = current_caller()
+    if isinstance(principal, ChannelPrincipal):
         return orders.Caller(
             channel=principal.channel,
             scope=f"channel:{principal.channel}",
             actor=f"channel:{principal.channel}:{principal.key_id}",
             institution_code=principal.institution_code,
         )
-    if isinstance(principal, MemberPrincipal) and member:
+    if isinstance(principal, MemberPrincipal):
         return orders.Caller(
             channel=MEMBER_CHANNEL,
             scope=f"member:{principal.member_no}",
             actor=f"member:{principal.member_no}",
             member_no=principal.member_no,
         )
-    if isinstance(principal, StaffPrincipal) and staff:
-        return orders.Caller(
-            channel="staff",
-            scope=f"staff:{principal.username}",
-            actor=f"staff:{principal.username}",
-        )
-    raise Forbidden("not allowed for this caller")
+    return orders.Caller(
+        channel="staff", scope=f"staff:{principal.username}", actor=f"staff:{principal.username}"
+    )
 
 
 # -- catalogue -------------------------------------------------------------------------
@@ -116,11 +107,9 @@ def get_product(sku: str) -> Response:
     summary="Add a product (admin)",
     body=ProductIn,
     responses={201: ProductOut},
-    auth=("staff",),
     errors=(403, 409, 422),
 )
 def add_product(body: ProductIn) -> Response:
-    require_staff("admin")
     command = catalogue.ProductCommand(
         **{**body.model_dump(), "name_en": body.name_en or body.name}
     )
@@ -137,11 +126,9 @@ def add_product(body: ProductIn) -> Response:
     summary="Change a product's price, stock, limit or availability (admin)",
     body=ProductPatchIn,
     responses={200: ProductOut},
-    auth=("staff",),
     errors=(403, 404, 422),
 )
 def update_product(sku: str, body: ProductPatchIn) -> Response:
-    require_staff("admin")
     patch = catalogue.ProductPatch(**body.model_dump())
     updated = run_in_transaction(
         api_context().session_factory, lambda uow: catalogue.update_product(uow, sku, patch)
@@ -159,7 +146,6 @@ def update_product(sku: str, body: ProductPatchIn) -> Response:
     summary="Place an order from any channel (or as the member)",
     body=OrderIn,
     responses={201: OrderOut, 200: OrderOut},
-    auth=("channel", "member"),
     errors=(403, 409, 422),
 )
 def place_order(body: OrderIn) -> Response:
@@ -191,12 +177,10 @@ def place_order(body: OrderIn) -> Response:
     summary="Confirm an online payment; a pickup order then waits at its outlet with a code",
     body=PaymentIn,
     responses={201: OrderOut, 200: OrderOut},
-    auth=("channel",),
     errors=(403, 404, 409, 422),
 )
 def pay_order(order_no: str, body: PaymentIn) -> Response:
-    require_channel()
-    caller = _caller(member=False)
+    caller = _caller()
     command = orders.PaymentCommand(
         external_id=body.external_id,
         amount_fen=body.amount_fen,
@@ -211,33 +195,15 @@ def pay_order(order_no: str, body: PaymentIn) -> Response:
     return json_response(written.body, 200 if written.replayed else 201)
 
 
-def _require_order_reader(order_no: str) -> None:
-    principal = require_principal()
-    if isinstance(principal, MemberPrincipal):
-        with read_session(api_context().session_factory) as session:
-            order = orders.find_order(session, order_no)
-            owners = (
-                crm.queries.member_ids_merged_into(
-                    session, crm.queries.active_member_id(session, principal.member_no)
-                )
-                if order is not None
-                else []
-            )
-            if order is not None and order.member_id not in owners:
-                raise Forbidden("a member may see only their own orders")
-
-
 @route(
     blueprint,
     "/orders/<order_no>",
     "GET",
     summary="An order with its lines, payments, pickup and status history",
     responses={200: OrderOut},
-    auth=("member", "channel", "staff"),
     errors=(403, 404),
 )
 def get_order(order_no: str) -> Response:
-    _require_order_reader(order_no)
     with read_session(api_context().session_factory) as session:
         order = orders.find_order(session, order_no)
         if order is None:
@@ -245,10 +211,8 @@ def get_order(order_no: str) -> Response:
         return json_response(orders.order_body(session, order))
 
 
-def _order_action(
-    order_no: str, action: str, reason: str | None = None, *, staff: bool = False
-) -> Response:
-    caller = _caller(staff=staff)
+def _order_action(order_no: str, action: str, reason: str | None = None) -> Response:
+    caller = _caller()
     context = _context()
 
     def run(uow: UnitOfWork) -> dict[str, object]:
@@ -273,7 +237,6 @@ def _order_action(
     body=ReasonIn,
     body_required=False,
     responses={200: OrderOut},
-    auth=("member", "channel"),
     errors=(403, 404, 409),
 )
 def cancel_order(order_no: str, body: ReasonIn) -> Response:
@@ -288,11 +251,10 @@ def cancel_order(order_no: str, body: ReasonIn) -> Response:
     body=ReasonIn,
     body_required=False,
     responses={200: OrderOut},
-    auth=("member", "channel", "staff"),
     errors=(403, 404, 409, 422),
 )
 def return_order(order_no: str, body: ReasonIn) -> Response:
-    return _order_action(order_no, "return", body.reason, staff=True)
+    return _order_action(order_no, "return", body.reason)
 
 
 @route(
@@ -301,11 +263,9 @@ def return_order(order_no: str, body: ReasonIn) -> Response:
     "POST",
     summary="Hand a delivery order to the courier",
     responses={200: OrderOut},
-    auth=("channel",),
     errors=(403, 404, 409, 422),
 )
 def ship_order(order_no: str) -> Response:
-    require_channel()
     return _order_action(order_no, "ship")
 
 
@@ -315,11 +275,9 @@ def ship_order(order_no: str) -> Response:
     "POST",
     summary="Confirm delivery (cash on delivery is collected now)",
     responses={200: OrderOut},
-    auth=("channel",),
     errors=(403, 404, 409),
 )
 def deliver_order(order_no: str) -> Response:
-    require_channel()
     return _order_action(order_no, "deliver")
 
 
@@ -329,11 +287,9 @@ def deliver_order(order_no: str) -> Response:
     "POST",
     summary="Issue a new pickup code (the old one stops working), e.g. when the SMS was lost",
     responses={200: OrderOut},
-    auth=("member", "channel"),
     errors=(403, 404, 409),
 )
 def reissue_pickup_code(order_no: str) -> Response:
-    _require_order_reader(order_no)
     return _order_action(order_no, "reissue")
 
 
@@ -344,30 +300,15 @@ def reissue_pickup_code(order_no: str) -> Response:
     summary="Hand over a pickup order at the counter of its outlet",
     body=PickupVerifyIn,
     responses={200: OrderOut},
-    auth=("channel",),
     errors=(403, 404, 409, 422, 429),
 )
 def verify_pickup(body: PickupVerifyIn) -> Response:
-    principal = require_channel()
-    if principal.channel != "counter":
-        raise Forbidden("pickups are verified by a post-office counter key")
-    require_institution(principal, body.outlet_code)
     if not pickup.looks_like_pickup_code(body.pickup_code):
         raise Invalid.field("pickup_code", "a pickup code is 8 digits")
-    caller = _caller(member=False)
-    context = _context()
     factory = api_context().session_factory
-    try:
-        verified = run_in_transaction(
-            factory,
-            lambda uow: orders.verify_pickup(
-                uow, context, caller, body.outlet_code, body.pickup_code
-            ),
-        )
-    except (pickup.UnknownPickupCode, pickup.WrongOutlet):
-        with UnitOfWork(factory) as uow:
-            orders.record_wrong_pickup_code(uow, context, caller, body.outlet_code)
-        raise
+    verified = orders.verify_pickup(
+        lambda: UnitOfWork(factory), _context(), _caller(), body.outlet_code, body.pickup_code
+    )
     return json_response(verified)
 
 
@@ -378,11 +319,9 @@ def verify_pickup(body: PickupVerifyIn) -> Response:
     summary="The member's orders from every channel, newest first",
     query=PageQuery,
     responses={200: OrderPage},
-    auth=("member", "channel", "staff"),
     errors=(403, 404),
 )
 def member_orders(member_no: str, query: PageQuery) -> Response:
-    require_member_access(member_no)
     with read_session(api_context().session_factory) as session:
         member_ids = crm.queries.member_ids_merged_into(
             session, crm.queries.active_member_id(session, member_no)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-import crm
 import points_engine
 from common.db import read_session
-from common.errors import Forbidden
 from common.unit_of_work import run_in_transaction
 from storefront_api.auth import ChannelPrincipal, MemberPrincipal
 from storefront_api.http.context import api_context
@@ -20,7 +18,7 @@ from storefront_api.http.schemas import (
     RewardList,
     RewardOut,
 )
-from storefront_api.http.security import require_principal, require_staff
+from storefront_api.http.security import caller
 
 blueprint = Blueprint("rewards", __name__, url_prefix="/api/v1")
 
@@ -39,11 +37,9 @@ def list_rewards() -> Response:
     summary="Add a reward (admin)",
     body=RewardIn,
     responses={201: RewardOut},
-    auth=("staff:admin",),
     errors=(409, 422),
 )
 def add_reward(body: RewardIn) -> Response:
-    require_staff("admin")
     created = run_in_transaction(
         api_context().session_factory,
         lambda uow: points_engine.add_reward(
@@ -67,19 +63,16 @@ def add_reward(body: RewardIn) -> Response:
     summary="Redeem a reward with points",
     body=RedemptionIn,
     responses={201: RedemptionOut, 200: RedemptionOut},
-    auth=("member", "channel"),
     errors=(403, 404, 409, 422),
 )
 def redeem(body: RedemptionIn) -> Response:
-    principal = require_principal()
-    if isinstance(principal, MemberPrincipal):
-        if principal.member_no != body.member_no:
-            raise Forbidden("a member may redeem only for themself")
-        scope, channel = f"member:{principal.member_no}", None
-    elif isinstance(principal, ChannelPrincipal):
+    principal = caller()
+    if isinstance(principal, ChannelPrincipal):
         scope, channel = f"channel:{principal.channel}", principal.channel
+        institution = principal.institution_code
     else:
-        raise Forbidden("only the member or a channel may redeem")
+        assert isinstance(principal, MemberPrincipal)
+        scope, channel, institution = f"member:{principal.member_no}", None, None
     command = points_engine.RedemptionCommand(
         external_id=body.external_id,
         member_no=body.member_no,
@@ -90,7 +83,12 @@ def redeem(body: RedemptionIn) -> Response:
     written = run_in_transaction(
         context.session_factory,
         lambda uow: points_engine.redeem_reward(
-            uow, context.directory, command, scope=scope, channel=channel
+            uow,
+            context.directory,
+            command,
+            scope=scope,
+            channel=channel,
+            institution_code=institution,
         ),
     )
     return json_response(written.body, 200 if written.replayed else 201)
@@ -102,22 +100,12 @@ def redeem(body: RedemptionIn) -> Response:
     "POST",
     summary="Cancel a redemption; points go back to the lots they came from",
     responses={200: RedemptionCancelOut},
-    auth=("member", "channel", "staff:admin"),
     errors=(403, 404, 409),
 )
 def cancel(redemption_id: str) -> Response:
-    principal = require_principal()
     context = api_context()
-    acting: int | None = None
-    if isinstance(principal, MemberPrincipal):
-        with read_session(context.session_factory) as session:
-            acting = crm.queries.active_member_id(session, principal.member_no)
-    elif not isinstance(principal, ChannelPrincipal):
-        require_staff("admin")
     body = run_in_transaction(
         context.session_factory,
-        lambda uow: points_engine.cancel_redemption(
-            uow, context.directory, redemption_id, acting_member_id=acting
-        ),
+        lambda uow: points_engine.cancel_redemption(uow, context.directory, redemption_id),
     )
     return json_response(body)

@@ -1,9 +1,19 @@
-"""Route declaration that validates requests with pydantic and records the OpenAPI operation."""
+"""Route declaration: the access policy enforced, the request validated, the answer masked.
+
+Every operation goes through the same steps, in this order, before its view runs:
+1. the caller (401 for a malformed, invalid, expired or revoked credential);
+2. the policy's caller check (401 / 403), before a byte of the body is read;
+3. the body (no duplicate keys; pydantic) and the query string (400 / 422);
+4. the policy's object check on the object the request names (403);
+then the view runs with the audit entry pending (written in the transaction of its
+first commit), and personal data in the answer is masked as the policy says.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,9 +21,14 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from common.errors import Invalid
-from storefront_api.errors import validation_problem
-from storefront_api.http.security import current_principal, require_principal
+from common import audit
+from common.db import read_session
+from common.errors import FieldError, Invalid
+from storefront_api.auth import ChannelPrincipal, Principal, StaffPrincipal
+from storefront_api.errors import problem, validation_problem
+from storefront_api.http import owners, policy
+from storefront_api.http.context import api_context
+from storefront_api.http.security import actor, client_address, current_principal
 
 
 @dataclass
@@ -22,10 +37,11 @@ class Operation:
     method: str
     summary: str
     tag: str
+    endpoint: str
+    rule: policy.Rule
     body: type[BaseModel] | None
     query: type[BaseModel] | None
     responses: dict[int, type[BaseModel] | None]
-    auth: tuple[str, ...]
     errors: tuple[int, ...]
     path_params: tuple[str, ...] = field(default_factory=tuple)
     body_required: bool = True
@@ -43,34 +59,41 @@ def route(
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     responses: dict[int, type[BaseModel] | None] | None = None,
-    auth: tuple[str, ...] = (),
     errors: tuple[int, ...] = (),
     body_required: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a view; `body` and `query` models are parsed and passed as keyword arguments.
+    """Register a view under its policy rule (`<blueprint>.<view>` in policy.POLICY).
 
-    The raw body goes straight to pydantic's JSON parser, so malformed JSON, wrong types,
-    unknown and missing fields all come back as one problem naming each field. With
-    `body_required=False` an empty body reads as `{}`.
+    `body` and `query` models are parsed and passed as keyword arguments. The raw body
+    goes to pydantic's JSON parser, so malformed JSON, wrong types, unknown and missing
+    fields come back as one problem naming each field. With `body_required=False` an
+    empty body reads as `{}`.
     """
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        endpoint_name = f"{blueprint.name}.{view.__name__}"
+        rule = policy.rule_for(endpoint_name)
+
         def endpoint(**path_args: Any) -> Any:
             for name, value in path_args.items():
                 # PostgreSQL cannot compare text holding NUL: refuse it before any query.
                 if isinstance(value, str) and "\x00" in value:
                     raise Invalid.field(name, "must not contain NUL characters")
-            # Who is calling is settled before the body is read: a bad or missing
-            # token is a 401 whatever the body holds, and a malformed header is a 401
-            # even on endpoints open to anyone.
-            if auth:
-                require_principal()
-            else:
-                current_principal()
+            principal = current_principal()
+            policy.admit(rule, principal)
             kwargs = dict(path_args)
             if body is not None:
+                raw = request.get_data(cache=True) or (b"" if body_required else b"{}")
+                duplicate = duplicate_key(raw)
+                if duplicate is not None:
+                    return problem(
+                        400,
+                        "duplicate-key",
+                        "Duplicate key in JSON",
+                        f"{duplicate}: appears twice in one object; send each field once",
+                        [FieldError(duplicate, "appears twice in one object")],
+                    )
                 try:
-                    raw = request.get_data(cache=True) or (b"" if body_required else b"{}")
                     kwargs["body"] = body.model_validate_json(raw)
                 except ValidationError as error:
                     return validation_problem(error)
@@ -79,7 +102,11 @@ def route(
                     kwargs["query"] = query.model_validate(request.args.to_dict())
                 except ValidationError as error:
                     return validation_problem(error)
-            return view(**kwargs)
+            if policy.needs_owner(rule, principal):
+                _check_object(rule, principal, kwargs)
+            with audit.pending_entry(_audit_entry(rule, principal, method, kwargs)):
+                response = view(**kwargs)
+            return _masked(rule, principal, response)
 
         endpoint.__name__ = view.__name__
         blueprint.add_url_rule(path, view.__name__, endpoint, methods=[method])
@@ -93,10 +120,11 @@ def route(
                 method=method.lower(),
                 summary=summary,
                 tag=blueprint.name,
+                endpoint=endpoint_name,
+                rule=rule,
                 body=body,
                 query=query,
                 responses=responses or {200: None},
-                auth=auth,
                 errors=errors,
                 path_params=params,
                 body_required=body_required,
@@ -105,6 +133,89 @@ def route(
         return view
 
     return decorate
+
+
+def _check_object(rule: policy.Rule, principal: Principal | None, kwargs: dict[str, Any]) -> None:
+    target = rule.target
+    assert target is not None
+    key = (
+        getattr(kwargs.get("body"), target.field, None)
+        if target.in_body
+        else kwargs.get(target.field)
+    )
+    with read_session(api_context().session_factory) as session:
+        owner = owners.owner_of(session, target.kind, key, principal)
+        policy.check_owner(rule, principal, owner, session)
+
+
+def _audit_entry(
+    rule: policy.Rule, principal: Principal | None, method: str, kwargs: dict[str, Any]
+) -> audit.AuditEntry | None:
+    """Staff actions and writes by channel keys (the money movements) are audited."""
+    if not rule.audit or method == "GET":
+        return None
+    if not isinstance(principal, ChannelPrincipal | StaffPrincipal):
+        return None
+    named = [value for key, value in kwargs.items() if key not in ("body", "query")]
+    external_id = getattr(kwargs.get("body"), "external_id", None)
+    target = str(named[0]) if named else external_id
+    detail: dict[str, Any] = {"method": method, "path": request.path}
+    if isinstance(principal, ChannelPrincipal) and principal.institution_code:
+        detail["institution_code"] = principal.institution_code
+    if external_id is not None and named:
+        detail["external_id"] = external_id
+    return audit.AuditEntry(
+        actor=actor(principal),
+        action=request.endpoint or "unknown",
+        target=target[:160] if isinstance(target, str) else None,
+        client_address=client_address(),
+        detail=detail,
+    )
+
+
+def _masked(rule: policy.Rule, principal: Principal | None, response: Any) -> Any:
+    if (
+        not rule.personal
+        or policy.sees_personal(rule, principal)
+        or not isinstance(response, Response)
+        or not response.is_json
+        or response.status_code >= 300
+    ):
+        return response
+    shown = jsonify(policy.masked(rule, principal, response.get_json()))
+    shown.status_code = response.status_code
+    return shown
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
+
+
+def duplicate_key(raw: bytes) -> str | None:
+    """The first key that appears twice in one JSON object of `raw`, if any.
+
+    JSON parsers keep the last of two equal keys, so `{"points": 1, "points": 999}`
+    would read as 999 here while a proxy or a log shows 1: such a body is refused.
+    Malformed JSON is left to pydantic, which names the fault.
+    """
+    try:
+        json.loads(raw, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as duplicate:
+        return duplicate.key
+    except ValueError:
+        return None
+    return None
 
 
 def json_response(body: Any, status: int = 200) -> Response:

@@ -15,6 +15,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
@@ -76,6 +77,15 @@ class TokenOut(Open):
 # -- members ---------------------------------------------------------------------
 
 
+VerificationCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{6}$",
+        description="the 6-digit one-time code sent by SMS (POST /verification-codes)",
+    ),
+]
+
+
 class MemberIn(Strict):
     phone: Short
     name: Name
@@ -83,14 +93,28 @@ class MemberIn(Strict):
     card_no: Short | None = None
     birthday: date | None = None
     marketing_consent: bool = False
+    verification_code: VerificationCode | None = Field(
+        default=None,
+        description="needed for self-registration (no credentials); a channel key vouches instead",
+    )
 
 
 class MemberPatch(Strict):
-    name: Name | None = None
+    """Only the fields sent change; birthday may be cleared with null, the others not
+    (the schema says so: they are not nullable)."""
+
+    name: Name | SkipJsonSchema[None] = None
     birthday: date | None = None
-    marketing_consent: bool | None = None
-    sms_consent: bool | None = None
-    data_sharing_consent: bool | None = None
+    marketing_consent: bool | SkipJsonSchema[None] = None
+    sms_consent: bool | SkipJsonSchema[None] = None
+    data_sharing_consent: bool | SkipJsonSchema[None] = None
+
+    @field_validator("name", "marketing_consent", "sms_consent", "data_sharing_consent")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null (only birthday can be cleared)")
+        return value
 
 
 class MemberOut(Open):
@@ -133,16 +157,23 @@ class LookupQuery(Strict):
         return self
 
 
+IdentifierType = Literal[
+    "card_no",
+    "wechat_openid",
+    "alipay_uid",
+    "partner_airline",
+    "partner_bank",
+    "partner_insurer",
+]
+
+
 class IdentifierIn(Strict):
-    type: Literal[
-        "card_no",
-        "wechat_openid",
-        "alipay_uid",
-        "partner_airline",
-        "partner_bank",
-        "partner_insurer",
-    ]
+    type: IdentifierType
     value: Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
+    verification_code: VerificationCode | None = Field(
+        default=None,
+        description="needed when the member links it themself; a channel key vouches instead",
+    )
 
 
 class IdentifierOut(Open):

@@ -1,10 +1,16 @@
-"""Bearer authentication and the access rules of each caller kind (401 vs 403)."""
+"""Who is calling: bearer credentials turned into a principal, checked on every request.
+
+What a principal may do is not decided here but in policy.py, enforced by routing.py.
+Views read the caller with `caller()` / `channel_caller()` to know on whose behalf they
+act (idempotency scope, the actor in a history), never to decide access.
+"""
 
 from __future__ import annotations
 
 from flask import g, request
 
-from common.errors import Forbidden, Unauthorized
+from common.db import read_session
+from common.errors import Unauthorized
 from storefront_api.auth import (
     CHANNEL_KEY_PREFIX,
     ChannelPrincipal,
@@ -12,6 +18,7 @@ from storefront_api.auth import (
     Principal,
     StaffPrincipal,
     remembered_api_key,
+    staff_of_session,
 )
 from storefront_api.http.context import api_context
 
@@ -19,7 +26,9 @@ from storefront_api.http.context import api_context
 def current_principal() -> Principal | None:
     """The authenticated caller, or None when no Authorization header was sent.
 
-    A header that is present but wrong is a 401 even on endpoints open to anyone.
+    A header that is present but wrong is a 401 even on endpoints open to anyone. A
+    staff token is only as good as its session: logged out, disabled or reset
+    accounts are refused at once, and the role is the account's current one.
     """
     if "principal" in g:
         principal: Principal | None = g.principal
@@ -36,61 +45,51 @@ def current_principal() -> Principal | None:
             principal = remembered_api_key(context.session_factory, token)
         else:
             principal = context.tokens.read(token)
+            if isinstance(principal, StaffPrincipal):
+                with read_session(context.session_factory) as session:
+                    principal = staff_of_session(session, principal.session_sha256)
         if principal is None:
             raise Unauthorized("the token is invalid, expired or revoked")
     g.principal = principal
     return principal
 
 
-def require_principal() -> Principal:
+def caller() -> Principal:
+    """The caller of an operation whose rule admits no anonymous callers."""
     principal = current_principal()
-    if principal is None:
+    if principal is None:  # pragma: no cover - the policy refused it already
         raise Unauthorized("this endpoint needs 'Authorization: Bearer <token>'")
     return principal
 
 
-def require_channel() -> ChannelPrincipal:
-    principal = require_principal()
-    if not isinstance(principal, ChannelPrincipal):
-        raise Forbidden("only a channel API key may do this")
+def channel_caller() -> ChannelPrincipal:
+    """The channel key calling an operation whose rule admits only channels."""
+    principal = caller()
+    assert isinstance(principal, ChannelPrincipal), "the policy admits only channel keys here"
     return principal
 
 
-def require_staff(*roles: str) -> StaffPrincipal:
-    """Staff with one of `roles`; admin may do everything staff may do."""
-    principal = require_principal()
-    if not isinstance(principal, StaffPrincipal):
-        raise Forbidden("only staff may do this")
-    if roles and principal.role not in roles and principal.role != "admin":
-        raise Forbidden(f"needs role {' or '.join(roles)}")
+def staff_caller() -> StaffPrincipal:
+    principal = caller()
+    assert isinstance(principal, StaffPrincipal), "the policy admits only staff here"
     return principal
 
 
-def require_channel_or_staff() -> Principal:
-    principal = require_principal()
+def member_caller() -> MemberPrincipal | None:
+    principal = current_principal()
+    return principal if isinstance(principal, MemberPrincipal) else None
+
+
+def client_address() -> str | None:
+    return request.remote_addr
+
+
+def actor(principal: Principal | None) -> str:
+    """How the audit log and histories name a caller."""
+    if isinstance(principal, ChannelPrincipal):
+        return f"channel:{principal.channel}:{principal.key_id}"
     if isinstance(principal, MemberPrincipal):
-        raise Forbidden("only a channel or staff may do this")
-    return principal
-
-
-def require_member_access(member_no: str, *, channel: bool = True, staff: bool = True) -> Principal:
-    """The member themself, or (when allowed) any channel or staff user."""
-    principal = require_principal()
-    if isinstance(principal, MemberPrincipal):
-        if principal.member_no != member_no:
-            raise Forbidden("a member may see and act only on themself")
-        return principal
-    if isinstance(principal, ChannelPrincipal) and channel:
-        return principal
-    if isinstance(principal, StaffPrincipal) and staff:
-        return principal
-    raise Forbidden("not allowed for this caller")
-
-
-def require_institution(principal: ChannelPrincipal, institution_code: str) -> None:
-    """A key bound to an outlet or store may act only for that institution."""
-    if principal.institution_code is not None and principal.institution_code != institution_code:
-        raise Forbidden(
-            f"this key belongs to {principal.institution_code} "
-            f"and may not act for {institution_code}"
-        )
+        return f"member:{principal.member_no}"
+    if isinstance(principal, StaffPrincipal):
+        return f"staff:{principal.username}"
+    return "anonymous"

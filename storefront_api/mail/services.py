@@ -19,7 +19,6 @@ from storefront_api.mail import domain
 from storefront_api.mail.domain import MailStatus
 from storefront_api.mail.orm import MailEvent, Mailing
 
-ACCEPTING_CHANNEL = "counter"
 # The ledger accrual of a mailing; the prefix keeps it apart from the counter's own ids.
 ACCRUAL_PREFIX = "mail:"
 
@@ -57,8 +56,8 @@ def accept_mailing(
     (the number was accepted before under another external_id), Conflict (external_id
     reused with another payload).
     """
-    if channel != ACCEPTING_CHANNEL or institution_code is None:
-        raise Forbidden("only a post office counter key may accept mail")
+    if institution_code is None:
+        raise Forbidden("only a key bound to a post office outlet may accept mail")
     now = utcnow()
     command = _checked_acceptance(command, now)
     session = uow.session

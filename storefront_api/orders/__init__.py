@@ -8,7 +8,13 @@ from storefront_api.orders.domain import (
     OrderStatus,
     PaymentMethod,
 )
-from storefront_api.orders.queries import find_order, member_activity, member_orders, order_body
+from storefront_api.orders.queries import (
+    find_order,
+    member_activity,
+    member_orders,
+    order_body,
+    order_owner,
+)
 from storefront_api.orders.services import (
     Caller,
     LineCommand,
@@ -22,7 +28,6 @@ from storefront_api.orders.services import (
     expire_due_orders,
     pay_order,
     place_order,
-    record_wrong_pickup_code,
     reissue_pickup_code,
     return_order,
     ship_order,
@@ -50,9 +55,9 @@ __all__ = [
     "member_activity",
     "member_orders",
     "order_body",
+    "order_owner",
     "pay_order",
     "place_order",
-    "record_wrong_pickup_code",
     "reissue_pickup_code",
     "return_order",
     "ship_order",

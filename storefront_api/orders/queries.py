@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.clock import as_utc
+from common.ownership import Owner
 from storefront_api.activity import ActivityEntry
 from storefront_api.orders.orm import Order, OrderPayment, OrderStatusChange
 from storefront_api.pickup import pickup_code_of
@@ -127,3 +128,12 @@ def member_activity(session: Session, member_ids: Sequence[int]) -> list[Activit
         )
         for order_no, channel, total, change in rows
     ]
+
+
+def order_owner(session: Session, order_no: str) -> Owner | None:
+    row = session.execute(
+        select(Order.member_id, Order.channel, Order.institution_code, Order.outlet_code).where(
+            Order.order_no == order_no
+        )
+    ).one_or_none()
+    return None if row is None else Owner(int(row[0]), row[1], row[2], row[3])

@@ -1,4 +1,4 @@
-"""Typed ORM models of pickup codes (stored hashed) and wrong-code attempts per key."""
+"""Typed ORM model of pickup codes (stored hashed, bound to their outlet)."""
 
 from __future__ import annotations
 
@@ -20,14 +20,3 @@ class PickupCode(Base):
     expires_on: Mapped[date] = mapped_column(Date)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[utc_datetime]
-
-
-class PickupFailure(Base):
-    """A wrong code tried by one key; the throttle counts these in a sliding window."""
-
-    __tablename__ = "storefront_pickup_failure"
-
-    id: Mapped[intpk]
-    caller: Mapped[str] = mapped_column(String(80), index=True)
-    outlet_code: Mapped[str] = mapped_column(String(64))
-    occurred_at: Mapped[utc_datetime]

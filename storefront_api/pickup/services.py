@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common.clock import as_utc
-from common.errors import Conflict, Forbidden, NotFound, Throttled
-from storefront_api.pickup.domain import Throttle, hash_pickup_code, new_pickup_code
-from storefront_api.pickup.orm import PickupCode, PickupFailure
-
-
-class WrongOutlet(Forbidden):
-    code = "wrong-outlet"
-    title = "This order is collected at another outlet"
+from common import throttle
+from common.errors import Conflict, NotFound, Throttled
+from storefront_api.pickup.domain import hash_pickup_code, new_pickup_code
+from storefront_api.pickup.orm import PickupCode
 
 
 class PickupCodeUsed(Conflict):
@@ -69,47 +64,50 @@ class CodeMatch:
     expires_on: date
 
 
+# Wrong codes an outlet may try in a window, whichever of its keys tries them. The
+# attempt is counted before the code is looked at (see common.throttle), and a right
+# code gives its attempt back, so busy outlets are never slowed by their own pickups.
+WRONG_CODE_LIMIT = throttle.Limit(attempts=5, window=timedelta(minutes=10))
+
+
+def throttle_key(outlet_code: str) -> str:
+    return f"pickup-code:{outlet_code}"
+
+
+def count_attempt(session: Session, outlet_code: str, now: datetime) -> None:
+    """Count one code attempt at an outlet; raises Throttled past the limit.
+
+    The caller commits this on its own, before the code is checked, so parallel guesses
+    are counted one by one.
+    """
+    hit = throttle.hit(session, throttle_key(outlet_code), WRONG_CODE_LIMIT, now=now)
+    if hit.over(WRONG_CODE_LIMIT):
+        raise Throttled(
+            f"too many wrong pickup codes at {outlet_code}; retry in {hit.retry_after} s",
+            hit.retry_after,
+        )
+
+
 def check_code(
-    session: Session,
-    *,
-    code: str,
-    outlet_code: str,
-    caller: str,
-    secret: str,
-    today: date,
-    now: datetime,
-    throttle: Throttle,
+    session: Session, *, code: str, outlet_code: str, secret: str, today: date
 ) -> CodeMatch:
     """The order this code collects at this outlet, locked; or the reason it does not.
 
-    A key that got `throttle.max_failures` codes wrong recently is refused (Throttled)
-    before the code is even looked at. Unknown codes and codes of another outlet count
-    as wrong. Raises Throttled, UnknownPickupCode, WrongOutlet, PickupCodeUsed,
-    PickupCodeExpired. The caller records failures with `record_failure` in a
-    transaction of its own, since the failing request's transaction rolls back.
+    A code is only looked up among the outlet's own codes, so a code of another outlet
+    is as unknown as one never issued: the answer tells a guesser nothing. Raises
+    UnknownPickupCode, PickupCodeUsed, PickupCodeExpired.
     """
-    failures = [
-        as_utc(moment)
-        for moment in session.scalars(
-            select(PickupFailure.occurred_at).where(
-                PickupFailure.caller == caller,
-                PickupFailure.occurred_at > now - throttle.window,
-            )
-        )
-    ]
-    wait = throttle.retry_after(failures, now)
-    if wait is not None:
-        raise Throttled(f"too many wrong pickup codes from this key; retry in {wait} s", wait)
     row = session.scalars(
         select(PickupCode)
-        .where(PickupCode.code_hash == hash_pickup_code(code, secret))
+        .where(
+            PickupCode.code_hash == hash_pickup_code(code, secret),
+            PickupCode.outlet_code == outlet_code,
+        )
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
     if row is None:
-        raise UnknownPickupCode("no order waits for this pickup code")
-    if row.outlet_code != outlet_code:
-        raise WrongOutlet(f"this order is collected at {row.outlet_code}, not at {outlet_code}")
+        raise UnknownPickupCode("no order waits at this outlet for this pickup code")
     if row.used_at is not None:
         raise PickupCodeUsed(f"this pickup code was used at {row.used_at.isoformat()}")
     if row.expires_on < today:
@@ -120,18 +118,7 @@ def check_code(
 def mark_used(session: Session, order_id: int, now: datetime) -> None:
     row = session.scalars(select(PickupCode).where(PickupCode.order_id == order_id)).one()
     row.used_at = now
-
-
-def record_failure(
-    session: Session, caller: str, outlet_code: str, now: datetime, keep: Throttle
-) -> None:
-    """Note a wrong code for the throttle; entries older than its window are dropped."""
-    session.execute(
-        delete(PickupFailure).where(
-            PickupFailure.caller == caller, PickupFailure.occurred_at <= now - keep.window
-        )
-    )
-    session.add(PickupFailure(caller=caller, outlet_code=outlet_code, occurred_at=now))
+    throttle.give_back(session, throttle_key(row.outlet_code))
 
 
 def pickup_code_of(session: Session, order_id: int) -> PickupCode | None:

@@ -38,6 +38,9 @@ class Card(Base):
     balance_fen: Mapped[int] = mapped_column(BigInteger)
     institution_code: Mapped[str] = mapped_column(String(32))
     issued_channel: Mapped[str] = mapped_column(String(32))
+    # HMAC of the card's PIN: a channel charging a card by its number must also show
+    # the PIN the holder keeps. Cards issued before PINs existed have none.
+    pin_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[utc_datetime]
     updated_at: Mapped[utc_datetime]
 
@@ -68,6 +71,8 @@ class Entry(Base):
     )
     reference: Mapped[str] = mapped_column(String(200), index=True)
     channel: Mapped[str] = mapped_column(String(32))
+    # The outlet or store of the key that wrote it: only that outlet refunds its charge.
+    institution_code: Mapped[str | None] = mapped_column(String(32))
     # Set when a channel wrote the entry over HTTP; None when another flow (an order) did.
     external_id: Mapped[str | None] = mapped_column(String(120))
     description: Mapped[str | None] = mapped_column(String(200))

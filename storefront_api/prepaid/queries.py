@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, aliased
 
 import points_engine
 from common.clock import as_utc
+from common.ownership import Owner
 from common.unit_of_work import UnitOfWork
 from storefront_api.activity import ActivityEntry
 from storefront_api.prepaid import domain
@@ -127,3 +128,23 @@ def member_activity(session: Session, member_id: int) -> list[ActivityEntry]:
         )
         for entry, card_no in rows
     ]
+
+
+def card_owner(session: Session, card_no: str) -> Owner | None:
+    """The holder and the channel and institution that issued the card."""
+    row = session.execute(
+        select(Card.member_id, Card.issued_channel, Card.institution_code).where(
+            Card.card_no == card_no
+        )
+    ).one_or_none()
+    return None if row is None else Owner(row[0], row[1], row[2])
+
+
+def charge_owner(session: Session, charge_no: str) -> Owner | None:
+    """The holder, and the channel and outlet that took the charge."""
+    row = session.execute(
+        select(Card.member_id, Entry.channel, Entry.institution_code)
+        .join(Card, Card.id == Entry.card_id)
+        .where(Entry.entry_no == charge_no, Entry.kind == EntryKind.CHARGE)
+    ).one_or_none()
+    return None if row is None else Owner(row[0], row[1], row[2])

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 import points_engine
 from common import idempotency
 from common.clock import to_utc, utcnow
-from common.errors import DomainError, FieldError, Forbidden, Invalid
+from common.errors import DomainError, FieldError, Invalid
 from common.organisation import Institution, institution_codes
 from common.unit_of_work import UnitOfWork
 from storefront_api.prepaid import domain, queries
@@ -120,6 +120,7 @@ def issue_card(
         balance_after=balance,
         reference=f"{scope}:{command.external_id}",
         channel=channel,
+        institution_code=institution,
         external_id=command.external_id,
         now=now,
     )
@@ -167,6 +168,7 @@ def top_up_card(
         balance_after=balance,
         reference=f"channel:{channel}:{command.external_id}",
         channel=channel,
+        institution_code=institution_code or card.institution_code,
         external_id=command.external_id,
         now=now,
     )
@@ -226,7 +228,7 @@ def charge_card(
 
 
 def take_card_payment(
-    uow: UnitOfWork, command: PaymentCommand, *, channel: str
+    uow: UnitOfWork, command: PaymentCommand, *, channel: str, institution_code: str | None = None
 ) -> points_engine.Written:
     """A channel's purchase paid by card; idempotent per channel + external_id.
 
@@ -244,6 +246,7 @@ def take_card_payment(
         command.amount_fen,
         reference=f"channel:{channel}:{command.external_id}",
         channel=channel,
+        institution_code=institution_code,
         external_id=command.external_id,
         description=command.description,
     )
@@ -268,6 +271,7 @@ def _charge(
     reference: str,
     channel: str,
     external_id: str | None,
+    institution_code: str | None = None,
     description: str | None = None,
     now: datetime | None = None,
 ) -> Entry:
@@ -283,6 +287,7 @@ def _charge(
         balance_after=balance,
         reference=reference,
         channel=channel,
+        institution_code=institution_code,
         external_id=external_id,
         description=description,
         now=now,
@@ -330,12 +335,16 @@ def refund_card_charge(
 
 
 def refund_card_payment(
-    uow: UnitOfWork, command: PaymentRefundCommand, *, channel: str
+    uow: UnitOfWork,
+    command: PaymentRefundCommand,
+    *,
+    channel: str,
+    institution_code: str | None = None,
 ) -> points_engine.Written:
     """Give (part of) a channel's card payment back; idempotent per channel + external_id.
 
-    Only the channel that took the payment refunds it over the API (Forbidden
-    otherwise); a charge another flow made (an order's) is refunded through that
+    Who may refund which charge is the access policy's to say (the channel and outlet
+    that took it); a charge another flow made (an order's) is refunded through that
     flow (ChargeNotRefundableHere). Raises MalformedCardNo, UnknownCard,
     UnknownCharge, RefundExceedsCharge, Conflict.
     """
@@ -358,8 +367,6 @@ def refund_card_payment(
         raise domain.ChargeNotRefundableHere(
             f"charge {charge.entry_no} paid {charge.reference}; refund it through that"
         )
-    if charge.channel != channel:
-        raise Forbidden(f"charge {charge.entry_no} was taken by channel {charge.channel}")
     entry = _refund(
         session,
         card,
@@ -367,6 +374,7 @@ def refund_card_payment(
         command.amount_fen,
         reference=f"channel:{channel}:{command.external_id}",
         channel=channel,
+        institution_code=institution_code,
         external_id=command.external_id,
     )
     body = {
@@ -391,6 +399,7 @@ def _refund(
     reference: str,
     channel: str,
     external_id: str | None,
+    institution_code: str | None = None,
     now: datetime | None = None,
 ) -> Entry:
     # The card is locked, and every refund of this charge locks it first: the sum read
@@ -405,6 +414,7 @@ def _refund(
         balance_after=card.balance_fen + amount_fen,
         reference=reference,
         channel=channel,
+        institution_code=institution_code,
         external_id=external_id,
         refund_of_id=charge.id,
         now=now,
@@ -456,6 +466,7 @@ def _post(
     reference: str,
     channel: str,
     external_id: str | None,
+    institution_code: str | None = None,
     description: str | None = None,
     refund_of_id: int | None = None,
     now: datetime | None = None,
@@ -484,6 +495,7 @@ def _post(
         refund_of_id=refund_of_id,
         reference=reference,
         channel=channel,
+        institution_code=institution_code,
         external_id=external_id,
         description=description,
         created_at=now,

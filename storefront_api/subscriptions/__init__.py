@@ -11,6 +11,7 @@ from storefront_api.subscriptions.queries import (
     find_subscription,
     list_press_titles,
     member_activity,
+    subscription_owner,
 )
 from storefront_api.subscriptions.services import (
     COMPANY_INSTITUTION,
@@ -42,4 +43,5 @@ __all__ = [
     "load_press_titles",
     "member_activity",
     "subscribe",
+    "subscription_owner",
 ]

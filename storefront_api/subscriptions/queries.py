@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.clock import as_utc
+from common.ownership import Owner
 from storefront_api.activity import ActivityEntry
 from storefront_api.subscriptions.domain import Status, Term, UnknownSubscription
 from storefront_api.subscriptions.orm import PressTitle, Subscription
@@ -120,3 +121,12 @@ def member_activity(session: Session, member_id: int) -> list[ActivityEntry]:
             )
     entries.sort(key=lambda entry: entry.occurred_at, reverse=True)
     return entries
+
+
+def subscription_owner(session: Session, subscription_no: str) -> Owner | None:
+    row = session.execute(
+        select(Subscription.member_id, Subscription.channel, Subscription.institution_code).where(
+            Subscription.subscription_no == subscription_no
+        )
+    ).one_or_none()
+    return None if row is None else Owner(int(row[0]), row[1], row[2])

@@ -116,8 +116,8 @@ def subscribe(
     answered even once its start date has passed); any refusal rolls the claim back
     with everything else. Raises Invalid (unknown title, bad term, a start date
     that is not the first of a month or is in the past, delivery without its address
-    or to an unknown outlet, unknown member), Forbidden (a member subscribing someone
-    else, or staff), Conflict.
+    or to an unknown outlet, unknown member), Forbidden (staff sell no subscriptions),
+    Conflict. Who may subscribe whom is the access policy's to say.
     """
     session = uow.session
     channel = caller.sales_channel
@@ -134,8 +134,6 @@ def subscribe(
         return points_engine.Written(claim.body, replayed=True)
     title, term = _validate_subscription(uow, command, day)
     member = directory.resolve(uow, command.member, "member")
-    if caller.kind == "member":
-        _require_self(uow, directory, caller, member)
     period = Period.of(command.start_date, term)
     total_fen = domain.price_fen(title.monthly_price_fen, term)
     delivery = command.delivery
@@ -248,18 +246,6 @@ def _delivery_errors(session: Session, delivery: Delivery) -> list[FieldError]:
     return [FieldError("delivery.type", f"must be one of {kinds}")]
 
 
-def _require_self(
-    uow: UnitOfWork,
-    directory: points_engine.MemberDirectory,
-    caller: Caller,
-    member: points_engine.MemberInfo,
-) -> None:
-    assert caller.member_no is not None
-    acting = directory.resolve(uow, points_engine.MemberRef(member_no=caller.member_no), "member")
-    if acting.member_id != member.member_id:
-        raise Forbidden("a member may subscribe only for themself")
-
-
 # -- cancel --------------------------------------------------------------------------
 
 
@@ -275,12 +261,12 @@ def cancel_subscription(
 
     `now` (default the clock) dates the cancellation; the ledger's reversal is posted
     at the real time, as every reversal is.
-    Who may: the channel that sold it, its member, or staff. `as_of` (default today,
+    Who may is the access policy's to say. `as_of` (default today,
     never in the past) is the last day delivered. The refund follows
     `domain.quote_cancellation` (pro rata by days, rounded down to the fen) and its
     points are reversed in proportion by the ledger; a refund that rounds to 0 fen
     cancels without touching the ledger. With an `external_id`, a repeat with the same
-    payload replays the first answer. Raises UnknownSubscription, Forbidden, Invalid
+    payload replays the first answer. Raises UnknownSubscription, Invalid
     (as_of in the past), SubscriptionAlreadyCancelled, SubscriptionFullyDelivered.
     """
     session = uow.session
@@ -299,7 +285,6 @@ def cancel_subscription(
             return points_engine.Written(outcome.body, replayed=True)
         claim = outcome
     row = _locked(uow, command.subscription_no)
-    _require_canceller(uow, directory, caller, row)
     as_of = command.as_of if command.as_of is not None else day
     if as_of < day:
         raise Invalid.field("as_of", f"must not be before today ({day.isoformat()})")
@@ -352,25 +337,6 @@ def _locked(uow: UnitOfWork, subscription_no: str) -> Subscription:
     if row is None:
         raise domain.UnknownSubscription(f"no subscription {subscription_no!r}")
     return row
-
-
-def _require_canceller(
-    uow: UnitOfWork,
-    directory: points_engine.MemberDirectory,
-    caller: Caller,
-    row: Subscription,
-) -> None:
-    if caller.kind == "staff":
-        return
-    if caller.kind == "channel":
-        if caller.channel != row.channel:
-            raise Forbidden(f"only the channel that sold it ({row.channel}) may cancel it")
-        return
-    assert caller.member_no is not None
-    acting = directory.resolve(uow, points_engine.MemberRef(member_no=caller.member_no), "member")
-    owner = directory.resolve(uow, points_engine.MemberRef(member_no=row.member_no), "member")
-    if acting.member_id != owner.member_id:
-        raise Forbidden("a member may cancel only their own subscriptions")
 
 
 # -- reference data ------------------------------------------------------------------

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from common.clock import business_date
-from tests.api.support import each_is_problem, problem, row_counts
+from tests.api.support import each_is_problem, problem, row_counts, self_register
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CARD = "6221880000001234"
@@ -39,9 +39,7 @@ def accrual(external_id="POS-0001-000123", amount=25800, institution="SH-HP-0001
 
 @pytest.fixture
 def member(client):
-    response = client.post(
-        "/api/v1/members", json={"phone": PHONE, "name": "张三", "card_no": CARD}
-    )
+    response = self_register(client, {"phone": PHONE, "name": "张三", "card_no": CARD})
     assert response.status_code == 201
     return response.json["member_no"]
 
@@ -262,9 +260,7 @@ def test_malformed_json_is_400_and_writes_nothing(client, db, member, web):
 def test_accrual_for_a_merged_member_lands_on_the_survivor(
     client, member, counter, staff_token, auth
 ):
-    other = client.post("/api/v1/members", json={"phone": "13900000002", "name": "李四"}).json[
-        "member_no"
-    ]
+    other = self_register(client, {"phone": "13900000002", "name": "李四"}).json["member_no"]
     merged = client.post(
         "/api/v1/members/merge",
         json={"survivor": other, "absorbed": member},

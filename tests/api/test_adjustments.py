@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from tests.api.support import problem, row_counts
+from tests.api.support import problem, row_counts, self_register
 
 URL = "/api/v1/members/{}/adjustments"
 
 
 def register(client, phone="13900000001"):
-    created = client.post("/api/v1/members", json={"phone": phone, "name": "钱七"})
+    created = self_register(client, {"phone": phone, "name": "钱七"})
     assert created.status_code == 201
     return created.json["member_no"]
 

@@ -21,7 +21,7 @@ from storefront_api.auth import (
 from storefront_api.auth.orm import ApiKey
 from storefront_api.auth.services import KEY_CACHE_SECONDS
 from storefront_api.http.context import EXTENSION_KEY
-from tests.api.support import problem, row_counts
+from tests.api.support import problem, row_counts, self_register
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -30,7 +30,7 @@ def register(client, phone, password=None, **extra):
     body = {"phone": phone, "name": "王芳", **extra}
     if password is not None:
         body["password"] = password
-    response = client.post("/api/v1/members", json=body)
+    response = self_register(client, body)
     assert response.status_code == 201, response.json
     return response.json["member_no"]
 

@@ -15,7 +15,7 @@ from storefront_api.bills.orm import BillPayment, SandboxBillerPayment
 from storefront_api.bills.sandbox import billing_period
 from storefront_api.http.bills import BILLERS_EXTENSION
 from storefront_api.http.context import EXTENSION_KEY
-from tests.api.support import each_is_problem, problem, row_counts
+from tests.api.support import each_is_problem, problem, row_counts, self_register
 
 CARD = "6221880000004321"
 PHONE = "13800004321"
@@ -84,9 +84,7 @@ def counter(channel_key, auth):
 
 @pytest.fixture
 def member(client):
-    response = client.post(
-        "/api/v1/members", json={"phone": PHONE, "name": "韩梅梅", "card_no": CARD}
-    )
+    response = self_register(client, {"phone": PHONE, "name": "韩梅梅", "card_no": CARD})
     assert response.status_code == 201, response.json
     return response.json["member_no"]
 
@@ -387,7 +385,7 @@ def test_a_member_pays_for_themself_only(client, counter, member, member_auth, b
     headers = member_auth(member)
     bill = looked_up(client, headers)
     before = available(client, headers, member)
-    other = client.post("/api/v1/members", json={"phone": "13800009999", "name": "李雷"})
+    other = self_register(client, {"phone": "13800009999", "name": "李雷"})
     problem(pay(client, headers, bill, member={"member_no": other.json["member_no"]}), 403)
     response = pay(client, headers, bill, external_id="APP-1")
     assert response.status_code == 201, response.json

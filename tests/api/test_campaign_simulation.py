@@ -8,7 +8,7 @@ import pytest
 
 from storefront_api.auth import MemberPrincipal
 from storefront_api.http.context import EXTENSION_KEY
-from tests.api.support import each_is_problem, problem, row_counts
+from tests.api.support import each_is_problem, problem, row_counts, self_register
 
 PROPOSED = "/api/v1/campaigns/simulate"
 _ids = itertools.count(1)
@@ -58,7 +58,7 @@ def marketer(staff_token, auth):
 def history(client, channel_key, auth):
     counter = auth(channel_key("counter", "SH-HP-0001"))
     first, second = (
-        client.post("/api/v1/members", json={"phone": phone, "name": "模拟"}).json["member_no"]
+        self_register(client, {"phone": phone, "name": "模拟"}).json["member_no"]
         for phone in ("13700000001", "13700000002")
     )
     for member_no, moment, lines in (

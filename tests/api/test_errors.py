@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from storefront_api.auth import MemberPrincipal, StaffPrincipal
 from storefront_api.http.context import EXTENSION_KEY
 from storefront_api.http.routing import OPERATIONS
-from tests.api.support import problem, row_counts
+from tests.api.support import problem, row_counts, self_register
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Raise for a deeper local run, e.g. MEMBERHUB_FUZZ_EXAMPLES=2000.
@@ -29,7 +29,7 @@ def callers(app, client, channel_key, auth):
     Tokens come from the app's own issuer (what the token endpoints hand out), which
     keeps Argon2 out of this file's hot path.
     """
-    created = client.post("/api/v1/members", json={"phone": "13900000001", "name": "孙丽"})
+    created = self_register(client, {"phone": "13900000001", "name": "孙丽"})
     member_no = created.json["member_no"]
     tokens = app.extensions[EXTENSION_KEY].tokens
     return member_no, {

@@ -9,7 +9,7 @@ import pytest
 
 from storefront_api.auth import MemberPrincipal
 from storefront_api.http.context import EXTENSION_KEY
-from tests.api.support import each_is_problem, problem, row_counts
+from tests.api.support import each_is_problem, problem, row_counts, self_register
 from tests.api.test_errors import GARBAGE
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -56,7 +56,7 @@ def new_member(app, client, auth):
     tokens = app.extensions[EXTENSION_KEY].tokens
 
     def make(phone=PHONE):
-        created = client.post("/api/v1/members", json={"phone": phone, "name": "李雷"})
+        created = self_register(client, {"phone": phone, "name": "李雷"})
         assert created.status_code == 201
         member_no = created.json["member_no"]
         return member_no, auth(tokens.issue(MemberPrincipal(member_no)))

@@ -8,16 +8,18 @@ from zoneinfo import ZoneInfo
 
 from storefront_api.auth import MemberPrincipal
 from storefront_api.http.context import EXTENSION_KEY
-from tests.api.support import each_is_problem, problem, row_counts
+from tests.api.support import each_is_problem, problem, row_counts, self_register, sent_code
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CARD = "6221880000001234"
 
 
 def register(client, phone, headers=None, **extra):
-    response = client.post(
-        "/api/v1/members", json={"phone": phone, "name": "王芳", **extra}, headers=headers or {}
-    )
+    body = {"phone": phone, "name": "王芳", **extra}
+    if headers is None:
+        response = self_register(client, body)
+    else:
+        response = client.post("/api/v1/members", json=body, headers=headers)
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.json
 
@@ -108,15 +110,17 @@ def test_duplicate_phone_is_409_in_any_spelling(client, db):
     register(client, "13900000001", card_no=CARD)
     before = row_counts(db)
     for phone in ("13900000001", "+8613900000001", "139 0000 0001"):
-        problem(client.post("/api/v1/members", json={"phone": phone, "name": "李雷"}), 409, "phone")
+        problem(self_register(client, {"phone": phone, "name": "李雷"}), 409, "phone")
     assert row_counts(db) == before
 
 
 def test_card_already_registered_is_409(client, db):
     register(client, "13900000001", card_no=CARD)
+    code = sent_code(client, "13900000002")
     before = row_counts(db)
     response = client.post(
-        "/api/v1/members", json={"phone": "13900000002", "name": "李雷", "card_no": CARD}
+        "/api/v1/members",
+        json={"phone": "13900000002", "name": "李雷", "card_no": CARD, "verification_code": code},
     )
     problem(response, 409, "card_no")
     assert row_counts(db) == before
@@ -193,17 +197,19 @@ def test_member_changes_consent_and_name(client, app, auth):
     assert withdraw.json["sms_consent"] is True
 
 
-def test_bad_patches_are_422_and_change_nothing(client, db, channel_key, auth):
+def test_bad_patches_are_422_and_change_nothing(client, db, app, auth):
     cases = [
         ({"marketing_consent": "true"}, "marketing_consent"),
         ({"sms_consent": 1}, "sms_consent"),
         ({"name": ""}, "name"),
+        ({"name": None}, "name"),
+        ({"data_sharing_consent": None}, "data_sharing_consent"),
         ({"phone": "13900000002"}, "phone"),
         ({"tier": "diamond"}, "tier"),
         ({"birthday": "17/05/1990"}, "birthday"),
     ]
-    key = channel_key("web")
     member_no = register(client, "13900000001")["member_no"]
+    key = app.extensions[EXTENSION_KEY].tokens.issue(MemberPrincipal(member_no))
     before = client.get(f"/api/v1/members/{member_no}", headers=auth(key)).json
     counts = row_counts(db)
     each_is_problem(
@@ -214,13 +220,31 @@ def test_bad_patches_are_422_and_change_nothing(client, db, channel_key, auth):
     assert row_counts(db) == counts
 
 
-def test_patch_of_unknown_member_is_404(client, staff_token, auth):
+def test_patch_of_unknown_member_is_404(client, app, auth):
+    token = app.extensions[EXTENSION_KEY].tokens.issue(MemberPrincipal("800000000001"))
     response = client.patch(
-        "/api/v1/members/800000000000",
-        json={"marketing_consent": True},
-        headers=auth(staff_token("admin")),
+        "/api/v1/members/800000000000", json={"marketing_consent": True}, headers=auth(token)
     )
     problem(response, 404)
+
+
+def test_nobody_but_the_member_changes_their_profile(client, app, auth, channel_key, staff_token):
+    member_no = register(client, "13900000001")["member_no"]
+    other = register(client, "13900000002")["member_no"]
+    tokens = app.extensions[EXTENSION_KEY].tokens
+    strangers = [
+        auth(channel_key("web")),
+        auth(channel_key("counter", "SH-HP-0001")),
+        auth(tokens.issue(MemberPrincipal(other))),
+        *(auth(staff_token(role)) for role in ("marketer", "finance", "admin")),
+    ]
+    for headers in strangers:
+        response = client.patch(
+            f"/api/v1/members/{member_no}", json={"marketing_consent": True}, headers=headers
+        )
+        problem(response, 403)
+    own = auth(tokens.issue(MemberPrincipal(member_no)))
+    assert client.get(f"/api/v1/members/{member_no}", headers=own).json["marketing_consent"] is False
 
 
 # -- identifiers -------------------------------------------------------------------------
@@ -468,7 +492,7 @@ def test_bad_ledger_paging_is_422(client, channel_key, auth):
 
 def test_lookup_by_a_linked_partner_id(client, channel_key, auth):
     key = auth(channel_key("partner"))
-    created = client.post("/api/v1/members", json={"phone": "13900000077", "name": "孙八"})
+    created = self_register(client, {"phone": "13900000077", "name": "孙八"})
     member_no = created.json["member_no"]
     linked = client.post(
         f"/api/v1/members/{member_no}/identifiers",

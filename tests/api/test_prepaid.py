@@ -12,7 +12,7 @@ from storefront_api.auth import MemberPrincipal
 from storefront_api.http.context import EXTENSION_KEY
 from storefront_api.prepaid import domain as prepaid_domain
 from storefront_api.prepaid.domain import new_card_no
-from tests.api.support import each_is_problem, problem, row_counts
+from tests.api.support import each_is_problem, problem, row_counts, self_register
 
 API = "/api/v1/prepaid-cards"
 OUTLET = "SH-HP-0001"
@@ -43,7 +43,7 @@ def new_member(app, client, auth):
     tokens = app.extensions[EXTENSION_KEY].tokens
 
     def make(phone):
-        created = client.post("/api/v1/members", json={"phone": phone, "name": "储值"})
+        created = self_register(client, {"phone": phone, "name": "储值"})
         assert created.status_code == 201, created.json
         member_no = created.json["member_no"]
         return member_no, auth(tokens.issue(MemberPrincipal(member_no)))

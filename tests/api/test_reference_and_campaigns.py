@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from common.clock import business_date
-from tests.api.support import each_is_problem, problem, row_counts
+from tests.api.support import each_is_problem, problem, row_counts, self_register
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ids = itertools.count(1)
@@ -135,7 +135,7 @@ def marketer(staff_token, auth):
 
 @pytest.fixture
 def member(client):
-    response = client.post("/api/v1/members", json={"phone": "13900000001", "name": "周杰"})
+    response = self_register(client, {"phone": "13900000001", "name": "周杰"})
     return response.json["member_no"]
 
 
@@ -239,7 +239,7 @@ def test_campaign_budget_runs_out(client, marketer, member, channel_key, auth):
     counter = auth(channel_key("counter", "SH-HP-0001"))
     body = campaign("SMALL", multiplier_bp=10_000, bonus_points=80, budget_points=100)
     assert client.post("/api/v1/campaigns", json=body, headers=marketer).status_code == 201
-    other = client.post("/api/v1/members", json={"phone": "13900000002", "name": "蔡依林"})
+    other = self_register(client, {"phone": "13900000002", "name": "蔡依林"})
     awards = []
     for member_no in (member, other.json["member_no"]):
         answer = accrue(client, counter, member_no, 1000)

@@ -10,7 +10,7 @@ import pytest
 
 from storefront_api.auth import MemberPrincipal
 from storefront_api.http.context import EXTENSION_KEY
-from tests.api.support import each_is_problem, problem, row_counts
+from tests.api.support import each_is_problem, problem, row_counts, self_register
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ids = itertools.count(1)
@@ -27,7 +27,7 @@ def new_member(app, client, auth):
     tokens = app.extensions[EXTENSION_KEY].tokens
 
     def make(phone):
-        created = client.post("/api/v1/members", json={"phone": phone, "name": "赵敏"})
+        created = self_register(client, {"phone": phone, "name": "赵敏"})
         assert created.status_code == 201
         member_no = created.json["member_no"]
         return member_no, auth(tokens.issue(MemberPrincipal(member_no)))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from tests.api.support import self_register
+
 
 def test_register_accrue_and_read_points(client, channel_key, auth):
     key = channel_key("counter", "SH-HP-0001")
-    created = client.post(
-        "/api/v1/members",
-        json={"phone": "13800001234", "name": "张三", "card_no": "6221880000001234"},
+    created = self_register(
+        client, {"phone": "13800001234", "name": "张三", "card_no": "6221880000001234"}
     )
     assert created.status_code == 201, created.json
     member_no = created.json["member_no"]

@@ -15,7 +15,7 @@ from storefront_api import subscriptions
 from storefront_api.auth import MemberPrincipal
 from storefront_api.http.context import EXTENSION_KEY
 from storefront_api.subscriptions.orm import Subscription
-from tests.api.support import each_is_problem, problem, row_counts
+from tests.api.support import each_is_problem, problem, row_counts, self_register
 
 PHONE = "13800005678"
 CARD = "6221880000005678"
@@ -43,9 +43,7 @@ def subscription(external_id="HL-20261125-0001", **changes):
 
 @pytest.fixture
 def member(client):
-    response = client.post(
-        "/api/v1/members", json={"phone": PHONE, "name": "王芳", "card_no": CARD}
-    )
+    response = self_register(client, {"phone": PHONE, "name": "王芳", "card_no": CARD})
     assert response.status_code == 201
     return response.json["member_no"]
 
@@ -58,7 +56,7 @@ def member_headers(app, auth):
 
 @pytest.fixture
 def other_member(client):
-    response = client.post("/api/v1/members", json={"phone": "13900009999", "name": "李雷"})
+    response = self_register(client, {"phone": "13900009999", "name": "李雷"})
     assert response.status_code == 201
     return response.json["member_no"]
 

@@ -1,4 +1,4 @@
-"""Masked forms of personal data for viewers whose role may not see it: 138****1234, 张*."""
+"""Masked forms of personal data, and who sees it unmasked: 138****1234, 张*."""
 
 from __future__ import annotations
 
@@ -26,3 +26,14 @@ def mask_name(name: str) -> str:
     if len(stripped) <= 1:
         return "*" if stripped else ""
     return f"{stripped[0]}*"
+
+
+# Finance reconciles against named customers and admins support them; marketers work
+# with segments and channels with the person in front of them, and neither needs a
+# full phone number or name from us.
+ROLES_SEEING_PERSONAL_DATA = frozenset({"finance", "admin"})
+
+
+def sees_personal_data(role: str | None) -> bool:
+    """Whether a staff role sees phone numbers, names and birthdays unmasked."""
+    return role in ROLES_SEEING_PERSONAL_DATA

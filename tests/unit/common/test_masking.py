@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from warehouse.masking import mask_name, mask_phone
+from common.masking import mask_name, mask_phone
 
 
 def test_a_mobile_number_keeps_its_prefix_and_last_four():
