@@ -69,7 +69,7 @@ def accept(body: MailingIn) -> Response:
     blueprint,
     "/<tracking_no>/events",
     "POST",
-    summary="Record a tracking event (scan) of an item",
+    summary="Record a tracking event (scan) of an item, in any order; skipped steps are fine",
     body=MailEventIn,
     responses={201: MailEventOut, 200: MailEventOut},
     errors=(404, 409, 422),
@@ -95,7 +95,7 @@ def record_event(tracking_no: str, body: MailEventIn) -> Response:
     blueprint,
     "/<tracking_no>",
     "GET",
-    summary="Track an item: its events in the order they happened (no auth needed)",
+    summary="Track an item: its events in time order and the latest one's status (no auth)",
     responses={200: MailTrackingOut},
     errors=(404, 422),
 )

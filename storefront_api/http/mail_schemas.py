@@ -71,7 +71,10 @@ class MailTrackingEvent(Open):
 
 
 class MailTrackingOut(Open):
-    """`member_no`, `fee_fen` and `points` are shown only to the sender and to staff."""
+    """`status` is the latest event's by `occurred_at` (of equal times, the last recorded).
+
+    `member_no`, `fee_fen` and `points` are shown only to the sender and to staff.
+    """
 
     tracking_no: str
     service: MailService

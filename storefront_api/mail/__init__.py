@@ -2,7 +2,6 @@
 
 from storefront_api.mail.domain import (
     SERVICES,
-    ForbiddenTransition,
     InvalidTrackingNumber,
     MailStatus,
     TrackingNumberTaken,
@@ -22,7 +21,6 @@ __all__ = [
     "SERVICES",
     "AcceptanceCommand",
     "EventCommand",
-    "ForbiddenTransition",
     "InvalidTrackingNumber",
     "MailStatus",
     "TrackingNumberTaken",

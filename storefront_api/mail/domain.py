@@ -1,8 +1,8 @@
-"""Mail rules: UPU S10 tracking numbers and the order a mail item's status may take."""
+"""Mail rules: UPU S10 tracking numbers, which event times are possible, an item's status."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -38,11 +38,6 @@ class TrackingNumberTaken(Conflict):
     title = "Tracking number already accepted"
 
 
-class ForbiddenTransition(Conflict):
-    code = "forbidden-transition"
-    title = "Status change not allowed"
-
-
 class EventTimeInvalid(Invalid):
     code = "invalid-event-time"
     title = "Invalid event time"
@@ -54,18 +49,6 @@ class MailStatus(StrEnum):
     OUT_FOR_DELIVERY = "out_for_delivery"
     DELIVERED = "delivered"
     RETURNED = "returned"
-
-
-NEXT_STATUSES: Mapping[MailStatus, frozenset[MailStatus]] = {
-    MailStatus.ACCEPTED: frozenset({MailStatus.IN_TRANSIT}),
-    # A parcel is scanned at every sorting centre it passes, so in_transit repeats.
-    MailStatus.IN_TRANSIT: frozenset(
-        {MailStatus.IN_TRANSIT, MailStatus.OUT_FOR_DELIVERY, MailStatus.RETURNED}
-    ),
-    MailStatus.OUT_FOR_DELIVERY: frozenset({MailStatus.DELIVERED, MailStatus.RETURNED}),
-    MailStatus.DELIVERED: frozenset(),
-    MailStatus.RETURNED: frozenset(),
-}
 
 
 def check_digit(serial: str) -> int:
@@ -127,41 +110,37 @@ def check_not_future(moment: datetime, now: datetime, field: str) -> None:
         raise EventTimeInvalid.field(field, "must not be in the future")
 
 
+def check_event_time(
+    occurred_at: datetime, accepted_at: datetime, now: datetime, field: str = "occurred_at"
+) -> None:
+    """Refuse only an impossible scan time: no offset, in the future, before the acceptance.
+
+    Any order and any skipped step are possible (a scanner may be offline for a day, an
+    out-for-delivery scan is often missed), so neither is checked. The acceptance time is
+    ours, recorded by our own counter, so a scan before it is a wrong clock, not a fact.
+    Raises EventTimeInvalid naming `field`.
+    """
+    check_not_future(occurred_at, now, field)
+    if occurred_at < accepted_at:
+        raise EventTimeInvalid.field(
+            field, f"must not be before the acceptance at {accepted_at.isoformat()}"
+        )
+
+
 @dataclass(frozen=True)
-class TrackingState:
-    """Where a mail item stands: what the rules need to accept or refuse its next event."""
+class RecordedEvent:
+    """What the status rule needs of a recorded event; `sequence` is the order recorded."""
 
     status: MailStatus
-    accepted_at: datetime
-    last_event_at: datetime
+    occurred_at: datetime
+    sequence: int
 
-    def check_next(
-        self, status: MailStatus, occurred_at: datetime, now: datetime, field: str = "occurred_at"
-    ) -> None:
-        """Refuse an event that may not follow, or that is timed before what it follows.
 
-        Allowed: accepted → in_transit (repeatable) → out_for_delivery → delivered or
-        returned; returned may also follow in_transit; nothing follows delivered or
-        returned. Events arrive in the order they happened: none before acceptance, none
-        before the last recorded event (equal times are allowed), none in the future.
-        Raises ForbiddenTransition (the status) before EventTimeInvalid (the time).
-        """
-        allowed = NEXT_STATUSES[self.status]
-        if status not in allowed:
-            if not allowed:
-                reason = f"the item is already {self.status.value}; no event may follow"
-            else:
-                names = " or ".join(sorted(next_status.value for next_status in allowed))
-                reason = (
-                    f"an item that is {self.status.value} may next be {names}, not {status.value}"
-                )
-            raise ForbiddenTransition(reason)
-        check_not_future(occurred_at, now, field)
-        if occurred_at < self.accepted_at:
-            raise EventTimeInvalid.field(
-                field, f"must not be before the acceptance at {self.accepted_at.isoformat()}"
-            )
-        if occurred_at < self.last_event_at:
-            raise EventTimeInvalid.field(
-                field, f"must not be before the last event at {self.last_event_at.isoformat()}"
-            )
+def latest_event(events: Iterable[RecordedEvent]) -> RecordedEvent:
+    """The event an item's status is taken from: the latest by `occurred_at`.
+
+    Of events at the same instant, the one recorded last wins, so a correction scanned
+    right after a mistaken scan with the same time counts. Raises ValueError when there
+    are no events (every item has at least its acceptance).
+    """
+    return max(events, key=lambda event: (event.occurred_at, event.sequence))

@@ -16,7 +16,11 @@ from common.db import Base, BigId, intpk, utc_datetime
 
 
 class Mailing(Base):
-    """One item accepted at a counter; `status` follows its latest event."""
+    """One item accepted at a counter; `status` and `last_event_at` are its latest event's.
+
+    Latest by `occurred_at`, of equal times the one recorded last (domain.latest_event):
+    scans arrive late and out of order, so the one recorded last is not always the latest.
+    """
 
     __tablename__ = "storefront_mailing"
     __table_args__ = (CheckConstraint("fee_fen > 0", name="fee_positive"),)
@@ -41,7 +45,7 @@ class Mailing(Base):
 
 
 class MailEvent(Base):
-    """One scan of a mail item; events are never changed once recorded."""
+    """One scan of a mail item, stored as it came; `sequence` is the order it was recorded."""
 
     __tablename__ = "storefront_mail_event"
     __table_args__ = (UniqueConstraint("mailing_id", "sequence"),)

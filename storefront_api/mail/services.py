@@ -203,14 +203,17 @@ def record_event(
     tracking_no: str,
     command: EventCommand,
 ) -> points_engine.Written:
-    """Record one scan of an item; its status becomes the event's.
+    """Record one scan of an item as it came; the item's status is its latest event's.
 
+    A scan is a fact about the item, so it is stored whatever its order or the steps it
+    skips; the status is then that of the latest event by `occurred_at` (of equal times,
+    the one recorded last), so a late scan timed before the latest leaves it unchanged.
     Idempotency, two ways: with an `external_id`, per channel + external_id like every
     channel write (same payload → the first answer, another payload → Conflict); with
     or without one, an event identical to one already recorded for the item (same
     status, location and instant) is not stored again and answers the recorded event
-    as a replay. Raises InvalidTrackingNumber, UnknownMailing, ForbiddenTransition,
-    EventTimeInvalid, Invalid (unknown status).
+    as a replay. Raises InvalidTrackingNumber, UnknownMailing, EventTimeInvalid (no
+    offset, in the future, before the acceptance), Invalid (unknown status).
     """
     number = domain.normalise_tracking_no(tracking_no)
     try:
@@ -233,7 +236,8 @@ def record_event(
         if isinstance(found, idempotency.Replay):
             return points_engine.Written(found.body, replayed=True)
         claim = found
-    # Locked so that two scans of one item are judged one after the other.
+    # Locked so that two scans of one item get distinct sequences and the status is
+    # derived from every event, the other scan's included.
     mailing = session.scalars(
         select(Mailing).where(Mailing.tracking_no == number).with_for_update()
     ).one_or_none()
@@ -255,11 +259,8 @@ def record_event(
                 idempotency.complete(session, claim, 200, body)
                 uow.commit()
             return points_engine.Written(body, replayed=True)
-    state = domain.TrackingState(
-        MailStatus(mailing.status), as_utc(mailing.accepted_at), as_utc(mailing.last_event_at)
-    )
     now = utcnow()
-    state.check_next(status, occurred_at, now)
+    domain.check_event_time(occurred_at, as_utc(mailing.accepted_at), now)
     event = MailEvent(
         mailing_id=mailing.id,
         sequence=len(events) + 1,
@@ -272,14 +273,21 @@ def record_event(
         created_at=now,
     )
     session.add(event)
-    mailing.status = status.value
-    mailing.last_event_at = occurred_at
+    # The stored status and time follow the rule, so readers (the timeline, the
+    # warehouse) need not derive them again.
+    latest = domain.latest_event(_recorded(e) for e in [*events, event])
+    mailing.status = latest.status.value
+    mailing.last_event_at = latest.occurred_at
     mailing.updated_at = now
     body = event_body(mailing.tracking_no, event)
     if claim is not None:
         idempotency.complete(session, claim, 201, body)
     uow.commit()
     return points_engine.Written(body)
+
+
+def _recorded(event: MailEvent) -> domain.RecordedEvent:
+    return domain.RecordedEvent(MailStatus(event.status), as_utc(event.occurred_at), event.sequence)
 
 
 def event_body(tracking_no: str, event: MailEvent) -> dict[str, Any]:

@@ -76,6 +76,12 @@ def post_event(client, headers, body, number=NUMBER):
     return client.post(f"/api/v1/mailings/{number}/events", json=body, headers=headers)
 
 
+def statuses(client):
+    """(the item's status, its events' statuses in the order listed) as anyone sees them."""
+    body = client.get(f"/api/v1/mailings/{NUMBER}").json
+    return body["status"], [e["status"] for e in body["events"]]
+
+
 # -- acceptance -----------------------------------------------------------------------------
 
 
@@ -271,25 +277,67 @@ def test_an_item_moves_through_its_events(client, counter, web, accepted):
 def test_returned_may_follow_in_transit(client, web, accepted):
     assert post_event(client, web, event("in_transit", 4)).status_code == 201
     assert post_event(client, web, event("returned", 3, "上海黄浦支局")).status_code == 201
-    assert client.get(f"/api/v1/mailings/{NUMBER}").json["status"] == "returned"
+    assert statuses(client)[0] == "returned"
 
 
-def test_an_event_after_delivery_is_409_and_writes_nothing(client, db, web, accepted):
-    for status, hours in (("in_transit", 4), ("out_for_delivery", 3), ("delivered", 2)):
+def test_in_transit_then_delivered_without_out_for_delivery_is_taken(client, web, accepted):
+    assert post_event(client, web, event("in_transit", 4)).status_code == 201
+    delivered = post_event(client, web, event("delivered", 1, "北京东城投递部"))
+    assert delivered.status_code == 201, delivered.get_data(as_text=True)
+    assert delivered.json["status"] == "delivered"
+    assert statuses(client) == ("delivered", ["accepted", "in_transit", "delivered"])
+
+
+def test_a_late_scan_timed_before_the_delivery_is_stored_and_leaves_it_delivered(
+    client, db, web, counter, accepted
+):
+    assert post_event(client, web, event("delivered", 1, "北京东城投递部")).status_code == 201
+    before = row_counts(db)
+    late = post_event(client, counter, event("in_transit", 3, "北京邮区中心局"))
+    assert late.status_code == 201, late.get_data(as_text=True)
+    assert late.json["status"] == "in_transit"
+    assert late.json["sequence"] == 3  # numbered in the order recorded
+    after = row_counts(db)
+    assert after["storefront_mail_event"] == before["storefront_mail_event"] + 1
+    tracked = client.get(f"/api/v1/mailings/{NUMBER}").json
+    assert tracked["status"] == "delivered"
+    # Listed in the order they happened, not the order they arrived.
+    assert [(e["status"], e["sequence"]) for e in tracked["events"]] == [
+        ("accepted", 1),
+        ("in_transit", 3),
+        ("delivered", 2),
+    ]
+    assert tracked["events"][1]["location"] == "北京邮区中心局"
+
+
+def test_a_scan_timed_after_the_delivery_becomes_the_status(client, web, accepted):
+    for status, hours in (("in_transit", 4), ("delivered", 3), ("returned", 1)):
         assert post_event(client, web, event(status, hours)).status_code == 201
-    before = row_counts(db)
-    body = problem(post_event(client, web, event("in_transit", 1)), 409)
-    assert body["type"].endswith("forbidden-transition")
-    assert "already delivered" in body["detail"]
-    assert row_counts(db) == before
+    assert statuses(client)[0] == "returned"
 
 
-def test_a_skipped_step_is_409_with_the_reason(client, db, web, accepted):
-    before = row_counts(db)
-    body = problem(post_event(client, web, event("delivered", 1)), 409)
-    assert body["detail"] == "an item that is accepted may next be in_transit, not delivered"
-    body = problem(post_event(client, web, event("accepted", 1)), 409)
-    assert row_counts(db) == before
+def test_of_two_scans_at_one_instant_the_one_recorded_last_counts(client, web, accepted):
+    at = hours_ago(2)
+    for status in ("delivered", "out_for_delivery"):
+        assert post_event(client, web, event(status, occurred_at=at)).status_code == 201
+    assert statuses(client) == ("out_for_delivery", ["accepted", "delivered", "out_for_delivery"])
+
+
+def test_the_sender_and_the_timeline_see_the_status_of_the_latest_event(
+    client, counter, web, new_member
+):
+    member_no, member_headers = new_member()
+    client.post("/api/v1/mailings", json=mailing(member={"member_no": member_no}), headers=counter)
+    for status, hours in (("delivered", 1), ("in_transit", 4)):
+        assert post_event(client, web, event(status, hours)).status_code == 201
+    tracked = client.get(f"/api/v1/mailings/{NUMBER}", headers=member_headers).json
+    assert (tracked["status"], tracked["points"]) == ("delivered", 32)
+    activity = client.get(f"/api/v1/members/{member_no}/activity", headers=member_headers)
+    assert activity.status_code == 200, activity.get_data(as_text=True)
+    [entry] = [item for item in activity.json["items"] if item["kind"] == "mail"]
+    assert (entry["reference"], entry["status"]) == (NUMBER, "delivered")
+    points = client.get(f"/api/v1/members/{member_no}/points", headers=member_headers).json
+    assert points["available"] == 32
 
 
 def test_an_identical_event_is_stored_once(client, db, web, counter, accepted):
@@ -323,11 +371,21 @@ def test_event_external_id_replays_and_conflicts(client, db, web, accepted):
     assert row_counts(db) == before
 
 
-def test_event_times_may_not_go_back(client, db, web, accepted):
-    assert post_event(client, web, event("in_transit", 2)).status_code == 201
+def test_a_time_in_the_future_is_422_naming_occurred_at_and_writes_nothing(
+    client, db, web, accepted
+):
     before = row_counts(db)
-    body = problem(post_event(client, web, event("in_transit", 3)), 422, "occurred_at")
-    assert "before the last event" in body["errors"][0]["message"]
+    body = problem(post_event(client, web, event("delivered", -1)), 422, "occurred_at")
+    assert body["type"].endswith("invalid-event-time")
+    assert "future" in body["errors"][0]["message"]
+    assert row_counts(db) == before
+    assert statuses(client) == ("accepted", ["accepted"])
+
+
+def test_a_time_before_the_acceptance_is_422_naming_occurred_at_and_writes_nothing(
+    client, db, web, accepted
+):
+    before = row_counts(db)
     body = problem(post_event(client, web, event("in_transit", 6)), 422, "occurred_at")
     assert "before the acceptance" in body["errors"][0]["message"]
     assert row_counts(db) == before

@@ -92,3 +92,38 @@ def test_two_counters_accepting_one_number_at_once_store_it_once(db, uow) -> Non
     assert (len(accepted), len(taken)) == (1, 1), outcomes
     with read_session(db.session_factory) as session:
         assert len(mail.tracking(session, "EE123456785CN").events) == 1
+
+
+def _scan(uow, status: str, hours: float) -> None:
+    command = mail.EventCommand(status, "北京邮区中心局", utcnow() - timedelta(hours=hours))
+    with uow() as unit:
+        mail.record_event(unit, "distribution", None, "EE123456785CN", command)
+
+
+def test_two_scans_of_one_item_at_once_are_both_kept_and_the_latest_in_time_counts(db, uow) -> None:
+    _accept(uow, "EE123456785CN", "C-1", None, hours=5)
+    outcomes: list[object] = []
+    start = threading.Barrier(2)
+
+    def scan(status: str, hours: float) -> None:
+        start.wait()
+        try:
+            _scan(uow, status, hours)
+            outcomes.append(status)
+        except DomainError as error:
+            outcomes.append(error)
+
+    # The later scan in time may well be recorded first: the status must not depend on it.
+    threads = [
+        threading.Thread(target=scan, args=args) for args in (("delivered", 1), ("in_transit", 3))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(map(str, outcomes)) == ["delivered", "in_transit"]
+    with read_session(db.session_factory) as session:
+        view = mail.tracking(session, "EE123456785CN")
+    assert view.status == "delivered"
+    assert [e["status"] for e in view.events] == ["accepted", "in_transit", "delivered"]
+    assert sorted(e["sequence"] for e in view.events) == [1, 2, 3]
