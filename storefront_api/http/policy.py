@@ -337,11 +337,12 @@ def check_owner(
             raise Forbidden("a member may see and act only on their own records")
         return
     assert isinstance(principal, ChannelPrincipal)
-    if not any(_related(scope, principal, owner) for scope in rule.scope):
-        raise Forbidden(
-            f"this {principal.channel} key may not act on this "
-            f"{rule.target.kind.replace('_', ' ') if rule.target else 'object'}"
-        )
+    if any(_related(scope, principal, owner) for scope in rule.scope):
+        return
+    if rule.scope == (Scope.INSTITUTION,):
+        check_institution(principal, owner.institution_code or "")
+    kind = rule.target.kind.replace("_", " ") if rule.target else "object"
+    raise Forbidden(f"this {principal.channel} key may not act on this {kind}: {describe(rule)}")
 
 
 def _related(scope: Scope, key: ChannelPrincipal, owner: Owner) -> bool:

@@ -97,6 +97,14 @@ def route(
                     kwargs["body"] = body.model_validate_json(raw)
                 except ValidationError as error:
                     return validation_problem(error)
+            elif request.get_data(cache=True).strip():
+                return problem(
+                    400,
+                    "unexpected-body",
+                    "This operation takes no body",
+                    "send the request without a body",
+                    [FieldError("body", "this operation takes no body")],
+                )
             if query is not None:
                 try:
                     kwargs["query"] = query.model_validate(request.args.to_dict())
@@ -213,7 +221,7 @@ def duplicate_key(raw: bytes) -> str | None:
         json.loads(raw, object_pairs_hook=_no_duplicates)
     except _DuplicateKey as duplicate:
         return duplicate.key
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return None
 

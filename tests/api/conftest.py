@@ -8,7 +8,7 @@ import pytest
 
 from common.clock import utcnow
 from common.unit_of_work import UnitOfWork
-from storefront_api.auth import open_staff_session
+from storefront_api.auth import ROLES, open_staff_session
 from storefront_api.auth.orm import StaffUser
 from storefront_api.http.context import EXTENSION_KEY
 
@@ -17,25 +17,24 @@ from storefront_api.http.context import EXTENSION_KEY
 def staff_token(app, db):
     """Overrides the conftest fixture: a staff account and session made directly, as the
     staff-token endpoint would, without two Argon2 rounds per call (test_auth.py covers
-    the login itself)."""
+    the login itself). One account per role is made before the test starts, so a test
+    that counts rows sees none appear when it asks for a token."""
     tokens = app.extensions[EXTENSION_KEY].tokens
-
-    def make(role: str) -> str:
-        username = f"{role}-api-test"
-        with UnitOfWork(db.session_factory) as uow:
-            if uow.session.query(StaffUser).filter_by(username=username).first() is None:
-                uow.session.add(
-                    StaffUser(
-                        username=username,
-                        password_hash="not-a-hash",
-                        role=role,
-                        active=True,
-                        created_at=utcnow(),
-                    )
+    issued = {}
+    with UnitOfWork(db.session_factory) as uow:
+        for role in ROLES:
+            username = f"{role}-api-test"
+            uow.session.add(
+                StaffUser(
+                    username=username,
+                    password_hash="not-a-hash",
+                    role=role,
+                    active=True,
+                    created_at=utcnow(),
                 )
-                uow.session.flush()
+            )
+            uow.session.flush()
             login = open_staff_session(uow, username, "api", timedelta(hours=1))
-            uow.commit()
-        return tokens.issue(login.principal)
-
-    return make
+            issued[role] = tokens.issue(login.principal)
+        uow.commit()
+    return issued.__getitem__

@@ -51,6 +51,12 @@ def web(channel_key, auth):
 
 
 @pytest.fixture
+def courier(channel_key, auth):
+    """Scans on the way are posted by counters and by the distribution (courier) channel."""
+    return auth(channel_key("distribution"))
+
+
+@pytest.fixture
 def new_member(app, client, auth):
     """`new_member(phone)` → (member_no, headers with that member's token)."""
     tokens = app.extensions[EXTENSION_KEY].tokens
@@ -246,8 +252,8 @@ def test_only_a_counter_key_may_accept(client, db, channel_key, auth, web, staff
 # -- events ---------------------------------------------------------------------------------
 
 
-def test_an_item_moves_through_its_events(client, counter, web, accepted):
-    first = post_event(client, web, event("in_transit", 4, "上海邮区中心局"))
+def test_an_item_moves_through_its_events(client, counter, web, accepted, courier):
+    first = post_event(client, courier, event("in_transit", 4, "上海邮区中心局"))
     assert first.status_code == 201, first.get_data(as_text=True)
     assert first.json["tracking_no"] == NUMBER
     assert first.json["sequence"] == 2
@@ -274,24 +280,26 @@ def test_an_item_moves_through_its_events(client, counter, web, accepted):
     assert tracked["events"][0]["location"]  # the accepting outlet's name
 
 
-def test_returned_may_follow_in_transit(client, web, accepted):
-    assert post_event(client, web, event("in_transit", 4)).status_code == 201
-    assert post_event(client, web, event("returned", 3, "上海黄浦支局")).status_code == 201
+def test_returned_may_follow_in_transit(client, web, accepted, courier):
+    assert post_event(client, courier, event("in_transit", 4)).status_code == 201
+    assert post_event(client, courier, event("returned", 3, "上海黄浦支局")).status_code == 201
     assert statuses(client)[0] == "returned"
 
 
-def test_in_transit_then_delivered_without_out_for_delivery_is_taken(client, web, accepted):
-    assert post_event(client, web, event("in_transit", 4)).status_code == 201
-    delivered = post_event(client, web, event("delivered", 1, "北京东城投递部"))
+def test_in_transit_then_delivered_without_out_for_delivery_is_taken(
+    client, web, accepted, courier
+):
+    assert post_event(client, courier, event("in_transit", 4)).status_code == 201
+    delivered = post_event(client, courier, event("delivered", 1, "北京东城投递部"))
     assert delivered.status_code == 201, delivered.get_data(as_text=True)
     assert delivered.json["status"] == "delivered"
     assert statuses(client) == ("delivered", ["accepted", "in_transit", "delivered"])
 
 
 def test_a_late_scan_timed_before_the_delivery_is_stored_and_leaves_it_delivered(
-    client, db, web, counter, accepted
+    client, db, web, counter, accepted, courier
 ):
-    assert post_event(client, web, event("delivered", 1, "北京东城投递部")).status_code == 201
+    assert post_event(client, courier, event("delivered", 1, "北京东城投递部")).status_code == 201
     before = row_counts(db)
     late = post_event(client, counter, event("in_transit", 3, "北京邮区中心局"))
     assert late.status_code == 201, late.get_data(as_text=True)
@@ -310,26 +318,26 @@ def test_a_late_scan_timed_before_the_delivery_is_stored_and_leaves_it_delivered
     assert tracked["events"][1]["location"] == "北京邮区中心局"
 
 
-def test_a_scan_timed_after_the_delivery_becomes_the_status(client, web, accepted):
+def test_a_scan_timed_after_the_delivery_becomes_the_status(client, web, accepted, courier):
     for status, hours in (("in_transit", 4), ("delivered", 3), ("returned", 1)):
-        assert post_event(client, web, event(status, hours)).status_code == 201
+        assert post_event(client, courier, event(status, hours)).status_code == 201
     assert statuses(client)[0] == "returned"
 
 
-def test_of_two_scans_at_one_instant_the_one_recorded_last_counts(client, web, accepted):
+def test_of_two_scans_at_one_instant_the_one_recorded_last_counts(client, web, accepted, courier):
     at = hours_ago(2)
     for status in ("delivered", "out_for_delivery"):
-        assert post_event(client, web, event(status, occurred_at=at)).status_code == 201
+        assert post_event(client, courier, event(status, occurred_at=at)).status_code == 201
     assert statuses(client) == ("out_for_delivery", ["accepted", "delivered", "out_for_delivery"])
 
 
 def test_the_sender_and_the_timeline_see_the_status_of_the_latest_event(
-    client, counter, web, new_member
+    client, counter, web, new_member, courier
 ):
     member_no, member_headers = new_member()
     client.post("/api/v1/mailings", json=mailing(member={"member_no": member_no}), headers=counter)
     for status, hours in (("delivered", 1), ("in_transit", 4)):
-        assert post_event(client, web, event(status, hours)).status_code == 201
+        assert post_event(client, courier, event(status, hours)).status_code == 201
     tracked = client.get(f"/api/v1/mailings/{NUMBER}", headers=member_headers).json
     assert (tracked["status"], tracked["points"]) == ("delivered", 32)
     activity = client.get(f"/api/v1/members/{member_no}/activity", headers=member_headers)
@@ -340,9 +348,9 @@ def test_the_sender_and_the_timeline_see_the_status_of_the_latest_event(
     assert points["available"] == 32
 
 
-def test_an_identical_event_is_stored_once(client, db, web, counter, accepted):
+def test_an_identical_event_is_stored_once(client, db, web, counter, accepted, courier):
     scan = event("in_transit", 4)
-    first = post_event(client, web, scan)
+    first = post_event(client, courier, scan)
     before = row_counts(db)
     again = post_event(client, counter, scan)
     assert (first.status_code, again.status_code) == (201, 200)
@@ -351,31 +359,31 @@ def test_an_identical_event_is_stored_once(client, db, web, counter, accepted):
     assert len(client.get(f"/api/v1/mailings/{NUMBER}").json["events"]) == 2
 
 
-def test_a_final_event_sent_twice_is_a_replay_not_a_conflict(client, web, accepted):
+def test_a_final_event_sent_twice_is_a_replay_not_a_conflict(client, web, accepted, courier):
     for status, hours in (("in_transit", 4), ("out_for_delivery", 3)):
-        post_event(client, web, event(status, hours))
+        post_event(client, courier, event(status, hours))
     delivered = event("delivered", 2)
-    assert post_event(client, web, delivered).status_code == 201
-    assert post_event(client, web, delivered).status_code == 200
+    assert post_event(client, courier, delivered).status_code == 201
+    assert post_event(client, courier, delivered).status_code == 200
 
 
-def test_event_external_id_replays_and_conflicts(client, db, web, accepted):
+def test_event_external_id_replays_and_conflicts(client, db, web, accepted, courier):
     scan = event("in_transit", 4, external_id="SCAN-1")
-    first = post_event(client, web, scan)
+    first = post_event(client, courier, scan)
     assert first.status_code == 201
     before = row_counts(db)
-    replay = post_event(client, web, scan)
+    replay = post_event(client, courier, scan)
     assert replay.status_code == 200
     assert replay.json == first.json
-    problem(post_event(client, web, event("in_transit", 3, external_id="SCAN-1")), 409)
+    problem(post_event(client, courier, event("in_transit", 3, external_id="SCAN-1")), 409)
     assert row_counts(db) == before
 
 
 def test_a_time_in_the_future_is_422_naming_occurred_at_and_writes_nothing(
-    client, db, web, accepted
+    client, db, web, accepted, courier
 ):
     before = row_counts(db)
-    body = problem(post_event(client, web, event("delivered", -1)), 422, "occurred_at")
+    body = problem(post_event(client, courier, event("delivered", -1)), 422, "occurred_at")
     assert body["type"].endswith("invalid-event-time")
     assert "future" in body["errors"][0]["message"]
     assert row_counts(db) == before
@@ -383,24 +391,24 @@ def test_a_time_in_the_future_is_422_naming_occurred_at_and_writes_nothing(
 
 
 def test_a_time_before_the_acceptance_is_422_naming_occurred_at_and_writes_nothing(
-    client, db, web, accepted
+    client, db, web, accepted, courier
 ):
     before = row_counts(db)
-    body = problem(post_event(client, web, event("in_transit", 6)), 422, "occurred_at")
+    body = problem(post_event(client, courier, event("in_transit", 6)), 422, "occurred_at")
     assert "before the acceptance" in body["errors"][0]["message"]
     assert row_counts(db) == before
 
 
-def test_events_on_an_unknown_or_invalid_number(client, db, web, accepted):
+def test_events_on_an_unknown_or_invalid_number(client, db, web, accepted, courier):
     before = row_counts(db)
-    body = problem(post_event(client, web, event(), OTHER_NUMBER), 404)
+    body = problem(post_event(client, courier, event(), OTHER_NUMBER), 404)
     assert body["type"].endswith("unknown-mailing")
-    problem(post_event(client, web, event(), "EE123456784CN"), 422, "tracking_no")
-    problem(post_event(client, web, event(), "nope"), 422, "tracking_no")
+    problem(post_event(client, courier, event(), "EE123456784CN"), 422, "tracking_no")
+    problem(post_event(client, courier, event(), "nope"), 422, "tracking_no")
     assert row_counts(db) == before
 
 
-def test_bad_event_input_is_422_naming_the_field(client, db, web, accepted):
+def test_bad_event_input_is_422_naming_the_field(client, db, web, accepted, courier):
     cases = [
         (event(status="lost"), "status"),
         (event(location=""), "location"),
@@ -412,15 +420,16 @@ def test_bad_event_input_is_422_naming_the_field(client, db, web, accepted):
         (event(weight_g=1), "weight_g"),
     ]
     before = row_counts(db)
-    each_is_problem(cases, lambda body: post_event(client, web, body))
+    each_is_problem(cases, lambda body: post_event(client, courier, body))
     assert row_counts(db) == before
 
 
 def test_only_channels_post_events(client, db, staff_token, auth, new_member, accepted):
     _, member_headers = new_member()
+    admin = auth(staff_token("admin"))
     before = row_counts(db)
     problem(post_event(client, member_headers, event()), 403)
-    problem(post_event(client, auth(staff_token("admin")), event()), 403)
+    problem(post_event(client, admin, event()), 403)
     problem(post_event(client, {}, event()), 401)
     assert row_counts(db) == before
 

@@ -244,7 +244,9 @@ def test_nobody_but_the_member_changes_their_profile(client, app, auth, channel_
         )
         problem(response, 403)
     own = auth(tokens.issue(MemberPrincipal(member_no)))
-    assert client.get(f"/api/v1/members/{member_no}", headers=own).json["marketing_consent"] is False
+    assert (
+        client.get(f"/api/v1/members/{member_no}", headers=own).json["marketing_consent"] is False
+    )
 
 
 # -- identifiers -------------------------------------------------------------------------

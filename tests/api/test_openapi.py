@@ -113,10 +113,26 @@ def test_operations_are_complete(document):
                     }
             if "requestBody" in operation:
                 assert {"400", "413", "422"} <= statuses, path
+            assert operation["description"].startswith("Who may call: ")
+            assert "x-access-policy" in operation
             if "security" in operation:
-                assert operation["security"] == [{"bearer": []}]
+                assert operation["security"] in ([{"bearer": []}], [{}, {"bearer": []}])
                 assert {"401", "403"} <= statuses, path
     assert len(ids) == len(set(ids))
+
+
+def test_each_operation_states_its_access_rule(document):
+    cancel = document["paths"]["/api/v1/orders/{order_no}/cancel"]["post"]
+    rule = cancel["x-access-policy"]
+    assert rule["member"] == "own records"
+    assert "creator" in rule["channel_scope"]
+    assert rule["staff_roles"] == []
+    assert rule["object"] == {"kind": "order", "named_by": "order_no"}
+    verify = document["paths"]["/api/v1/pickups/verify"]["post"]["x-access-policy"]
+    assert verify["channels"] == ["counter"] and verify["channel_scope"] == ["institution"]
+    register = document["paths"]["/api/v1/members"]["post"]
+    assert register["security"] == [{}, {"bearer": []}]
+    assert "without credentials" in register["description"]
 
 
 def test_protected_operations_say_so_and_open_ones_do_not(document):

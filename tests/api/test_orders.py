@@ -269,8 +269,10 @@ def test_wrong_outlet_is_forbidden(client, web, channel_key, auth, member):
         json={"outlet_code": OTHER_OUTLET, "pickup_code": code},
         headers=other,
     )
-    body = problem(at_other, 403)
-    assert OUTLET in body["detail"]
+    # At another outlet the code is as unknown as one never issued: the answer does not
+    # tell a guesser that it is live somewhere.
+    body = problem(at_other, 404)
+    assert OUTLET not in body["detail"]
     # A key may not even claim to be at another outlet.
     problem(
         client.post(
@@ -312,7 +314,9 @@ def test_expired_code_is_a_conflict(client, web, counter, member, db):
     assert "expired" in body["detail"]
 
 
-def test_wrong_codes_are_throttled_per_key(client, counter, channel_key, auth):
+def test_wrong_codes_are_throttled_per_outlet_whichever_key_guesses(
+    client, counter, channel_key, auth
+):
     for attempt in range(5):
         guess = f"{attempt:08d}"
         problem(
@@ -330,12 +334,22 @@ def test_wrong_codes_are_throttled_per_key(client, counter, channel_key, auth):
     )
     problem(blocked, 429)
     assert int(blocked.headers["Retry-After"]) > 0
+    # Another key of the same outlet gets no fresh allowance...
     other_key = auth(channel_key("counter", OUTLET))
     problem(
         client.post(
             f"{API}/pickups/verify",
             json={"outlet_code": OUTLET, "pickup_code": "12345678"},
             headers=other_key,
+        ),
+        429,
+    )
+    # ...while another outlet is not slowed down by this one's guesses.
+    problem(
+        client.post(
+            f"{API}/pickups/verify",
+            json={"outlet_code": OTHER_OUTLET, "pickup_code": "12345678"},
+            headers=auth(channel_key("counter", OTHER_OUTLET)),
         ),
         404,
     )
@@ -348,6 +362,18 @@ def test_wrong_codes_are_throttled_per_key(client, counter, channel_key, auth):
         422,
         "pickup_code",
     )
+
+
+def test_right_codes_do_not_use_up_the_outlets_allowance(client, web, counter, member):
+    for _ in range(7):
+        order = place(client, web, member)
+        code = pay(client, web, order).json["pickup_code"]
+        verified = client.post(
+            f"{API}/pickups/verify",
+            json={"outlet_code": OUTLET, "pickup_code": code},
+            headers=counter,
+        )
+        assert verified.status_code == 200, verified.json
 
 
 # -- payments -----------------------------------------------------------------------------
@@ -610,7 +636,7 @@ def test_uncollected_orders_expire_and_everything_is_given_back(client, web, cou
     with_points = place(client, web, member, payment={"method": "points_cash", "points": 5_000})
     pay(client, web, with_points)
     available = points_of(client, web, member)["available"]
-    context = orders.OrderContext(db_directory(db), orders.OrderPolicy(), db.settings.secret_key)
+    context = orders.OrderContext.from_settings(db_directory(db), db.settings)
     late = business_date(datetime.now(SHANGHAI)) + timedelta(days=9)
     expired = orders.expire_due_orders(lambda: UnitOfWork(db.session_factory), context, late)
     assert expired == 2
@@ -714,7 +740,7 @@ def test_returns_close_after_the_return_window(client, web, counter, member, db)
     client.post(
         f"{API}/pickups/verify", json={"outlet_code": OUTLET, "pickup_code": code}, headers=counter
     )
-    context = orders.OrderContext(db_directory(db), orders.OrderPolicy(), db.settings.secret_key)
+    context = orders.OrderContext.from_settings(db_directory(db), db.settings)
     caller = orders.Caller(channel="web", scope="channel:web", actor="test")
     late = datetime.now(SHANGHAI) + timedelta(days=8)
     with UnitOfWork(db.session_factory) as uow, pytest.raises(orders.ReturnWindowClosed):
@@ -732,7 +758,7 @@ def test_unpaid_orders_expire_after_a_whole_day_and_release_their_stock(client, 
     order = place(
         client, web, member, fulfillment={"type": "delivery", "address": "上海市静安区南京西路1号"}
     )
-    context = orders.OrderContext(db_directory(db), orders.OrderPolicy(), db.settings.secret_key)
+    context = orders.OrderContext.from_settings(db_directory(db), db.settings)
     today_ = business_date(datetime.now(SHANGHAI))
     factory = lambda: UnitOfWork(db.session_factory)  # noqa: E731
     assert orders.expire_due_orders(factory, context, today_ + timedelta(days=1)) == 0

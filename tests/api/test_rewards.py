@@ -385,29 +385,37 @@ def test_member_may_not_cancel_another_members_redemption(client, db, counter, n
     assert points(client, owner_headers, owner)["available"] == 1000
 
 
-def test_channel_and_admin_may_cancel_marketer_may_not(
-    client, counter, new_member, staff_token, auth
+def test_the_redeeming_channel_and_finance_may_cancel_others_may_not(
+    client, counter, new_member, staff_token, auth, channel_key
 ):
     member_no, member = new_member("13900000001")
     fund(client, counter, member_no, 3000)
-    first = client.post("/api/v1/redemptions", json=redemption(member_no), headers=member)
-    second = client.post(
+    by_counter = client.post(
+        "/api/v1/redemptions", json=redemption(member_no), headers=counter
+    ).json["redemption_id"]
+    in_app = client.post(
         "/api/v1/redemptions", json=redemption(member_no, external_id="RD-2"), headers=member
+    ).json["redemption_id"]
+    strangers = (
+        auth(staff_token("marketer")),
+        auth(channel_key("partner")),
+        auth(channel_key("counter", "SH-HP-0002")),
+        auth(channel_key("web")),
     )
-    marketer = auth(staff_token("marketer"))
-    problem(
-        client.post(f"/api/v1/redemptions/{first.json['redemption_id']}/cancel", headers=marketer),
-        403,
+    for redemption_id in (by_counter, in_app):
+        for headers in strangers:
+            cancelled = client.post(f"/api/v1/redemptions/{redemption_id}/cancel", headers=headers)
+            problem(cancelled, 403)
+    # The in-app redemption belongs to no channel: not even the counter that holds the
+    # member's points may cancel it, only the member or finance.
+    problem(client.post(f"/api/v1/redemptions/{in_app}/cancel", headers=counter), 403)
+    assert (
+        client.post(f"/api/v1/redemptions/{by_counter}/cancel", headers=counter).status_code == 200
     )
-    by_channel = client.post(
-        f"/api/v1/redemptions/{first.json['redemption_id']}/cancel", headers=counter
+    by_finance = client.post(
+        f"/api/v1/redemptions/{in_app}/cancel", headers=auth(staff_token("finance"))
     )
-    assert by_channel.status_code == 200
-    by_admin = client.post(
-        f"/api/v1/redemptions/{second.json['redemption_id']}/cancel",
-        headers=auth(staff_token("admin")),
-    )
-    assert by_admin.status_code == 200
+    assert by_finance.status_code == 200
     assert points(client, member, member_no)["available"] == 3000
 
 
