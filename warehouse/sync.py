@@ -29,7 +29,7 @@ import pandas as pd
 from sqlalchemy import Connection, Date, DateTime, Engine, Select, Text, cast
 
 import points_engine
-from common.db import READ_ONLY_OPTION
+from common.db import read_snapshot
 from common.errors import Conflict
 from warehouse import calendar
 from warehouse.feeds import FEEDS, IDENTITY_CHECKS, MACROS, Child, Feed
@@ -257,14 +257,7 @@ def _set_meta(writer: duckdb.DuckDBPyConnection, source: str) -> None:
 @contextmanager
 def _snapshot(engine: Engine) -> Iterator[Connection]:
     """One read-only transaction, so every table is read as of the same moment."""
-    if engine.dialect.name == "postgresql":
-        options: dict[str, Any] = {
-            "isolation_level": "REPEATABLE READ",
-            "postgresql_readonly": True,
-        }
-    else:
-        options = {READ_ONLY_OPTION: True}
-    with engine.connect().execution_options(**options) as connection, connection.begin():
+    with read_snapshot(engine) as connection:
         if engine.dialect.name == "postgresql":
             # Timestamps are read as text (see _times_as_text): make that text ISO and UTC.
             connection.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
