@@ -128,6 +128,18 @@ def sync_warehouse(
     )
 
 
+def install_warehouse(source: Path, path: Path, *, wait: bool = True) -> None:
+    """Publish a finished warehouse file (a restored backup) at `path` as a sync publishes.
+
+    Under the sync lock, so a running sync cannot publish over it afterwards, and by an
+    atomic rename, so readers see the old file or the new one. `source` is moved, so it
+    must be on the file system of `path`.
+    """
+    path = Path(path)
+    with _exclusive(lock_path(path), wait):
+        _publish(Path(source), path)
+
+
 def _load_copy(
     engine: Engine,
     path: Path,
