@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
 NAMING_CONVENTION = {
@@ -86,3 +86,21 @@ def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
     finally:
         session.rollback()
         session.close()
+
+
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection in one read-only transaction, so every table reads as of the same moment.
+
+    PostgreSQL: REPEATABLE READ, READ ONLY. SQLite: a plain BEGIN, whose WAL snapshot is
+    taken at the first read and kept until the transaction ends.
+    """
+    if engine.dialect.name == "postgresql":
+        options: dict[str, Any] = {
+            "isolation_level": "REPEATABLE READ",
+            "postgresql_readonly": True,
+        }
+    else:
+        options = {READ_ONLY_OPTION: True}
+    with engine.connect().execution_options(**options) as connection, connection.begin():
+        yield connection

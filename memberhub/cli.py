@@ -22,6 +22,7 @@ from common.db import read_session
 from common.errors import DomainError
 from common.settings import load_settings
 from common.unit_of_work import UnitOfWork
+from memberhub.backup import create_backup, restore_backup
 from memberhub.reference_loader import load_reference_data
 from memberhub.schema import upgrade
 from memberhub.wiring import Runtime, build_runtime
@@ -300,6 +301,39 @@ def warehouse_export(out_dir: Path) -> None:
     except duckdb.Error as error:
         raise click.ClickException(f"warehouse error: {_one_line(error)}") from error
     click.echo(f"exported {len(files)} Parquet files to {out_dir}")
+
+
+@cli.command()
+@click.option(
+    "--to",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="new or empty directory for the backup",
+)
+def backup(directory: Path) -> None:
+    """Write a consistent, portable snapshot of the database and the warehouse."""
+    runtime = _runtime()
+    report = create_backup(runtime.engine, runtime.settings.warehouse_path, directory, bars=None)
+    click.echo(report)
+
+
+@cli.command()
+@click.option(
+    "--from",
+    "directory",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="a directory written by `memberhub backup`",
+)
+@click.option("--force", is_flag=True, help="empty a database that holds data, then restore")
+def restore(directory: Path, force: bool) -> None:
+    """Restore a backup into DATABASE_URL and the warehouse, then check the ledger."""
+    runtime = _runtime()
+    report = restore_backup(
+        runtime.engine, runtime.settings.warehouse_path, directory, force=force, bars=None
+    )
+    click.echo(report)
 
 
 @cli.command()

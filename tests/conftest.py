@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -41,21 +42,31 @@ def _worker() -> str:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with empty_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@contextmanager
+def empty_database(directory: Path, name: str = "") -> Iterator[str]:
+    """The URL of a new, empty database: a SQLite file in `directory`, or on PostgreSQL a
+    schema of this test process (`name` tells several apart), dropped again at the end."""
     if not IS_POSTGRES:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'memberhub.db'}"
+        yield f"sqlite:///{directory / f'memberhub{name}.db'}"
         return
     # One schema per test process (worker name and pid), so that two pytest runs on
     # one database never drop each other's tables; it is dropped again at the end.
-    schema = f"mh_test_{_worker()}_{os.getpid()}"
+    schema = f"mh_test_{_worker()}_{os.getpid()}{name}"
     admin = create_engine(normalise_database_url(BACKEND), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in BACKEND else "?"
-    yield f"{BACKEND}{separator}options={quote(f'-csearch_path={schema}')}"
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield f"{BACKEND}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

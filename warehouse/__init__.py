@@ -1,14 +1,15 @@
 """DuckDB warehouse: star schema, incremental sync, read-only access that follows each sync, export.
 
-The public facade: `sync_warehouse` (the only writer), `WarehouseReader` (dashboards'
-read side), `export_parquet`, and the masking and calendar rules the dashboards share.
+The public facade: `sync_warehouse` (the only writer), `install_warehouse` (puts a
+backed-up file in place the way a sync publishes), `WarehouseReader` (dashboards' read
+side), `export_parquet`, and the masking and calendar rules the dashboards share.
 """
 
 from common.masking import mask_name, mask_phone
 from warehouse.export import export_parquet
 from warehouse.reader import WarehouseNotReady, WarehouseReader
 from warehouse.schema import DIMENSION_TABLES, FACT_TABLES, SCHEMA_VERSION
-from warehouse.sync import SyncInProgress, SyncReport, sync_warehouse
+from warehouse.sync import SyncInProgress, SyncReport, install_warehouse, sync_warehouse
 
 __all__ = [
     "DIMENSION_TABLES",
@@ -19,6 +20,7 @@ __all__ = [
     "WarehouseNotReady",
     "WarehouseReader",
     "export_parquet",
+    "install_warehouse",
     "mask_name",
     "mask_phone",
     "sync_warehouse",

@@ -29,7 +29,7 @@ import pandas as pd
 from sqlalchemy import Connection, Date, DateTime, Engine, Select, Text, cast
 
 import points_engine
-from common.db import READ_ONLY_OPTION
+from common.db import read_snapshot
 from common.errors import Conflict
 from common.masking import mask_name, mask_phone
 from warehouse import calendar
@@ -126,6 +126,18 @@ def sync_warehouse(
         rebuilt=bool(reason),
         reason=reason,
     )
+
+
+def install_warehouse(source: Path, path: Path, *, wait: bool = True) -> None:
+    """Publish a finished warehouse file (a restored backup) at `path` as a sync publishes.
+
+    Under the sync lock, so a running sync cannot publish over it afterwards, and by an
+    atomic rename, so readers see the old file or the new one. `source` is moved, so it
+    must be on the file system of `path`.
+    """
+    path = Path(path)
+    with _exclusive(lock_path(path), wait):
+        _publish(Path(source), path)
 
 
 def _load_copy(
@@ -257,14 +269,7 @@ def _set_meta(writer: duckdb.DuckDBPyConnection, source: str) -> None:
 @contextmanager
 def _snapshot(engine: Engine) -> Iterator[Connection]:
     """One read-only transaction, so every table is read as of the same moment."""
-    if engine.dialect.name == "postgresql":
-        options: dict[str, Any] = {
-            "isolation_level": "REPEATABLE READ",
-            "postgresql_readonly": True,
-        }
-    else:
-        options = {READ_ONLY_OPTION: True}
-    with engine.connect().execution_options(**options) as connection, connection.begin():
+    with read_snapshot(engine) as connection:
         if engine.dialect.name == "postgresql":
             # Timestamps are read as text (see _times_as_text): make that text ISO and UTC.
             connection.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
