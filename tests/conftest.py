@@ -35,6 +35,23 @@ BACKEND = os.environ.get("MEMBERHUB_TEST_DB", "sqlite")
 IS_POSTGRES = BACKEND.startswith("postgres")
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Show the one-line figures tests record with `record_property("figures", line)` (the
+    crash and restart tests' counts); a print would stay inside an xdist worker."""
+    lines = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == "figures"
+    ]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
