@@ -19,6 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, insert, text
+from sqlalchemy.pool import NullPool
 
 import points_engine
 from common.db import read_session
@@ -64,7 +65,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # One schema per test process (worker name and pid), so that two pytest runs on
     # one database never drop each other's tables; it is dropped again at the end.
     schema = f"mh_test_{_worker()}_{os.getpid()}"
-    admin = create_engine(normalise_database_url(BACKEND), isolation_level="AUTOCOMMIT")
+    # No pool: a disruptive test restarts PostgreSQL between the schema's creation and
+    # its removal, and a pooled connection would be dead by then.
+    admin = create_engine(
+        normalise_database_url(BACKEND), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
     with admin.connect() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
