@@ -9,8 +9,9 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -235,6 +236,24 @@ class Load:
         if not write.acknowledged:
             time.sleep(self.pause)
         return write
+
+
+@contextmanager
+def loaded_server(
+    runtime: Runtime, var_dir: Path, workers: int, threads: int, **load_options: Any
+) -> Iterator[tuple[RunningServer, Shop, Load]]:
+    """A server on the test's database, a shop opened through it and a started load;
+    the load and the server (if still running) are stopped when the block ends."""
+    server = serve(runtime, var_dir, workers, threads)
+    try:
+        shop = open_shop(runtime, server)
+        load = Load(shop, server.base_url, **load_options).start()
+        try:
+            yield server, shop, load
+        finally:
+            load.stop()
+    finally:
+        server.stop()
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:

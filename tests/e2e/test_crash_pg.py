@@ -9,13 +9,12 @@ from typing import Any
 
 from memberhub.wiring import Runtime
 from tests.e2e.load import (
-    Load,
     children,
     copies,
     half_written,
     kill_a_worker,
     kill_server,
-    open_shop,
+    loaded_server,
     replay,
     serve,
     tally,
@@ -32,10 +31,7 @@ WORKER_KILLS = 3
 def test_kill_9_loses_no_acknowledged_write_and_leaves_none_half_done(
     db: Runtime, tmp_path: Path, record_property: Any
 ) -> None:
-    server = serve(db, tmp_path / "var", workers=3, threads=2)
-    try:
-        shop = open_shop(db, server)
-        load = Load(shop, server.base_url).start()
+    with loaded_server(db, tmp_path / "var", workers=3, threads=2) as (server, shop, load):
         wait_for(lambda: load.acknowledged() >= WRITES_BETWEEN_KILLS, 60, "writes before kill")
         workers = len(children(server.process.pid))
         for _ in range(WORKER_KILLS):
@@ -58,8 +54,6 @@ def test_kill_9_loses_no_acknowledged_write_and_leaves_none_half_done(
         server_killed_at = time.monotonic()
         time.sleep(0.5)  # the clients keep sending to a dead port
         writes = load.stop()
-    finally:
-        server.stop()
 
     started = time.monotonic()
     server = serve(db, tmp_path / "var", workers=3, threads=2)

@@ -25,12 +25,10 @@ import pytest
 from memberhub.wiring import Runtime
 from tests.e2e import test_concurrency_pg
 from tests.e2e.load import (
-    Load,
     copies,
     half_written,
-    open_shop,
+    loaded_server,
     replay,
-    serve,
     tally,
     wait_for,
 )
@@ -86,30 +84,28 @@ def postgres_stopped() -> Iterator[None]:
 def test_requests_answer_503_while_postgres_is_down_and_succeed_again_after(
     db: Runtime, tmp_path: Path, record_property: Any
 ) -> None:
-    server = serve(db, tmp_path / "var", workers=2, threads=4)
-    try:
-        shop = open_shop(db, server)
-        load = Load(shop, server.base_url, timeout=TIMEOUT, pause=0.2).start()
-        try:
-            wait_for(lambda: load.acknowledged() >= WRITES_AROUND_THE_OUTAGE, 60, "writes before")
-            with postgres_stopped():
-                stopped_at = time.monotonic()
-                wait_for(
-                    lambda: any(w.status == 503 for w in load.writes() if w.sent_at > stopped_at),
-                    20,
-                    "a 503 while PostgreSQL is down",
-                )
-                time.sleep(DOWN_SECONDS)
-            up_at = time.monotonic()
-            wait_for(lambda: load.acknowledged(since=up_at) > 0, RECOVERY_LIMIT_SECONDS, "recovery")
-            recovered_at = min(w.answered_at for w in load.writes() if w.sent_at >= up_at)
+    var_dir = tmp_path / "var"
+    with loaded_server(db, var_dir, 2, 4, timeout=TIMEOUT, pause=0.2) as (server, shop, load):
+        wait_for(lambda: load.acknowledged() >= WRITES_AROUND_THE_OUTAGE, 60, "writes before")
+        with postgres_stopped():
+            stopped_at = time.monotonic()
             wait_for(
-                lambda: load.acknowledged(since=recovered_at) >= WRITES_AROUND_THE_OUTAGE,
-                60,
-                "writes after the recovery",
+                lambda: any(w.status == 503 for w in load.writes() if w.sent_at > stopped_at),
+                20,
+                "a 503 while PostgreSQL is down",
             )
-        finally:
-            writes = load.stop()
+            time.sleep(DOWN_SECONDS)
+        up_at = time.monotonic()
+        wait_for(lambda: load.acknowledged(since=up_at) > 0, RECOVERY_LIMIT_SECONDS, "recovery")
+        recovered_at = min(
+            w.answered_at for w in load.writes() if w.acknowledged and w.sent_at >= up_at
+        )
+        wait_for(
+            lambda: load.acknowledged(since=recovered_at) >= WRITES_AROUND_THE_OUTAGE,
+            60,
+            "writes after the recovery",
+        )
+        writes = load.stop()
 
         unavailable = [w for w in writes if w.status == 503]
         found = copies(db.engine, writes)
@@ -146,5 +142,3 @@ def test_requests_answer_503_while_postgres_is_down_and_succeed_again_after(
         assert [r.status for r in replays] == expected, [(r.status, r.answer) for r in replays]
         assert [w.external_id for w in writes if after[w.external_id] != 1] == []
         assert not half_written(db, shop)
-    finally:
-        server.stop()
