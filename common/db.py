@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, create_engine, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
 NAMING_CONVENTION = {
@@ -30,6 +30,7 @@ json_value = Annotated[Any, mapped_column(JSON)]
 
 
 READ_ONLY_OPTION = "memberhub_read_only"
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 class Base(DeclarativeBase):
@@ -44,7 +45,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
+        # After a database restart every pooled connection is dead: the ping at checkout
+        # replaces each one, so no request fails on a connection that died while idle. One
+        # that dies mid-request raises a disconnect error, on which SQLAlchemy discards it
+        # and every connection opened before it, so a restart needs no pool_recycle.
         kwargs.setdefault("pool_pre_ping", True)
+    if "connect_timeout" not in make_url(url).query:
+        # libpq waits as long as TCP does for a host that does not answer; a request
+        # should fail over to a 503 within seconds instead of holding its worker.
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        kwargs["connect_args"] = connect_args | kwargs.get("connect_args", {})
     return create_engine(url, **kwargs)
 
 

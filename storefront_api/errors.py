@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Flask, Response, json
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from common.errors import (
@@ -35,6 +37,9 @@ STATUS_BY_CATEGORY: tuple[tuple[type[DomainError], int], ...] = (
 
 
 TooManyRequests = Throttled
+
+# Long enough for a PostgreSQL restart; the pool reconnects on the first request after it.
+DATABASE_RETRY_AFTER_SECONDS = 3
 
 
 def problem_body(
@@ -90,6 +95,32 @@ def domain_problem(error: DomainError) -> Response:
         {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
     )
     return problem(status_of(error), error.code, error.title, error.detail, error.errors, headers)
+
+
+def database_unavailable(error: SQLAlchemyError) -> bool:
+    """Whether `error` says the database could not be reached or could not keep up, rather
+    than that the request or the code was wrong.
+
+    Covers a refused or dropped connection (psycopg's OperationalError or InterfaceError,
+    including SQLSTATE 57P01-57P03 when PostgreSQL shuts down or starts), a connection
+    SQLAlchemy found broken and discarded, and a pool with no connection to lend.
+    """
+    if isinstance(error, PoolTimeout):
+        return True
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+    return False
+
+
+def unavailable_problem() -> Response:
+    return problem(
+        503,
+        "service-unavailable",
+        "Service Unavailable",
+        "the database is unavailable; retry after Retry-After seconds, sending a write "
+        "again with the same external_id (it is applied at most once)",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
 
 
 # Pydantic names the member of a union it tried (`sms_consent.bool`); the field is
@@ -163,3 +194,17 @@ def register_error_handlers(app: Flask) -> None:
             "Internal Server Error",
             "the server failed to complete the request; it has been logged",
         )
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database(error: SQLAlchemyError) -> Response:
+        if not database_unavailable(error):
+            return _unexpected(error)
+        # A 503 even when the connection dropped during COMMIT, whose outcome is unknown:
+        # every channel write carries an external_id claimed in the same transaction as
+        # its effect, so the client's replay either applies it now (201) or returns the
+        # answer it got the first time (200); it never applies twice. Only the driver's
+        # message is logged: SQLAlchemy's text would carry the statement's parameters.
+        cause = getattr(error, "orig", None) or error
+        message = str(cause).strip().partition("\n")[0]
+        log.warning("database unavailable: %s: %s", type(cause).__name__, message)
+        return unavailable_problem()

@@ -20,6 +20,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, insert, text
+from sqlalchemy.pool import NullPool
 
 import points_engine
 from common.db import read_session
@@ -34,6 +35,23 @@ from storefront_api.auth import create_api_key, create_staff_user
 
 BACKEND = os.environ.get("MEMBERHUB_TEST_DB", "sqlite")
 IS_POSTGRES = BACKEND.startswith("postgres")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Show the one-line figures tests record with `record_property("figures", line)` (the
+    crash and restart tests' counts); a print would stay inside an xdist worker."""
+    lines = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == "figures"
+    ]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def _worker() -> str:
@@ -56,7 +74,11 @@ def empty_database(directory: Path, name: str = "") -> Iterator[str]:
     # One schema per test process (worker name and pid), so that two pytest runs on
     # one database never drop each other's tables; it is dropped again at the end.
     schema = f"mh_test_{_worker()}_{os.getpid()}{name}"
-    admin = create_engine(normalise_database_url(BACKEND), isolation_level="AUTOCOMMIT")
+    # No pool: a disruptive test restarts PostgreSQL between the schema's creation and
+    # its removal, and a pooled connection would be dead by then.
+    admin = create_engine(
+        normalise_database_url(BACKEND), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
     with admin.connect() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))

@@ -54,6 +54,7 @@ ERROR_TEXT = {
     413: "Body over 1 MiB",
     422: "Invalid input",
     429: "Too many requests",
+    503: "Database unavailable: retry after Retry-After seconds with the same external_id",
 }
 
 
@@ -140,7 +141,8 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         if model is not None:
             response["content"] = {"application/json": {"schema": _schema_ref(model, schemas)}}
         spec["responses"][str(status)] = response
-    problem_statuses = set(operation.errors) | ({401, 403} if needs_credentials else {401})
+    # Every operation reads or writes the database, so any of them can meet an outage.
+    problem_statuses = set(operation.errors) | {503} | ({401, 403} if needs_credentials else {401})
     if not rule.open_to_all:
         problem_statuses.add(403)
     if operation.body is not None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from memberhub.wiring import build_runtime, create_app
 from storefront_api.auth import MemberPrincipal
 from storefront_api.http.context import EXTENSION_KEY
 from storefront_api.http.routing import OPERATIONS
@@ -146,6 +151,87 @@ def test_unexpected_error_is_a_500_problem_that_leaks_nothing(app):
     text = response.get_data(as_text=True)
     assert "hunter2" not in text and "RuntimeError" not in text
     assert json.loads(text)["status"] == 500
+
+
+# -- database outages ------------------------------------------------------------------------
+
+PHONE_IN_SQL = "13912345678"
+STATEMENT = "SELECT * FROM crm_identifier WHERE value = %(value)s"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError(
+            STATEMENT,
+            {"value": PHONE_IN_SQL},
+            psycopg.errors.AdminShutdown("terminating connection due to administrator command"),
+        ),
+        OperationalError(
+            STATEMENT,
+            {"value": PHONE_IN_SQL},
+            psycopg.errors.CannotConnectNow("the database system is starting up"),
+        ),
+        OperationalError(
+            None, None, psycopg.OperationalError("connection failed: Connection refused")
+        ),
+        InterfaceError(STATEMENT, {"value": PHONE_IN_SQL}, psycopg.InterfaceError("closed")),
+        DBAPIError(
+            STATEMENT,
+            {"value": PHONE_IN_SQL},
+            psycopg.DatabaseError("server closed the connection unexpectedly"),
+            connection_invalidated=True,
+        ),
+        PoolTimeout("QueuePool limit of size 10 overflow 20 reached, connection timed out"),
+    ],
+    ids=["admin-shutdown", "starting-up", "refused", "interface", "invalidated", "pool-timeout"],
+)
+def test_database_outage_is_a_503_with_retry_after_that_leaks_nothing(app, error):
+    def lose_the_database():
+        raise error
+
+    app.add_url_rule("/api/v1/outage", "outage", lose_the_database)
+    response = app.test_client().get("/api/v1/outage")
+    body = problem(response, 503)
+    assert body["type"].endswith("/service-unavailable")
+    assert 1 <= int(response.headers["Retry-After"]) <= 10
+    assert "external_id" in body["detail"]
+    text = response.get_data(as_text=True)
+    assert PHONE_IN_SQL not in text and "crm_identifier" not in text and "psycopg" not in text
+
+
+def test_other_database_errors_stay_a_500_that_leaks_nothing(app):
+    def break_a_constraint():
+        raise IntegrityError(STATEMENT, {"value": PHONE_IN_SQL}, Exception("duplicate key"))
+
+    app.add_url_rule("/api/v1/constraint", "constraint", break_a_constraint)
+    response = app.test_client().get("/api/v1/constraint")
+    assert response.status_code == 500
+    assert response.content_type == "application/problem+json"
+    assert "Retry-After" not in response.headers
+    assert PHONE_IN_SQL not in response.get_data(as_text=True)
+
+
+def test_every_request_to_an_unreachable_database_is_a_503(db, channel_key, staff_token):
+    """A real refused connection (nothing listens on port 1), through the whole stack:
+    reads, writes, and authentication, which must not turn an outage into a 401."""
+    settings = dataclasses.replace(
+        db.settings, database_url="postgresql+psycopg://memberhub@127.0.0.1:1/nowhere"
+    )
+    client = create_app(build_runtime(settings)).test_client()
+    channel = {"Authorization": f"Bearer {channel_key('counter', 'SH-HP-0001')}"}
+    admin = {"Authorization": f"Bearer {staff_token('admin')}"}
+    for method, path, headers, body in (
+        ("get", "/api/v1/rewards", {}, None),
+        ("post", "/api/v1/members", {}, {"phone": "13900000009", "name": "吴"}),
+        ("post", "/api/v1/accruals", channel, _valid_accrual("800000000000")),
+        ("get", "/api/v1/members/800000000000", admin, None),
+    ):
+        response = getattr(client, method)(path, json=body, headers=headers)
+        assert problem(response, 503)["type"].endswith("/service-unavailable"), path
+        assert response.headers["Retry-After"].isdigit(), path
+    # /healthz reports on the process, not the database.
+    assert client.get("/healthz").status_code == 200
 
 
 def test_nul_in_a_path_is_422_not_a_database_error(client, callers):
