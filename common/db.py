@@ -7,7 +7,17 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
@@ -114,3 +124,21 @@ def read_snapshot(engine: Engine) -> Iterator[Connection]:
         options = {READ_ONLY_OPTION: True}
     with engine.connect().execution_options(**options) as connection, connection.begin():
         yield connection
+
+
+@contextmanager
+def sqlite_triggers_set_aside(connection: Connection) -> Iterator[None]:
+    """Drop SQLite's triggers for the block and put them back after it (same transaction).
+
+    For the few places that must empty the append-only audit log: a test's reset and
+    `memberhub restore --force`, which replaces the whole database with a backup.
+    PostgreSQL needs none of this: TRUNCATE does not fire row triggers.
+    """
+    triggers = connection.execute(
+        text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+    ).all()
+    for name, _ in triggers:
+        connection.execute(text(f'DROP TRIGGER "{name}"'))
+    yield
+    for _, sql in triggers:
+        connection.execute(text(sql))

@@ -63,7 +63,7 @@ from tqdm import tqdm
 import points_engine
 import warehouse
 from common.clock import as_utc
-from common.db import make_session_factory, read_session, read_snapshot
+from common.db import make_session_factory, read_session, read_snapshot, sqlite_triggers_set_aside
 from common.errors import Conflict, Invalid, RuleViolation
 from memberhub.models import metadata
 from memberhub.schema import current_revision, known_revisions, upgrade
@@ -532,8 +532,9 @@ def _empty(connection: Connection, parts: tuple[TablePart, ...]) -> None:
         quote = connection.dialect.identifier_preparer.quote
         connection.execute(text(f"TRUNCATE {', '.join(quote(part.name) for part in parts)}"))
         return
-    for part in reversed(parts):
-        connection.execute(table(part.name).delete())
+    with sqlite_triggers_set_aside(connection):
+        for part in reversed(parts):
+            connection.execute(table(part.name).delete())
 
 
 def _load_table(

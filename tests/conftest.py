@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.pool import NullPool
 
 import points_engine
-from common.db import read_session
+from common.db import read_session, sqlite_triggers_set_aside
 from common.settings import Settings, normalise_database_url
 from common.unit_of_work import UnitOfWork
 from memberhub.models import metadata
@@ -125,17 +125,11 @@ def restore(runtime: Runtime, snapshot: dict[str, list[dict[str, Any]]]) -> None
             names = ", ".join(f'"{t.name}"' for t in tables)
             connection.execute(text(f"TRUNCATE {names} CASCADE"))
         else:
-            # The audit log's triggers refuse DELETE; a test database is the one place
-            # where emptying it is right, so they are set aside while it is emptied.
-            triggers = connection.execute(
-                text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-            ).all()
-            for name, _ in triggers:
-                connection.execute(text(f'DROP TRIGGER "{name}"'))
-            for table in reversed(tables):
-                connection.execute(table.delete())
-            for _, sql in triggers:
-                connection.execute(text(sql))
+            # The audit log's triggers refuse DELETE; a test reset is one of the places
+            # where emptying it is right.
+            with sqlite_triggers_set_aside(connection):
+                for table in reversed(tables):
+                    connection.execute(table.delete())
         for table in tables:
             rows = snapshot[table.name]
             if rows:

@@ -97,7 +97,7 @@ def route(
                     kwargs["body"] = body.model_validate_json(raw)
                 except ValidationError as error:
                     return validation_problem(error)
-            elif request.get_data(cache=True).strip():
+            elif request.get_data(cache=True).strip() not in (b"", b"{}"):
                 return problem(
                     400,
                     "unexpected-body",

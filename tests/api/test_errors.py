@@ -297,7 +297,7 @@ def test_garbage_bodies_are_4xx_problems_never_5xx(client, db, callers, operatio
     before = row_counts(db)
     for caller, caller_headers in headers.items():
         for raw in GARBAGE:
-            if operation.body is None and raw == b"":
+            if operation.body is None and raw in (b"", b"{}"):
                 continue  # no body is the right body here (a logout may well succeed)
             response = client.open(
                 url,

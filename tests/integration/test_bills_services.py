@@ -54,7 +54,7 @@ def command(bill, external_id="C-1", member_no=None):
 
 def receipt(db, payment_no):
     with read_session(db.session_factory) as session:
-        return bills.payment_receipt(session, payment_no, None)
+        return bills.payment_receipt(session, payment_no)
 
 
 def available(db, member_no):

@@ -5,13 +5,11 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-import pytest
-
 import crm
 import points_engine
 from common.clock import utcnow
 from common.db import read_session
-from common.errors import DomainError, Forbidden
+from common.errors import DomainError
 from storefront_api import mail
 
 DIRECTORY = crm.CrmMemberDirectory()
@@ -64,11 +62,6 @@ def test_member_activity_lists_the_members_mailings_newest_first(db, uow) -> Non
     assert [e.status for e in entries] == ["accepted", "in_transit"]
     assert all(e.channel == "counter" and e.title for e in entries)
     assert entries[0].as_dict()["occurred_at"].endswith("+00:00")
-
-
-def test_only_a_counter_accepts(db, uow) -> None:
-    with pytest.raises(Forbidden):
-        _accept(uow, "EE123456785CN", "C-1", None, hours=1, channel="web")
 
 
 def test_two_counters_accepting_one_number_at_once_store_it_once(db, uow) -> None:

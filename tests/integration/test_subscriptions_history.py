@@ -10,7 +10,6 @@ import crm
 import points_engine
 from common.clock import SHANGHAI
 from common.db import read_session
-from common.errors import Forbidden
 from storefront_api import subscriptions
 
 DIRECTORY = crm.CrmMemberDirectory()
@@ -85,14 +84,3 @@ def test_cancelling_after_the_end_conflicts(uow, member_no):
     with pytest.raises(subscriptions.SubscriptionFullyDelivered):
         cancel(uow, sold["subscription_no"], on=date(2027, 4, 30))
     assert cancel(uow, sold["subscription_no"], on=date(2027, 4, 29))["refund_fen"] == 110
-
-
-def test_another_channel_may_not_cancel(uow, member_no):
-    sold = sell(uow, member_no, on=date(2027, 3, 5), start=date(2027, 4, 1))
-    with pytest.raises(Forbidden):
-        cancel(
-            uow,
-            sold["subscription_no"],
-            on=date(2027, 3, 6),
-            caller=subscriptions.Caller("channel", channel="web"),
-        )

@@ -23,6 +23,7 @@ from sqlalchemy import func, insert, select, text
 import points_engine
 from common.clock import SHANGHAI, business_date, utcnow
 from memberhub.models import metadata
+from tests.api.support import self_register
 from warehouse import (
     DIMENSION_TABLES,
     FACT_TABLES,
@@ -70,7 +71,7 @@ class Shop:
 
     def member(self, phone: str, name: str) -> str:
         body = {"phone": phone, "name": name, "marketing_consent": True}
-        return str(self.ok(self.client.post(f"{API}/members", json=body))["member_no"])
+        return str(self.ok(self_register(self.client, body))["member_no"])
 
     def campaign(self, code: str) -> None:
         day = business_date(utcnow())
@@ -199,7 +200,9 @@ class Shop:
             "occurred_at": (now_shanghai() - timedelta(hours=1)).isoformat(),
         }
         self.ok(
-            self.client.post(f"{API}/mailings/{tracking_no}/events", json=body, headers=self.web)
+            self.client.post(
+                f"{API}/mailings/{tracking_no}/events", json=body, headers=self.counter
+            )
         )
 
     def subscribe(self, phone: str) -> None:

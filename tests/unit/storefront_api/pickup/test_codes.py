@@ -1,12 +1,10 @@
-"""Pickup code generation, hashing and the wrong-code throttle."""
+"""Pickup code generation and hashing."""
 
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
 
 from storefront_api.pickup.domain import (
-    Throttle,
     hash_pickup_code,
     looks_like_pickup_code,
     new_pickup_code,
@@ -37,13 +35,3 @@ def test_hash_is_keyed_and_does_not_contain_the_code():
 def test_only_ascii_digits_of_the_right_length_look_like_codes():
     for bad in ("1234567", "123456789", "1234567a", "１２３４５６７８", ""):
         assert not looks_like_pickup_code(bad)
-
-
-def test_throttle_allows_until_the_limit_then_says_when():
-    now = datetime(2026, 11, 25, 8, tzinfo=UTC)
-    throttle = Throttle(max_failures=3, window=timedelta(minutes=10))
-    failures = [now - timedelta(minutes=m) for m in (9, 5, 1)]
-    assert throttle.retry_after(failures[:2], now) is None
-    assert throttle.retry_after(failures, now) == 60
-    # Old failures no longer count.
-    assert throttle.retry_after([now - timedelta(minutes=11)] * 5, now) is None
