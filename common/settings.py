@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+
+from common.event_time import EventWindow
 
 DEFAULT_VAR_DIR = Path("var")
 
@@ -35,6 +37,10 @@ class Settings:
     https: bool = False
     var_dir: Path = DEFAULT_VAR_DIR
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def event_window(self) -> EventWindow:
+        return EventWindow(self.programme_start, timedelta(seconds=self.max_future_seconds))
 
     @property
     def sms_outbox(self) -> Path:

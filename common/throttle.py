@@ -5,6 +5,8 @@ is a single upsert that returns the new count, so parallel attempts are counted 
 one even when they arrive together: the k-th attempt of a window sees k, whatever the
 interleaving. Callers hit *before* they check the secret and commit the hit on its own,
 so a burst cannot slip many guesses past the limit while the first ones are checked.
+Where a row lock already serialises the attempts (a card's PIN), `peek` before the check
+and a `hit` committed with the failure are exact too, and spare right attempts the count.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Integer, String, Table, bindparam, case, delete, update
+from sqlalchemy import Integer, String, Table, bindparam, case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -81,6 +83,18 @@ def _upsert_statement(dialect: str) -> Any:
 
 def _upsert(session: Session) -> Any:
     return _upsert_statement(session.get_bind().dialect.name)
+
+
+def peek(session: Session, key: str, limit: Limit, *, now: datetime | None = None) -> Hit | None:
+    """The attempts of `key` in its current window, without counting one (None: none)."""
+    now = now or utcnow()
+    row = session.execute(
+        select(_COUNTERS.c.hits, _COUNTERS.c.window_start).where(_COUNTERS.c.key == key)
+    ).one_or_none()
+    if row is None or as_utc(row.window_start) <= now - limit.window:
+        return None
+    ends = as_utc(row.window_start) + limit.window
+    return Hit(int(row.hits), max(1, int((ends - now).total_seconds() + 0.999)))
 
 
 def forgive(session: Session, key: str) -> None:

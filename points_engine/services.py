@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from common import idempotency
 from common.clock import business_date, end_of_day, end_of_next_year, start_of_day, to_utc, utcnow
 from common.errors import Conflict, DomainError, Invalid, NotFound
+from common.event_time import EventWindow
 from common.organisation import Category, Institution, category_codes, codes, institution_codes
 from common.reference_cache import reference_cache
 from common.unit_of_work import UnitOfWork
@@ -159,15 +160,19 @@ def accrue_points(
     channel: str,
     command: AccrualCommand,
     *,
+    window: EventWindow | None = None,
     commit: bool = True,
 ) -> Written:
     """Earn points for a purchase; idempotent per channel + external_id.
 
     Everything that can reject the request is checked before anything is written.
-    Raises Invalid (unknown institution, category or member; no earning rule; totals
-    that do not add up; amounts not positive), Conflict (external_id reused with
+    With `window` (a channel's event), `occurred_at` must lie in it. Raises Invalid
+    (unknown institution, category or member; no earning rule; totals that do not add
+    up; amounts not positive), EventTimeOutOfRange, Conflict (external_id reused with
     another payload).
     """
+    if window is not None:
+        window.check(command.occurred_at, utcnow())
     prepared = _prepare_accrual(uow, directory, channel, command)
     claim = idempotency.claim(
         uow.session, f"channel:{channel}", "accrual", command.external_id, prepared.fingerprint
@@ -189,6 +194,8 @@ def accrue_many(
     channel: str,
     commands: Sequence[AccrualCommand],
     authorise: Callable[[AccrualCommand], None],
+    *,
+    window: EventWindow | None = None,
 ) -> list[Written | DomainError]:
     """Many accruals in one transaction; each stands alone and gets its own outcome.
 
@@ -201,9 +208,12 @@ def accrue_many(
     """
     outcomes: list[Written | DomainError | None] = [None] * len(commands)
     checked: list[int] = []
+    now = utcnow()
     for index, command in enumerate(commands):
         try:
             authorise(command)
+            if window is not None:
+                window.check(command.occurred_at, now)
             _validate_accrual(uow, command)
             checked.append(index)
         except DomainError as error:

@@ -101,6 +101,7 @@ def place(
         address=address,
         points=points,
         card_no=card_no,
+        card_pin=owner.prepaid_pin if card_no is not None else None,
     )
     caller = _customer(world, person, channel, institution)
     try:
@@ -304,9 +305,11 @@ def card_desk(
                 command,
                 scope=f"channel:{channel}",
                 channel=channel,
+                pin_secret=world.runtime.settings.secret_key,
                 now=moment,
             ).body
         owner.prepaid_card = str(body["card_no"])
+        owner.prepaid_pin = str(body["pin"])
         world.counts.cards += 1
     elif rng.random() < CARD_TOP_UP and card_balance(world, owner.prepaid_card) < CARD_LOW_FEN:
         top_up = prepaid.TopUpCommand(

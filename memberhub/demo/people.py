@@ -155,6 +155,7 @@ class SimMember:
     merged: bool = False
     address: str = ""
     prepaid_card: str | None = None
+    prepaid_pin: str | None = None
     points_estimate: int = 0  # earned minus spent as far as the demo knows, pending included
     bill_accounts: dict[str, str] = field(default_factory=dict)
     mailings: list[str] = field(default_factory=list)

@@ -165,9 +165,13 @@ def _pay_by_card(
         or card_balance(world, card_no) < amount
     ):
         return None
-    command = prepaid.PaymentCommand(f"{external_id}-PC", card_no, amount)
+    command = prepaid.PaymentCommand(
+        f"{external_id}-PC", card_no, amount, pin=person.owner().prepaid_pin
+    )
     with world.uow() as uow:
-        body = prepaid.take_card_payment(uow, command, channel=channel).body
+        body = prepaid.take_card_payment(
+            uow, command, channel=channel, pin_secret=world.runtime.settings.secret_key
+        ).body
     world.counts.card_payments += 1
     return CardCharge(card_no, str(body["charge_no"]))
 
@@ -300,7 +304,8 @@ def merge_duplicates(world: World, people: Sequence[SimMember]) -> None:
         person.merged = True
         # The household's card and bill accounts now belong to the surviving record.
         original = person.duplicate_of
-        original.prepaid_card = original.prepaid_card or person.prepaid_card
+        if original.prepaid_card is None:
+            original.prepaid_card, original.prepaid_pin = person.prepaid_card, person.prepaid_pin
         original.bill_accounts = {**person.bill_accounts, **original.bill_accounts}
         original.points_estimate += person.points_estimate
         world.counts.merges += 1

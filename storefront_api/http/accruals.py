@@ -75,7 +75,13 @@ def accrue(body: AccrualIn) -> Response:
     context = api_context()
     written = run_in_transaction(
         context.session_factory,
-        lambda uow: points_engine.accrue_points(uow, context.directory, principal.channel, command),
+        lambda uow: points_engine.accrue_points(
+            uow,
+            context.directory,
+            principal.channel,
+            command,
+            window=context.settings.event_window,
+        ),
     )
     return _written(written)
 
@@ -112,6 +118,7 @@ def accrue_batch(body: AccrualBatchIn) -> Response:
             principal.channel,
             [command for _, command in commands],
             lambda command: check_institution(principal, command.institution_code),
+            window=context.settings.event_window,
         ),
     )
     for (index, _), outcome in zip(commands, outcomes, strict=True):

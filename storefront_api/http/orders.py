@@ -161,6 +161,7 @@ def place_order(body: OrderIn) -> Response:
         payment_method=body.payment.method,
         points=body.payment.points,
         card_no=body.payment.card_no,
+        card_pin=body.payment.card_pin,
     )
     context = _context()
     written = run_in_transaction(

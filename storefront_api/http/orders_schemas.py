@@ -86,6 +86,12 @@ class OrderPaymentIn(Strict):
     method: Literal["online", "cod", "prepaid_card", "points_cash"]
     points: Annotated[int, Field(gt=0, le=10**9)] | None = None
     card_no: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    card_pin: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = Field(
+        default=None,
+        description=(
+            "the card's PIN: needed unless the member pays with a card registered to them"
+        ),
+    )
 
 
 class OrderIn(Strict):

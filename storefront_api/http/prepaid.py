@@ -67,7 +67,12 @@ def issue(body: CardIssueIn) -> Response:
     written = run_in_transaction(
         context.session_factory,
         lambda uow: prepaid.issue_card(
-            uow, context.directory, command, scope=scope, channel=channel
+            uow,
+            context.directory,
+            command,
+            scope=scope,
+            channel=channel,
+            pin_secret=context.settings.secret_key,
         ),
     )
     return _written(written)
@@ -159,7 +164,10 @@ def top_up(card_no: str, body: TopUpIn) -> Response:
     blueprint,
     "/<card_no>/charges",
     "POST",
-    summary="Pay a purchase with a prepaid card; not enough on it: 422 insufficient-balance",
+    summary=(
+        "Pay a purchase with a prepaid card and its PIN (5 wrong PINs in 30 minutes: 429); "
+        "not enough on it: 422 insufficient-balance"
+    ),
     body=CardChargeIn,
     responses={201: CardChargeOut, 200: CardChargeOut},
     errors=(403, 404, 409, 422),
@@ -171,11 +179,17 @@ def charge(card_no: str, body: CardChargeIn) -> Response:
         card_no=card_no,
         amount_fen=body.amount_fen,
         description=body.description,
+        pin=body.pin,
     )
+    context = api_context()
     written = run_in_transaction(
-        api_context().session_factory,
+        context.session_factory,
         lambda uow: prepaid.take_card_payment(
-            uow, command, channel=principal.channel, institution_code=principal.institution_code
+            uow,
+            command,
+            channel=principal.channel,
+            institution_code=principal.institution_code,
+            pin_secret=context.settings.secret_key,
         ),
     )
     return _written(written)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from storefront_api.http.schemas import Code, ExternalId, Fen, MemberRefIn, Open, Strict
 
@@ -21,6 +21,9 @@ class CardIssueIn(Strict):
 
 class CardOut(Open):
     card_no: str
+    pin: str | None = Field(
+        default=None, description="only in the answer that issued the card; shown once"
+    )
     balance_fen: int
     status: CardStatus
     member_no: str | None = None
@@ -44,9 +47,13 @@ class TopUpOut(Open):
     balance_fen: int
 
 
+CardPin = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+
+
 class CardChargeIn(Strict):
     external_id: ExternalId
     amount_fen: Fen
+    pin: CardPin = Field(description="the card's 6-digit PIN, which its holder keeps")
     description: (
         Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
         | None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ import crm
 import points_engine
 from common import idempotency
 from common.clock import business_date, start_of_day, to_utc, utcnow
-from common.errors import Invalid, NotFound, RuleViolation
+from common.errors import DomainError, Invalid, NotFound, RuleViolation
 from common.organisation import Institution
 from common.settings import Settings
 from common.sms import SandboxSmsSender, SmsSender
@@ -97,6 +97,7 @@ class PlaceOrder:
     address: str | None = None
     points: int | None = None
     card_no: str | None = None
+    card_pin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,8 @@ def _check_place(session: Session, caller: Caller, command: PlaceOrder) -> None:
         raise Invalid.field("payment.card_no", "prepaid_card orders name the card")
     if command.card_no is not None and method != PaymentMethod.PREPAID_CARD:
         raise Invalid.field("payment.card_no", "only prepaid_card orders name a card")
+    if command.card_pin is not None and method != PaymentMethod.PREPAID_CARD:
+        raise Invalid.field("payment.card_pin", "only prepaid_card orders give a card PIN")
 
 
 def place_order(
@@ -200,18 +203,27 @@ def place_order(
 
     Prepaid-card orders are paid at once; cash-on-delivery pickup orders wait at the
     outlet at once (paid there); online and points_cash orders wait for a payment.
-    Raises Forbidden, Invalid (naming the field), UnknownProduct, OutOfStock,
-    PerMemberLimitReached, InsufficientPoints, prepaid card errors, Conflict.
+    A card payment needs the card's PIN unless the member pays with a card registered
+    to them. Raises Invalid (naming the field), UnknownProduct, OutOfStock,
+    PerMemberLimitReached, InsufficientPoints, prepaid card errors (WrongPin, Throttled
+    after too many wrong PINs), Conflict.
     """
     now = to_utc(now) if now is not None else utcnow()
     session = uow.session
     _check_place(session, caller, command)
+    if command.payment_method == PaymentMethod.PREPAID_CARD and command.card_no is not None:
+        # First, before anything is written: a wrong PIN is counted and committed alone.
+        proof = _card_proof(session, context, caller, command)
+        if proof is not None:
+            prepaid.verify_card_pin(uow, command.card_no, proof, "payment.card_no")
     claim = idempotency.claim(
         session,
         caller.scope,
         "order",
         command.external_id,
-        idempotency.fingerprint(command),
+        # The PIN is no part of what makes two orders the same one, and no digest of
+        # it may be stored with the idempotency record.
+        idempotency.fingerprint(replace(command, card_pin=None)),
     )
     if isinstance(claim, idempotency.Replay):
         return points_engine.Written(claim.body, replayed=True)
@@ -333,6 +345,23 @@ def _with_code(body: dict[str, Any], code: str | None) -> dict[str, Any]:
     # The code is shown once, in the answer that created it; only its hash is stored,
     # so a replayed request gets the stored body without it (see reissue_pickup_code).
     return {**body, "pickup_code": code} if code is not None else body
+
+
+def _card_proof(
+    session: Session, context: OrderContext, caller: Caller, command: PlaceOrder
+) -> prepaid.PinProof | None:
+    """A member paying with a card registered to them has proven who they are by their
+    token; anyone else (a channel, or a member with someone else's card) shows the PIN."""
+    assert command.card_no is not None
+    holder = prepaid.queries.card_owner(session, command.card_no)
+    if (
+        caller.member_no is not None
+        and holder is not None
+        and holder.member_id is not None
+        and crm.queries.same_member(session, caller.member_no, holder.member_id)
+    ):
+        return None
+    return prepaid.PinProof(command.card_pin, context.secret, "payment.card_pin")
 
 
 def _add_payment(
@@ -549,10 +578,31 @@ def verify_pickup(
     IllegalTransition (cancelled meanwhile).
     """
     now = to_utc(now) if now is not None else utcnow()
-    today = business_date(now)
     with new_uow() as uow:
         pickup.count_attempt(uow.session, outlet_code, now)
         uow.commit()
+    try:
+        return _hand_over(new_uow, context, caller, outlet_code, code, now)
+    except pickup.UnknownPickupCode:
+        raise
+    except DomainError:
+        # The code was right (used, expired, or the order cancelled meanwhile): only
+        # unknown codes count as guesses.
+        with new_uow() as uow:
+            pickup.give_back_attempt(uow.session, outlet_code)
+            uow.commit()
+        raise
+
+
+def _hand_over(
+    new_uow: Callable[[], UnitOfWork],
+    context: OrderContext,
+    caller: Caller,
+    outlet_code: str,
+    code: str,
+    now: datetime,
+) -> dict[str, Any]:
+    today = business_date(now)
     with new_uow() as uow:
         session = uow.session
         match = pickup.check_code(

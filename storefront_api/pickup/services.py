@@ -118,7 +118,12 @@ def check_code(
 def mark_used(session: Session, order_id: int, now: datetime) -> None:
     row = session.scalars(select(PickupCode).where(PickupCode.order_id == order_id)).one()
     row.used_at = now
-    throttle.give_back(session, throttle_key(row.outlet_code))
+    give_back_attempt(session, row.outlet_code)
+
+
+def give_back_attempt(session: Session, outlet_code: str) -> None:
+    """A right code (used now, or refused for another reason) is no guess."""
+    throttle.give_back(session, throttle_key(outlet_code))
 
 
 def pickup_code_of(session: Session, order_id: int) -> PickupCode | None:

@@ -14,20 +14,24 @@ from storefront_api.prepaid.domain import (
     RefundExceedsCharge,
     UnknownCard,
     UnknownCharge,
+    WrongPin,
 )
 from storefront_api.prepaid.queries import card_balance, member_activity
 from storefront_api.prepaid.services import (
     IssueCommand,
     PaymentCommand,
     PaymentRefundCommand,
+    PinProof,
     TopUpCommand,
     charge_card,
+    check_pin,
     issue_card,
     refund_card_charge,
     refund_card_payment,
     set_card_status,
     take_card_payment,
     top_up_card,
+    verify_card_pin,
 )
 from storefront_api.prepaid.verification import find_breaches
 
@@ -44,12 +48,15 @@ __all__ = [
     "MalformedCardNo",
     "PaymentCommand",
     "PaymentRefundCommand",
+    "PinProof",
     "RefundExceedsCharge",
     "TopUpCommand",
     "UnknownCard",
     "UnknownCharge",
+    "WrongPin",
     "card_balance",
     "charge_card",
+    "check_pin",
     "find_breaches",
     "issue_card",
     "member_activity",
@@ -59,4 +66,5 @@ __all__ = [
     "set_card_status",
     "take_card_payment",
     "top_up_card",
+    "verify_card_pin",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Callable
 from enum import StrEnum
@@ -51,6 +53,30 @@ ENTRY_PREFIX = {
 }
 # Sign of an entry as the card sees it: money in for issue, top-up and refund.
 CARD_SIGN = {EntryKind.ISSUE: 1, EntryKind.TOP_UP: 1, EntryKind.CHARGE: -1, EntryKind.REFUND: 1}
+
+
+PIN_DIGITS = 6
+
+
+def new_pin(draw: Callable[[int], int] = secrets.randbelow) -> str:
+    return f"{draw(10**PIN_DIGITS):0{PIN_DIGITS}d}"
+
+
+def hash_pin(card_no: str, pin: str, secret: str) -> str:
+    """Keyed hash bound to the card: a leaked table gives away no PIN, and one card's
+    hash says nothing about another card with the same PIN."""
+    return hmac.new(secret.encode(), f"{card_no}|{pin}".encode(), hashlib.sha256).hexdigest()
+
+
+def pin_matches(stored: str | None, card_no: str, pin: str | None, secret: str) -> bool:
+    if stored is None or pin is None:
+        return False
+    return hmac.compare_digest(stored, hash_pin(card_no, pin, secret))
+
+
+class WrongPin(Invalid):
+    code = "wrong-card-pin"
+    title = "Wrong or missing card PIN"
 
 
 def card_account_code(card_no: str) -> str:

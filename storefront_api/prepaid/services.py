@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import points_engine
-from common import idempotency
+from common import idempotency, throttle
 from common.clock import to_utc, utcnow
-from common.errors import DomainError, FieldError, Invalid
+from common.errors import DomainError, FieldError, Invalid, Throttled
 from common.organisation import Institution, institution_codes
 from common.unit_of_work import UnitOfWork
 from storefront_api.prepaid import domain, queries
@@ -52,6 +52,20 @@ class PaymentCommand:
     card_no: str
     amount_fen: int
     description: str | None = None
+    pin: str | None = None
+
+
+@dataclass(frozen=True)
+class PinProof:
+    """The PIN a caller gave for a card, the key its hash uses and the field that named it."""
+
+    pin: str | None
+    secret: str
+    field: str = "pin"
+
+
+# Wrong PINs a card may take in a window, from any till, before it refuses for a while.
+WRONG_PIN_LIMIT = throttle.Limit(attempts=5, window=timedelta(minutes=30))
 
 
 @dataclass(frozen=True)
@@ -72,14 +86,17 @@ def issue_card(
     *,
     scope: str,
     channel: str,
+    pin_secret: str,
     now: datetime | None = None,
 ) -> points_engine.Written:
     """Issue a card holding `amount_fen`, paid in at an institution; idempotent per scope + id.
 
     `scope` is whose external_id this is (`channel:<code>` or `staff:<username>`);
     `channel` is recorded on the card and its first entry. The institution defaults to
-    the company. Raises Invalid (unknown member or institution, amount not positive),
-    BalanceLimitExceeded, Conflict (external_id reused with another payload).
+    the company. The card gets a random PIN, in the first answer only (a replay answers
+    without it; only its keyed hash is stored). Raises Invalid (unknown member or
+    institution, amount not positive), BalanceLimitExceeded, Conflict (external_id
+    reused with another payload).
     """
     claim = _claim(uow, scope, "prepaid_issue", command.external_id, command)
     if isinstance(claim, idempotency.Replay):
@@ -92,6 +109,7 @@ def issue_card(
     balance = domain.credited(0, command.amount_fen, domain.balance_limit(member is not None))
     now = to_utc(now) if now is not None else utcnow()
     card_no = _unused_card_no(session)
+    pin = domain.new_pin()
     account = Account(
         code=domain.card_account_code(card_no), kind=AccountKind.CARD.value, created_at=now
     )
@@ -105,6 +123,7 @@ def issue_card(
         balance_fen=0,
         institution_code=institution,
         issued_channel=channel,
+        pin_hash=domain.hash_pin(card_no, pin, pin_secret),
         created_at=now,
         updated_at=now,
     )
@@ -127,7 +146,7 @@ def issue_card(
     body = queries.card_body(uow, directory, card)
     idempotency.complete(session, claim, 201, body)
     uow.commit()
-    return Written(body)
+    return Written({**body, "pin": pin})
 
 
 def top_up_card(
@@ -200,7 +219,8 @@ def charge_card(
 
     For other flows (an order paid by card): does not commit and keeps no idempotency
     record of its own; `reference` (e.g. `order:<order_no>`) names the charge for a
-    later `refund_card_charge` and may be used by one charge only. Raises
+    later `refund_card_charge` and may be used by one charge only. The caller proves
+    the holder first (`verify_card_pin`, or the member's own token). Raises
     MalformedCardNo / CardNotFound (Invalid, naming `field`), CardNotActive,
     InsufficientBalance (naming amount_fen), DuplicateChargeReference, Invalid.
     """
@@ -227,19 +247,74 @@ def charge_card(
     return entry.entry_no
 
 
-def take_card_payment(
-    uow: UnitOfWork, command: PaymentCommand, *, channel: str, institution_code: str | None = None
-) -> points_engine.Written:
-    """A channel's purchase paid by card; idempotent per channel + external_id.
+def _pin_key(card_no: str) -> str:
+    return f"card-pin:{card_no}"
 
-    Raises MalformedCardNo, UnknownCard, CardNotActive, InsufficientBalance, Conflict.
+
+def check_pin(uow: UnitOfWork, card: Card, proof: PinProof) -> None:
+    """Check the PIN of a card this transaction has locked, before anything is written.
+
+    Attempts at one card queue on its row lock, so each sees every failure before it:
+    past WRONG_PIN_LIMIT failures it is refused (Throttled) without looking; a wrong
+    PIN is counted and committed at once (nothing else of the request was written yet)
+    and raises WrongPin naming `proof.field`; a right one clears the count.
     """
-    claim = _claim(uow, f"channel:{channel}", "prepaid_charge", command.external_id, command)
+    session = uow.session
+    key = _pin_key(card.card_no)
+    failures = throttle.peek(session, key, WRONG_PIN_LIMIT)
+    if failures is not None and failures.count >= WRONG_PIN_LIMIT.attempts:
+        raise Throttled(
+            f"too many wrong PINs for this card; retry in {failures.retry_after} s",
+            failures.retry_after,
+        )
+    if card.pin_hash is None:
+        raise domain.WrongPin(
+            f"{proof.field}: this card has no PIN; have it reissued at a counter",
+            [FieldError(proof.field, "card without a PIN")],
+        )
+    if not domain.pin_matches(card.pin_hash, card.card_no, proof.pin, proof.secret):
+        throttle.hit(session, key, WRONG_PIN_LIMIT)
+        uow.commit()
+        raise domain.WrongPin(
+            f"{proof.field}: wrong or missing PIN", [FieldError(proof.field, "wrong PIN")]
+        )
+    throttle.forgive(session, key)
+
+
+def verify_card_pin(uow: UnitOfWork, card_no: str, proof: PinProof, field: str) -> None:
+    """Lock the card and check its PIN first thing in the caller's transaction (an order
+    paid by card checks it before it writes anything). Raises what check_pin raises and
+    MalformedCardNo / CardNotFound naming `field` (where the card number was given)."""
+    domain.check_card_no(card_no, field)
+    card = _locked_card(uow.session, card_no, lambda: _card_not_found(field))
+    check_pin(uow, card, proof)
+
+
+def take_card_payment(
+    uow: UnitOfWork,
+    command: PaymentCommand,
+    *,
+    channel: str,
+    pin_secret: str,
+    institution_code: str | None = None,
+) -> points_engine.Written:
+    """A channel's purchase paid by card, proven by the card's PIN; idempotent per channel
+    + external_id. The PIN is checked first, before the external_id is claimed, so a
+    wrong one leaves nothing behind but its count (a replay shows the PIN again).
+
+    Raises MalformedCardNo, UnknownCard, Throttled, WrongPin, CardNotActive,
+    InsufficientBalance, Conflict.
+    """
+    session = uow.session
+    card = _locked_card(session, command.card_no, _unknown_card)
+    check_pin(uow, card, PinProof(command.pin, pin_secret))
+    # The PIN is no part of what makes two requests the same one, and no digest of it
+    # may be stored with the idempotency record.
+    unpinned = replace(command, pin=None)
+    claim = _claim(uow, f"channel:{channel}", "prepaid_charge", command.external_id, unpinned)
     if isinstance(claim, idempotency.Replay):
         return Written(claim.body, replayed=True)
-    session = uow.session
     domain.check_amount(command.amount_fen)
-    card = _locked_card(session, command.card_no, _unknown_card)
     entry = _charge(
         session,
         card,

@@ -418,8 +418,13 @@ def test_prepaid_card_pays_at_once_and_is_refunded_on_cancel(client, web, counte
         headers=counter,
     )
     assert card.status_code == 201, card.json
-    card_no = card.json["card_no"]
-    order = place(client, web, member, payment={"method": "prepaid_card", "card_no": card_no})
+    card_no, pin = card.json["card_no"], card.json["pin"]
+    order = place(
+        client,
+        web,
+        member,
+        payment={"method": "prepaid_card", "card_no": card_no, "card_pin": pin},
+    )
     assert order["status"] == "ready_for_pickup" and order["pickup_code"]
     assert (
         client.get(f"{API}/prepaid-cards/{card_no}", headers=web).json["balance_fen"]
@@ -431,13 +436,16 @@ def test_prepaid_card_pays_at_once_and_is_refunded_on_cancel(client, web, counte
 
 
 def test_prepaid_card_without_enough_money_changes_nothing(client, web, counter, member, db):
-    card_no = client.post(
+    issued = client.post(
         f"{API}/prepaid-cards", json={"external_id": "CARD-2", "amount_fen": 100}, headers=counter
-    ).json["card_no"]
+    ).json
+    card_no, pin = issued["card_no"], issued["pin"]
     before = row_counts(db)
     short = client.post(
         f"{API}/orders",
-        json=order_body(member, payment={"method": "prepaid_card", "card_no": card_no}),
+        json=order_body(
+            member, payment={"method": "prepaid_card", "card_no": card_no, "card_pin": pin}
+        ),
         headers=web,
     )
     problem(short, 422)
@@ -631,8 +639,18 @@ def test_uncollected_orders_expire_and_everything_is_given_back(client, web, cou
         f"{API}/prepaid-cards",
         json={"external_id": "CARD-9", "amount_fen": 30_000},
         headers=counter,
-    ).json["card_no"]
-    by_card = place(client, web, member, payment={"method": "prepaid_card", "card_no": card_no})
+    ).json
+    by_card = place(
+        client,
+        web,
+        member,
+        payment={
+            "method": "prepaid_card",
+            "card_no": card_no["card_no"],
+            "card_pin": card_no["pin"],
+        },
+    )
+    card_no = card_no["card_no"]
     with_points = place(client, web, member, payment={"method": "points_cash", "points": 5_000})
     pay(client, web, with_points)
     available = points_of(client, web, member)["available"]

@@ -17,6 +17,8 @@ from tests.api.support import each_is_problem, problem, row_counts, self_registe
 API = "/api/v1/prepaid-cards"
 OUTLET = "SH-HP-0001"
 _ids = itertools.count(1)
+# The PIN each card was issued with, as its holder would keep it.
+PINS: dict[str, str] = {}
 
 
 def next_id(prefix="EXT"):
@@ -62,17 +64,16 @@ def card(client, counter):
             headers=headers or counter,
         )
         assert response.status_code == 201, response.get_data(as_text=True)
+        PINS[response.json["card_no"]] = response.json["pin"]
         return response.json["card_no"]
 
     return make
 
 
 def charge(client, headers, card_no, amount_fen, external_id=None, **extra):
-    return client.post(
-        f"{API}/{card_no}/charges",
-        json={"external_id": external_id or next_id("CH"), "amount_fen": amount_fen, **extra},
-        headers=headers,
-    )
+    body = {"external_id": external_id or next_id("CH"), "amount_fen": amount_fen, **extra}
+    body.setdefault("pin", PINS.get(card_no, "000000"))
+    return client.post(f"{API}/{card_no}/charges", json=body, headers=headers)
 
 
 def balance(client, headers, card_no):
@@ -91,7 +92,8 @@ def test_counter_issues_an_anonymous_card_at_its_outlet(client, counter):
 
     assert response.status_code == 201, response.json
     body = response.json
-    assert set(body) == {"card_no", "balance_fen", "status", "institution_code", "issued_at"}
+    assert set(body) == {"card_no", "balance_fen", "status", "institution_code", "issued_at", "pin"}
+    assert len(body.pop("pin")) == 6
     assert (body["balance_fen"], body["status"], body["institution_code"]) == (
         5_000,
         "active",
@@ -149,7 +151,9 @@ def test_issue_replay_answers_the_first_card_and_a_changed_payload_conflicts(db,
     again = client.post(API, json=body, headers=counter)
     changed = client.post(API, json={**body, "amount_fen": 2_001}, headers=counter)
 
-    assert again.status_code == 200 and again.json == first.json
+    # The PIN is shown once: the replay answers the same card without it.
+    assert again.status_code == 200
+    assert again.json == {k: v for k, v in first.json.items() if k != "pin"}
     problem(changed, 409)
     assert row_counts(db) == before
 
@@ -268,14 +272,18 @@ def test_charge_replay_and_conflict(db, client, counter, card):
 
 def test_bad_charges_are_refused_and_write_nothing(db, client, counter, card):
     card_no = card(1_000)
+    pin = PINS[card_no]
     before = row_counts(db)
     cases = [
-        ({"external_id": "C", "amount_fen": 0}, "amount_fen"),
-        ({"external_id": "C", "amount_fen": -5}, "amount_fen"),
-        ({"external_id": "C", "amount_fen": 1_001}, "amount_fen"),
-        ({"external_id": "C", "amount_fen": True}, "amount_fen"),
-        ({"external_id": "", "amount_fen": 1}, "external_id"),
-        ({"external_id": "C", "amount_fen": 1, "description": ""}, "description"),
+        ({"external_id": "C", "amount_fen": 0, "pin": pin}, "amount_fen"),
+        ({"external_id": "C", "amount_fen": -5, "pin": pin}, "amount_fen"),
+        ({"external_id": "C", "amount_fen": 1_001, "pin": pin}, "amount_fen"),
+        ({"external_id": "C", "amount_fen": True, "pin": pin}, "amount_fen"),
+        ({"external_id": "", "amount_fen": 1, "pin": pin}, "external_id"),
+        ({"external_id": "C", "amount_fen": 1, "description": "", "pin": pin}, "description"),
+        ({"external_id": "C", "amount_fen": 1}, "pin"),
+        ({"external_id": "C", "amount_fen": 1, "pin": "12345"}, "pin"),
+        ({"external_id": "C", "amount_fen": 1, "pin": "１２３４５６"}, "pin"),
     ]
     each_is_problem(
         cases, lambda body: client.post(f"{API}/{card_no}/charges", json=body, headers=counter)
@@ -287,6 +295,28 @@ def test_bad_charges_are_refused_and_write_nothing(db, client, counter, card):
         client.post(f"{API}/{card_no}/charges", json={"external_id": "C", "amount_fen": 1}), 401
     )
     assert row_counts(db) == before
+
+
+def test_a_card_is_charged_only_with_its_pin_and_guessing_is_throttled(db, client, counter, card):
+    card_no = card(1_000)
+    right = PINS[card_no]
+    wrong = f"{(int(right) + 1) % 10**6:06d}"
+    before = row_counts(db)
+    for attempt in range(5):
+        problem(
+            charge(client, counter, card_no, 100, external_id=f"G{attempt}", pin=wrong), 422, "pin"
+        )
+    throttled = charge(client, counter, card_no, 100, external_id="G5", pin=right)
+    problem(throttled, 429)
+    assert int(throttled.headers["Retry-After"]) > 0
+    assert row_counts(db) == before
+    assert balance(client, counter, card_no) == 1_000
+
+
+def test_a_right_pin_does_not_use_up_the_allowance(client, counter, card):
+    card_no = card(1_000)
+    for attempt in range(8):
+        assert charge(client, counter, card_no, 10, external_id=f"OK{attempt}").status_code == 201
 
 
 # -- refunds ----------------------------------------------------------------------------

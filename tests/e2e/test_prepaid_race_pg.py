@@ -82,10 +82,10 @@ def test_a_card_spent_from_two_channels_at_once_never_goes_below_zero(
         server, API, {"external_id": f"ISSUE-{uuid.uuid4().hex}", "amount_fen": 1_000}, counter
     )
     assert status == 201, issued
-    card_no = issued["card_no"]
+    card_no, pin = issued["card_no"], issued["pin"]
 
     def spend(key: str) -> tuple[int, Any]:
-        body = {"external_id": f"POS-{uuid.uuid4().hex}", "amount_fen": 100}
+        body = {"external_id": f"POS-{uuid.uuid4().hex}", "amount_fen": 100, "pin": pin}
         return post(server, f"{API}/{card_no}/charges", body, key)
 
     results = race([partial(spend, counter if i % 2 else web) for i in range(20)])

@@ -37,7 +37,7 @@ from memberhub.backup import (
 )
 from memberhub.cli import cli, main
 from memberhub.models import metadata
-from memberhub.schema import current_revision, known_revisions
+from memberhub.schema import current_revision, known_revisions, upgrade
 from memberhub.wiring import Runtime
 from storefront_api.auth import create_staff_user, open_staff_session
 from tests.conftest import IS_POSTGRES, empty_database
@@ -46,12 +46,6 @@ from tests.integration.test_ledger_services import register
 
 IDEMPOTENCY = metadata.tables["common_idempotency"]
 MEMBER = metadata.tables["crm_member"]
-ADDED_IN_0009 = {
-    "crm_member",
-    "points_engine_lot",
-    "points_engine_accrual",
-    "points_engine_redemption",
-}
 
 
 @dataclass(frozen=True)
@@ -210,20 +204,26 @@ def test_a_backup_of_an_older_revision_is_restored_there_then_migrated(
     member = register(uow)
     backup = tmp_path / "backup"
     create_backup(db.engine, tmp_path / "no-warehouse.duckdb", backup)
-    # Made into a backup of revision 0008, before these tables had updated_at.
+    # Made into a backup of revision 0008: only the tables and columns a database at
+    # 0008 has (read off a scratch database migrated that far), so later additions
+    # (updated_at in 0009, the audit log in 0010, ...) are what the restore must add.
+    scratch = make_engine(f"sqlite:///{tmp_path / 'at-0008.db'}")
+    upgrade(scratch, revision="0008")
+    shape = inspect(scratch)
+    then = {name: [c["name"] for c in shape.get_columns(name)] for name in shape.get_table_names()}
+    scratch.dispose()
     manifest = json.loads((backup / MANIFEST).read_text())
     manifest["alembic_revision"] = "0008"
+    manifest["tables"] = [entry for entry in manifest["tables"] if entry["name"] in then]
     for entry in manifest["tables"]:
-        if entry["name"] not in ADDED_IN_0009:
+        keep = [i for i, c in enumerate(entry["columns"]) if c["name"] in then[entry["name"]]]
+        if len(keep) == len(entry["columns"]):
             continue
-        drop = [c["name"] for c in entry["columns"]].index("updated_at")
-        del entry["columns"][drop]
+        entry["columns"] = [entry["columns"][i] for i in keep]
         path = backup / entry["file"]
         rows = [json.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
         path.write_bytes(
-            gzip.compress(
-                b"".join(json.dumps(r[:drop] + r[drop + 1 :]).encode() + b"\n" for r in rows)
-            )
+            gzip.compress(b"".join(json.dumps([r[i] for i in keep]).encode() + b"\n" for r in rows))
         )
         entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     (backup / MANIFEST).write_text(json.dumps(manifest))

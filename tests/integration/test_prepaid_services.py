@@ -24,6 +24,10 @@ DIRECTORY = crm.CrmMemberDirectory()
 OUTLET = "SH-HP-0001"
 
 
+PIN_SECRET = "prepaid-test-secret"
+PINS: dict[str, str] = {}
+
+
 def issue(
     uow: Callable[[], UnitOfWork], amount_fen: int, external_id: str, member_no: str | None = None
 ) -> str:
@@ -35,7 +39,9 @@ def issue(
             prepaid.IssueCommand(external_id, amount_fen, member, OUTLET),
             scope="channel:counter",
             channel="counter",
+            pin_secret=PIN_SECRET,
         )
+    PINS[str(written.body["card_no"])] = str(written.body["pin"])
     return str(written.body["card_no"])
 
 

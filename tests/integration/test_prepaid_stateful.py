@@ -30,6 +30,7 @@ from tests.conftest import restore
 
 DIRECTORY = crm.CrmMemberDirectory()
 CHANNELS = ("counter", "web", "app")
+PIN_SECRET = "prepaid-stateful-secret"
 AMOUNTS = st.one_of(st.integers(-50, 2_000), st.integers(90_000, 130_000))
 
 
@@ -38,6 +39,7 @@ class Card:
     card_no: str
     named: bool
     balance: int = 0
+    pin: str = ""
     frozen: bool = False
 
 
@@ -100,12 +102,17 @@ class PrepaidMachine(RuleBasedStateMachine):
         command = prepaid.IssueCommand(self.next_id("I"), amount, member, "SH-HP-0001")
         outcome = self.attempt(
             lambda uow: prepaid.issue_card(
-                uow, DIRECTORY, command, scope="channel:counter", channel="counter"
+                uow,
+                DIRECTORY,
+                command,
+                scope="channel:counter",
+                channel="counter",
+                pin_secret=PIN_SECRET,
             )
         )
         if 0 < amount <= domain.balance_limit(named):
             assert isinstance(outcome, points_engine.Written), outcome
-            self.cards.append(Card(outcome.body["card_no"], named, amount))
+            self.cards.append(Card(outcome.body["card_no"], named, amount, pin=outcome.body["pin"]))
         else:
             assert isinstance(outcome, DomainError)
 
@@ -153,9 +160,11 @@ class PrepaidMachine(RuleBasedStateMachine):
 
             outcome = self.attempt(spend)
         else:
-            command = prepaid.PaymentCommand(self.next_id("C"), card.card_no, amount)
+            command = prepaid.PaymentCommand(self.next_id("C"), card.card_no, amount, pin=card.pin)
             outcome = self.attempt(
-                lambda uow: prepaid.take_card_payment(uow, command, channel=channel)
+                lambda uow: prepaid.take_card_payment(
+                    uow, command, channel=channel, pin_secret=PIN_SECRET
+                )
             )
         if 0 < amount <= card.balance and not card.frozen:
             assert not isinstance(outcome, DomainError), outcome
@@ -220,7 +229,9 @@ class PrepaidMachine(RuleBasedStateMachine):
             if kind == "top_up":
                 again = prepaid.top_up_card(uow, command, channel=channel, institution_code=None)
             else:
-                again = prepaid.take_card_payment(uow, command, channel=channel)
+                again = prepaid.take_card_payment(
+                    uow, command, channel=channel, pin_secret=PIN_SECRET
+                )
         assert again.replayed and again.body == body
 
     # -- invariants -------------------------------------------------------------------
