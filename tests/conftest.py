@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -31,7 +32,12 @@ from memberhub.reference_loader import load_reference_data
 from memberhub.schema import upgrade
 from memberhub.wiring import Runtime, build_runtime, create_app
 from storefront_api import prepaid
-from storefront_api.auth import create_api_key, create_staff_user
+from storefront_api.auth import (
+    TokenIssuer,
+    create_api_key,
+    create_staff_user,
+    open_staff_session,
+)
 
 BACKEND = os.environ.get("MEMBERHUB_TEST_DB", "sqlite")
 IS_POSTGRES = BACKEND.startswith("postgres")
@@ -210,3 +216,14 @@ def staff_token(db: Runtime, client: FlaskClient) -> Callable[[str], str]:
         return str(response.json["access_token"])  # type: ignore[index]
 
     return make
+
+
+def issue_staff_token(runtime: Runtime, username: str, role: str) -> str:
+    """A staff account and a live API session made directly (no Argon2 login round)."""
+    with UnitOfWork(runtime.session_factory) as uow:
+        create_staff_user(uow, username, role)
+    with UnitOfWork(runtime.session_factory) as uow:
+        login = open_staff_session(uow, username, "api", timedelta(hours=1))
+        uow.commit()
+    tokens = TokenIssuer(runtime.settings.secret_key, runtime.settings.token_ttl_seconds)
+    return tokens.issue(login.principal)

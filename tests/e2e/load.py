@@ -25,7 +25,8 @@ from common.db import read_session
 from common.unit_of_work import UnitOfWork
 from memberhub.wiring import Runtime
 from storefront_api import prepaid
-from storefront_api.auth import StaffPrincipal, TokenIssuer, create_api_key
+from storefront_api.auth import create_api_key
+from tests.conftest import issue_staff_token
 from tests.e2e.server import RunningServer, start_server
 from tests.e2e.test_concurrency_pg import OUTLET, Api, accrual
 from tests.e2e.test_orders_race_pg import limited_product
@@ -119,8 +120,7 @@ def open_shop(runtime: Runtime, server: RunningServer, members: int = 16) -> Sho
         counter = create_api_key(uow, "counter", OUTLET)
     with UnitOfWork(runtime.session_factory) as uow:
         web = create_api_key(uow, "web", None)
-    tokens = TokenIssuer(runtime.settings.secret_key, runtime.settings.token_ttl_seconds)
-    api = Api(server, counter, tokens.issue(StaffPrincipal("crash-admin", "admin")))
+    api = Api(server, counter, issue_staff_token(runtime, "crash-admin", "admin"))
     with ThreadPoolExecutor(max_workers=8) as pool:
         member_nos = list(pool.map(lambda _: api.member_with(50_000), range(members)))
     return Shop(
