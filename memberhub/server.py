@@ -18,9 +18,10 @@ class MemberHubServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         # Each worker builds its own engine and pool after the fork.
+        from memberhub.http_headers import closing_after_refused_bodies
         from memberhub.wiring import create_app
 
-        return create_app()
+        return closing_after_refused_bodies(create_app())
 
 
 def serve_forever(host: str, port: int, workers: int, threads: int = 1) -> None:
@@ -31,6 +32,9 @@ def serve_forever(host: str, port: int, workers: int, threads: int = 1) -> None:
             "threads": threads,
             "worker_class": "gthread" if threads > 1 else "sync",
             "timeout": 120,
+            # Request lines of any length reach the app, which answers a 414 problem
+            # (gunicorn's own answer would be a plain-text page).
+            "limit_request_line": 0,
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",

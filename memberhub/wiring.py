@@ -16,6 +16,7 @@ from common.db import make_engine, make_session_factory
 from common.errors import Throttled, Unauthorized
 from common.settings import Settings, load_settings
 from common.sms import SandboxSmsSender
+from memberhub import http_headers
 from storefront_api import ApiContext, register_api
 from storefront_api.auth import TokenIssuer, log_in_staff
 from warehouse import WarehouseReader
@@ -48,12 +49,13 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         ),
     )
 
-    dashboards.mount(
+    mounted = dashboards.mount(
         app,
         reader=WarehouseReader(runtime.settings.warehouse_path),
         authenticate=_staff_login(runtime),
         secret_key=runtime.settings.secret_key,
     )
+    http_headers.install(app, script_hashes=mounted.csp_hashes(), https=runtime.settings.https)
 
     @app.get("/")
     def index() -> Response:

@@ -283,8 +283,6 @@ POLICY: dict[str, Rule] = {
     "admin.rotate_key": staff(*ADMIN),
     "admin.revoke_key": staff(*ADMIN),
     "admin.audit_events": staff(*ADMIN),
-    # -- the document itself -----------------------------------------------------------
-    "openapi.openapi_json": anyone(),
 }
 
 
