@@ -43,13 +43,13 @@ from bench.common import (
     recreate_database,
     run_pgbench,
 )
+from bench.server import start_server
 from common.organisation import Category, Institution
 from common.settings import Settings, normalise_database_url
 from common.unit_of_work import UnitOfWork
 from memberhub.cli import prepare_database
 from memberhub.wiring import Runtime, build_runtime, create_app
 from storefront_api.auth import create_api_key
-from tests.e2e.server import start_server
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CORES = os.cpu_count() or 1

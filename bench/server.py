@@ -1,4 +1,8 @@
-"""Start and stop `memberhub serve` on a free local port (end-to-end tests and bench/)."""
+"""Start and stop `memberhub serve` on a free local port, and read its processes.
+
+Used by bench/ and by the end-to-end tests (tests/ imports it from here, never the
+other way round).
+"""
 
 from __future__ import annotations
 
@@ -107,3 +111,20 @@ def start_server(
         time.sleep(0.2)
     server.stop()
     raise RuntimeError(f"gunicorn did not answer /healthz in {startup_timeout} s:\n{server.log()}")
+
+
+# -- processes, read from /proc ---------------------------------------------------------------
+
+
+def children(pid: int) -> set[int]:
+    """Live child processes of `pid`, read from /proc (gunicorn's workers of its master)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name may hold spaces; the fields after its ')' are fixed.
+            state, ppid = stat.read_text().rpartition(")")[2].split()[:2]
+        except OSError:
+            continue
+        if int(ppid) == pid and state != "Z":
+            found.add(int(stat.parent.name))
+    return found
