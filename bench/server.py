@@ -44,6 +44,10 @@ class RunningServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def rss_bytes(self) -> int:
+        """Resident memory of the gunicorn master and its workers together."""
+        return sum(rss_bytes(pid) for pid in {self.process.pid, *children(self.process.pid)})
+
     def stop(self, timeout: float = 15.0) -> None:
         if self.process.poll() is not None:
             return
@@ -128,3 +132,15 @@ def children(pid: int) -> set[int]:
         if int(ppid) == pid and state != "Z":
             found.add(int(stat.parent.name))
     return found
+
+
+def rss_bytes(pid: int) -> int:
+    """VmRSS of one process from /proc/<pid>/status; 0 when it is gone or a zombie."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024  # reported in kB
+    return 0
