@@ -43,13 +43,13 @@ from bench.common import (
     recreate_database,
     run_pgbench,
 )
+from bench.server import start_server
 from common.organisation import Category, Institution
 from common.settings import Settings, normalise_database_url
 from common.unit_of_work import UnitOfWork
 from memberhub.cli import prepare_database
 from memberhub.wiring import Runtime, build_runtime, create_app
 from storefront_api.auth import create_api_key
-from tests.e2e.server import start_server
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CORES = os.cpu_count() or 1
@@ -70,7 +70,8 @@ class Fixture:
     categories: list[str]
 
 
-def prepare(url: str, var_dir: Path, members: int, outlets: int) -> Fixture:
+def open_runtime(url: str, var_dir: Path) -> Runtime:
+    """A runtime on the scratch database `url`, its schema and reference data in place."""
     settings = Settings(
         database_url=normalise_database_url(url),
         secret_key=secrets.token_urlsafe(32),
@@ -78,6 +79,12 @@ def prepare(url: str, var_dir: Path, members: int, outlets: int) -> Fixture:
     )
     runtime = build_runtime(settings)
     prepare_database(runtime)
+    return runtime
+
+
+def counter_keys(runtime: Runtime, outlets: int) -> tuple[list[tuple[str, str]], list[str]]:
+    """One counter key for each of the first `outlets` outlets, and the category codes
+    an accrual line may name (all but jewellery, which earns at half rate)."""
     with UnitOfWork(runtime.session_factory) as uow:
         codes = list(
             uow.session.scalars(
@@ -92,6 +99,12 @@ def prepare(url: str, var_dir: Path, members: int, outlets: int) -> Fixture:
     for code in codes:
         with UnitOfWork(runtime.session_factory) as uow:
             keys.append((create_api_key(uow, "counter", code, "bench"), code))
+    return keys, categories
+
+
+def prepare(url: str, var_dir: Path, members: int, outlets: int) -> Fixture:
+    runtime = open_runtime(url, var_dir)
+    keys, categories = counter_keys(runtime, outlets)
 
     def register(index: int) -> str:
         command = crm.RegisterCommand(

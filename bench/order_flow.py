@@ -25,10 +25,10 @@ from sqlalchemy import select
 
 from bench.accrual import CORES, Fixture, Load, drive, prepare, say
 from bench.common import drop_database, recreate_database, run_pgbench
+from bench.server import start_server
 from common.unit_of_work import UnitOfWork
 from storefront_api.auth import create_api_key
 from storefront_api.catalogue.orm import Product
-from tests.e2e.server import start_server
 
 
 def goods_skus(fixture: Fixture) -> list[str]:

@@ -21,13 +21,13 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 
 import points_engine
+from bench.server import RunningServer, children, start_server
 from common.db import read_session
 from common.unit_of_work import UnitOfWork
 from memberhub.wiring import Runtime
 from storefront_api import prepaid
 from storefront_api.auth import create_api_key
 from tests.conftest import issue_staff_token
-from tests.e2e.server import RunningServer, start_server
 from tests.e2e.test_concurrency_pg import OUTLET, Api, accrual
 from tests.e2e.test_orders_race_pg import limited_product
 
@@ -266,20 +266,6 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 # -- processes --------------------------------------------------------------------------------
-
-
-def children(pid: int) -> set[int]:
-    """Live child processes of `pid`, read from /proc (gunicorn's workers of its master)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            # The command name may hold spaces; the fields after its ')' are fixed.
-            state, ppid = stat.read_text().rpartition(")")[2].split()[:2]
-        except OSError:
-            continue
-        if int(ppid) == pid and state != "Z":
-            found.add(int(stat.parent.name))
-    return found
 
 
 def kill_a_worker(server: RunningServer) -> int:

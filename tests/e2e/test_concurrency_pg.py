@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from tests.e2e.server import RunningServer, start_server
+from bench.server import RunningServer, start_server
 
 pytestmark = [
     pytest.mark.skipif(

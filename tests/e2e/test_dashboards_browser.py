@@ -34,11 +34,11 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from bench.server import RunningServer, start_server
 from common.unit_of_work import UnitOfWork
 from dashboards.i18n import Lang, money, t
 from memberhub.wiring import Runtime
 from storefront_api.auth import create_staff_user
-from tests.e2e.server import RunningServer, start_server
 from tests.integration import dashboard_scenario
 from warehouse import WarehouseReader, queries, sync_warehouse
 from warehouse.queries import Filters

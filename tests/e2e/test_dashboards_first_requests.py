@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from bench.server import start_server
 from memberhub.wiring import Runtime
-from tests.e2e.server import start_server
 
 pytestmark = pytest.mark.server
 

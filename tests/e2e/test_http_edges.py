@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from tests.e2e.server import RunningServer, start_server
+from bench.server import RunningServer, start_server
 
 pytestmark = pytest.mark.server
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.server import RunningServer, start_server
+from bench.server import RunningServer, start_server
 
 pytestmark = [
     pytest.mark.skipif(

@@ -1,4 +1,8 @@
-"""Start and stop `memberhub serve` on a free local port (end-to-end tests and bench/)."""
+"""Start and stop `memberhub serve` on a free local port, and read its processes.
+
+Used by bench/ and by the end-to-end tests (tests/ imports it from here, never the
+other way round).
+"""
 
 from __future__ import annotations
 
@@ -39,6 +43,10 @@ class RunningServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the gunicorn master and its workers together."""
+        return sum(rss_bytes(pid) for pid in {self.process.pid, *children(self.process.pid)})
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.process.poll() is not None:
@@ -107,3 +115,32 @@ def start_server(
         time.sleep(0.2)
     server.stop()
     raise RuntimeError(f"gunicorn did not answer /healthz in {startup_timeout} s:\n{server.log()}")
+
+
+# -- processes, read from /proc ---------------------------------------------------------------
+
+
+def children(pid: int) -> set[int]:
+    """Live child processes of `pid`, read from /proc (gunicorn's workers of its master)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name may hold spaces; the fields after its ')' are fixed.
+            state, ppid = stat.read_text().rpartition(")")[2].split()[:2]
+        except OSError:
+            continue
+        if int(ppid) == pid and state != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def rss_bytes(pid: int) -> int:
+    """VmRSS of one process from /proc/<pid>/status; 0 when it is gone or a zombie."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024  # reported in kB
+    return 0
