@@ -28,8 +28,8 @@ from crm.domain.identity import normalise_phone
 PURPOSES = ("register", "link_identifier")
 CODE_DIGITS = 6
 VALID_FOR = timedelta(minutes=10)
-# One code a minute and ten a day per phone (SMS cost, and nobody is flooded with
-# texts); five tries per phone and purpose in ten minutes, then ask again later.
+# One code a minute per phone and purpose, ten a day per phone (SMS cost, and nobody is
+# flooded with texts); five tries per phone and purpose in ten minutes.
 SEND_SPACING = throttle.Limit(attempts=1, window=timedelta(seconds=60))
 SEND_DAILY = throttle.Limit(attempts=10, window=timedelta(days=1))
 TRIES = throttle.Limit(attempts=5, window=timedelta(minutes=10))
@@ -65,7 +65,8 @@ def send_code(
         raise IdentifierTaken(
             "this phone is already registered", Invalid.field("phone", "already registered").errors
         )
-    for key, limit in ((f"otp-send:{phone}", SEND_SPACING), (f"otp-day:{phone}", SEND_DAILY)):
+    spacing_key = f"otp-send:{phone}:{purpose}"
+    for key, limit in ((spacing_key, SEND_SPACING), (f"otp-day:{phone}", SEND_DAILY)):
         hit = throttle.hit(session, key, limit)
         if hit.over(limit):
             uow.commit()  # the refused request still counts
