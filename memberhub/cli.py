@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,7 +18,8 @@ from tqdm import tqdm
 import crm
 import points_engine
 import warehouse as warehouse_facade
-from common.clock import today
+from common import audit
+from common.clock import as_utc, today
 from common.db import read_session
 from common.errors import DomainError
 from common.settings import load_settings
@@ -27,7 +29,16 @@ from memberhub.reference_loader import load_reference_data
 from memberhub.schema import upgrade
 from memberhub.wiring import Runtime, build_runtime
 from storefront_api import bills, orders, prepaid
-from storefront_api.auth import create_api_key, create_staff_user, revoke_api_key
+from storefront_api.auth import (
+    create_api_key,
+    create_staff_user,
+    list_api_keys,
+    list_staff,
+    reset_staff_password,
+    revoke_api_key,
+    rotate_api_key,
+    set_staff_active,
+)
 
 T = TypeVar("T")
 CHUNK = 500
@@ -100,6 +111,13 @@ def channels() -> None:
     """Channel API keys."""
 
 
+def _audited(action: str, target: str) -> Any:
+    """Administration from the command line is audited like the admin API's."""
+    return audit.pending_entry(
+        audit.AuditEntry(actor=f"cli:{getpass.getuser()}", action=action, target=target)
+    )
+
+
 @channels.command("create-key")
 @click.option(
     "--channel", required=True, help="web, app, counter, retail, hotline, distribution, partner"
@@ -109,8 +127,25 @@ def channels() -> None:
 def create_key(channel: str, institution: str | None, label: str) -> None:
     """Print a new API key (shown once; only its hash is stored)."""
     runtime = _runtime()
-    with UnitOfWork(runtime.session_factory) as uow:
+    with _audited("cli.create_key", channel), UnitOfWork(runtime.session_factory) as uow:
         key = create_api_key(uow, channel, institution, label)
+    click.echo(key)
+
+
+@channels.command("rotate-key")
+@click.option("--key-id", required=True, help="the part after 'mhk_' and before the next '_'")
+@click.option(
+    "--overlap-hours",
+    default=24,
+    show_default=True,
+    type=click.IntRange(0, 720),
+    help="how long the old key keeps working beside the new one",
+)
+def rotate_key(key_id: str, overlap_hours: int) -> None:
+    """Print a successor key; the old one works for --overlap-hours more, then stops."""
+    runtime = _runtime()
+    with _audited("cli.rotate_key", key_id), UnitOfWork(runtime.session_factory) as uow:
+        key = rotate_api_key(uow, key_id, timedelta(hours=overlap_hours))
     click.echo(key)
 
 
@@ -119,9 +154,27 @@ def create_key(channel: str, institution: str | None, label: str) -> None:
 def revoke_key(key_id: str) -> None:
     """Revoke a channel API key (workers stop accepting it within 30 seconds)."""
     runtime = _runtime()
-    with UnitOfWork(runtime.session_factory) as uow:
+    with _audited("cli.revoke_key", key_id), UnitOfWork(runtime.session_factory) as uow:
         revoke_api_key(uow, key_id)
     click.echo(f"revoked {key_id}")
+
+
+@channels.command("list-keys")
+def list_keys() -> None:
+    """List channel keys (ids, channels, institutions, state; never the secrets)."""
+    runtime = _runtime()
+    with read_session(runtime.session_factory) as session:
+        keys = list_api_keys(session)
+    for key in keys:
+        state = (
+            "revoked"
+            if key["revoked_at"]
+            else (f"expires {key['expires_at']}" if key["expires_at"] else "active")
+        )
+        click.echo(
+            f"{key['key_id']}  {key['channel']:<12} {key['institution_code'] or '-':<12} "
+            f"{state}  {key['label']}"
+        )
 
 
 @cli.group()
@@ -135,9 +188,66 @@ def staff() -> None:
 def create_staff(username: str, role: str) -> None:
     """Create a staff user and print a generated password (shown once)."""
     runtime = _runtime()
-    with UnitOfWork(runtime.session_factory) as uow:
+    with _audited("cli.create_staff", username), UnitOfWork(runtime.session_factory) as uow:
         password = create_staff_user(uow, username, role)
     click.echo(f"username: {username}\nrole: {role}\npassword: {password}")
+
+
+@staff.command("disable")
+@click.option("--username", required=True)
+def disable_staff(username: str) -> None:
+    """Disable a staff account: its API tokens and dashboard sessions stop at once."""
+    runtime = _runtime()
+    with _audited("cli.disable_staff", username), UnitOfWork(runtime.session_factory) as uow:
+        set_staff_active(uow, username, False)
+    click.echo(f"disabled {username}")
+
+
+@staff.command("enable")
+@click.option("--username", required=True)
+def enable_staff(username: str) -> None:
+    """Enable a disabled staff account again (it logs in anew)."""
+    runtime = _runtime()
+    with _audited("cli.enable_staff", username), UnitOfWork(runtime.session_factory) as uow:
+        set_staff_active(uow, username, True)
+    click.echo(f"enabled {username}")
+
+
+@staff.command("reset-password")
+@click.option("--username", required=True)
+def reset_password(username: str) -> None:
+    """Give a staff account a new generated password (shown once); its sessions end."""
+    runtime = _runtime()
+    with _audited("cli.reset_password", username), UnitOfWork(runtime.session_factory) as uow:
+        password = reset_staff_password(uow, username)
+    click.echo(f"username: {username}\npassword: {password}")
+
+
+@staff.command("list")
+def list_staff_users() -> None:
+    """List staff accounts with their roles and whether they are active."""
+    runtime = _runtime()
+    with read_session(runtime.session_factory) as session:
+        users = list_staff(session)
+    for user in users:
+        state = "active" if user["active"] else "disabled"
+        click.echo(f"{user['username']:<24} {user['role']:<9} {state}")
+
+
+@cli.command("audit")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--action", default=None, help="only actions starting with this, e.g. login.")
+@click.option("--actor", default=None, help="only this actor, e.g. staff:alice")
+def audit_log(limit: int, action: str | None, actor: str | None) -> None:
+    """Print the audit log, newest first (it is append-only: nothing edits or deletes it)."""
+    runtime = _runtime()
+    with read_session(runtime.session_factory) as session:
+        rows = audit.list_events(session, limit=limit, action=action, actor=actor)
+    for row in rows:
+        click.echo(
+            f"{as_utc(row.occurred_at).isoformat()}  {row.outcome:<9} {row.action:<28} "
+            f"{row.actor:<40} {row.target or ''}"
+        )
 
 
 @cli.group()

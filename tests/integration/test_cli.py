@@ -70,6 +70,35 @@ def test_keys_staff_jobs_and_verify(tmp_path: Path) -> None:
     assert verified.returncode == 0 and "ledger ok" in verified.stdout
 
 
+def test_staff_accounts_and_key_rotation_are_run_and_audited_from_the_cli(tmp_path: Path) -> None:
+    assert memberhub(tmp_path, "init-db").returncode == 0
+    created = memberhub(tmp_path, "staff", "create", "--username", "dave", "--role", "marketer")
+    first_password = created.stdout.split("password: ")[1].strip()
+    assert memberhub(tmp_path, "staff", "disable", "--username", "dave").returncode == 0
+    listed = memberhub(tmp_path, "staff", "list")
+    assert "dave" in listed.stdout and "disabled" in listed.stdout
+    assert memberhub(tmp_path, "staff", "enable", "--username", "dave").returncode == 0
+    reset = memberhub(tmp_path, "staff", "reset-password", "--username", "dave")
+    assert reset.returncode == 0
+    assert reset.stdout.split("password: ")[1].strip() != first_password
+    missing = memberhub(tmp_path, "staff", "disable", "--username", "nobody")
+    assert missing.returncode == 1 and "no staff user" in missing.stderr
+    key = memberhub(tmp_path, "channels", "create-key", "--channel", "web").stdout.strip()
+    key_id = key.split("_")[1]
+    rotated = memberhub(
+        tmp_path, "channels", "rotate-key", "--key-id", key_id, "--overlap-hours", "2"
+    )
+    assert rotated.returncode == 0 and rotated.stdout.startswith("mhk_")
+    keys = memberhub(tmp_path, "channels", "list-keys").stdout
+    assert key_id in keys and "expires" in keys and key not in keys
+    again = memberhub(tmp_path, "channels", "rotate-key", "--key-id", key_id)
+    assert again.returncode == 1 and "already rotated" in again.stderr
+    log = memberhub(tmp_path, "audit", "--limit", "20").stdout
+    for action in ("cli.create_staff", "cli.disable_staff", "cli.reset_password", "cli.rotate_key"):
+        assert action in log, log
+    assert count(tmp_path / "var" / "memberhub.db", "common_audit_event") == 6
+
+
 @pytest.mark.parametrize(
     "args",
     [
