@@ -62,7 +62,9 @@ def lines(
         f"member        {demo.member_no} / {demo.phone} / {DEMO_PASSWORD}  ({demo.name})"
     )
     printed.append(f"              available {balance['available']}, pending {balance['pending']}")
-    return printed + _examples(world, keys, demo, base_url)
+    return (
+        printed + _examples(world, keys, demo, base_url) + _trust_examples(world, staff, base_url)
+    )
 
 
 def _commerce_lines(world: World) -> list[str]:
@@ -183,6 +185,38 @@ def _examples(
         printed += [
             "  # 8. anyone with a tracking number follows the item",
             f"  curl -s {api}/mailings/{tracked[0]}",
+        ]
+    return printed
+
+
+# A phone the demo's generator never hands out (its numbers start 13x-18x).
+NEW_PHONE = "19900000001"
+
+
+def _trust_examples(
+    world: World, staff: Sequence[tuple[str, str, str]], base_url: str
+) -> list[str]:
+    """Self-registration with the code the sandbox SMS sender writes down, and the audit log."""
+    api = f"{base_url}/api/v1"
+    json_header = "-H 'Content-Type: application/json'"
+    outbox = world.runtime.settings.sms_outbox.resolve()
+    admin = next((password for user, role, password in staff if role == "admin"), None)
+    printed = [
+        f"  # 9. register yourself: the code goes to the phone (the sandbox writes it to {outbox})",
+        f"  curl -s -X POST {api}/verification-codes {json_header}"
+        f" -d {_json({'phone': NEW_PHONE})!r}",
+        f"  OTP=$(tail -1 {outbox} | {_read('code')})",
+        f"  curl -s -X POST {api}/members {json_header}"
+        + " -d "
+        + _shell_json({"phone": NEW_PHONE, "name": "试用会员", "verification_code": "$OTP"}),
+    ]
+    if admin is not None:
+        login = {"username": "admin", "password": admin}
+        printed += [
+            "  # 10. the admin reads the audit log: staff actions, writes by channel keys, logins",
+            f"  ADMIN=$(curl -s -X POST {api}/auth/staff-token {json_header}"
+            f" -d {_json(login)!r} | {_read('access_token')})",
+            f'  curl -s "{api}/audit-events?limit=5" -H "Authorization: Bearer $ADMIN"',
         ]
     return printed
 
