@@ -101,9 +101,11 @@ def mount(
     for page, _, _ in PAGES:
         page.register(app, context)
     login.register(app, context)
-    _install_gate(flask_app, app, context.sessions)
-    flask_app.add_url_rule(auth.LOGOUT_PATH, "dashboards_logout", _logout)
     _finish_setup_now(flask_app)
+    # Dash has its callback map (the page router included) only once set up.
+    public = auth.anonymous_callbacks(app.callback_map, anonymous_outputs())
+    _install_gate(flask_app, app, context.sessions, public)
+    flask_app.add_url_rule(auth.LOGOUT_PATH, "dashboards_logout", _logout)
     return app
 
 
@@ -219,26 +221,39 @@ def header_state(
     }
 
 
-def _register_shell(app: Dash, context: Context) -> None:
-    nav_outputs = []
+def header_outputs() -> list[tuple[str, str]]:
+    """What the header callback sets: labels and links, and the viewer's name (empty for
+    an anonymous visitor, so the login page may run it)."""
+    outputs = [
+        ("header-product", "children"),
+        ("header-product-other", "children"),
+        ("header-brand", "href"),
+        ("lang-switch", "children"),
+        ("lang-switch", "href"),
+        ("logout-link", "children"),
+        ("header-user", "children"),
+        ("app-header", "className"),
+    ]
     for page, _, _ in PAGES:
-        nav_outputs += [
-            Output(f"nav-{page.PREFIX}", "children"),
-            Output(f"nav-{page.PREFIX}", "href"),
-            Output(f"nav-{page.PREFIX}", "className"),
+        outputs += [
+            (f"nav-{page.PREFIX}", "children"),
+            (f"nav-{page.PREFIX}", "href"),
+            (f"nav-{page.PREFIX}", "className"),
         ]
+    return outputs
 
+
+def anonymous_outputs() -> frozenset[tuple[str, str]]:
+    """Every output a callback may have and still run for an anonymous visitor: what the
+    login page needs, none of it data. The router is among them, but the gate lets it
+    render the login page only."""
+    return frozenset([*login.OUTPUTS, *auth.ROUTER_OUTPUTS, *header_outputs()])
+
+
+def _register_shell(app: Dash, context: Context) -> None:
     @components.callback(
         app,
-        Output("header-product", "children"),
-        Output("header-product-other", "children"),
-        Output("header-brand", "href"),
-        Output("lang-switch", "children"),
-        Output("lang-switch", "href"),
-        Output("logout-link", "children"),
-        Output("header-user", "children"),
-        Output("app-header", "className"),
-        *nav_outputs,
+        *(Output(component, prop) for component, prop in header_outputs()),
         Input("_pages_location", "pathname"),
         Input("_pages_location", "search"),
     )
@@ -260,17 +275,22 @@ def _register_shell(app: Dash, context: Context) -> None:
         )
 
 
-def _install_gate(flask_app: Any, app: Dash, sessions: auth.Sessions) -> None:
+def _install_gate(
+    flask_app: Any, app: Dash, sessions: auth.Sessions, public: frozenset[str]
+) -> None:
     def gate() -> Any:
         request = app.backend.request_adapter()
         path = request.path
         if not path.startswith(PREFIX.rstrip("/")):
             return None
+
+        def body() -> object:
+            if not request.is_json:
+                return None
+            return cast(object, request.get_json())  # type: ignore[no-untyped-call]
+
         refusal = auth.check(
-            path,
-            request.full_path,
-            sessions.from_cookies(request.cookies),
-            lambda: cast(object, request.get_json()),  # type: ignore[no-untyped-call]
+            path, request.full_path, lambda: sessions.from_cookies(request.cookies), body, public
         )
         return None if refusal is None else refusal.response()
 

@@ -4,12 +4,15 @@ and callback, and what each role may see.
 The session is a cookie signed with the server's secret key (itsdangerous, as Flask's own
 session cookie is) holding the username and role; nothing else is trusted from the
 browser. The gate answers before Dash does: pages redirect anonymous visitors to the
-login page, callbacks refuse them with 401, except the few the login page itself needs.
+login page, callbacks refuse them with 401, except the few callbacks whose every output
+is one the login page itself needs (the form, the page router while it renders the login
+page, the header's labels). What an anonymous request claims in its inputs decides
+nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -26,20 +29,24 @@ ROLES = ("marketer", "finance", "admin")
 LOGIN_PATH = PREFIX + "login"
 LOGOUT_PATH = PREFIX + "logout"
 CALLBACK_PATH = PREFIX + "_dash-update-component"
-# What a browser needs before anyone has logged in: Dash's own scripts and layout, our
-# stylesheet, and the login and logout pages.
-PUBLIC = (
+# What a browser needs before anyone has logged in: Dash's own scripts, layout and
+# callback map, our stylesheet and script (prefixes), and the login and logout pages
+# (exact paths; every other path serves the page shell, which only logged-in staff get).
+PUBLIC_PREFIXES = (
     "_dash-component-suites/",
     "_dash-layout",
     "_dash-dependencies",
     "_favicon.ico",
     "_reload-hash",
     "assets/",
-    "login",
-    "logout",
 )
-# Callbacks an anonymous visitor may run: those of the login form.
-LOGIN_OUTPUTS = frozenset({"login-message"})
+PUBLIC_PAGES = ("login", "login/", "logout")
+# Dash Pages' router: it renders whichever page its pathname input names.
+ROUTER_OUTPUTS = frozenset({("_pages_content", "children"), ("_pages_store", "data")})
+ROUTER_INPUTS = (("_pages_location", "pathname"), ("_pages_location", "search"))
+# The pathnames under which the router renders the login page (Dash drops trailing slashes).
+LOGIN_PATHNAMES = (LOGIN_PATH, LOGIN_PATH + "/")
+Output = tuple[str, str]  # (component id, property)
 Authenticate = Callable[[str, str], str | None]
 
 
@@ -126,60 +133,106 @@ class Refusal:
         return body, self.status, {"Cache-Control": "no-store"}
 
 
-def _ids(entries: object) -> set[str]:
-    """The component ids of a callback request's outputs or inputs (lists may nest)."""
-    found: set[str] = set()
-    stack = [entries]
-    while stack:
-        entry = stack.pop()
-        if isinstance(entry, list):
-            stack.extend(entry)
-        elif isinstance(entry, dict) and isinstance(entry.get("id"), str):
-            found.add(entry["id"])
+def callback_outputs(callback_id: str) -> list[Output]:
+    """The (id, property) outputs Dash's id of a callback names: `a.children`, or
+    `..a.children...b.href@<hash>..` for several (the hash marks a duplicate output)."""
+    parts = callback_id[2:-2].split("...") if callback_id.startswith("..") else [callback_id]
+    found = []
+    for part in parts:
+        component, _, prop = part.partition("@")[0].rpartition(".")
+        found.append((component, prop))
     return found
 
 
-def _on_login_page(inputs: object) -> bool:
-    stack = [inputs]
-    while stack:
-        entry = stack.pop()
-        if isinstance(entry, list):
-            stack.extend(entry)
-        elif (
-            isinstance(entry, dict)
-            and entry.get("id") == "_pages_location"
-            and entry.get("property") == "pathname"
+def anonymous_callbacks(callback_ids: Iterable[str], allowed: Iterable[Output]) -> frozenset[str]:
+    """The callbacks (by Dash's id for them) whose every output is in `allowed`."""
+    permitted = frozenset(allowed)
+    return frozenset(
+        callback_id
+        for callback_id in callback_ids
+        if all(output in permitted for output in callback_outputs(callback_id))
+    )
+
+
+def _entries(value: object) -> list[object]:
+    return value if isinstance(value, list) else [value]
+
+
+def _renders_login_page(body: Mapping[str, Any]) -> bool:
+    """Whether the router would render the login page for this request.
+
+    Dash hands the router its input values by position, not by the ids the request
+    labels them with, so the inputs must be exactly the router's own and the first (the
+    pathname) one of the login page's.
+    """
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or len(inputs) != len(ROUTER_INPUTS):
+        return False
+    for entry, (component, prop) in zip(inputs, ROUTER_INPUTS, strict=True):
+        if not isinstance(entry, dict) or (entry.get("id"), entry.get("property")) != (
+            component,
+            prop,
         ):
-            return entry.get("value") == LOGIN_PATH
-    return False
+            return False
+    if body.get("state") not in (None, []):
+        return False
+    return inputs[0].get("value") in LOGIN_PATHNAMES
 
 
-def anonymous_may_call(body: object) -> bool:
-    """Whether a callback request serves the login page: the login form's own callback,
-    or page routing and the header while the login page is open."""
+def anonymous_may_call(body: object, callbacks: frozenset[str]) -> bool:
+    """Whether an anonymous callback request serves the login page.
+
+    Dash runs the callback that `output` names (its id for the callback), so that id
+    must be one of `callbacks` (see anonymous_callbacks); the `outputs` list, which
+    labels the answer, must name the same outputs. The router is let through only when
+    it renders the login page.
+    """
     if not isinstance(body, dict):
         return False
-    if _ids(body.get("outputs")) & LOGIN_OUTPUTS:
-        return True
-    return _on_login_page(body.get("inputs"))
+    callback_id = body.get("output")
+    if not isinstance(callback_id, str) or callback_id not in callbacks:
+        return False
+    declared = callback_outputs(callback_id)
+    labelled = []
+    for entry in _entries(body.get("outputs")):
+        if not isinstance(entry, dict) or not isinstance(entry.get("property"), str):
+            return False
+        labelled.append((entry.get("id"), entry["property"].partition("@")[0]))
+    if labelled != declared:
+        return False
+    if any(output in ROUTER_OUTPUTS for output in declared):
+        return _renders_login_page(body)
+    return True
+
+
+def is_public(path: str) -> bool:
+    """Whether a dashboards path is served to anyone (scripts, styles, login, logout)."""
+    rest = path[len(PREFIX) :] if path.startswith(PREFIX) else None
+    if rest is None:
+        return False
+    return rest in PUBLIC_PAGES or any(rest.startswith(prefix) for prefix in PUBLIC_PREFIXES)
 
 
 def check(
-    path: str, full_path: str, viewer: Viewer | None, body: Callable[[], object]
+    path: str,
+    full_path: str,
+    viewer: Callable[[], Viewer | None],
+    body: Callable[[], object],
+    callbacks: frozenset[str],
 ) -> Refusal | None:
     """The gate: None lets the request through to Dash, a Refusal answers instead.
 
-    `body` reads the JSON of a callback request; it is only called for anonymous ones.
-    Paths outside the dashboards are not the gate's business.
+    `viewer` looks the request's session up (not for public paths); `body` reads the
+    JSON of a callback request, only for anonymous ones; `callbacks` are those anonymous
+    visitors may run. Paths outside the dashboards are not the gate's business.
     """
     root = PREFIX.rstrip("/")
     if path != root and not path.startswith(PREFIX):
         return None
-    rest = path[len(PREFIX) :]
-    if any(rest.startswith(public) for public in PUBLIC):
+    if is_public(path):
         return None
-    if viewer is not None:
+    if viewer() is not None:
         return None
     if path == CALLBACK_PATH:
-        return None if anonymous_may_call(body()) else Refusal(401)
+        return None if anonymous_may_call(body(), callbacks) else Refusal(401)
     return Refusal(302, login_url(full_path))

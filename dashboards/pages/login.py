@@ -13,6 +13,9 @@ from dashboards.i18n import parse_lang, t
 from dashboards.urls import parse_search
 
 PREFIX = "login"
+# What the login form's callback sets: its message and, after a login, the location. The
+# gate lets anonymous visitors run it (auth.anonymous_callbacks).
+OUTPUTS = (("login-message", "children"), ("_pages_location", "href"))
 
 
 def layout(**query: str) -> html.Div:
@@ -64,8 +67,8 @@ def layout(**query: str) -> html.Div:
 def register(app: Any, context: Context) -> None:
     @components.callback(
         app,
-        Output("login-message", "children"),
-        Output("_pages_location", "href", allow_duplicate=True),
+        Output(*OUTPUTS[0]),
+        Output(*OUTPUTS[1], allow_duplicate=True),
         Input("login-submit", "n_clicks"),
         Input("login-password", "n_submit"),
         State("login-username", "value"),

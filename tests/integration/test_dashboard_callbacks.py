@@ -1,5 +1,6 @@
-"""The dashboards through the server: login required everywhere, roles decide masking, the
-callbacks answer with the warehouse's numbers, and a filter change moves them."""
+"""The dashboards through the server: login required everywhere, anonymous callers limited
+to the login page, roles decide masking, the callbacks answer with the warehouse's
+numbers, and a filter change moves them."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from urllib.parse import parse_qsl, urlparse
 import pytest
 from flask.testing import FlaskClient
 
+from common.clock import today
 from common.unit_of_work import UnitOfWork
 from dashboards import i18n
-from dashboards.auth import SESSION_COOKIE, Sessions, Viewer
+from dashboards.auth import COOKIE_PATH, SESSION_COOKIE, Sessions, Viewer
 from memberhub.wiring import Runtime
 from storefront_api.auth import create_staff_user
 from tests.integration import dashboard_scenario
-from tests.integration.dash_client import DashClient
+from tests.integration.dash_client import CALLBACK_URL, DashClient
 from tests.integration.dashboard_scenario import Scenario
 from warehouse import WarehouseReader, queries, sync_warehouse
 from warehouse.queries import Filters
@@ -141,12 +143,15 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client: FlaskClient) -> N
 
 
 def test_every_callback_refuses_anonymous_callers_but_the_login_page(dash: DashClient) -> None:
+    # The login form, and the header (labels only for an anonymous caller); the router
+    # is asked for the overview here, so it is refused too.
+    login_page = {"login-message", "header-product"}
     refused = []
     for dependency in dash.dependencies:
         first = dependency["output"].strip(".").split("...")[0].split("@")[0].rsplit(".", 1)[0]
         values = {f"{i['id']}.{i['property']}": None for i in dependency["inputs"]}
         values["_pages_location.pathname"] = "/dashboards/"
-        if first == "login-message":
+        if first in login_page:
             continue
         answer = dash.call(first, values)
         if answer.status_code != 401:
@@ -198,6 +203,135 @@ def test_forged_or_foreign_session_cookies_are_refused(
     assert render(dash, "/dashboards/").status_code == 401
     client.set_cookie(SESSION_COOKIE, "not-even-signed", path="/dashboards")
     assert client.get("/dashboards/").status_code == 302
+
+
+# -- what anonymous callers reach -------------------------------------------------------
+
+
+def exploit(
+    dash: DashClient, output_id: str, inputs: dict[str, Any], state: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A callback request for `output_id` whose first input claims the login page is open.
+
+    Dash checks the outputs and the number of values, not the inputs' ids: it hands the
+    values to the callback by position, so the claim arrives as the first argument.
+    """
+    body = dash.body(output_id, inputs, state)
+    body["inputs"][0] = LOGIN_PAGE_CLAIM
+    return body
+
+
+LOGIN_PAGE_CLAIM = {"id": "_pages_location", "property": "pathname", "value": "/dashboards/login"}
+STORE_ALL = {"from": "2020-01-01", "to": today().isoformat()}
+
+
+def test_the_review_s_csv_exploit_gets_401_and_no_file(
+    dash: DashClient, client: FlaskClient, staff: Any, db: Runtime, world: Scenario
+) -> None:
+    """No cookie, a download output, inputs claiming the login page: it used to answer 200
+    with the top members as CSV."""
+    body = {
+        "output": "members-table-top-download.data",
+        "outputs": {"id": "members-table-top-download", "property": "data"},
+        "inputs": [LOGIN_PAGE_CLAIM],
+        "state": [{"id": "members-query", "property": "data", "value": STORE_ALL}],
+        "changedPropIds": ["_pages_location.pathname"],
+    }
+    answer = client.post(CALLBACK_URL, json=body)
+    assert answer.status_code == 401
+    assert answer.json == {"error": "login required", "login": "/dashboards/login"}
+
+    # The same through the client that builds bodies as the browser does, for every table.
+    downloads = [
+        d["output"].split("@")[0].rsplit(".", 1)[0]
+        for d in dash.dependencies
+        if d["output"].endswith("-download.data")
+    ]
+    assert len(downloads) >= 10
+    for output_id in downloads:
+        page = output_id.split("-")[0]
+        request = exploit(dash, output_id, {}, {f"{page}-query.data": STORE_ALL})
+        assert client.post(CALLBACK_URL, json=request).status_code == 401, output_id
+
+    # With a session that ended, or a forged cookie, just the same.
+    log_in(dash, *staff("finance"))
+    proper = dash.body(
+        "members-table-top-download",
+        {"members-table-top-download-button.n_clicks": 1},
+        {"members-query.data": STORE_ALL},
+    )
+    answer = client.post(CALLBACK_URL, json=proper)
+    assert answer.status_code == 200
+    assert answer.json["response"]["members-table-top-download"]["data"]["type"] == "text/csv"
+    client.get("/dashboards/logout")
+    for request in (proper, body):
+        assert client.post(CALLBACK_URL, json=request).status_code == 401
+    client.set_cookie(SESSION_COOKIE, "forged", path=COOKIE_PATH)
+    for request in (proper, body):
+        assert client.post(CALLBACK_URL, json=request).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("output_id", "inputs"),
+    [
+        ("members-table-top", {"members-query.data": STORE_ALL}),
+        ("members-kpis", {"members-query.data": STORE_ALL}),
+        ("members-chart-cohorts", {"members-query.data": STORE_ALL}),
+        ("overview-chart-gmv-trend", {"members-query.data": STORE_ALL}),
+        # The filter bar's callback writes the URL from a page's store.
+        (
+            "_pages_location",
+            {"members-filter-channel.value": "web", "members-filter-dates.start_date": None},
+        ),
+    ],
+)
+def test_anonymous_callers_get_no_table_chart_or_store(
+    dash: DashClient, client: FlaskClient, output_id: str, inputs: dict[str, Any]
+) -> None:
+    answer = client.post(CALLBACK_URL, json=exploit(dash, output_id, inputs))
+    assert answer.status_code == 401, answer.get_data(as_text=True)[:300]
+
+
+def test_the_router_renders_only_the_login_page_for_anonymous_callers(
+    dash: DashClient, client: FlaskClient
+) -> None:
+    for path in ("/dashboards/login", "/dashboards/login/"):
+        answer = render(dash, path, "?lang=en&next=%2Fdashboards%2Fmembers")
+        assert answer.status_code == 200, path
+        assert "login-username" in ids_in(answer.json["response"]["_pages_content"])
+    for path in ("/dashboards/members", "/dashboards//members", "/dashboards/", None):
+        assert render(dash, path).status_code == 401, path
+    # Dash hands the router its inputs by position: a login pathname placed second does
+    # not make the first one harmless.
+    swapped = dash.body(
+        "_pages_content",
+        {"_pages_location.pathname": "/dashboards/members", "_pages_location.search": ""},
+    )
+    swapped["inputs"] = [
+        {"id": "_pages_location", "property": "search", "value": "/dashboards/members"},
+        {"id": "_pages_location", "property": "pathname", "value": "/dashboards/login"},
+    ]
+    assert client.post(CALLBACK_URL, json=swapped).status_code == 401
+    # Nor does labelling a download's answer as the login form's.
+    relabelled = dash.body(
+        "members-table-top-download",
+        {"members-table-top-download-button.n_clicks": 1},
+        {"members-query.data": STORE_ALL},
+    )
+    relabelled["outputs"] = [
+        {"id": "login-message", "property": "children"},
+        {"id": "_pages_location", "property": "href"},
+    ]
+    assert client.post(CALLBACK_URL, json=relabelled).status_code == 401
+
+
+def test_the_header_runs_for_anonymous_callers_but_names_nobody(dash: DashClient) -> None:
+    header = dash.response(
+        "header-user",
+        {"_pages_location.pathname": "/dashboards/login", "_pages_location.search": ""},
+    )
+    assert header["header-user"]["children"] == ""
+    assert header["app-header"]["className"] == "app-header anonymous"
 
 
 # -- pages and callbacks -------------------------------------------------------------------
