@@ -52,18 +52,18 @@ def mount(
     flask_app: Any,
     *,
     reader: queries.Reader,
-    authenticate: auth.Authenticate,
+    accounts: auth.StaffAccounts,
     secret_key: str,
+    session_seconds: int = auth.SESSION_SECONDS,
+    secure_cookie: bool = False,
     today: Callable[[], date] = business_today,
 ) -> Dash:
     """Serve the dashboards from `flask_app` under /dashboards/.
 
-    `reader` answers the metric queries (a read-only warehouse reader); `authenticate`
-    turns a staff username and password into a role (or None). One mounted app per
-    process: Dash Pages keeps a single page registry.
+    `reader` answers the metric queries (a read-only warehouse reader); `accounts` opens,
+    looks up and ends staff sessions; `secure_cookie` marks the session cookie Secure
+    (behind HTTPS). One mounted app per process: Dash Pages keeps a single page registry.
     """
-    context = Context(reader, auth.Sessions(secret_key), authenticate, today)
-    install(context)
     app = Dash(
         "dashboards",
         server=flask_app,
@@ -77,6 +77,15 @@ def mount(
         suppress_callback_exceptions=True,
         serve_locally=True,
     )
+    sessions = auth.Sessions(
+        secret_key,
+        accounts,
+        app.backend.request_adapter,
+        max_age=session_seconds,
+        secure=secure_cookie,
+    )
+    context = Context(reader, sessions, today)
+    install(context)
     app.index_string = INDEX
     register_page: Any = dash.register_page  # not annotated
     for order, (page, path, key) in enumerate(PAGES):
@@ -104,8 +113,8 @@ def mount(
     _finish_setup_now(flask_app)
     # Dash has its callback map (the page router included) only once set up.
     public = auth.anonymous_callbacks(app.callback_map, anonymous_outputs())
-    _install_gate(flask_app, app, context.sessions, public)
-    flask_app.add_url_rule(auth.LOGOUT_PATH, "dashboards_logout", _logout)
+    _install_gate(flask_app, app, sessions, public)
+    flask_app.add_url_rule(auth.LOGOUT_PATH, "dashboards_logout", _logout(sessions))
     return app
 
 
@@ -289,21 +298,24 @@ def _install_gate(
                 return None
             return cast(object, request.get_json())  # type: ignore[no-untyped-call]
 
-        refusal = auth.check(
-            path, request.full_path, lambda: sessions.from_cookies(request.cookies), body, public
-        )
+        refusal = auth.check(path, request.full_path, sessions.current, body, public)
         return None if refusal is None else refusal.response()
 
     flask_app.before_request(gate)
 
 
-def _logout() -> tuple[str, int, list[tuple[str, str]]]:
-    expired = (
-        f"{auth.SESSION_COOKIE}=; Path={auth.COOKIE_PATH}; Max-Age=0; "
-        "Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax"
-    )
-    return (
-        "",
-        302,
-        [("Location", auth.LOGIN_PATH), ("Set-Cookie", expired), ("Cache-Control", "no-store")],
-    )
+def _logout(sessions: auth.Sessions) -> Callable[[], tuple[str, int, list[tuple[str, str]]]]:
+    def log_out() -> tuple[str, int, list[tuple[str, str]]]:
+        # The session ends on the server first: a copy of the cookie is worth nothing after.
+        sessions.log_out()
+        return (
+            "",
+            302,
+            [
+                ("Location", auth.LOGIN_PATH),
+                ("Set-Cookie", sessions.expired_cookie()),
+                ("Cache-Control", "no-store"),
+            ],
+        )
+
+    return log_out

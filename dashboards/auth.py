@@ -1,17 +1,21 @@
-"""Staff login for the dashboards: a signed session cookie, the gate in front of every page
-and callback, and what each role may see.
+"""Staff login for the dashboards: server-side sessions behind a signed cookie, the gate in
+front of every page and callback, and what each role may see.
 
-The session is a cookie signed with the server's secret key (itsdangerous, as Flask's own
-session cookie is) holding the username and role; nothing else is trusted from the
-browser. The gate answers before Dash does: pages redirect anonymous visitors to the
-login page, callbacks refuse them with 401, except the few callbacks whose every output
-is one the login page itself needs (the form, the page router while it renders the login
-page, the header's labels). What an anonymous request claims in its inputs decides
-nothing else.
+A login opens a staff session of kind "dashboards" (the composition root injects the
+staff accounts as `StaffAccounts`); the cookie holds that session's token, signed with
+the server's secret key (itsdangerous) so a forged cookie costs no database lookup. Every
+request looks its session up live, so a logout, a disabled account or a password reset
+ends it at once, and the role is the account's current one.
+
+The gate answers before Dash does: pages redirect anonymous visitors to the login page,
+callbacks refuse them with 401, except the few callbacks whose every output is one the
+login page itself needs (the form, the page router while it renders the login page, the
+header's labels). What an anonymous request claims in its inputs decides nothing else.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +51,6 @@ ROUTER_INPUTS = (("_pages_location", "pathname"), ("_pages_location", "search"))
 # The pathnames under which the router renders the login page (Dash drops trailing slashes).
 LOGIN_PATHNAMES = (LOGIN_PATH, LOGIN_PATH + "/")
 Output = tuple[str, str]  # (component id, property)
-Authenticate = Callable[[str, str], str | None]
 
 
 @dataclass(frozen=True)
@@ -60,43 +63,140 @@ class Viewer:
         return sees_personal_data(self.role)
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A login that succeeded: the new session's token and whose it is."""
+
+    token: str
+    viewer: Viewer
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A login that failed; `retry_after` seconds when it was throttled."""
+
+    retry_after: int | None = None
+
+    def minutes(self) -> int:
+        """The wait in whole minutes, rounded up (never 0: "retry in 0 minutes" lies)."""
+        return max(1, math.ceil((self.retry_after or 0) / 60))
+
+
+@dataclass(frozen=True)
+class StaffAccounts:
+    """What the dashboards need from the staff accounts (injected by memberhub.wiring).
+
+    log_in(username, password, client_address) opens a dashboards session or refuses;
+    viewer_of(token) is the live session's viewer, None for one that ended or expired;
+    log_out(token) ends the session at once.
+    """
+
+    log_in: Callable[[str, str, str | None], Opened | Refused]
+    viewer_of: Callable[[str], Viewer | None]
+    log_out: Callable[[str], None]
+
+
 class Sessions:
-    """Issues and reads the signed session cookie."""
+    """The session cookie of the current request and the live session behind it.
 
-    def __init__(self, secret_key: str, max_age: int = SESSION_SECONDS) -> None:
+    `request` returns Dash's request adapter (cookies, remote address, and `context`, a
+    per-request namespace): the viewer is looked up once per request and kept there, so
+    the gate and the callback it lets through share one lookup.
+    """
+
+    _MEMO = "memberhub_dashboards_viewer"
+
+    def __init__(
+        self,
+        secret_key: str,
+        accounts: StaffAccounts,
+        request: Callable[[], Any],
+        *,
+        max_age: int = SESSION_SECONDS,
+        secure: bool = False,
+    ) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt="memberhub.dashboards")
+        self._accounts = accounts
+        self._request = request
         self.max_age = max_age
+        self.secure = secure
 
-    def issue(self, viewer: Viewer) -> str:
-        return self._serializer.dumps({"u": viewer.username, "r": viewer.role})
+    def sign(self, token: str) -> str:
+        """The cookie value carrying a session token."""
+        return self._serializer.dumps(token)
 
-    def read(self, token: str | None) -> Viewer | None:
-        """The viewer a cookie names, or None if it is missing, forged, expired or odd."""
-        if not token:
+    def token_of(self, cookie: str | None) -> str | None:
+        """The session token a cookie carries, or None if it is missing, forged or old."""
+        if not cookie:
             return None
         try:
-            data = self._serializer.loads(token, max_age=self.max_age)
+            token = self._serializer.loads(cookie, max_age=self.max_age)
         except BadSignature:  # SignatureExpired is a BadSignature too
             return None
-        if not isinstance(data, dict):
+        return token if isinstance(token, str) and token else None
+
+    def viewer_of_cookies(self, cookies: Mapping[str, str]) -> Viewer | None:
+        """Who a request with these cookies is: a live session's viewer, or None."""
+        token = self.token_of(cookies.get(SESSION_COOKIE))
+        if token is None:
             return None
-        username, role = data.get("u"), data.get("r")
-        if not isinstance(username, str) or role not in ROLES:
-            return None
-        return Viewer(username, str(role))
+        viewer = self._accounts.viewer_of(token)
+        return viewer if viewer is not None and viewer.role in ROLES else None
 
-    def from_cookies(self, cookies: Mapping[str, str]) -> Viewer | None:
-        return self.read(cookies.get(SESSION_COOKIE))
+    def current(self) -> Viewer | None:
+        """Who sends the current request (looked up once per request)."""
+        request = self._request()
+        scope = request.context
+        cookie = request.cookies.get(SESSION_COOKIE)
+        memo = getattr(scope, self._MEMO, None)
+        if memo is not None and memo[0] == cookie:
+            viewer: Viewer | None = memo[1]
+            return viewer
+        viewer = self.viewer_of_cookies(request.cookies)
+        setattr(scope, self._MEMO, (cookie, viewer))
+        return viewer
 
+    def log_in(self, username: str, password: str) -> Opened | Refused:
+        """Open a session for these credentials, counted against the request's address.
 
-def log_in(authenticate: Authenticate, username: str, password: str) -> Viewer | None:
-    """The viewer for these credentials, or None; an unknown role never logs in."""
-    if not username or not password:
-        return None
-    role = authenticate(username, password)
-    if role not in ROLES:
-        return None
-    return Viewer(username, str(role))
+        A session this browser held before ends, so one browser holds one session.
+        """
+        if not username or not password:
+            return Refused()
+        outcome = self._accounts.log_in(username, password, self._request().remote_addr)
+        if isinstance(outcome, Refused):
+            return outcome
+        if outcome.viewer.role not in ROLES:
+            self._accounts.log_out(outcome.token)
+            return Refused()
+        self.log_out()
+        return outcome
+
+    def log_out(self) -> None:
+        """End the current request's session on the server (nothing if it has none)."""
+        request = self._request()
+        token = self.token_of(request.cookies.get(SESSION_COOKIE))
+        if token is not None:
+            self._accounts.log_out(token)
+        setattr(request.context, self._MEMO, None)
+
+    def cookie_options(self) -> dict[str, Any]:
+        """How the session cookie is set: script-proof, same-site, Secure behind HTTPS."""
+        return {
+            "max_age": self.max_age,
+            "path": COOKIE_PATH,
+            "httponly": True,
+            "samesite": "Lax",
+            "secure": self.secure,
+        }
+
+    def expired_cookie(self) -> str:
+        """A Set-Cookie header value that removes the session cookie."""
+        expired = (
+            f"{SESSION_COOKIE}=; Path={COOKIE_PATH}; Max-Age=0; "
+            "Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax"
+        )
+        return expired + "; Secure" if self.secure else expired
 
 
 def login_url(next_path: str | None = None) -> str:

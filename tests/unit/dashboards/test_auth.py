@@ -1,14 +1,18 @@
-"""The session cookie, the gate in front of pages and callbacks, and role masking."""
+"""The session cookie and its live lookup, the gate in front of pages and callbacks, and
+role masking."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 
 from dashboards import auth
-from dashboards.auth import Refusal, Sessions, Viewer
+from dashboards.auth import Opened, Refusal, Refused, Sessions, StaffAccounts, Viewer
 
 LOGIN_FORM = "..login-message.children..._pages_location.href@a384e6ff89468b72727efae1be08816226.."
 ROUTER = ".._pages_content.children..._pages_store.data.."
@@ -27,6 +31,53 @@ ALLOWED = {
 PUBLIC = auth.anonymous_callbacks(CALLBACK_IDS, ALLOWED)
 
 
+@dataclass
+class FakeAccounts:
+    """Staff sessions in memory: token -> viewer; counts the lookups."""
+
+    sessions: dict[str, Viewer] = field(default_factory=dict)
+    passwords: dict[str, tuple[str, str]] = field(default_factory=dict)
+    throttled: int | None = None
+    lookups: int = 0
+    opened: int = 0
+    addresses: list[str | None] = field(default_factory=list)
+
+    def log_in(self, username: str, password: str, address: str | None) -> Opened | Refused:
+        self.addresses.append(address)
+        if self.throttled is not None:
+            return Refused(retry_after=self.throttled)
+        known = self.passwords.get(username)
+        if known is None or known[0] != password:
+            return Refused()
+        self.opened += 1
+        token = f"token-{self.opened}"
+        self.sessions[token] = Viewer(username, known[1])
+        return Opened(token, self.sessions[token])
+
+    def viewer_of(self, token: str) -> Viewer | None:
+        self.lookups += 1
+        return self.sessions.get(token)
+
+    def log_out(self, token: str) -> None:
+        self.sessions.pop(token, None)
+
+    def staff(self) -> StaffAccounts:
+        return StaffAccounts(self.log_in, self.viewer_of, self.log_out)
+
+
+@dataclass
+class FakeRequest:
+    """What Sessions reads of Dash's request adapter."""
+
+    cookies: dict[str, str] = field(default_factory=dict)
+    remote_addr: str | None = "10.1.2.3"
+    context: Any = field(default_factory=SimpleNamespace)
+
+
+def sessions_with(accounts: FakeAccounts, request: FakeRequest, **options: Any) -> Sessions:
+    return Sessions("secret", accounts.staff(), lambda: request, **options)
+
+
 def no_body() -> object:
     raise AssertionError("the gate read a body it did not need")
 
@@ -39,38 +90,107 @@ def no_lookup() -> Viewer | None:
     raise AssertionError("the gate looked a session up for a public path")
 
 
-def test_a_session_names_its_viewer_and_nothing_else_passes() -> None:
-    sessions = Sessions("secret")
-    token = sessions.issue(Viewer("alice", "marketer"))
-    assert sessions.read(token) == Viewer("alice", "marketer")
-    assert sessions.from_cookies({auth.SESSION_COOKIE: token}) == Viewer("alice", "marketer")
-    assert sessions.read(token[:-2] + "xx") is None
-    assert Sessions("other").read(token) is None
-    assert sessions.read(None) is None and sessions.read("") is None
-    assert sessions.from_cookies({}) is None
+# -- the cookie and the live session ------------------------------------------------------
 
 
-def test_an_expired_session_is_refused() -> None:
-    sessions = Sessions("secret", max_age=1)
-    token = sessions.issue(Viewer("alice", "admin"))
+def test_the_cookie_carries_a_signed_token_and_nothing_else_passes() -> None:
+    sessions = sessions_with(FakeAccounts(), FakeRequest())
+    cookie = sessions.sign("the-token")
+    assert sessions.token_of(cookie) == "the-token"
+    assert sessions.token_of(cookie[:-2] + "xx") is None
+    assert sessions_with(FakeAccounts(), FakeRequest()).token_of(cookie) == "the-token"
+    assert Sessions("other", FakeAccounts().staff(), FakeRequest).token_of(cookie) is None
+    assert sessions.token_of(None) is None and sessions.token_of("") is None
+    # The old cookie format (a signed username and role) is no session at all.
+    old = URLSafeTimedSerializer("secret", salt="memberhub.dashboards").dumps(
+        {"u": "alice", "r": "admin"}
+    )
+    assert sessions.token_of(old) is None
+
+
+def test_an_expired_signature_is_refused_before_any_lookup() -> None:
+    accounts = FakeAccounts(sessions={"t": Viewer("alice", "admin")})
+    sessions = sessions_with(accounts, FakeRequest(), max_age=1)
+    cookie = sessions.sign("t")
     time.sleep(2.1)
-    assert sessions.read(token) is None
+    assert sessions.viewer_of_cookies({auth.SESSION_COOKIE: cookie}) is None
+    assert accounts.lookups == 0
+
+
+def test_the_viewer_is_the_live_session_looked_up_once_per_request() -> None:
+    accounts = FakeAccounts(sessions={"t": Viewer("alice", "marketer")})
+    request = FakeRequest()
+    sessions = sessions_with(accounts, request)
+    request.cookies[auth.SESSION_COOKIE] = sessions.sign("t")
+    assert sessions.current() == Viewer("alice", "marketer")
+    assert sessions.current() == Viewer("alice", "marketer")
+    assert accounts.lookups == 1
+    # The next request looks again: a session ended meanwhile is gone at once.
+    accounts.log_out("t")
+    request.context = SimpleNamespace()
+    assert sessions.current() is None
+    assert accounts.lookups == 2
+
+
+def test_a_session_of_an_unknown_role_is_nobody() -> None:
+    accounts = FakeAccounts(sessions={"t": Viewer("m", "member")})
+    sessions = sessions_with(accounts, FakeRequest())
+    assert sessions.viewer_of_cookies({auth.SESSION_COOKIE: sessions.sign("t")}) is None
+
+
+def test_log_in_opens_a_session_from_the_request_address_and_ends_the_old_one() -> None:
+    accounts = FakeAccounts(passwords={"m": ("pw", "marketer"), "x": ("pw", "member")})
+    request = FakeRequest()
+    sessions = sessions_with(accounts, request)
+    first = sessions.log_in("m", "pw")
+    assert isinstance(first, Opened) and first.viewer == Viewer("m", "marketer")
+    assert accounts.addresses == ["10.1.2.3"]
+    request.cookies[auth.SESSION_COOKIE] = sessions.sign(first.token)
+    second = sessions.log_in("m", "pw")
+    assert isinstance(second, Opened)
+    assert list(accounts.sessions) == [second.token]
+    assert sessions.log_in("m", "bad") == Refused()
+    assert sessions.log_in("", "pw") == Refused()
+    # A role the dashboards do not know gets no session, not even a dangling one.
+    assert sessions.log_in("x", "pw") == Refused()
+    assert list(accounts.sessions) == [second.token]
+
+
+def test_log_out_ends_the_session_on_the_server() -> None:
+    accounts = FakeAccounts(sessions={"t": Viewer("alice", "admin")})
+    request = FakeRequest()
+    sessions = sessions_with(accounts, request)
+    request.cookies[auth.SESSION_COOKIE] = sessions.sign("t")
+    assert sessions.current() is not None
+    sessions.log_out()
+    assert accounts.sessions == {}
+    assert sessions.current() is None
+
+
+def test_a_throttled_login_says_how_many_minutes_to_wait() -> None:
+    accounts = FakeAccounts(throttled=61)
+    assert sessions_with(accounts, FakeRequest()).log_in("m", "pw") == Refused(retry_after=61)
+    assert Refused(retry_after=61).minutes() == 2
+    assert Refused(retry_after=1).minutes() == 1
+    assert Refused(retry_after=900).minutes() == 15
+
+
+def test_the_cookie_is_http_only_same_site_and_secure_behind_https() -> None:
+    plain = sessions_with(FakeAccounts(), FakeRequest())
+    options = plain.cookie_options()
+    assert options["httponly"] and options["samesite"] == "Lax" and not options["secure"]
+    assert options["path"] == "/dashboards" and options["max_age"] == auth.SESSION_SECONDS
+    assert "Secure" not in plain.expired_cookie()
+    secure = sessions_with(FakeAccounts(), FakeRequest(), secure=True)
+    assert secure.cookie_options()["secure"]
+    assert secure.expired_cookie().endswith("; Secure")
+    assert "Max-Age=0" in secure.expired_cookie()
 
 
 def test_only_finance_and_admin_see_personal_data() -> None:
     assert not Viewer("a", "marketer").sees_personal_data
     assert Viewer("b", "finance").sees_personal_data
     assert Viewer("c", "admin").sees_personal_data
-
-
-def test_log_in_accepts_known_roles_only() -> None:
-    def authenticate(username: str, password: str) -> str | None:
-        return {"m": "marketer", "x": "member"}.get(username) if password == "pw" else None
-
-    assert auth.log_in(authenticate, "m", "pw") == Viewer("m", "marketer")
-    assert auth.log_in(authenticate, "m", "bad") is None
-    assert auth.log_in(authenticate, "x", "pw") is None
-    assert auth.log_in(authenticate, "", "pw") is None
 
 
 # -- the gate -------------------------------------------------------------------------------
