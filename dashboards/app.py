@@ -52,18 +52,18 @@ def mount(
     flask_app: Any,
     *,
     reader: queries.Reader,
-    authenticate: auth.Authenticate,
+    accounts: auth.StaffAccounts,
     secret_key: str,
+    session_seconds: int = auth.SESSION_SECONDS,
+    secure_cookie: bool = False,
     today: Callable[[], date] = business_today,
 ) -> Dash:
     """Serve the dashboards from `flask_app` under /dashboards/.
 
-    `reader` answers the metric queries (a read-only warehouse reader); `authenticate`
-    turns a staff username and password into a role (or None). One mounted app per
-    process: Dash Pages keeps a single page registry.
+    `reader` answers the metric queries (a read-only warehouse reader); `accounts` opens,
+    looks up and ends staff sessions; `secure_cookie` marks the session cookie Secure
+    (behind HTTPS). One mounted app per process: Dash Pages keeps a single page registry.
     """
-    context = Context(reader, auth.Sessions(secret_key), authenticate, today)
-    install(context)
     app = Dash(
         "dashboards",
         server=flask_app,
@@ -77,6 +77,15 @@ def mount(
         suppress_callback_exceptions=True,
         serve_locally=True,
     )
+    sessions = auth.Sessions(
+        secret_key,
+        accounts,
+        app.backend.request_adapter,
+        max_age=session_seconds,
+        secure=secure_cookie,
+    )
+    context = Context(reader, sessions, today)
+    install(context)
     app.index_string = INDEX
     register_page: Any = dash.register_page  # not annotated
     for order, (page, path, key) in enumerate(PAGES):
@@ -101,9 +110,11 @@ def mount(
     for page, _, _ in PAGES:
         page.register(app, context)
     login.register(app, context)
-    _install_gate(flask_app, app, context.sessions)
-    flask_app.add_url_rule(auth.LOGOUT_PATH, "dashboards_logout", _logout)
     _finish_setup_now(flask_app)
+    # Dash has its callback map (the page router included) only once set up.
+    public = auth.anonymous_callbacks(app.callback_map, anonymous_outputs())
+    _install_gate(flask_app, app, sessions, public)
+    flask_app.add_url_rule(auth.LOGOUT_PATH, "dashboards_logout", _logout(sessions))
     return app
 
 
@@ -219,26 +230,39 @@ def header_state(
     }
 
 
-def _register_shell(app: Dash, context: Context) -> None:
-    nav_outputs = []
+def header_outputs() -> list[tuple[str, str]]:
+    """What the header callback sets: labels and links, and the viewer's name (empty for
+    an anonymous visitor, so the login page may run it)."""
+    outputs = [
+        ("header-product", "children"),
+        ("header-product-other", "children"),
+        ("header-brand", "href"),
+        ("lang-switch", "children"),
+        ("lang-switch", "href"),
+        ("logout-link", "children"),
+        ("header-user", "children"),
+        ("app-header", "className"),
+    ]
     for page, _, _ in PAGES:
-        nav_outputs += [
-            Output(f"nav-{page.PREFIX}", "children"),
-            Output(f"nav-{page.PREFIX}", "href"),
-            Output(f"nav-{page.PREFIX}", "className"),
+        outputs += [
+            (f"nav-{page.PREFIX}", "children"),
+            (f"nav-{page.PREFIX}", "href"),
+            (f"nav-{page.PREFIX}", "className"),
         ]
+    return outputs
 
+
+def anonymous_outputs() -> frozenset[tuple[str, str]]:
+    """Every output a callback may have and still run for an anonymous visitor: what the
+    login page needs, none of it data. The router is among them, but the gate lets it
+    render the login page only."""
+    return frozenset([*login.OUTPUTS, *auth.ROUTER_OUTPUTS, *header_outputs()])
+
+
+def _register_shell(app: Dash, context: Context) -> None:
     @components.callback(
         app,
-        Output("header-product", "children"),
-        Output("header-product-other", "children"),
-        Output("header-brand", "href"),
-        Output("lang-switch", "children"),
-        Output("lang-switch", "href"),
-        Output("logout-link", "children"),
-        Output("header-user", "children"),
-        Output("app-header", "className"),
-        *nav_outputs,
+        *(Output(component, prop) for component, prop in header_outputs()),
         Input("_pages_location", "pathname"),
         Input("_pages_location", "search"),
     )
@@ -260,30 +284,38 @@ def _register_shell(app: Dash, context: Context) -> None:
         )
 
 
-def _install_gate(flask_app: Any, app: Dash, sessions: auth.Sessions) -> None:
+def _install_gate(
+    flask_app: Any, app: Dash, sessions: auth.Sessions, public: frozenset[str]
+) -> None:
     def gate() -> Any:
         request = app.backend.request_adapter()
         path = request.path
         if not path.startswith(PREFIX.rstrip("/")):
             return None
-        refusal = auth.check(
-            path,
-            request.full_path,
-            sessions.from_cookies(request.cookies),
-            lambda: cast(object, request.get_json()),  # type: ignore[no-untyped-call]
-        )
+
+        def body() -> object:
+            if not request.is_json:
+                return None
+            return cast(object, request.get_json())  # type: ignore[no-untyped-call]
+
+        refusal = auth.check(path, request.full_path, sessions.current, body, public)
         return None if refusal is None else refusal.response()
 
     flask_app.before_request(gate)
 
 
-def _logout() -> tuple[str, int, list[tuple[str, str]]]:
-    expired = (
-        f"{auth.SESSION_COOKIE}=; Path={auth.COOKIE_PATH}; Max-Age=0; "
-        "Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax"
-    )
-    return (
-        "",
-        302,
-        [("Location", auth.LOGIN_PATH), ("Set-Cookie", expired), ("Cache-Control", "no-store")],
-    )
+def _logout(sessions: auth.Sessions) -> Callable[[], tuple[str, int, list[tuple[str, str]]]]:
+    def log_out() -> tuple[str, int, list[tuple[str, str]]]:
+        # The session ends on the server first: a copy of the cookie is worth nothing after.
+        sessions.log_out()
+        return (
+            "",
+            302,
+            [
+                ("Location", auth.LOGIN_PATH),
+                ("Set-Cookie", sessions.expired_cookie()),
+                ("Cache-Control", "no-store"),
+            ],
+        )
+
+    return log_out

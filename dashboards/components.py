@@ -1,5 +1,6 @@
 """Building blocks shared by the pages: filter bar, KPI cards, chart and table cards with
-CSV download, empty and loading states.
+CSV download (personal data masked by the viewer's role, formulas neutralised), empty and
+loading states.
 
 Component ids are page-prefixed: `<page>-filter-dates`, `<page>-kpi-<metric>-value`,
 `<page>-chart-<name>`, `<page>-table-<name>` and its `-download-button`.
@@ -10,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import pandas as pd
 from dash import Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
+from common.masking import mask_name, mask_phone
 from dashboards import i18n
+from dashboards.auth import Viewer
 from dashboards.i18n import FEN_PER_YUAN, Change, Lang, MoneyScale, Shown, t
 from dashboards.urls import View, apply_filters
 
@@ -347,11 +351,46 @@ class Column:
     kinds: text; name (the row's name/name_en); label:<family> (a code's label, e.g.
     label:tier); money (fen); points; count; percent; hours; date; bool; change:<column>
     (this column against <column>); link:<column> (text linking to the href in <column>).
+    `personal` ("phone" or "name") marks personal data, masked for roles that may not
+    see it.
     """
 
     key: str
     header: str
     kind: str = "text"
+    personal: str | None = None
+
+
+# How each kind of personal data is masked (common.masking: one rule for API and dashboards).
+MASKS: dict[str, Callable[[str], str]] = {"phone": mask_phone, "name": mask_name}
+# Kinds whose CSV cells are numbers written by us, not text a member could have typed.
+CSV_NUMBERS = ("money", "points", "count", "percent", "hours")
+# What makes a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """A text cell a spreadsheet will show as text: one starting like a formula gets a
+    leading apostrophe (=HYPERLINK(...) becomes '=HYPERLINK(...))."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def for_viewer(columns: Sequence[Column], frame: pd.DataFrame, viewer: Viewer) -> pd.DataFrame:
+    """The frame with its personal columns masked unless the viewer's role sees them.
+
+    Queries already mask for such roles; this is the last step before the rows leave,
+    decided by the live session, whatever the query or the client asked for.
+    """
+    if viewer.sees_personal_data:
+        return frame
+    masked = frame.copy()
+    for column in columns:
+        if column.personal and column.key in masked.columns:
+            mask = MASKS[column.personal]
+            masked[column.key] = [
+                value if _missing(value) else mask(str(value)) for value in masked[column.key]
+            ]
+    return masked
 
 
 def _money_scale(frame: pd.DataFrame, column: Column, lang: Lang) -> MoneyScale:
@@ -459,28 +498,37 @@ def _cell_class(column: Column, row: pd.Series) -> str:
     return ""
 
 
+def csv_cell(column: Column, row: pd.Series, lang: Lang) -> str:
+    """One CSV cell: numbers as plain numbers (money in 元 with two decimals, exact from
+    fen), everything else as text, formula-neutralised."""
+    value = row.get(column.key)
+    kind = column.kind
+    if kind in CSV_NUMBERS and _missing(value):
+        return "" if kind == "money" else cell_text(column, row, lang, None)
+    if kind == "money":
+        fen = round(float(value))
+        return str((Decimal(fen) / FEN_PER_YUAN).quantize(Decimal("0.01")))
+    if kind in ("points", "count"):
+        return str(int(value))
+    if kind == "percent":
+        return f"{float(value) * 100:.2f}%"
+    if kind == "hours":
+        return f"{float(value):.1f}"
+    if kind.startswith("change:") and not _missing(value):
+        previous = row.get(kind.split(":", 1)[1])
+        if not _missing(previous) and int(previous) != 0:
+            return f"{(int(value) - int(previous)) / abs(int(previous)) * 100:.2f}%"
+    return neutralise_formula(cell_text(column, row, lang, None))
+
+
 def csv_text(columns: Sequence[Column], frame: pd.DataFrame, lang: Lang) -> str:
-    """The table as CSV for spreadsheets: every row, money in 元 with two decimals
-    (exact, from fen), headers in the viewer's language, a BOM so Excel reads UTF-8."""
+    """The table as CSV for spreadsheets: every row, headers in the viewer's language, a
+    BOM so Excel reads UTF-8; no cell a spreadsheet would run as a formula."""
     headers = []
     for column in columns:
         text = t(column.header, lang)
         headers.append(f"{text} ({t('unit.yuan', lang)})" if column.kind == "money" else text)
-    rows: list[list[str]] = []
-    for _, row in frame.iterrows():
-        cells = []
-        for column in columns:
-            value = row.get(column.key)
-            if column.kind == "money" and not _missing(value):
-                fen = round(float(value))
-                cells.append(str((Decimal(fen) / FEN_PER_YUAN).quantize(Decimal("0.01"))))
-            elif column.kind in ("points", "count") and not _missing(value):
-                cells.append(str(int(value)))
-            elif column.kind == "percent" and not _missing(value):
-                cells.append(f"{float(value) * 100:.2f}%")
-            else:
-                cells.append(cell_text(column, row, lang, None) if column.kind != "money" else "")
-        rows.append(cells)
+    rows = [[csv_cell(column, row, lang) for column in columns] for _, row in frame.iterrows()]
     out = pd.DataFrame(rows, columns=headers)
     return "\ufeff" + str(out.to_csv(index=False, lineterminator="\r\n"))
 
@@ -503,24 +551,41 @@ def download_name(page: str, table: str, view: View) -> str:
     return f"memberhub-{page}-{table}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
 
 
+class PageContext(Protocol):
+    """What a table's callbacks need of dashboards.context.Context."""
+
+    def stored_view(self, data: Mapping[str, Any] | None) -> View: ...
+
+    def viewer(self) -> Viewer | None: ...
+
+
 def register_table(
     app: Any,
     prefix: str,
     name: str,
     columns: Sequence[Column] | Callable[[View], Sequence[Column]],
     load: Callable[[View], pd.DataFrame],
-    stored_view: Callable[[Mapping[str, Any] | None], View],
+    context: PageContext,
 ) -> None:
     """The two callbacks of a table card: fill it when the page's filters are known, and
-    send the same rows as CSV when its download button is pressed."""
+    send the same rows as CSV when its download button is pressed.
+
+    Both ask the context who is asking (the request's live session): nobody gets no
+    rows, and personal columns are masked for roles that may not see them.
+    """
+    stored_view, viewer = context.stored_view, context.viewer
 
     def columns_for(view: View) -> Sequence[Column]:
         return columns(view) if callable(columns) else columns
 
     @callback(app, Output(f"{prefix}-table-{name}", "children"), Input(f"{prefix}-query", "data"))
     def fill(data: Mapping[str, Any] | None) -> Any:
+        who = viewer()
+        if who is None:
+            raise PreventUpdate
         view = stored_view(data)
-        return render_table(columns_for(view), load(view), view.lang)
+        shown = columns_for(view)
+        return render_table(shown, for_viewer(shown, load(view), who), view.lang)
 
     @callback(
         app,
@@ -530,9 +595,15 @@ def register_table(
         prevent_initial_call=True,
     )
     def download(clicks: int | None, data: Mapping[str, Any] | None) -> Any:
+        # Checked here too, not only by the gate: a file of member data leaves only for
+        # a live session, masked by its role.
+        who = viewer()
+        if who is None:
+            raise PreventUpdate  # 204, no file
         if not clicks:
             return no_update
         view = stored_view(data)
+        shown = columns_for(view)
         return csv_download(
-            columns_for(view), load(view), view.lang, download_name(prefix, name, view)
+            shown, for_viewer(shown, load(view), who), view.lang, download_name(prefix, name, view)
         )

@@ -1,4 +1,4 @@
-"""What pages and callbacks work with: the warehouse reader, sessions, the login check,
+"""What pages and callbacks work with: the warehouse reader, the sessions (who is asking),
 the clock; and the one mounted dashboard of this process.
 
 Dash Pages keeps its page registry per process, so a process serves one dashboard app:
@@ -14,10 +14,9 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from dash import callback_context
 
 from dashboards import components
-from dashboards.auth import Authenticate, Sessions, Viewer
+from dashboards.auth import Sessions, Viewer
 from dashboards.i18n import Lang
 from dashboards.urls import DEFAULT_DAYS, View, from_store, read_view
 from warehouse import WarehouseNotReady, queries
@@ -27,7 +26,6 @@ from warehouse import WarehouseNotReady, queries
 class Context:
     reader: queries.Reader
     sessions: Sessions
-    authenticate: Authenticate
     today: Callable[[], date]
     # What every page render needs and only a sync changes, by warehouse version.
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
@@ -91,8 +89,9 @@ class Context:
         return result
 
     def viewer(self) -> Viewer | None:
-        """Who runs the current callback (the gate already turned anonymous ones away)."""
-        return self.sessions.from_cookies(callback_context.cookies or {})
+        """Who runs the current callback: the live session of the request's cookie (the
+        gate already looked it up, so this costs nothing more)."""
+        return self.sessions.current()
 
 
 _mounted: list[Context] = []

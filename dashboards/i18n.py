@@ -30,6 +30,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "login.submit": ("登录", "Sign in"),
     "login.failed": ("用户名或密码错误", "Wrong username or password"),
     "login.missing": ("请输入用户名和密码", "Enter your username and password"),
+    "login.throttled": (
+        "尝试次数过多，请 {minutes} 分钟后再试",
+        "Too many attempts, retry in {minutes} minutes",
+    ),
+    "login.throttled.one": (
+        "尝试次数过多，请 1 分钟后再试",
+        "Too many attempts, retry in 1 minute",
+    ),
     "login.hint": ("使用员工账号登录", "Use your staff account"),
     # filters
     "filter.dates": ("日期", "Dates"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,13 +11,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import crm
 import dashboards
-from common.db import make_engine, make_session_factory
+from common.db import make_engine, make_session_factory, read_session
 from common.errors import Throttled, Unauthorized
 from common.settings import Settings, load_settings
 from common.sms import SandboxSmsSender
+from common.unit_of_work import UnitOfWork
+from dashboards.auth import Opened, Refused, StaffAccounts, Viewer
 from memberhub import http_headers
 from storefront_api import ApiContext, register_api
-from storefront_api.auth import TokenIssuer, log_in_staff
+from storefront_api.auth import (
+    TokenIssuer,
+    end_staff_session,
+    log_in_staff,
+    session_sha256_of,
+    staff_of_session,
+)
 from warehouse import WarehouseReader
 
 
@@ -52,8 +59,10 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     mounted = dashboards.mount(
         app,
         reader=WarehouseReader(runtime.settings.warehouse_path),
-        authenticate=_staff_login(runtime),
+        accounts=_staff_accounts(runtime),
         secret_key=runtime.settings.secret_key,
+        session_seconds=runtime.settings.token_ttl_seconds,
+        secure_cookie=runtime.settings.https,
     )
     http_headers.install(app, script_hashes=mounted.csp_hashes(), https=runtime.settings.https)
 
@@ -69,24 +78,40 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     return app
 
 
-def _staff_login(runtime: Runtime) -> Callable[[str, str], str | None]:
-    """The dashboards' login check: a staff user's role, or None."""
+def _staff_accounts(runtime: Runtime) -> StaffAccounts:
+    """The dashboards' logins: staff sessions of kind "dashboards", throttled per account
+    and per client address as the API's are, looked up live on every request."""
+    factory = runtime.session_factory
+    ttl = timedelta(seconds=runtime.settings.token_ttl_seconds)
 
-    def authenticate(username: str, password: str) -> str | None:
+    def log_in(username: str, password: str, client_address: str | None) -> Opened | Refused:
         try:
             login = log_in_staff(
-                runtime.session_factory,
+                factory,
                 username,
                 password,
-                client_address=None,
+                client_address=client_address,
                 kind="dashboards",
-                ttl=timedelta(seconds=runtime.settings.token_ttl_seconds),
+                ttl=ttl,
             )
-        except (Unauthorized, Throttled):
-            return None
-        return login.principal.role
+        except Throttled as throttled:
+            return Refused(retry_after=throttled.retry_after)
+        except Unauthorized:
+            return Refused()
+        principal = login.principal
+        return Opened(login.session_token, Viewer(principal.username, principal.role))
 
-    return authenticate
+    def viewer_of(token: str) -> Viewer | None:
+        with read_session(factory) as session:
+            principal = staff_of_session(session, session_sha256_of(token))
+        return None if principal is None else Viewer(principal.username, principal.role)
+
+    def log_out(token: str) -> None:
+        with UnitOfWork(factory) as uow:
+            end_staff_session(uow, session_sha256_of(token))
+            uow.commit()
+
+    return StaffAccounts(log_in=log_in, viewer_of=viewer_of, log_out=log_out)
 
 
 def wsgi_app() -> Flask:

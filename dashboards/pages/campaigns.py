@@ -260,7 +260,7 @@ def register(app: Any, context: Context) -> None:
         "campaigns",
         CAMPAIGN_COLUMNS,
         lambda view: with_links(results(view), view),
-        context.stored_view,
+        context,
     )
 
     @components.callback(app, Output(f"{PREFIX}-detail-kpis", "children"), query)
@@ -297,5 +297,5 @@ def register(app: Any, context: Context) -> None:
         lambda view: queries.campaign_daily(
             context.reader, view.filters, view.filters.campaign or ""
         ),
-        context.stored_view,
+        context,
     )

@@ -255,7 +255,7 @@ def register(app: Any, context: Context) -> None:
         "channels",
         CHANNEL_COLUMNS,
         lambda view: channel_rows(queries.sales_by_channel(context.reader, view.filters)),
-        context.stored_view,
+        context,
     )
     components.register_table(
         app,
@@ -263,7 +263,7 @@ def register(app: Any, context: Context) -> None:
         "institutions",
         INSTITUTION_COLUMNS,
         lambda view: queries.sales_by_institution(context.reader, view.filters),
-        context.stored_view,
+        context,
     )
     components.register_table(
         app,
@@ -271,7 +271,7 @@ def register(app: Any, context: Context) -> None:
         "outlets",
         OUTLET_COLUMNS,
         lambda view: outlet_rows(queries.pickup_by_outlet(context.reader, view.filters), view.lang),
-        context.stored_view,
+        context,
     )
     components.register_table(
         app,
@@ -281,5 +281,5 @@ def register(app: Any, context: Context) -> None:
         lambda view: service_rows(
             queries.service_activity(context.reader, view.filters), view.lang
         ),
-        context.stored_view,
+        context,
     )

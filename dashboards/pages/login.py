@@ -1,5 +1,5 @@
 """The login page: staff username and password; on success a session cookie and the page
-the visitor first asked for."""
+the visitor first asked for; too many attempts say how long to wait."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from dash import Input, Output, State, callback_context, dcc, html, no_update
 
 from dashboards import auth, components
 from dashboards.context import Context
-from dashboards.i18n import parse_lang, t
+from dashboards.i18n import Lang, parse_lang, t
 from dashboards.urls import parse_search
 
 PREFIX = "login"
+# What the login form's callback sets: its message and, after a login, the location. The
+# gate lets anonymous visitors run it (auth.anonymous_callbacks).
+OUTPUTS = (("login-message", "children"), ("_pages_location", "href"))
 
 
 def layout(**query: str) -> html.Div:
@@ -64,8 +67,8 @@ def layout(**query: str) -> html.Div:
 def register(app: Any, context: Context) -> None:
     @components.callback(
         app,
-        Output("login-message", "children"),
-        Output("_pages_location", "href", allow_duplicate=True),
+        Output(*OUTPUTS[0]),
+        Output(*OUTPUTS[1], allow_duplicate=True),
         Input("login-submit", "n_clicks"),
         Input("login-password", "n_submit"),
         State("login-username", "value"),
@@ -86,15 +89,21 @@ def register(app: Any, context: Context) -> None:
             return no_update, no_update
         if not username or not password:
             return t("login.missing", lang), no_update
-        viewer = auth.log_in(context.authenticate, username.strip(), password)
-        if viewer is None:
-            return t("login.failed", lang), no_update
+        outcome = context.sessions.log_in(username.strip(), password)
+        if isinstance(outcome, auth.Refused):
+            return refusal_message(outcome, lang), no_update
         callback_context.response.set_cookie(
             auth.SESSION_COOKIE,
-            context.sessions.issue(viewer),
-            max_age=context.sessions.max_age,
-            path=auth.COOKIE_PATH,
-            httponly=True,
-            samesite="Lax",
+            context.sessions.sign(outcome.token),
+            **context.sessions.cookie_options(),
         )
         return "", auth.safe_next(params.get("next"))
+
+
+def refusal_message(refusal: auth.Refused, lang: Lang) -> str:
+    """Wrong credentials, or (throttled) how many minutes to wait."""
+    if refusal.retry_after is None:
+        return t("login.failed", lang)
+    minutes = refusal.minutes()
+    key = "login.throttled.one" if minutes == 1 else "login.throttled"
+    return t(key, lang).format(minutes=minutes)

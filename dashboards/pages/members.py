@@ -19,8 +19,8 @@ from warehouse import queries
 PREFIX = "members"
 TOP_COLUMNS = (
     Column("member_no", "col.member_no", "text"),
-    Column("name", "col.name", "text"),
-    Column("phone", "col.phone", "text"),
+    Column("name", "col.name", "text", personal="name"),
+    Column("phone", "col.phone", "text", personal="phone"),
     Column("tier", "col.tier", "label:tier"),
     Column("purchases", "metric.purchases", "count"),
     Column("gmv_fen", "metric.gmv", "money"),
@@ -158,4 +158,4 @@ def register(app: Any, context: Context) -> None:
             reveal_personal_data=bool(viewer and viewer.sees_personal_data),
         )
 
-    components.register_table(app, PREFIX, "top", TOP_COLUMNS, top, context.stored_view)
+    components.register_table(app, PREFIX, "top", TOP_COLUMNS, top, context)

@@ -141,5 +141,5 @@ def register(app: Any, context: Context) -> None:
         "channels",
         CHANNEL_COLUMNS,
         lambda view: queries.sales_by_channel(context.reader, view.filters),
-        context.stored_view,
+        context,
     )

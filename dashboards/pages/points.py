@@ -155,8 +155,6 @@ def register(app: Any, context: Context) -> None:
         "rewards",
         REWARD_COLUMNS,
         lambda view: queries.redemptions_by_reward(context.reader, view.filters),
-        context.stored_view,
+        context,
     )
-    components.register_table(
-        app, PREFIX, "liability", LIABILITY_COLUMNS, liability, context.stored_view
-    )
+    components.register_table(app, PREFIX, "liability", LIABILITY_COLUMNS, liability, context)

