@@ -452,6 +452,13 @@ def _replay(client: FlaskClient, lines: list[str]) -> list[Call]:
     calls = []
     for line in lines:
         command = line.strip()
+        from_file = re.fullmatch(
+            r"(\w+)=\$\(tail -1 (\S+) \| python3 -c '.*\[\"(\w+)\"\]\)'\)", command
+        )
+        if from_file is not None:
+            last = Path(from_file.group(2)).read_text(encoding="utf-8").splitlines()[-1]
+            variables[from_file.group(1)] = str(json.loads(last)[from_file.group(3)])
+            continue
         assigned = re.fullmatch(r"(\w+)=\$\((curl .*) \| python3 -c '.*\[\"(\w+)\"\]\)'\)", command)
         if assigned is None and not command.startswith("curl "):
             continue
@@ -479,8 +486,11 @@ def test_printed_curl_examples_work_in_order(demo: Demo, client: FlaskClient) ->
     counter, the member's orders and timeline, a bill looked up and paid, a tracked item."""
     calls = _replay(client, demo.lines)
     assert [call.status for call in calls] == [
-        201, 200, 200, 201, 201, 201, 200, 200, 200, 200, 201, 200
+        201, 200, 200, 201, 201, 201, 200, 200, 200, 200, 201, 200, 202, 201, 200, 200
     ]  # fmt: skip
+    *calls, _code_sent, registered, _admin_login, audit = calls
+    assert registered.body["registered_channel"] == "self"
+    assert any(event["action"] == "login.staff" for event in audit.body["items"])
     (
         earned,
         _,
