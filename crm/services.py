@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 import points_engine
 from common.clock import as_utc, start_of_day, utcnow
-from common.errors import Conflict, DomainError, Invalid
+from common.errors import Conflict, DomainError, InconsistentFields, Invalid
 from common.unit_of_work import UnitOfWork
 from crm import verification
 from crm.adapters.orm import Identifier, Member, Tier
@@ -24,6 +24,7 @@ from crm.domain.errors import (
     IdentifierTaken,
     UnknownMember,
     UnknownMemberReference,
+    VerificationCodeRefused,
 )
 from crm.domain.identity import new_member_no, normalise_identifier, normalise_phone
 from crm.domain.tiers import TierRule, tier_for
@@ -111,7 +112,9 @@ def register_member(
     # use up the person's code.
     if command.channel == SELF_REGISTRATION:
         if proof is None:
-            raise Invalid.field("verification_code", "self-registration needs a one-time code")
+            raise VerificationCodeRefused.field(
+                "verification_code", "self-registration needs a one-time code"
+            )
         verification.use_code(uow, proof.secret, phone, "register", "", proof.code)
     now = utcnow()
     member = Member(
@@ -348,7 +351,7 @@ def merge_members(uow: UnitOfWork, survivor_no: str, absorbed_no: str) -> dict[s
     """
     session = uow.session
     if survivor_no == absorbed_no:
-        raise Invalid.field("absorbed", "must differ from survivor")
+        raise InconsistentFields.field("absorbed", "must differ from survivor")
     ids = {}
     for field, number in (("survivor", survivor_no), ("absorbed", absorbed_no)):
         member_id = session.scalar(select(Member.id).where(Member.member_no == number))

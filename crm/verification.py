@@ -22,7 +22,7 @@ from common.errors import Invalid, Throttled
 from common.sms import SmsSender
 from common.unit_of_work import UnitOfWork
 from crm.adapters.orm import Identifier, VerificationCode
-from crm.domain.errors import IdentifierTaken
+from crm.domain.errors import IdentifierTaken, VerificationCodeRefused
 from crm.domain.identity import normalise_phone
 
 PURPOSES = ("register", "link_identifier")
@@ -110,7 +110,7 @@ def use_code(
     """Mark the matching unexpired code used, in the caller's transaction (so it is used
     only if the action it proves is done). Raises Invalid naming `verification_code`."""
     if not code:
-        raise Invalid.field(
+        raise VerificationCodeRefused.field(
             "verification_code", "needed: ask POST /api/v1/verification-codes to send one"
         )
     phone = normalise_phone(phone)
@@ -131,4 +131,4 @@ def use_code(
             row.used_at = now
             throttle.forgive(uow.session, f"otp-try:{phone}:{purpose}")
             return
-    raise Invalid.field("verification_code", "wrong or expired code")
+    raise VerificationCodeRefused.field("verification_code", "wrong or expired code")

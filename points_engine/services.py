@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from common import idempotency
 from common.clock import business_date, end_of_day, end_of_next_year, start_of_day, to_utc, utcnow
-from common.errors import Conflict, DomainError, Invalid, NotFound
+from common.errors import (
+    Conflict,
+    DomainError,
+    InconsistentFields,
+    Invalid,
+    NotFound,
+    UnknownReference,
+    combined,
+)
 from common.event_time import EventWindow
 from common.organisation import Category, Institution, category_codes, codes, institution_codes
 from common.reference_cache import reference_cache
@@ -39,6 +47,7 @@ from points_engine.domain.accounts import (
 from points_engine.domain.errors import (
     AlreadyCancelled,
     InsufficientPoints,
+    NoEarningRuleFor,
     OutOfStock,
     PointsDebtOutstanding,
     RefundExceedsOriginal,
@@ -321,7 +330,7 @@ def _prepare_accrual(
         try:
             earning.best_rule(rules, command.business_type, channel, line.category)
         except earning.NoEarningRule as error:
-            raise Invalid.field(f"lines[{index}].category", str(error)) from error
+            raise NoEarningRuleFor.field(f"lines[{index}].category", str(error)) from error
     occurred_at = to_utc(command.occurred_at)
     return _PreparedAccrual(
         command=command,
@@ -339,7 +348,7 @@ def _validate_accrual(uow: UnitOfWork, command: AccrualCommand) -> None:
     if command.business_type not in BUSINESS_TYPES:
         errors.append(Invalid.field("business_type", f"must be one of {', '.join(BUSINESS_TYPES)}"))
     if command.institution_code not in institution_codes(uow.session):
-        errors.append(Invalid.field("institution_code", "unknown institution"))
+        errors.append(UnknownReference.field("institution_code", "unknown institution"))
     if not command.lines:
         errors.append(Invalid.field("lines", "at least one line is required"))
     known_categories = category_codes(uow.session)
@@ -351,11 +360,13 @@ def _validate_accrual(uow: UnitOfWork, command: AccrualCommand) -> None:
         if line.category is not None and line.category not in known_categories:
             errors.append(Invalid.field(f"lines[{index}].category", "unknown category"))
     if command.lines and command.total_fen != sum(line.amount_fen for line in command.lines):
-        errors.append(Invalid.field("total_fen", "must equal the sum of lines[].amount_fen"))
+        errors.append(
+            InconsistentFields.field("total_fen", "must equal the sum of lines[].amount_fen")
+        )
     if command.occurred_at.tzinfo is None:
         errors.append(Invalid.field("occurred_at", "must carry a UTC offset"))
     if errors:
-        raise Invalid("; ".join(e.detail for e in errors), [fe for e in errors for fe in e.errors])
+        raise combined(errors)
 
 
 def earning_rules(session: Session) -> tuple[earning.EarningRule, ...]:
@@ -1331,11 +1342,11 @@ class CampaignCommand:
 def validate_campaign(session: Session, command: CampaignCommand) -> None:
     """Check a campaign's dates, effect, budget, cap, holdout and targets. Raises Invalid."""
     if command.ends_on < command.starts_on:
-        raise Invalid.field("ends_on", "must not be before starts_on")
+        raise InconsistentFields.field("ends_on", "must not be before starts_on")
     if command.budget_points <= 0:
         raise Invalid.field("budget_points", "must be greater than 0")
     if (command.multiplier_bp > earning.BP) == (command.bonus_points > 0):
-        raise Invalid.field(
+        raise InconsistentFields.field(
             "multiplier_bp", "give either a multiplier above 10000 or bonus_points, not both"
         )
     if command.multiplier_bp < earning.BP:
@@ -1350,7 +1361,7 @@ def validate_campaign(session: Session, command: CampaignCommand) -> None:
     ):
         unknown = sorted(set(values) - known)
         if unknown:
-            raise Invalid.field(name, f"unknown codes: {', '.join(unknown)}")
+            raise UnknownReference.field(name, f"unknown codes: {', '.join(unknown)}")
 
 
 def create_campaign(uow: UnitOfWork, command: CampaignCommand) -> dict[str, Any]:
@@ -1362,7 +1373,7 @@ def create_campaign(uow: UnitOfWork, command: CampaignCommand) -> dict[str, Any]
     validate_campaign(session, command)
     funder = session.get(Institution, command.funded_by)
     if funder is None:
-        raise Invalid.field("funded_by", "unknown institution")
+        raise UnknownReference.field("funded_by", "unknown institution")
     if session.scalar(select(orm.Campaign.id).where(orm.Campaign.code == command.code)):
         raise Conflict(f"campaign {command.code!r} already exists")
     book = LedgerBook(session)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from common.clock import business_date, start_of_day
 from common.db import READ_ONLY_OPTION
-from common.errors import Invalid
+from common.errors import InconsistentFields
 from common.unit_of_work import UnitOfWork
 from points_engine.adapters import orm
 from points_engine.domain import earning
@@ -58,7 +58,9 @@ def _given_or_year_before(given: date | None, own: date, field: str) -> date:
     if given is not None:
         return given
     if own.year == 1:
-        raise Invalid.field(field, "give it: the campaign's own date has no year before it")
+        raise InconsistentFields.field(
+            field, "give it: the campaign's own date has no year before it"
+        )
     return year_before(own)
 
 
@@ -112,20 +114,21 @@ def simulate_campaign(
     nothing is written. On SQLite the read takes no write lock when this (or
     stored_campaign) is the first use of the unit of work.
 
-    Raises Invalid: the campaign's own fields (as create_campaign checks them), a
-    period end outside 1970-01-01..9998-12-31, or a period that ends before it starts
-    or spans more than 366 days (both `history_to`).
+    Raises Invalid: the campaign's own fields (as create_campaign checks them);
+    InconsistentFields: a period end outside 1970-01-01..9998-12-31 (given, or taken from
+    the campaign's dates), or a period that ends before it starts or spans more than 366
+    days (both `history_to`).
     """
     _begin_reading(uow)
     session = uow.session
     validate_campaign(session, command)
     for name, day in (("history_from", since), ("history_to", until)):
         if not EARLIEST <= day <= LATEST:
-            raise Invalid.field(name, f"must be between {EARLIEST} and {LATEST}")
+            raise InconsistentFields.field(name, f"must be between {EARLIEST} and {LATEST}")
     if until < since:
-        raise Invalid.field("history_to", "must not be before history_from")
+        raise InconsistentFields.field("history_to", "must not be before history_from")
     if (until - since).days + 1 > MAX_HISTORY_DAYS:
-        raise Invalid.field(
+        raise InconsistentFields.field(
             "history_to", f"the history window may span at most {MAX_HISTORY_DAYS} days"
         )
     replay = _Replay(

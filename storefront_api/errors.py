@@ -22,6 +22,7 @@ from common.errors import (
     Throttled,
     Unauthorized,
 )
+from common.patterns import PATTERN_WORDS
 
 log = logging.getLogger(__name__)
 PROBLEM_BASE = "https://memberhub.chinapost-sh.example/problems/"
@@ -152,6 +153,10 @@ def _message(item: Any) -> str:
         return "malformed JSON: " + str(item.get("ctx", {}).get("error", "cannot parse"))
     if item["type"] == "extra_forbidden":
         return "unknown field"
+    if item["type"] == "string_pattern_mismatch":
+        words = PATTERN_WORDS.get(str(item.get("ctx", {}).get("pattern")))
+        if words is not None:
+            return words
     return str(item["msg"]).removeprefix("Value error, ")
 
 

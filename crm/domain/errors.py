@@ -15,6 +15,14 @@ class UnknownMemberReference(Invalid):
     title = "Unknown member"
 
 
+class VerificationCodeRefused(Invalid):
+    """The one-time code is missing, wrong, used or expired: only the SMS it came by can
+    tell, not the schema."""
+
+    code = "verification-code"
+    title = "One-time code missing, wrong or expired"
+
+
 class IdentifierTaken(Conflict):
     code = "identifier-taken"
     title = "Identifier already belongs to another member"

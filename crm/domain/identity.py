@@ -6,18 +6,14 @@ import re
 import secrets
 
 from common.errors import Invalid
+from common.patterns import IDENTIFIER_PATTERNS, PHONE, PHONE_WORDS
 
-_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
-_SEPARATORS = re.compile(r"[\s\-()]")
+# The same patterns the OpenAPI document states, so the two cannot disagree.
+_PHONE = re.compile(PHONE)
+_NOT_DIGITS = re.compile(r"[^0-9]")
 
 IDENTIFIER_FORMATS: dict[str, re.Pattern[str]] = {
-    "phone": _MOBILE,
-    "card_no": re.compile(r"^[0-9]{16,19}$"),
-    "wechat_openid": re.compile(r"^[A-Za-z0-9_-]{16,64}$"),
-    "alipay_uid": re.compile(r"^2088[0-9]{12}$"),
-    "partner_airline": re.compile(r"^[A-Z0-9]{6,20}$"),
-    "partner_bank": re.compile(r"^[A-Z0-9]{6,24}$"),
-    "partner_insurer": re.compile(r"^[A-Z0-9]{6,24}$"),
+    kind: re.compile(pattern) for kind, pattern in IDENTIFIER_PATTERNS.items()
 }
 LINKABLE_TYPES = tuple(t for t in IDENTIFIER_FORMATS if t != "phone")
 
@@ -27,14 +23,10 @@ def normalise_phone(raw: str, field: str = "phone") -> str:
 
     Raises Invalid naming `field` for anything that is not a mainland mobile number.
     """
-    digits = _SEPARATORS.sub("", raw.strip())
-    for prefix in ("+86", "0086", "86"):
-        if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
-            digits = digits[len(prefix) :]
-            break
-    if not _MOBILE.match(digits):
-        raise Invalid.field(field, "must be a mainland China mobile number (11 digits, 13x-19x)")
-    return digits
+    if not _PHONE.fullmatch(raw):
+        raise Invalid.field(field, PHONE_WORDS)
+    # Separators, '+' and the country code go; the mobile number is the last 11 digits.
+    return _NOT_DIGITS.sub("", raw)[-11:]
 
 
 def normalise_identifier(kind: str, value: str, field: str = "value") -> str:
@@ -44,7 +36,7 @@ def normalise_identifier(kind: str, value: str, field: str = "value") -> str:
     if kind == "phone":
         return normalise_phone(value, field)
     stored = value.strip()
-    if not IDENTIFIER_FORMATS[kind].match(stored):
+    if not IDENTIFIER_FORMATS[kind].fullmatch(stored):
         raise Invalid.field(field, f"not a valid {kind}")
     return stored
 

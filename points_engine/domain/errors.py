@@ -40,6 +40,13 @@ class UnknownReward(Invalid):
     title = "Unknown reward"
 
 
+class NoEarningRuleFor(Invalid):
+    """No earning rule covers this business type, channel and category (rules are data)."""
+
+    code = "no-earning-rule"
+    title = "No earning rule covers this purchase"
+
+
 class UnknownCampaign(NotFound):
     code = "unknown-campaign"
     title = "Unknown campaign"

@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from common import audit, throttle
 from common.clock import as_utc, utcnow
 from common.db import read_session
-from common.errors import Conflict, Invalid, NotFound, Throttled, Unauthorized
+from common.errors import (
+    Conflict,
+    InconsistentFields,
+    Invalid,
+    NotFound,
+    Throttled,
+    Unauthorized,
+    UnknownReference,
+)
 from common.organisation import Channel, Institution
 from common.reference_cache import ReferenceCache
 from common.unit_of_work import UnitOfWork
@@ -85,13 +93,15 @@ def create_api_key(
     if channel_row is None:
         raise Invalid.field("channel", "unknown channel")
     if channel_row.needs_institution and institution_code is None:
-        raise Invalid.field("institution", f"a {channel} key must name its outlet or store")
+        raise InconsistentFields.field(
+            "institution_code", f"a {channel} key must name its outlet or store"
+        )
     if institution_code is not None:
         institution = session.get(Institution, institution_code)
         if institution is None:
-            raise Invalid.field("institution", "unknown institution")
+            raise UnknownReference.field("institution_code", "unknown institution")
         if channel_row.needs_institution and institution.kind not in INSTITUTION_BOUND_KINDS:
-            raise Invalid.field("institution", "must be an outlet, kiosk or store")
+            raise UnknownReference.field("institution_code", "must be an outlet, kiosk or store")
     key = _new_key(session, channel, institution_code, label)
     uow.commit()
     return key

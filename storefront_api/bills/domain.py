@@ -148,6 +148,11 @@ class NoBillDue(NotFound):
     title = "No bill due"
 
 
+class AmountNotDue(Invalid):
+    code = "amount-not-due"
+    title = "Amount is not the bill's amount due"
+
+
 class UnknownBill(Invalid):
     code = "unknown-bill"
     title = "Unknown bill"
@@ -213,7 +218,7 @@ def check_amount(amount_fen: int, amount_due_fen: int) -> None:
     Raises Invalid naming `amount_fen`.
     """
     if amount_fen != amount_due_fen:
-        raise Invalid.field("amount_fen", f"must equal the amount due, {amount_due_fen} fen")
+        raise AmountNotDue.field("amount_fen", f"must equal the amount due, {amount_due_fen} fen")
 
 
 def needs_biller_answer(status: PaymentStatus, created_at: datetime, now: datetime) -> bool:

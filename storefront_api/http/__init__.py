@@ -22,6 +22,7 @@ from storefront_api.http import (
     verification,
 )
 from storefront_api.http.context import EXTENSION_KEY, ApiContext
+from storefront_api.http.routing import CONVERTERS
 
 
 def register_api(app: Flask, context: ApiContext) -> None:
@@ -29,6 +30,7 @@ def register_api(app: Flask, context: ApiContext) -> None:
     app.config["MAX_CONTENT_LENGTH"] = context.settings.max_body_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.url_map.converters.update(CONVERTERS)
     for module in (
         auth_routes,
         admin,

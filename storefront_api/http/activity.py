@@ -8,7 +8,7 @@ from flask import Blueprint, Response
 
 import crm
 from common.db import read_session
-from common.errors import Invalid
+from common.errors import UnknownCursor
 from storefront_api.http.context import api_context
 from storefront_api.http.routing import decode_cursor, encode_cursor, json_response, route
 from storefront_api.http.schemas import Open, PageQuery
@@ -39,7 +39,7 @@ def _position(cursor: str | None) -> tuple[datetime, int] | None:
     except ValueError:
         when = None
     if when is None or when.tzinfo is None or not (shown.isascii() and shown.isdigit()):
-        raise Invalid.field("cursor", "not a cursor this API issued")
+        raise UnknownCursor.field("cursor", "not a cursor this API issued")
     return when, int(shown)
 
 

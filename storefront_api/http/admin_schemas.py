@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from storefront_api.http.schemas import Open, Strict
+from common.patterns import NO_NUL
+from storefront_api.http.schemas import INTEGRAL, Open, Strict
 
 Role = Literal["marketer", "finance", "admin"]
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{2,63}$")]
@@ -44,12 +45,22 @@ class PasswordOut(Open):
 
 class KeyIn(Strict):
     channel: ChannelCode
-    institution_code: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
-    label: Annotated[str, StringConstraints(max_length=120)] = ""
+    institution_code: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=32, pattern=NO_NUL),
+            Field(
+                description="needed for counter and retail keys (an outlet, kiosk or store), "
+                "else inconsistent-fields"
+            ),
+        ]
+        | None
+    ) = None
+    label: Annotated[str, StringConstraints(max_length=120, pattern=NO_NUL)] = ""
 
 
 class RotateIn(Strict):
-    overlap_hours: Annotated[int, Field(ge=0, le=720)] = 24
+    overlap_hours: Annotated[int, Field(ge=0, le=720), INTEGRAL] = 24
 
 
 class KeyOut(Open):
@@ -74,11 +85,17 @@ class KeyList(Open):
 
 class AuditQuery(Strict):
     model_config = ConfigDict(strict=False, extra="forbid")
-    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    limit: Annotated[int, Field(ge=1, le=500), INTEGRAL] = 50
     cursor: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")] | None = None
-    actor: Annotated[str, StringConstraints(min_length=1, max_length=120)] | None = None
-    action: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None
-    target: Annotated[str, StringConstraints(min_length=1, max_length=160)] | None = None
+    actor: (
+        Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=NO_NUL)] | None
+    ) = None
+    action: (
+        Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=NO_NUL)] | None
+    ) = None
+    target: (
+        Annotated[str, StringConstraints(min_length=1, max_length=160, pattern=NO_NUL)] | None
+    ) = None
 
 
 class AuditEventOut(Open):

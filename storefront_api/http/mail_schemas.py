@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
+from common.patterns import TRACKING_NO
 from storefront_api.http.schemas import (
     AccrualOut,
     ExternalId,
@@ -14,14 +15,18 @@ from storefront_api.http.schemas import (
     MemberRefIn,
     Open,
     Strict,
+    Text200,
 )
 
 MailService = Literal["letter", "registered", "parcel", "ems"]
 MailStatusName = Literal["accepted", "in_transit", "out_for_delivery", "delivered", "returned"]
 TrackingNo = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=32, strip_whitespace=True),
-    Field(description="UPU S10 number, check digit included, e.g. EE123456785CN"),
+    StringConstraints(min_length=1, max_length=32, pattern=TRACKING_NO),
+    Field(
+        description="UPU S10 number, check digit included, e.g. EE123456785CN (letters in "
+        "any case, white space anywhere); a wrong check digit is invalid-tracking-number"
+    ),
 ]
 
 
@@ -50,7 +55,7 @@ class MailEventIn(Strict):
     """`external_id` is optional: an identical event (status, location, time) is stored once."""
 
     status: MailStatusName
-    location: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    location: Text200
     occurred_at: AwareDatetime
     external_id: ExternalId | None = None
 

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, send_from_directory
 from pydantic import BaseModel
 
+from common.patterns import MEMBER_NO, TRACKING_NO
 from storefront_api.http import policy
 from storefront_api.http.routing import OPERATIONS, Operation, json_response
 
@@ -45,6 +46,47 @@ PROBLEM_SCHEMA = {
         },
     },
 }
+# A public number: two capital letters, then capital letters and digits (RD..., BP..., SB...).
+_PUBLIC_NO = r"^[A-Z]{2}[0-9A-Z]{4,40}$"
+# Codes chosen by people (SKUs, campaign codes): any text of a path segment.
+_FREE_CODE = r"^[^/\x00]{1,64}$"
+PATH_PARAMETERS: dict[str, dict[str, str]] = {
+    "member_no": {"pattern": MEMBER_NO, "description": "the 12-digit member number"},
+    "order_no": {"pattern": r"^PO[0-9]{18}$", "description": "PO, the date, 10 digits"},
+    "card_no": {
+        "pattern": r"^[0-9]{19}$",
+        "description": "the 19-digit prepaid card number, the last a Luhn check digit (a "
+        "wrong one is answered 422 invalid-card-no)",
+    },
+    "tracking_no": {
+        "pattern": TRACKING_NO,
+        "description": "UPU S10 number, e.g. EE123456785CN (a wrong check digit is answered "
+        "422 invalid-tracking-number)",
+    },
+    "payment_no": {"pattern": _PUBLIC_NO, "description": "the bill payment's number"},
+    "redemption_id": {"pattern": _PUBLIC_NO, "description": "the redemption's id"},
+    "charge_no": {"pattern": _PUBLIC_NO, "description": "the card charge's number"},
+    "subscription_no": {"pattern": _PUBLIC_NO, "description": "the subscription's number"},
+    "key_id": {"pattern": r"^[0-9a-f]{12}$", "description": "the key's 12-hex-digit id"},
+    "username": {"pattern": r"^[a-z][a-z0-9_.-]{2,63}$", "description": "the staff login"},
+    "sku": {"pattern": _FREE_CODE, "description": "the product's SKU"},
+    "code": {"pattern": _FREE_CODE, "description": "the campaign's code"},
+}
+# Operations that count attempts and answer 429 past a limit (see their summaries).
+THROTTLED = frozenset(
+    {
+        "auth.member_token",
+        "auth.staff_token",
+        "verification.request_code",
+        "verification.request_member_code",
+        "members.register",
+        "members.link",
+        "orders.verify_pickup",
+        "orders.place_order",
+        "prepaid_cards.charge",
+    }
+)
+
 ERROR_TEXT = {
     400: "Malformed JSON",
     401: "Missing or invalid credentials",
@@ -90,9 +132,36 @@ def build_document() -> dict[str, Any]:
 
 def _schema_ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
     schema = model.model_json_schema(ref_template=REF)
-    schemas.update(schema.pop("$defs", {}))
-    schemas[model.__name__] = schema
+    for name, definition in schema.pop("$defs", {}).items():
+        schemas[name] = _no_null_defaults(definition)
+    schemas[model.__name__] = _no_null_defaults(schema)
     return {"$ref": REF.format(model=model.__name__)}
+
+
+def _admits_null(schema: dict[str, Any]) -> bool:
+    if schema.get("type") == "null" or "$ref" in schema:
+        return schema.get("type") == "null"
+    return any(_admits_null(branch) for branch in schema.get("anyOf", []))
+
+
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema: a query string has no null, so `X | None` is just X."""
+    branches = [branch for branch in prop.get("anyOf", []) if branch.get("type") != "null"]
+    shown = {key: value for key, value in prop.items() if key != "anyOf"}
+    if len(branches) == 1:
+        shown = {**branches[0], **shown}
+    if shown.get("default", 0) is None:
+        del shown["default"]
+    return shown
+
+
+def _no_null_defaults(schema: dict[str, Any]) -> dict[str, Any]:
+    """Drop `default: null` where null is not allowed (a field that may only be left out):
+    a client or generator taking the default would send what the server refuses."""
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None and not _admits_null(prop):
+            del prop["default"]
+    return schema
 
 
 def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
@@ -114,21 +183,47 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     elif not rule.open_to_all:
         # Open to callers without credentials; a bearer token is accepted too.
         spec["security"] = [{}, {"bearer": []}]
-    parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    parameters: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": PATH_PARAMETERS[name]["description"],
+            "schema": {"type": "string", "pattern": PATH_PARAMETERS[name]["pattern"]},
+        }
         for name in operation.path_params
     ]
     if operation.query is not None:
         query_schema = operation.query.model_json_schema()
-        required = set(query_schema.get("required", []))
-        for name, prop in query_schema.get("properties", {}).items():
+        query_schema["properties"] = {
+            name: _without_null(prop) for name, prop in query_schema["properties"].items()
+        }
+        object_name = getattr(operation.query, "query_parameter", None)
+        if object_name is not None:
+            # One object parameter whose properties are the query's names (style form,
+            # explode): how OpenAPI says "exactly one of these" of query parameters.
+            query_schema.pop("title", None)
             parameters.append(
-                {"name": name, "in": "query", "required": name in required, "schema": prop}
+                {
+                    "name": object_name,
+                    "in": "query",
+                    "required": True,
+                    "style": "form",
+                    "explode": True,
+                    "schema": query_schema,
+                }
             )
+        else:
+            required = set(query_schema.get("required", []))
+            for name, prop in query_schema.get("properties", {}).items():
+                parameters.append(
+                    {"name": name, "in": "query", "required": name in required, "schema": prop}
+                )
     if parameters:
         spec["parameters"] = parameters
     if operation.body is not None:
         spec["requestBody"] = {
+            "description": "JSON, at most 1 MiB (a larger body is answered 413 unread)",
             "required": operation.body_required,
             "content": {"application/json": {"schema": _schema_ref(operation.body, schemas)}},
         }
@@ -147,6 +242,13 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         problem_statuses.add(403)
     if operation.body is not None:
         problem_statuses |= {400, 413, 422}
+    if operation.query is not None:
+        problem_statuses.add(422)
+    if operation.path_params:
+        # Every named object can be unknown; a malformed name matches no route.
+        problem_statuses.add(404)
+    if operation.endpoint in THROTTLED:
+        problem_statuses.add(429)
     for status in sorted(problem_statuses):
         spec["responses"][str(status)] = {
             "description": ERROR_TEXT.get(status, "Error"),

@@ -4,22 +4,38 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
+from common.patterns import NO_NUL, WHITESPACE
 from storefront_api.http.schemas import (
+    INTEGRAL,
     BusinessType,
     Category,
     Code,
+    Cursor,
     ExternalId,
     Fen,
+    MemberNo,
     Name,
     Open,
     Short,
     Strict,
+    Text200,
+    strip,
 )
 
-Quantity = Annotated[int, Field(gt=0, le=10_000)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Quantity = Annotated[int, Field(gt=0, le=10_000), INTEGRAL]
+Reason = Text200
+# At least 5 characters between the first and the last that are not white space, no NUL.
+ADDRESS = rf"^[^\x00]*[^\x00{WHITESPACE}][^\x00]{{3,}}[^\x00{WHITESPACE}][^\x00]*$"
+PrepaidCardNo = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{19}$"),
+    Field(
+        description="a prepaid card number: 19 digits, the last a Luhn check digit "
+        "(a wrong one is answered invalid-card-no)"
+    ),
+]
 
 
 class ProductIn(Strict):
@@ -30,15 +46,15 @@ class ProductIn(Strict):
     price_fen: Fen
     brand: Short | None = None
     business_type: BusinessType
-    stock: Annotated[int, Field(ge=0, le=10**9)] | None = None
-    per_member_limit: Annotated[int, Field(gt=0, le=10_000)] | None = None
+    stock: Annotated[int, Field(ge=0, le=10**9), INTEGRAL] | None = None
+    per_member_limit: Annotated[int, Field(gt=0, le=10_000), INTEGRAL] | None = None
     festival: Literal["spring", "dragon_boat", "summer", "mid_autumn", "hairy_crab"] | None = None
 
 
 class ProductPatchIn(Strict):
     price_fen: Fen | None = None
-    stock: Annotated[int, Field(ge=0, le=10**9)] | None = None
-    per_member_limit: Annotated[int, Field(gt=0, le=10_000)] | None = None
+    stock: Annotated[int, Field(ge=0, le=10**9), INTEGRAL] | None = None
+    per_member_limit: Annotated[int, Field(gt=0, le=10_000), INTEGRAL] | None = None
     active: bool | None = None
 
 
@@ -58,8 +74,8 @@ class ProductQuery(Strict):
     category: Category | None = None
     business_type: BusinessType | None = None
     festival: Short | None = None
-    limit: Annotated[int, Field(ge=1, le=500)] = 50
-    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+    limit: Annotated[int, Field(ge=1, le=500), INTEGRAL] = 50
+    cursor: Cursor | None = None
 
 
 class ProductPage(Open):
@@ -79,13 +95,21 @@ class PickupFulfilment(Strict):
 
 class DeliveryFulfilment(Strict):
     type: Literal["delivery"]
-    address: Annotated[str, StringConstraints(min_length=5, max_length=300, strip_whitespace=True)]
+    address: Annotated[
+        str,
+        StringConstraints(min_length=5, max_length=300, pattern=ADDRESS),
+        AfterValidator(strip),
+        Field(description="at least 5 characters without the white space around them"),
+    ]
 
 
 class OrderPaymentIn(Strict):
+    """`points` with points_cash only (and then needed); `card_no` and `card_pin` with
+    prepaid_card only (card_no then needed). Otherwise inconsistent-fields."""
+
     method: Literal["online", "cod", "prepaid_card", "points_cash"]
-    points: Annotated[int, Field(gt=0, le=10**9)] | None = None
-    card_no: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    points: Annotated[int, Field(gt=0, le=10**9), INTEGRAL] | None = None
+    card_no: PrepaidCardNo | None = None
     card_pin: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = Field(
         default=None,
         description=(
@@ -96,8 +120,15 @@ class OrderPaymentIn(Strict):
 
 class OrderIn(Strict):
     external_id: ExternalId
-    member_no: Short
-    lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)]
+    member_no: MemberNo
+    lines: Annotated[
+        list[OrderLineIn],
+        Field(
+            min_length=1,
+            max_length=100,
+            description="one line per SKU (a SKU twice is inconsistent-fields)",
+        ),
+    ]
     fulfillment: Annotated[PickupFulfilment | DeliveryFulfilment, Field(discriminator="type")]
     payment: OrderPaymentIn
 
@@ -113,15 +144,22 @@ class OrderOut(Open):
 
 
 class PaymentIn(Strict):
+    """An online payment; cash on delivery is collected at pickup or delivery, and prepaid
+    cards are charged when the order is placed."""
+
     external_id: ExternalId
-    amount_fen: Fen
-    method: Literal["online", "cod", "prepaid_card", "points_cash"]
-    transaction_ref: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    amount_fen: Annotated[
+        int, Field(gt=0, le=10**12, description="exactly the amount payable"), INTEGRAL
+    ]
+    method: Literal["online"]
+    transaction_ref: Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=NO_NUL)]
 
 
 class PickupVerifyIn(Strict):
     outlet_code: Code
-    pickup_code: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    pickup_code: Annotated[
+        str, StringConstraints(pattern=r"^[0-9]{8}$"), Field(description="the 8-digit code")
+    ]
 
 
 class ReasonIn(Strict):

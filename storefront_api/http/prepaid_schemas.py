@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from storefront_api.http.schemas import Code, ExternalId, Fen, MemberRefIn, Open, Strict
+from storefront_api.http.schemas import Code, ExternalId, Fen, MemberRefIn, Open, Strict, Text200
 
 CardStatus = Literal["active", "frozen"]
 EntryKind = Literal["issue", "top_up", "charge", "refund"]
@@ -16,7 +16,9 @@ class CardIssueIn(Strict):
     external_id: ExternalId
     member: MemberRefIn | None = None
     amount_fen: Fen
-    institution_code: Code | None = None
+    institution_code: Code | None = Field(
+        default=None, description="the selling institution (staff name it; keys have one)"
+    )
 
 
 class CardOut(Open):
@@ -54,10 +56,7 @@ class CardChargeIn(Strict):
     external_id: ExternalId
     amount_fen: Fen
     pin: CardPin = Field(description="the card's 6-digit PIN, which its holder keeps")
-    description: (
-        Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-        | None
-    ) = None
+    description: Text200 | None = None
 
 
 class CardChargeOut(Open):

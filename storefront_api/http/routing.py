@@ -20,10 +20,12 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.routing import BaseConverter
 
 from common import audit
 from common.db import read_session
-from common.errors import FieldError, Invalid
+from common.errors import FieldError, Invalid, UnknownCursor
+from common.patterns import MEMBER_NO
 from storefront_api.auth import ChannelPrincipal, Principal, StaffPrincipal
 from storefront_api.errors import problem, validation_problem
 from storefront_api.http import owners, policy
@@ -48,6 +50,16 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+
+
+class MemberNoConverter(BaseConverter):
+    """`<member_no>` matches 12 digits only, so /members/lookup and /members/merge are never
+    taken for a member number (nor answer 405 with another operation's methods)."""
+
+    regex = MEMBER_NO.removeprefix("^").removesuffix("$")
+
+
+CONVERTERS: dict[str, type[BaseConverter]] = {"member_no": MemberNoConverter}
 
 
 def route(
@@ -117,7 +129,12 @@ def route(
             return _masked(rule, principal, response)
 
         endpoint.__name__ = view.__name__
-        blueprint.add_url_rule(path, view.__name__, endpoint, methods=[method])
+        blueprint.add_url_rule(
+            path.replace("<member_no>", "<member_no:member_no>"),
+            view.__name__,
+            endpoint,
+            methods=[method],
+        )
         url = (blueprint.url_prefix or "") + path
         params = tuple(
             part[1:-1].split(":")[-1] for part in path.split("/") if part.startswith("<")
@@ -243,7 +260,7 @@ def decode_cursor(cursor: str | None) -> str | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         return base64.urlsafe_b64decode(padded.encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-        raise Invalid.field("cursor", "not a cursor this API issued") from error
+        raise UnknownCursor.field("cursor", "not a cursor this API issued") from error
 
 
 def decode_int_cursor(cursor: str | None) -> int | None:
@@ -252,5 +269,5 @@ def decode_int_cursor(cursor: str | None) -> int | None:
         return None
     # isdigit() alone accepts non-ASCII digits int() rejects; ids are 64-bit in the database.
     if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
-        raise Invalid.field("cursor", "not a cursor this API issued")
+        raise UnknownCursor.field("cursor", "not a cursor this API issued")
     return int(raw)

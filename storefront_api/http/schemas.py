@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -15,13 +18,84 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
-ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
-Short = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
-Fen = Annotated[int, Field(gt=0, le=10**12, description="amount in fen (1 yuan = 100 fen)")]
+from common.patterns import (
+    CURSOR,
+    IDENTIFIER_PATTERNS,
+    MEMBER_NO,
+    NO_NUL,
+    NOT_BLANK,
+    PHONE,
+    padded,
+)
+
+
+def strip(value: str) -> str:
+    return value.strip()
+
+
+# Text the server keeps without its surrounding white space. The length and the pattern
+# (not blank, no NUL) apply to the text as sent, so the document states exactly what is
+# accepted; the stored value is stripped.
+ExternalId = Annotated[
+    str, StringConstraints(min_length=1, max_length=120, pattern=NOT_BLANK), AfterValidator(strip)
+]
+Code = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=NOT_BLANK), AfterValidator(strip)
+]
+Short = Code
+Name = Code
+Text200 = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK), AfterValidator(strip)
+]
+Text32 = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=NOT_BLANK), AfterValidator(strip)
+]
+# Text kept as sent: any characters but NUL.
+Password = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_NUL)]
+OptionalText200 = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
+Cursor = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=CURSOR),
+    Field(description="next_cursor of the previous page, as it came"),
+]
+Phone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=PHONE),
+    Field(
+        description="a mainland China mobile number (11 digits, 13x-19x), optionally "
+        "after +86, 0086 or 86, with spaces, '-', '(' or ')' anywhere",
+        examples=["13800001234", "+86 138-0000-1234"],
+    ),
+]
+MemberNo = Annotated[
+    str,
+    StringConstraints(pattern=MEMBER_NO),
+    Field(description="the 12-digit member number", examples=["812345678904"]),
+]
+MemberCardNo = Annotated[
+    str,
+    StringConstraints(pattern=padded(IDENTIFIER_PATTERNS["card_no"])),
+    AfterValidator(strip),
+    Field(description="the member's loyalty card number, 16 to 19 digits"),
+]
+
+
+def _integral(value: Any) -> Any:
+    # JSON has one kind of number: to JSON Schema, 250.0 is the integer 250.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# For an integer of a request (last in its Annotated, after the bounds, so that they show in
+# the JSON schema): strict, but a JSON number with no fraction counts.
+INTEGRAL = BeforeValidator(_integral)
+Fen = Annotated[
+    int, Field(gt=0, le=10**12, description="amount in fen (1 yuan = 100 fen)"), INTEGRAL
+]
 Category = Literal[
     "home",
     "baby",
@@ -60,12 +134,12 @@ class Open(BaseModel):
 
 class MemberTokenIn(Strict):
     phone: Short
-    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    password: Password
 
 
 class StaffTokenIn(Strict):
     username: Short
-    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    password: Password
 
 
 class TokenOut(Open):
@@ -87,10 +161,12 @@ VerificationCode = Annotated[
 
 
 class MemberIn(Strict):
-    phone: Short
+    phone: Phone
     name: Name
-    password: Annotated[str, StringConstraints(min_length=8, max_length=128)] | None = None
-    card_no: Short | None = None
+    password: (
+        Annotated[str, StringConstraints(min_length=8, max_length=128, pattern=NO_NUL)] | None
+    ) = None
+    card_no: MemberCardNo | None = None
     birthday: date | None = None
     marketing_consent: bool = False
     verification_code: VerificationCode | None = Field(
@@ -137,17 +213,47 @@ LOOKUP_KEYS = (
 )
 
 
+WechatOpenid = Annotated[
+    str,
+    StringConstraints(pattern=padded(IDENTIFIER_PATTERNS["wechat_openid"])),
+    AfterValidator(strip),
+]
+AlipayUid = Annotated[
+    str, StringConstraints(pattern=padded(IDENTIFIER_PATTERNS["alipay_uid"])), AfterValidator(strip)
+]
+AirlineId = Annotated[
+    str,
+    StringConstraints(pattern=padded(IDENTIFIER_PATTERNS["partner_airline"])),
+    AfterValidator(strip),
+]
+BankId = Annotated[
+    str,
+    StringConstraints(pattern=padded(IDENTIFIER_PATTERNS["partner_bank"])),
+    AfterValidator(strip),
+]
+InsurerId = Annotated[
+    str,
+    StringConstraints(pattern=padded(IDENTIFIER_PATTERNS["partner_insurer"])),
+    AfterValidator(strip),
+]
+
+
 class LookupQuery(Strict):
     """Exactly one identifier: any type a member can be found by."""
 
-    model_config = ConfigDict(strict=False, extra="forbid")
-    phone: Short | None = None
-    card_no: Short | None = None
-    wechat_openid: Short | None = None
-    alipay_uid: Short | None = None
-    partner_airline: Short | None = None
-    partner_bank: Short | None = None
-    partner_insurer: Short | None = None
+    # The OpenAPI document states the query as one object parameter of this name
+    # (style form, explode: `?phone=...`), which is how "exactly one" can be said there.
+    query_parameter: ClassVar[str] = "identifier"
+    model_config = ConfigDict(
+        strict=False, extra="forbid", json_schema_extra={"minProperties": 1, "maxProperties": 1}
+    )
+    phone: Phone | None = None
+    card_no: MemberCardNo | None = None
+    wechat_openid: WechatOpenid | None = None
+    alipay_uid: AlipayUid | None = None
+    partner_airline: AirlineId | None = None
+    partner_bank: BankId | None = None
+    partner_insurer: InsurerId | None = None
 
     @model_validator(mode="after")
     def exactly_one(self) -> LookupQuery:
@@ -167,9 +273,47 @@ IdentifierType = Literal[
 ]
 
 
-class IdentifierIn(Strict):
+# `value`'s format follows `type`: said in the schema as one `oneOf` branch per type.
+_VALUE_BY_TYPE: JsonDict = {
+    "oneOf": [
+        {
+            "properties": {
+                "type": {"const": kind},
+                "value": {"pattern": padded(IDENTIFIER_PATTERNS[kind])},
+            }
+        }
+        for kind in get_args(IdentifierType)
+    ]
+}
+
+
+class IdentifierValueIn(Strict):
+    """An identifier to link: its type and its value in that type's format."""
+
+    model_config = ConfigDict(json_schema_extra=_VALUE_BY_TYPE)
     type: IdentifierType
-    value: Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
+    value: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=80),
+        Field(
+            description="card_no: 16-19 digits; wechat_openid: 16-64 of A-Z a-z 0-9 _ -; "
+            "alipay_uid: 2088 and 12 digits; partner ids: 6-20 (airline) or 6-24 "
+            "upper-case letters and digits; white space around it is dropped"
+        ),
+    ]
+
+    @field_validator("value")
+    @classmethod
+    def _format_of_type(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("type")
+        if kind in IDENTIFIER_PATTERNS and not re.fullmatch(
+            IDENTIFIER_PATTERNS[kind], value.strip()
+        ):
+            raise ValueError(f"not a valid {kind}")
+        return value.strip()
+
+
+class IdentifierIn(IdentifierValueIn):
     verification_code: VerificationCode | None = Field(
         default=None,
         description="needed when the member links it themself; a channel key vouches instead",
@@ -183,14 +327,33 @@ class IdentifierOut(Open):
 
 
 class MergeIn(Strict):
-    survivor: Short
-    absorbed: Short
+    """Two different members: `absorbed` equal to `survivor` is refused as
+    inconsistent-fields."""
+
+    survivor: MemberNo
+    absorbed: MemberNo
 
 
 class AdjustmentIn(Strict):
     external_id: ExternalId
-    points: Annotated[int, Field(ge=-1_000_000, le=1_000_000, description="signed; not 0")]
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    points: Annotated[
+        int,
+        Field(
+            ge=-1_000_000,
+            le=1_000_000,
+            description="signed; not 0",
+            json_schema_extra={"not": {"const": 0}},
+        ),
+        INTEGRAL,
+    ]
+    reason: Text200
+
+    @field_validator("points")
+    @classmethod
+    def _not_zero(cls, points: int) -> int:
+        if points == 0:
+            raise ValueError("must not be 0")
+        return points
 
 
 class AdjustmentOut(Open):
@@ -216,8 +379,8 @@ class PointsOut(Open):
 
 class PageQuery(Strict):
     model_config = ConfigDict(strict=False, extra="forbid")
-    limit: Annotated[int, Field(ge=1, le=500)] = 50
-    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+    limit: Annotated[int, Field(ge=1, le=500), INTEGRAL] = 50
+    cursor: Cursor | None = None
 
 
 class LedgerEntry(Open):
@@ -238,14 +401,17 @@ class LedgerPage(Open):
 
 
 class MemberRefIn(Strict):
-    member_no: Short | None = None
-    phone: Short | None = None
-    card_no: Short | None = None
+    """The member, named by exactly one of member_no, phone or card_no."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
+    member_no: MemberNo | SkipJsonSchema[None] = None
+    phone: Phone | SkipJsonSchema[None] = None
+    card_no: MemberCardNo | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def exactly_one(self) -> MemberRefIn:
-        given = [k for k in ("member_no", "phone", "card_no") if getattr(self, k) is not None]
-        if len(given) != 1:
+        given = [k for k in ("member_no", "phone", "card_no") if k in self.model_fields_set]
+        if len(given) != 1 or getattr(self, given[0]) is None:
             raise ValueError("name the member by exactly one of member_no, phone, card_no")
         return self
 
@@ -253,7 +419,7 @@ class MemberRefIn(Strict):
 class LineIn(Strict):
     sku: Code
     category: Category | None = None
-    quantity: Annotated[int, Field(gt=0, le=100_000)] = 1
+    quantity: Annotated[int, Field(gt=0, le=100_000), INTEGRAL] = 1
     amount_fen: Fen
 
 
@@ -264,19 +430,16 @@ class AccrualIn(Strict):
     occurred_at: AwareDatetime
     business_type: BusinessType
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=200)]
-    total_fen: Fen
-    payment_method: (
-        Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)] | None
-    ) = None
-
-    @field_validator("total_fen")
-    @classmethod
-    def total_matches_lines(cls, total_fen: int, info: ValidationInfo) -> int:
-        # A field validator (lines is validated first) so that the error names total_fen.
-        lines = info.data.get("lines")
-        if lines is not None and total_fen != sum(line.amount_fen for line in lines):
-            raise ValueError("must equal the sum of lines[].amount_fen")
-        return total_fen
+    total_fen: Annotated[
+        int,
+        Field(
+            gt=0,
+            le=10**12,
+            description="the sum of lines[].amount_fen (else inconsistent-fields), in fen",
+        ),
+        INTEGRAL,
+    ]
+    payment_method: Text32 | None = None
 
 
 class BreakdownItem(Open):
@@ -334,12 +497,12 @@ RewardKind = Literal["goods", "voucher", "bill_credit", "partner_miles"]
 
 class RewardIn(Strict):
     code: Code
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-    name_en: Annotated[str, StringConstraints(max_length=200)] = ""
+    name: Text200
+    name_en: OptionalText200 = ""
     kind: RewardKind
-    points_cost: Annotated[int, Field(gt=0, le=10**9)]
-    cash_fen: Annotated[int, Field(ge=0, le=10**10)] = 0
-    stock: Annotated[int, Field(ge=0, le=10**9)] | None = None
+    points_cost: Annotated[int, Field(gt=0, le=10**9), INTEGRAL]
+    cash_fen: Annotated[int, Field(ge=0, le=10**10), INTEGRAL] = 0
+    stock: Annotated[int, Field(ge=0, le=10**9), INTEGRAL] | None = None
 
 
 class RewardOut(Open):
@@ -357,9 +520,9 @@ class RewardList(Open):
 
 class RedemptionIn(Strict):
     external_id: ExternalId
-    member_no: Short
+    member_no: MemberNo
     reward_code: Code
-    quantity: Annotated[int, Field(gt=0, le=1000)] = 1
+    quantity: Annotated[int, Field(gt=0, le=1000), INTEGRAL] = 1
 
 
 class RedemptionOut(Open):
@@ -381,8 +544,8 @@ class RedemptionCancelOut(Open):
 
 class InstitutionQuery(Strict):
     model_config = ConfigDict(strict=False, extra="forbid")
-    limit: Annotated[int, Field(ge=1, le=500)] = 50
-    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+    limit: Annotated[int, Field(ge=1, le=500), INTEGRAL] = 50
+    cursor: Cursor | None = None
     parent_code: Code | None = None
 
 
@@ -399,22 +562,31 @@ class InstitutionPage(Open):
 
 
 class CampaignIn(Strict):
+    """A campaign multiplies points (multiplier_bp above 10000) or adds bonus_points, one of
+    the two; ends_on is not before starts_on. Breaking either is inconsistent-fields."""
+
     code: Code
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-    name_en: Annotated[str, StringConstraints(max_length=200)] = ""
+    name: Text200
+    name_en: OptionalText200 = ""
     starts_on: date
-    ends_on: date
-    budget_points: Annotated[int, Field(gt=0, le=10**12)]
-    multiplier_bp: Annotated[int, Field(ge=10_000, le=100_000)] = 10_000
-    bonus_points: Annotated[int, Field(ge=0, le=10**7)] = 0
-    per_member_cap: Annotated[int, Field(gt=0, le=10**9)] | None = None
-    holdout_pct: Annotated[int, Field(ge=0, le=50)] = 0
+    ends_on: date = Field(description="not before starts_on")
+    budget_points: Annotated[int, Field(gt=0, le=10**12), INTEGRAL]
+    multiplier_bp: Annotated[
+        int,
+        Field(ge=10_000, le=100_000, description="above 10000, or bonus_points above 0"),
+        INTEGRAL,
+    ] = 10_000
+    bonus_points: Annotated[
+        int, Field(ge=0, le=10**7, description="above 0, or multiplier_bp above 10000"), INTEGRAL
+    ] = 0
+    per_member_cap: Annotated[int, Field(gt=0, le=10**9), INTEGRAL] | None = None
+    holdout_pct: Annotated[int, Field(ge=0, le=50), INTEGRAL] = 0
     business_types: list[BusinessType] = []
     channels: list[Code] = []
     categories: list[Category] = []
     skus: Annotated[list[Code], Field(max_length=500)] = []
     tiers: list[Code] = []
-    funded_by: Code = "SH"
+    funded_by: Code = Field(default="SH", description="an institution code")
 
 
 class CampaignOut(Open):
@@ -430,18 +602,33 @@ class CampaignList(Open):
     items: list[CampaignOut]
 
 
-class HistoryWindowIn(Strict):
-    """The past business days to replay; each defaults to the campaign's own one year earlier."""
+# A business day of the replayable past: 1970-01-01 to 9998-12-31.
+HistoryDay = Annotated[
+    date,
+    Field(
+        description="1970-01-01 to 9998-12-31",
+        json_schema_extra={
+            "pattern": r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
+        },
+    ),
+]
 
-    history_from: date | None = None
-    history_to: date | None = None
+
+class HistoryWindowIn(Strict):
+    """The past business days to replay; each defaults to the campaign's own one year
+    earlier. The window ends no earlier than it starts and spans at most 366 days (else
+    inconsistent-fields, as when the campaign's own dates give no such window)."""
+
+    history_from: HistoryDay | None = None
+    history_to: HistoryDay | None = None
 
 
 class CampaignSimulationIn(CampaignIn):
-    """A proposed campaign (not saved) and the past business days to replay it on."""
+    """A proposed campaign (not saved) and the past business days to replay it on; see
+    HistoryWindowIn for the window."""
 
-    history_from: date | None = None
-    history_to: date | None = None
+    history_from: HistoryDay | None = None
+    history_to: HistoryDay | None = None
 
 
 class SimulationPeriod(Open):

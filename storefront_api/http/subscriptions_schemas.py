@@ -5,14 +5,24 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
-from storefront_api.http.schemas import Balance, Code, ExternalId, MemberRefIn, Open, Strict
+from common.patterns import NOT_BLANK
+from storefront_api.http.schemas import (
+    Balance,
+    Code,
+    ExternalId,
+    MemberRefIn,
+    Open,
+    Strict,
+    Text32,
+    strip,
+)
 
-Address = Annotated[str, StringConstraints(min_length=1, max_length=300, strip_whitespace=True)]
-PaymentMethod = Annotated[
-    str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)
+Address = Annotated[
+    str, StringConstraints(min_length=1, max_length=300, pattern=NOT_BLANK), AfterValidator(strip)
 ]
+PaymentMethod = Text32
 SubscriptionTerm = Literal["monthly", "quarterly", "annual"]
 
 
@@ -30,7 +40,8 @@ class PressTitleList(Open):
 
 
 class SubscriptionDeliveryIn(Strict):
-    """`{type: "address", address}` or `{type: "outlet", outlet_code}` (a post office)."""
+    """`{type: "address", address}` or `{type: "outlet", outlet_code}` (a post office);
+    the other field left out (else inconsistent-fields)."""
 
     type: Literal["address", "outlet"]
     address: Address | None = None
@@ -42,7 +53,10 @@ class SubscriptionIn(Strict):
     member: MemberRefIn
     title_code: Code
     term: SubscriptionTerm
-    start_date: date = Field(description="the first day of a month, not before today")
+    start_date: date = Field(
+        description="the first day of a month, not before today (else date-in-the-past)",
+        json_schema_extra={"pattern": "-01$"},
+    )
     delivery: SubscriptionDeliveryIn
     payment_method: PaymentMethod
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from flask import Blueprint, Response
-from pydantic import StringConstraints
 
 import crm
 from common.db import read_session
@@ -13,24 +12,19 @@ from common.masking import mask_phone
 from common.unit_of_work import UnitOfWork
 from storefront_api.http.context import api_context
 from storefront_api.http.routing import json_response, route
-from storefront_api.http.schemas import IdentifierType, Open, Short, Strict
+from storefront_api.http.schemas import IdentifierValueIn, Open, Phone, Strict
 
 blueprint = Blueprint("verification", __name__, url_prefix="/api/v1")
 
 
 class RegistrationCodeIn(Strict):
-    phone: Short
+    phone: Phone
     purpose: Literal["register"] = "register"
-
-
-class IdentifierToProve(Strict):
-    type: IdentifierType
-    value: Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
 
 
 class LinkCodeIn(Strict):
     purpose: Literal["link_identifier"] = "link_identifier"
-    identifier: IdentifierToProve
+    identifier: IdentifierValueIn
 
 
 class CodeSentOut(Open):

@@ -77,7 +77,9 @@ def normalise_tracking_no(raw: str, field: str = "tracking_no") -> str:
     2 letters (ISO 3166 country code), e.g. EE123456785CN. Raises InvalidTrackingNumber
     naming `field`, saying whether the shape or the check digit is wrong.
     """
-    number = "".join(raw.split()).upper()
+    # ASCII before upper(): "ſ".upper() is "S", and such a number is not an S10 one.
+    compact = "".join(raw.split())
+    number = compact.upper() if compact.isascii() else compact
     if len(number) != S10_LENGTH:
         reason = (
             f"must be {S10_LENGTH} characters (2 letters, 9 digits, 2 letters, "

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 import points_engine
 from common import idempotency
 from common.clock import as_utc, to_utc, utcnow
-from common.errors import Forbidden, Invalid
+from common.errors import Forbidden, Invalid, combined
 from common.organisation import get_institution
 from common.unit_of_work import UnitOfWork
 from storefront_api.mail import domain
@@ -150,7 +150,7 @@ def _checked_acceptance(command: AcceptanceCommand, now: datetime) -> Acceptance
     if len(errors) == 1:
         raise errors[0]
     if errors:
-        raise Invalid("; ".join(e.detail for e in errors), [fe for e in errors for fe in e.errors])
+        raise combined(errors)
     return replace(command, tracking_no=tracking_no, accepted_at=to_utc(command.accepted_at))
 
 

@@ -57,6 +57,22 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderEvent], OrderStatus] = {
 FINAL = frozenset({S.CANCELLED, S.REFUNDED, S.EXPIRED})
 
 
+class PointsNotAccepted(Invalid):
+    """The points offered do not fit this order: not a whole number of fen at the
+    configured rate, or more than the share of the total points may pay."""
+
+    code = "points-not-accepted"
+    title = "These points cannot pay for this order"
+
+
+class PaymentMismatch(Invalid):
+    """A payment that does not fit the order: another method than the order's, or an
+    amount that is not the amount payable."""
+
+    code = "payment-mismatch"
+    title = "Payment does not match the order"
+
+
 class IllegalTransition(Conflict):
     code = "illegal-transition"
     title = "Not allowed in the order's current status"
@@ -111,12 +127,12 @@ class OrderPolicy:
             raise Invalid.field(field, "must be greater than 0 for points_cash")
         if (points * 100) % self.points_per_yuan:
             step = self.points_per_yuan // _gcd(self.points_per_yuan, 100)
-            raise Invalid.field(field, f"must be a multiple of {step} points")
+            raise PointsNotAccepted.field(field, f"must be a multiple of {step} points")
         offset = points * 100 // self.points_per_yuan
         cap = total_fen * self.max_points_share_bp // BP
         if offset > cap:
             most = cap * self.points_per_yuan // 100
-            raise Invalid.field(
+            raise PointsNotAccepted.field(
                 field,
                 f"points may pay at most {self.max_points_share_bp / 100:g}% of the order "
                 f"({cap} fen, {most} points)",

@@ -20,17 +20,26 @@ import crm
 import points_engine
 from common import idempotency
 from common.clock import business_date, start_of_day, to_utc, utcnow
-from common.errors import DomainError, Invalid, NotFound, RuleViolation
+from common.errors import (
+    DomainError,
+    InconsistentFields,
+    Invalid,
+    NotFound,
+    RuleViolation,
+    UnknownReference,
+)
 from common.organisation import Institution
 from common.settings import Settings
 from common.sms import SandboxSmsSender, SmsSender
 from common.unit_of_work import UnitOfWork
 from storefront_api import catalogue, pickup, prepaid
 from storefront_api.orders.domain import (
+    IllegalTransition,
     OrderEvent,
     OrderPolicy,
     OrderStatus,
     PaymentMethod,
+    PaymentMismatch,
     allocate,
     next_status,
 )
@@ -165,12 +174,14 @@ def _check_place(session: Session, caller: Caller, command: PlaceOrder) -> None:
         if line.quantity <= 0:
             raise Invalid.field(f"lines[{index}].quantity", "must be greater than 0")
         if line.sku in seen:
-            raise Invalid.field(f"lines[{index}].sku", "appears twice; give one line per SKU")
+            raise InconsistentFields.field(
+                f"lines[{index}].sku", "appears twice; give one line per SKU"
+            )
         seen.add(line.sku)
     if command.fulfilment == "pickup":
         outlet = session.get(Institution, command.outlet_code or "")
         if outlet is None or outlet.kind != "outlet":
-            raise Invalid.field("fulfillment.outlet_code", "not a post office outlet")
+            raise UnknownReference.field("fulfillment.outlet_code", "not a post office outlet")
     elif command.fulfilment == "delivery":
         if not command.address:
             raise Invalid.field("fulfillment.address", "a delivery order needs an address")
@@ -180,15 +191,19 @@ def _check_place(session: Session, caller: Caller, command: PlaceOrder) -> None:
     if method not in tuple(PaymentMethod):
         raise Invalid.field("payment.method", "must be online, cod, prepaid_card or points_cash")
     if command.points is not None and method != PaymentMethod.POINTS_CASH:
-        raise Invalid.field("payment.points", "only points_cash orders spend points")
+        raise InconsistentFields.field("payment.points", "only points_cash orders spend points")
     if method == PaymentMethod.POINTS_CASH and command.points is None:
-        raise Invalid.field("payment.points", "points_cash orders say how many points to use")
+        raise InconsistentFields.field(
+            "payment.points", "points_cash orders say how many points to use"
+        )
     if method == PaymentMethod.PREPAID_CARD and not command.card_no:
-        raise Invalid.field("payment.card_no", "prepaid_card orders name the card")
+        raise InconsistentFields.field("payment.card_no", "prepaid_card orders name the card")
     if command.card_no is not None and method != PaymentMethod.PREPAID_CARD:
-        raise Invalid.field("payment.card_no", "only prepaid_card orders name a card")
+        raise InconsistentFields.field("payment.card_no", "only prepaid_card orders name a card")
     if command.card_pin is not None and method != PaymentMethod.PREPAID_CARD:
-        raise Invalid.field("payment.card_pin", "only prepaid_card orders give a card PIN")
+        raise InconsistentFields.field(
+            "payment.card_pin", "only prepaid_card orders give a card PIN"
+        )
 
 
 def place_order(
@@ -492,10 +507,12 @@ def pay_order(
             "charged when the order is placed; this endpoint takes online payments",
         )
     if order.payment_method not in (PaymentMethod.ONLINE, PaymentMethod.POINTS_CASH):
-        raise Invalid.field("method", f"this order is paid by {order.payment_method}")
+        raise PaymentMismatch.field("method", f"this order is paid by {order.payment_method}")
     next_status(OrderStatus(order.status), OrderEvent.PAY)
     if command.amount_fen != order.payable_fen:
-        raise Invalid.field("amount_fen", f"must be exactly the {order.payable_fen} fen payable")
+        raise PaymentMismatch.field(
+            "amount_fen", f"must be exactly the {order.payable_fen} fen payable"
+        )
     _add_payment(
         session,
         order,
@@ -645,7 +662,9 @@ def ship_order(
     session = uow.session
     order = _locked_order(session, order_no)
     if order.fulfilment != "delivery":
-        raise Invalid.field("order_no", "a pickup order is collected at its outlet, not shipped")
+        raise IllegalTransition(
+            f"order {order_no} is a pickup order: it is collected at its outlet, not shipped"
+        )
     if order.status == OrderStatus.CREATED and order.payment_method != PaymentMethod.COD:
         raise RuleViolation(f"order {order_no} is not paid yet")
     _move(session, order, OrderEvent.SHIP, caller.actor, now)

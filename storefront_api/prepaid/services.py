@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 import points_engine
 from common import idempotency, throttle
 from common.clock import to_utc, utcnow
-from common.errors import DomainError, FieldError, Invalid, Throttled
+from common.errors import DomainError, FieldError, Invalid, Throttled, UnknownReference
 from common.organisation import Institution, institution_codes
 from common.unit_of_work import UnitOfWork
 from storefront_api.prepaid import domain, queries
@@ -664,7 +664,7 @@ def _institution(session: Session, code: str | None) -> str:
             raise RuntimeError("no company in the institution tree")
         return company
     if code not in institution_codes(session):
-        raise Invalid.field("institution_code", "unknown institution")
+        raise UnknownReference.field("institution_code", "unknown institution")
     return code
 
 

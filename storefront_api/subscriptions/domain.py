@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from common.errors import Conflict, FieldError, Invalid, NotFound
+from common.errors import Conflict, Invalid, NotFound
 
 
 class Term(StrEnum):
@@ -36,6 +36,13 @@ class Status(StrEnum):
 class UnknownPressTitle(Invalid):
     code = "unknown-press-title"
     title = "Unknown newspaper or magazine"
+
+
+class StartInThePast(Invalid):
+    """A start date or as-of date before today's business date: it depends on the day."""
+
+    code = "date-in-the-past"
+    title = "Date already past"
 
 
 class UnknownSubscription(NotFound):
@@ -84,14 +91,16 @@ class Period:
         return (self.ends_on - self.starts_on).days + 1
 
 
-def start_date_errors(starts_on: date, today: date) -> list[FieldError]:
+def start_date_errors(starts_on: date, today: date) -> list[Invalid]:
     """A subscription starts on the first day of a month that has not begun yet, or today
     when today is the first (business dates, Asia/Shanghai)."""
-    errors = []
+    errors: list[Invalid] = []
     if starts_on.day != 1:
-        errors.append(FieldError("start_date", "must be the first day of a month"))
+        errors.append(Invalid.field("start_date", "must be the first day of a month"))
     if starts_on < today:
-        errors.append(FieldError("start_date", f"must not be before today ({today.isoformat()})"))
+        errors.append(
+            StartInThePast.field("start_date", f"must not be before today ({today.isoformat()})")
+        )
     return errors
 
 

@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 import points_engine
 from common import idempotency
 from common.clock import business_date, utcnow
-from common.errors import FieldError, Forbidden, Invalid
+from common.errors import (
+    Forbidden,
+    InconsistentFields,
+    Invalid,
+    UnknownReference,
+    combined,
+)
 from common.organisation import Institution
 from common.unit_of_work import UnitOfWork
 from storefront_api.subscriptions import domain
@@ -201,49 +207,55 @@ def _validate_subscription(
 ) -> tuple[PressTitle, Term]:
     """The title and term of a valid request; every problem found is reported together."""
     session = uow.session
-    errors: list[FieldError] = []
+    errors: list[Invalid] = []
     title = session.scalars(
         select(PressTitle).where(PressTitle.code == command.title_code, PressTitle.active)
     ).one_or_none()
     if title is None:
-        errors.append(FieldError("title_code", "unknown newspaper or magazine"))
+        errors.append(domain.UnknownPressTitle.field("title_code", "unknown newspaper or magazine"))
     term: Term | None = None
     try:
         term = domain.parse_term(command.term)
     except Invalid as error:
-        errors.extend(error.errors)
+        errors.append(error)
     errors.extend(domain.start_date_errors(command.start_date, today))
     errors.extend(_delivery_errors(session, command.delivery))
     if errors:
-        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
-        if title is None and len(errors) == 1:
-            raise domain.UnknownPressTitle(detail, errors)
-        raise Invalid(detail, errors)
+        raise combined(errors)
     assert title is not None and term is not None
     return title, term
 
 
-def _delivery_errors(session: Session, delivery: Delivery) -> list[FieldError]:
+def _delivery_errors(session: Session, delivery: Delivery) -> list[Invalid]:
+    errors: list[Invalid] = []
     if delivery.type == DeliveryKind.ADDRESS:
-        errors = []
         if not (delivery.address or "").strip():
-            errors.append(FieldError("delivery.address", "required for delivery to an address"))
+            errors.append(
+                InconsistentFields.field("delivery.address", "required for delivery to an address")
+            )
         if delivery.outlet_code is not None:
-            errors.append(FieldError("delivery.outlet_code", "only for delivery to an outlet"))
+            errors.append(
+                InconsistentFields.field("delivery.outlet_code", "only for delivery to an outlet")
+            )
         return errors
     if delivery.type == DeliveryKind.OUTLET:
-        errors = []
         if not delivery.outlet_code:
-            errors.append(FieldError("delivery.outlet_code", "required for delivery to an outlet"))
+            errors.append(
+                InconsistentFields.field(
+                    "delivery.outlet_code", "required for delivery to an outlet"
+                )
+            )
         else:
             outlet = session.get(Institution, delivery.outlet_code)
             if outlet is None or outlet.kind != "outlet":
-                errors.append(FieldError("delivery.outlet_code", "unknown outlet"))
+                errors.append(UnknownReference.field("delivery.outlet_code", "unknown outlet"))
         if delivery.address is not None:
-            errors.append(FieldError("delivery.address", "only for delivery to an address"))
+            errors.append(
+                InconsistentFields.field("delivery.address", "only for delivery to an address")
+            )
         return errors
     kinds = ", ".join(kind.value for kind in DeliveryKind)
-    return [FieldError("delivery.type", f"must be one of {kinds}")]
+    return [Invalid.field("delivery.type", f"must be one of {kinds}")]
 
 
 # -- cancel --------------------------------------------------------------------------
@@ -287,7 +299,7 @@ def cancel_subscription(
     row = _locked(uow, command.subscription_no)
     as_of = command.as_of if command.as_of is not None else day
     if as_of < day:
-        raise Invalid.field("as_of", f"must not be before today ({day.isoformat()})")
+        raise domain.StartInThePast.field("as_of", f"must not be before today ({day.isoformat()})")
     if row.status == Status.CANCELLED:
         raise domain.SubscriptionAlreadyCancelled(
             f"subscription {row.subscription_no} was cancelled as of {row.cancelled_on}"

@@ -403,7 +403,7 @@ def cases(operation: Operation, w: World) -> list[Case]:
                 "",
                 "post",
                 f"/api/v1/members/{a}/verification-codes",
-                lambda: {"identifier": {"type": "wechat_openid", "value": uid("wx")}},
+                lambda: {"identifier": {"type": "wechat_openid", "value": uid("wx") + "-openid"}},
                 member_a,
             )
         ],
@@ -420,7 +420,7 @@ def cases(operation: Operation, w: World) -> list[Case]:
                 "",
                 "post",
                 f"/api/v1/members/{a}/identifiers",
-                lambda: {"type": "wechat_openid", "value": uid("wx")},
+                lambda: {"type": "wechat_openid", "value": uid("wx") + "-openid"},
                 member_a,
             )
         ],

@@ -185,7 +185,7 @@ NAIVE = "2026-11-24T10:15:00"
 
 BAD_ACCRUALS = [
     (_set(["lines", 0, "amount_fen"], "25800"), "lines[0].amount_fen"),
-    (_set(["lines", 0, "amount_fen"], 258.0), "lines[0].amount_fen"),
+    (_set(["lines", 0, "amount_fen"], 258.5), "lines[0].amount_fen"),
     (_set(["lines", 0, "quantity"], 1.5), "lines[0].quantity"),
     (_set(["lines", 0, "quantity"], 0), "lines[0].quantity"),
     (_set(["lines", 0, "amount_fen"], 0), "lines[0].amount_fen"),

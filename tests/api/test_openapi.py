@@ -150,8 +150,14 @@ def test_query_parameters_are_documented(document):
     query = {p["name"]: p for p in ledger["parameters"] if p["in"] == "query"}
     assert set(query) == {"limit", "cursor"}
     assert query["limit"]["schema"]["maximum"] == 500
+    # Exactly one identifier: one object parameter (form, exploded: ?phone=...) with
+    # minProperties and maxProperties 1.
     lookup = document["paths"]["/api/v1/members/lookup"]["get"]
-    assert {p["name"] for p in lookup["parameters"]} >= {"phone", "card_no"}
+    (identifier,) = lookup["parameters"]
+    assert identifier["style"] == "form" and identifier["explode"] is True
+    schema = identifier["schema"]
+    assert set(schema["properties"]) >= {"phone", "card_no"}
+    assert schema["minProperties"] == schema["maxProperties"] == 1
 
 
 class _Assets(HTMLParser):

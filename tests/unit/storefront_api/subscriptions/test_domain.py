@@ -73,9 +73,11 @@ def test_consecutive_terms_tile_the_calendar(day, term):
 def test_start_date_is_the_first_of_a_month_not_in_the_past():
     today = date(2026, 11, 25)
     assert start_date_errors(date(2026, 12, 1), today) == []
-    assert [e.field for e in start_date_errors(date(2026, 12, 2), today)] == ["start_date"]
-    assert "first day" in start_date_errors(date(2026, 12, 31), today)[0].message
-    assert "before today" in start_date_errors(date(2026, 11, 1), today)[0].message
+    assert [e.errors[0].field for e in start_date_errors(date(2026, 12, 2), today)] == [
+        "start_date"
+    ]
+    assert "first day" in start_date_errors(date(2026, 12, 31), today)[0].detail
+    assert "before today" in start_date_errors(date(2026, 11, 1), today)[0].detail
     assert len(start_date_errors(date(2026, 10, 15), today)) == 2
 
 
