@@ -46,8 +46,8 @@ from bench.common import (
 from bench.server import start_server
 from common.organisation import Category, Institution
 from common.settings import Settings, normalise_database_url
-from common.unit_of_work import UnitOfWork
-from memberhub.cli import prepare_database
+from common.unit_of_work import UnitOfWork, transaction
+from memberhub.operations import prepare_database
 from memberhub.wiring import Runtime, build_runtime, create_app
 from storefront_api.auth import create_api_key
 
@@ -97,7 +97,7 @@ def counter_keys(runtime: Runtime, outlets: int) -> tuple[list[tuple[str, str]],
         categories = [c for c in uow.session.scalars(select(Category.code)) if c != "jewelry"]
     keys = []
     for code in codes:
-        with UnitOfWork(runtime.session_factory) as uow:
+        with transaction(runtime.session_factory) as uow:
             keys.append((create_api_key(uow, "counter", code, "bench"), code))
     return keys, categories
 
@@ -110,7 +110,7 @@ def prepare(url: str, var_dir: Path, members: int, outlets: int) -> Fixture:
         command = crm.RegisterCommand(
             phone=f"138{index:08d}", name=f"压测会员{index}", channel="counter"
         )
-        with UnitOfWork(runtime.session_factory) as uow:
+        with transaction(runtime.session_factory) as uow:
             return str(crm.register_member(uow, command)["member_no"])
 
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -48,6 +48,7 @@ from sqlalchemy.engine import Engine
 
 import dashboards
 from bench.common import percentile
+from bench.dash_client import DashClient
 from common.settings import Settings, normalise_database_url
 from dashboards.auth import (
     COOKIE_PATH,
@@ -57,9 +58,8 @@ from dashboards.auth import (
     StaffAccounts,
     Viewer,
 )
-from memberhub.cli import prepare_database
+from memberhub.operations import prepare_database
 from memberhub.wiring import build_runtime
-from tests.integration.dash_client import DashClient
 from warehouse import WarehouseReader, mask_name, mask_phone, sync_warehouse
 from warehouse.schema import DDL, SCHEMA_VERSION
 

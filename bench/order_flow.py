@@ -26,7 +26,7 @@ from sqlalchemy import select
 from bench.accrual import CORES, Fixture, Load, drive, prepare, say
 from bench.common import drop_database, recreate_database, run_pgbench
 from bench.server import start_server
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import UnitOfWork, transaction
 from storefront_api.auth import create_api_key
 from storefront_api.catalogue.orm import Product
 
@@ -144,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         started = time.perf_counter()
         fixture = prepare(url, var_dir, args.members, args.outlets)
-        with UnitOfWork(fixture.runtime.session_factory) as uow:
+        with transaction(fixture.runtime.session_factory) as uow:
             web_key = create_api_key(uow, "web", None, "bench")
         skus = goods_skus(fixture)
         say(

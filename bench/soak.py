@@ -50,7 +50,7 @@ from bench.accrual import CORES, Fixture, accrual_body, counter_keys, open_runti
 from bench.common import drop_database, percentile, recreate_database
 from bench.order_flow import one_flow
 from bench.server import RunningServer, start_server
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import transaction
 from storefront_api.auth import create_api_key, create_staff_user
 
 API = "/api/v1"
@@ -208,11 +208,11 @@ def open_day(
 ) -> Day:
     """Members, products, rewards and keys, made through the API the way a day's users would."""
     runtime, base = fixture.runtime, server.base_url
-    with UnitOfWork(runtime.session_factory) as uow:
+    with transaction(runtime.session_factory) as uow:
         password = create_staff_user(uow, "soak-admin", "admin")
-    with UnitOfWork(runtime.session_factory) as uow:
+    with transaction(runtime.session_factory) as uow:
         web_key = create_api_key(uow, "web", None, "soak")
-    with UnitOfWork(runtime.session_factory) as uow:
+    with transaction(runtime.session_factory) as uow:
         distribution_key = create_api_key(uow, "distribution", None, "soak")
     login = requests.post(
         f"{base}{API}/auth/staff-token",

@@ -1,4 +1,11 @@
-"""Idempotency records for channel writes, stored in the same transaction as their effect."""
+"""Idempotency for channel writes: one guard (`once`) claims the channel's id for the event,
+runs the effect and stores its result, all in the transaction of the effect.
+
+A replay of the same id with the same payload gets the first result back and changes
+nothing; with another payload it is a Conflict. What is stored is the result in a plain
+JSON form (`as_record`); a replay rebuilds the typed result from it (`from_record`), so
+a use case answers a replay exactly as it answered the first time.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,12 @@ import dataclasses
 import functools
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Integer, String, Table, UniqueConstraint, bindparam, select, update
+from pydantic import TypeAdapter
+from sqlalchemy import String, Table, UniqueConstraint, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -29,15 +37,130 @@ class IdempotencyRecord(Base):
     operation: Mapped[str] = mapped_column(String(40))
     external_id: Mapped[str] = mapped_column(String(120))
     fingerprint: Mapped[str] = mapped_column(String(64))
-    status: Mapped[int] = mapped_column(Integer, default=0)
     body: Mapped[json_value | None]
     created_at: Mapped[utc_datetime]
 
 
 @dataclass(frozen=True)
 class Replay:
-    status: int
     body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Key:
+    """Whose id for the event (`channel:<code>`, `member:<no>`, `staff:<user>`), for which
+    operation, and the id itself."""
+
+    scope: str
+    operation: str
+    external_id: str
+
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Written(Generic[R]):
+    """A write's result, and whether it is the first one's, replayed."""
+
+    body: R
+    replayed: bool = False
+
+
+_adapters: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(kind: Any) -> TypeAdapter[Any]:
+    # Built once per result type: building one costs far more than using it.
+    adapter = _adapters.get(kind)
+    if adapter is None:
+        adapter = _adapters[kind] = TypeAdapter(kind)
+    return adapter
+
+
+def as_record(result: Any, kind: Any = None) -> Any:
+    """The JSON form of a result (dataclasses as objects, dates as ISO text)."""
+    adapter = _adapter(kind) if kind is not None else _adapter(type(result))
+    return adapter.dump_python(result, mode="json")
+
+
+def as_answer(result: Any) -> Any:
+    """The JSON form a caller is shown: as `as_record`, but an optional field of the
+    result's dataclasses (one that defaults to None) is left out while it is None (an
+    absent `available_on`, no debt); a required field is shown even when None."""
+    if not dataclasses.is_dataclass(result) or isinstance(result, type):
+        return result
+    return _without_absent(result, as_record(result))
+
+
+def _without_absent(result: Any, record: Any) -> Any:
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        answer = {}
+        for field in dataclasses.fields(result):
+            value = getattr(result, field.name)
+            if value is None and field.default is None:
+                continue
+            answer[field.name] = _without_absent(value, record[field.name])
+        return answer
+    if isinstance(result, list | tuple):
+        return [_without_absent(item, shown) for item, shown in zip(result, record, strict=True)]
+    return record
+
+
+def from_record(kind: Any, record: Any) -> Any:
+    """The typed result back from its JSON form."""
+    return _adapter(kind).validate_python(record)
+
+
+def once(
+    session: Session,
+    key: Key | None,
+    payload: Any,
+    effect: Callable[[], R],
+    *,
+    kind: Any = None,
+    replay: Callable[[dict[str, Any]], R] | None = None,
+    digest: str | None = None,
+    stored: Callable[[R], Any] | None = None,
+) -> Written[R]:
+    """Apply `effect` once for `key`; the same key and payload again answers its result.
+
+    `kind` is the result's type (default: the type of what `effect` returns; give it
+    when the effect returns a plain dict, or a union). `replay` rebuilds an answer from
+    the stored record where the current state is the better answer (a payment that was
+    still pending when first answered). `digest` is the payload's fingerprint when the
+    caller has it already. `stored` picks what of the result is kept (a secret shown
+    once is not). Without a key (a write the caller sent no id for) the effect simply
+    runs. Raises Conflict for another payload.
+    """
+    if key is None:
+        return Written(effect())
+    digest = digest if digest is not None else fingerprint(payload)
+    claimed = claim(session, key.scope, key.operation, key.external_id, digest)
+    if isinstance(claimed, Replay):
+        if replay is not None:
+            return Written(replay(claimed.body), replayed=True)
+        if kind is None:
+            raise TypeError("a replay needs the result's kind to rebuild it")
+        return Written(from_record(kind, claimed.body), replayed=True)
+    result = effect()
+    complete(session, claimed, as_record(stored(result) if stored else result, kind))
+    return Written(result)
+
+
+def earlier(session: Session, key: Key, payload: Any, kind: Any) -> Written[Any] | None:
+    """The answer of an earlier write with `key`, replayed, or None when there is none yet.
+
+    For a write that must look before it acts outside the transaction (a biller asked
+    between two of ours); the write itself still goes through `once`. Raises Conflict
+    when the key was used with another payload.
+    """
+    existing = _find(session, key.scope, key.operation, key.external_id)
+    if existing is None or existing.body is None:
+        return None
+    if existing.fingerprint != fingerprint(payload):
+        raise Conflict(f"external_id {key.external_id!r} was already used with a different payload")
+    return Written(from_record(kind, existing.body), replayed=True)
 
 
 def fingerprint(payload: Any) -> str:
@@ -79,7 +202,7 @@ def _claim_statement(dialect: str) -> Any:
 _COMPLETE = (
     update(_RECORDS)
     .where(_RECORDS.c.id == bindparam("record_id"))
-    .values(status=bindparam("answer_status"), body=bindparam("answer_body"))
+    .values(body=bindparam("answer_body"))
 )
 
 
@@ -105,7 +228,6 @@ def claim(
             "operation": operation,
             "external_id": external_id,
             "fingerprint": payload_fingerprint,
-            "status": 0,
             "created_at": utcnow(),
         },
     )
@@ -116,7 +238,7 @@ def claim(
         raise Conflict(f"external_id {external_id!r} is being written right now; retry")
     if existing.fingerprint != payload_fingerprint:
         raise Conflict(f"external_id {external_id!r} was already used with a different payload")
-    return Replay(status=existing.status, body=existing.body or {})
+    return Replay(existing.body or {})
 
 
 def claim_many(
@@ -137,7 +259,6 @@ def claim_many(
             "operation": operation,
             "external_id": external_id,
             "fingerprint": payload,
-            "status": 0,
             "created_at": now,
         }
         for external_id, payload in sorted(items)
@@ -164,25 +285,22 @@ def claim_many(
                     f"external_id {record.external_id!r} was already used with a different payload"
                 )
             else:
-                outcomes[record.external_id] = Replay(record.status, record.body or {})
+                outcomes[record.external_id] = Replay(record.body or {})
     return outcomes
 
 
-def complete_many(session: Session, answers: Sequence[tuple[Claim, int, dict[str, Any]]]) -> None:
+def complete_many(session: Session, answers: Sequence[tuple[Claim, Any]]) -> None:
+    """Store the JSON records of many claimed writes' results (one executemany)."""
     if answers:
         session.execute(
             update(IdempotencyRecord),
-            [
-                {"id": claim.record_id, "status": status, "body": body}
-                for claim, status, body in answers
-            ],
+            [{"id": claim.record_id, "body": body} for claim, body in answers],
         )
 
 
-def complete(session: Session, claim: Claim, status: int, body: dict[str, Any]) -> None:
-    session.execute(
-        _COMPLETE, {"record_id": claim.record_id, "answer_status": status, "answer_body": body}
-    )
+def complete(session: Session, claim: Claim, record: Any) -> None:
+    """Store the JSON record of a claimed write's result (see `as_record`)."""
+    session.execute(_COMPLETE, {"record_id": claim.record_id, "answer_body": record})
 
 
 def _find(

@@ -147,7 +147,6 @@ def register_member(
         ) from error
     points_engine.open_member_accounts(uow, member.id)
     body = profile(member)
-    uow.commit()
     return body
 
 
@@ -320,7 +319,6 @@ def link_identifier(
             f"{kind} already belongs to another member",
             Invalid.field("value", "already linked to another member").errors,
         ) from error
-    uow.commit()
     return {"member_no": member.member_no, "type": kind, "value": stored}
 
 
@@ -338,7 +336,6 @@ def update_member(uow: UnitOfWork, member_no: str, changes: dict[str, Any]) -> d
         setattr(member, key, value.strip() if key == "name" else value)
     uow.session.flush()
     body = profile(member)
-    uow.commit()
     return body
 
 
@@ -393,7 +390,6 @@ def merge_members(uow: UnitOfWork, survivor_no: str, absorbed_no: str) -> dict[s
         "absorbed": {"member_no": absorbed.member_no, "status": absorbed.status},
         "points_moved": moved,
     }
-    uow.commit()
     return body
 
 
@@ -461,7 +457,6 @@ def review_tiers(uow: UnitOfWork, as_of: date) -> dict[str, int]:
                 .values(tier=tier)
             )
     session.execute(update(Member).where(Member.status == "active").values(tier_reviewed_on=as_of))
-    uow.commit()
     return {"reviewed": reviewed, "changed": sum(len(ids) for ids in moving.values())}
 
 
@@ -469,7 +464,6 @@ def load_tiers(uow: UnitOfWork, tiers: Iterable[TierData]) -> None:
     for tier in tiers:
         if uow.session.get(Tier, tier.code) is None:
             uow.session.add(Tier(**tier.__dict__))
-    uow.commit()
 
 
 # -- identity resolution ------------------------------------------------------------

@@ -41,7 +41,7 @@ def _digest(secret: str, phone: str, purpose: str, subject: str, code: str) -> s
 
 
 def send_code(
-    uow: UnitOfWork,
+    new_uow: Callable[[], UnitOfWork],
     sender: SmsSender,
     secret: str,
     phone: str,
@@ -52,42 +52,46 @@ def send_code(
 ) -> int:
     """Send a fresh code to `phone` for `purpose` (+ `subject`); returns its lifetime in s.
 
-    Raises Invalid (phone, purpose), IdentifierTaken (registering a phone already
-    registered, as POST /members would say), Throttled (asked again too soon or too often).
+    It runs its own transaction: a refused request still counts against the phone, and
+    the code goes out only once it is stored. Raises Invalid (phone, purpose),
+    IdentifierTaken (registering a phone already registered, as POST /members would
+    say), Throttled (asked again too soon or too often).
     """
     if purpose not in PURPOSES:
         raise Invalid.field("purpose", f"must be one of {', '.join(PURPOSES)}")
     phone = normalise_phone(phone)
-    session = uow.session
-    if purpose == "register" and session.scalar(
-        select(Identifier.id).where(Identifier.type == "phone", Identifier.value == phone)
-    ):
-        raise IdentifierTaken(
-            "this phone is already registered", Invalid.field("phone", "already registered").errors
-        )
-    spacing_key = f"otp-send:{phone}:{purpose}"
-    for key, limit in ((spacing_key, SEND_SPACING), (f"otp-day:{phone}", SEND_DAILY)):
-        hit = throttle.hit(session, key, limit)
-        if hit.over(limit):
-            uow.commit()  # the refused request still counts
-            raise Throttled(
-                f"a code was sent to this phone recently; retry in {hit.retry_after} s",
-                hit.retry_after,
+    with new_uow() as uow:
+        session = uow.session
+        if purpose == "register" and session.scalar(
+            select(Identifier.id).where(Identifier.type == "phone", Identifier.value == phone)
+        ):
+            raise IdentifierTaken(
+                "this phone is already registered",
+                Invalid.field("phone", "already registered").errors,
             )
-    code = f"{draw(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-    now = utcnow()
-    session.add(
-        VerificationCode(
-            phone=phone,
-            purpose=purpose,
-            subject=subject,
-            code_sha256=_digest(secret, phone, purpose, subject, code),
-            attempts=0,
-            created_at=now,
-            expires_at=now + VALID_FOR,
+        spacing_key = f"otp-send:{phone}:{purpose}"
+        for key, limit in ((spacing_key, SEND_SPACING), (f"otp-day:{phone}", SEND_DAILY)):
+            hit = throttle.hit(session, key, limit)
+            if hit.over(limit):
+                uow.commit()  # the refused request still counts
+                raise Throttled(
+                    f"a code was sent to this phone recently; retry in {hit.retry_after} s",
+                    hit.retry_after,
+                )
+        code = f"{draw(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        now = utcnow()
+        session.add(
+            VerificationCode(
+                phone=phone,
+                purpose=purpose,
+                subject=subject,
+                code_sha256=_digest(secret, phone, purpose, subject, code),
+                attempts=0,
+                created_at=now,
+                expires_at=now + VALID_FOR,
+            )
         )
-    )
-    uow.commit()
+        uow.commit()
     minutes = VALID_FOR.seconds // 60
     sender.send(phone, f"【会员中心】验证码 {code}，{minutes} 分钟内有效。", code=code)
     return int(VALID_FOR.total_seconds())

@@ -23,13 +23,14 @@ from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from common.codes import STAFF_ROLES
 from common.masking import sees_personal_data
 from dashboards.urls import PREFIX
 
 SESSION_COOKIE = "memberhub_dashboards"
 SESSION_SECONDS = 12 * 3600
 COOKIE_PATH = PREFIX.rstrip("/")
-ROLES = ("marketer", "finance", "admin")
+ROLES = STAFF_ROLES
 LOGIN_PATH = PREFIX + "login"
 LOGOUT_PATH = PREFIX + "logout"
 CALLBACK_PATH = PREFIX + "_dash-update-component"

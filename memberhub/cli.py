@@ -5,17 +5,16 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from datetime import date, timedelta
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import duckdb
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-import crm
 import points_engine
 import warehouse as warehouse_facade
 from common import audit
@@ -23,12 +22,11 @@ from common.clock import as_utc, today
 from common.db import read_session
 from common.errors import DomainError
 from common.settings import load_settings
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import transaction
 from memberhub.backup import create_backup, restore_backup
-from memberhub.reference_loader import load_reference_data
-from memberhub.schema import upgrade
+from memberhub.operations import prepare_database, run_due_jobs
 from memberhub.wiring import Runtime, build_runtime
-from storefront_api import bills, orders, prepaid
+from storefront_api import prepaid
 from storefront_api.auth import (
     create_api_key,
     create_staff_user,
@@ -40,17 +38,9 @@ from storefront_api.auth import (
     set_staff_active,
 )
 
-T = TypeVar("T")
-CHUNK = 500
-
 
 def _runtime() -> Runtime:
     return build_runtime(load_settings())
-
-
-def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,16 +54,6 @@ def init_db() -> None:
     runtime = _runtime()
     prepare_database(runtime)
     click.echo(f"database ready: {runtime.engine.url.render_as_string(hide_password=True)}")
-
-
-def prepare_database(runtime: Runtime) -> None:
-    url = runtime.settings.database_url
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    upgrade(runtime.engine)
-    load_reference_data(runtime.session_factory)
 
 
 @cli.command()
@@ -127,7 +107,7 @@ def _audited(action: str, target: str) -> Any:
 def create_key(channel: str, institution: str | None, label: str) -> None:
     """Print a new API key (shown once; only its hash is stored)."""
     runtime = _runtime()
-    with _audited("cli.create_key", channel), UnitOfWork(runtime.session_factory) as uow:
+    with _audited("cli.create_key", channel), transaction(runtime.session_factory) as uow:
         key = create_api_key(uow, channel, institution, label)
     click.echo(key)
 
@@ -144,7 +124,7 @@ def create_key(channel: str, institution: str | None, label: str) -> None:
 def rotate_key(key_id: str, overlap_hours: int) -> None:
     """Print a successor key; the old one works for --overlap-hours more, then stops."""
     runtime = _runtime()
-    with _audited("cli.rotate_key", key_id), UnitOfWork(runtime.session_factory) as uow:
+    with _audited("cli.rotate_key", key_id), transaction(runtime.session_factory) as uow:
         key = rotate_api_key(uow, key_id, timedelta(hours=overlap_hours))
     click.echo(key)
 
@@ -154,7 +134,7 @@ def rotate_key(key_id: str, overlap_hours: int) -> None:
 def revoke_key(key_id: str) -> None:
     """Revoke a channel API key (workers stop accepting it within 30 seconds)."""
     runtime = _runtime()
-    with _audited("cli.revoke_key", key_id), UnitOfWork(runtime.session_factory) as uow:
+    with _audited("cli.revoke_key", key_id), transaction(runtime.session_factory) as uow:
         revoke_api_key(uow, key_id)
     click.echo(f"revoked {key_id}")
 
@@ -188,7 +168,7 @@ def staff() -> None:
 def create_staff(username: str, role: str) -> None:
     """Create a staff user and print a generated password (shown once)."""
     runtime = _runtime()
-    with _audited("cli.create_staff", username), UnitOfWork(runtime.session_factory) as uow:
+    with _audited("cli.create_staff", username), transaction(runtime.session_factory) as uow:
         password = create_staff_user(uow, username, role)
     click.echo(f"username: {username}\nrole: {role}\npassword: {password}")
 
@@ -198,7 +178,7 @@ def create_staff(username: str, role: str) -> None:
 def disable_staff(username: str) -> None:
     """Disable a staff account: its API tokens and dashboard sessions stop at once."""
     runtime = _runtime()
-    with _audited("cli.disable_staff", username), UnitOfWork(runtime.session_factory) as uow:
+    with _audited("cli.disable_staff", username), transaction(runtime.session_factory) as uow:
         set_staff_active(uow, username, False)
     click.echo(f"disabled {username}")
 
@@ -208,7 +188,7 @@ def disable_staff(username: str) -> None:
 def enable_staff(username: str) -> None:
     """Enable a disabled staff account again (it logs in anew)."""
     runtime = _runtime()
-    with _audited("cli.enable_staff", username), UnitOfWork(runtime.session_factory) as uow:
+    with _audited("cli.enable_staff", username), transaction(runtime.session_factory) as uow:
         set_staff_active(uow, username, True)
     click.echo(f"enabled {username}")
 
@@ -218,7 +198,7 @@ def enable_staff(username: str) -> None:
 def reset_password(username: str) -> None:
     """Give a staff account a new generated password (shown once); its sessions end."""
     runtime = _runtime()
-    with _audited("cli.reset_password", username), UnitOfWork(runtime.session_factory) as uow:
+    with _audited("cli.reset_password", username), transaction(runtime.session_factory) as uow:
         password = reset_staff_password(uow, username)
     click.echo(f"username: {username}\npassword: {password}")
 
@@ -275,48 +255,6 @@ def run_due(as_of: Any) -> None:
         f"expired {report['expired_lots']} lots ({report['expired_points']} points), "
         f"tiers reviewed {report['tiers_reviewed']} (changed {report['tiers_changed']})"
     )
-
-
-def run_due_jobs(
-    runtime: Runtime, day: date, progress: bool = False, *, tiers: bool = True
-) -> dict[str, int]:
-    """Every scheduled job as of `day`; `tiers=False` leaves the tier review out (it reads
-    a year of postings and writes every member, so a simulated history runs it monthly)."""
-    factory = runtime.session_factory
-    totals = {"released_lots": 0, "released_points": 0, "expired_lots": 0, "expired_points": 0}
-    # Uncollected orders go first: their pending points are reversed, not released.
-    context = orders.OrderContext.from_settings(crm.CrmMemberDirectory(), runtime.settings)
-    with tqdm(desc="uncollected orders", unit="order", disable=not progress) as bar:
-        totals["orders_expired"] = orders.expire_due_orders(
-            lambda: UnitOfWork(factory), context, day, bar.update
-        )
-    # Bill payments whose biller never answered: ask again, so nobody waits or pays twice.
-    totals["bills_resolved"] = bills.resolve_unknown_payments(
-        lambda: UnitOfWork(factory), bills.sandbox_billers(factory), context.directory
-    )
-    with UnitOfWork(factory) as uow:
-        due = points_engine.due_pending_lots(uow, day)
-    with tqdm(total=len(due), desc="pending -> available", unit="lot", disable=not progress) as bar:
-        for chunk in _chunks(due):
-            with UnitOfWork(factory) as uow:
-                report = points_engine.release_due_pending(uow, chunk, day)
-            totals["released_lots"] += report.released_lots
-            totals["released_points"] += report.released_points
-            bar.update(len(chunk))
-    with UnitOfWork(factory) as uow:
-        accounts = points_engine.accounts_with_expiring_lots(uow, day)
-    for account_id in tqdm(accounts, desc="lot expiry", unit="account", disable=not progress):
-        with UnitOfWork(factory) as uow:
-            report = points_engine.expire_due_lots(uow, account_id, day)
-        totals["expired_lots"] += report.expired_lots
-        totals["expired_points"] += report.expired_points
-    totals["tiers_reviewed"] = totals["tiers_changed"] = 0
-    if tiers:
-        with UnitOfWork(factory) as uow:
-            review = crm.review_tiers(uow, day)
-        totals["tiers_reviewed"] = review["reviewed"]
-        totals["tiers_changed"] = review["changed"]
-    return totals
 
 
 @cli.group()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from common.codes import COMPANY_CODE
+
 
 @dataclass(frozen=True)
 class InstitutionSeed:
@@ -79,7 +81,7 @@ class RewardSeed:
 # ---------------------------------------------------------------------------
 
 COMPANY = InstitutionSeed(
-    code="SH",
+    code=COMPANY_CODE,
     name="中国邮政集团有限公司上海市分公司",
     name_en="China Post Group Co., Ltd. Shanghai Branch",
     kind="company",

@@ -7,13 +7,13 @@ from sqlalchemy.orm import Session, sessionmaker
 import crm
 import points_engine
 from common.organisation import BusinessType, Category, Channel, Institution
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import transaction
 from memberhub import reference_data as data
 from storefront_api import bills, catalogue, subscriptions
 
 
 def load_reference_data(session_factory: sessionmaker[Session]) -> None:
-    with UnitOfWork(session_factory) as uow:
+    with transaction(session_factory) as uow:
         session = uow.session
         for seed in data.INSTITUTIONS:
             if session.get(Institution, seed.code) is None:
@@ -28,13 +28,12 @@ def load_reference_data(session_factory: sessionmaker[Session]) -> None:
         for category in data.CATEGORIES:
             if session.get(Category, category.code) is None:
                 session.add(Category(**category.__dict__))
-        uow.commit()
-    with UnitOfWork(session_factory) as uow:
+    with transaction(session_factory) as uow:
         crm.load_tiers(
             uow,
             [crm.TierData(t.code, t.name, t.name_en, t.rank, t.min_points_12m) for t in data.TIERS],
         )
-    with UnitOfWork(session_factory) as uow:
+    with transaction(session_factory) as uow:
         points_engine.load_ledger_reference(
             uow,
             rules=[points_engine.RuleData(**rule.__dict__) for rule in data.EARNING_RULES],
@@ -42,9 +41,9 @@ def load_reference_data(session_factory: sessionmaker[Session]) -> None:
             rewards=[points_engine.RewardData(**r.__dict__) for r in data.REWARDS],
             institution_codes=[i.code for i in data.INSTITUTIONS],
         )
-    with UnitOfWork(session_factory) as uow:
+    with transaction(session_factory) as uow:
         subscriptions.load_press_titles(uow)
-    with UnitOfWork(session_factory) as uow:
+    with transaction(session_factory) as uow:
         catalogue.load_products(uow, catalogue.PRODUCTS)
-    with UnitOfWork(session_factory) as uow:
+    with transaction(session_factory) as uow:
         bills.load_billers(uow)

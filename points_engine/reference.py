@@ -81,4 +81,3 @@ def load_ledger_reference(
     book.system_account(*reward_account(ORDER_POINTS_REWARD, "voucher"))
     book.expiry_account()
     book.adjustment_account()
-    uow.commit()

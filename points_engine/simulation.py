@@ -14,15 +14,11 @@ from common.db import READ_ONLY_OPTION
 from common.errors import InconsistentFields
 from common.unit_of_work import UnitOfWork
 from points_engine.adapters import orm
+from points_engine.commands import CampaignCommand, MemberDirectory
 from points_engine.domain import earning
 from points_engine.domain.errors import UnknownCampaign
-from points_engine.services import (
-    CampaignCommand,
-    MemberDirectory,
-    earning_rules,
-    tier_multiplier,
-    validate_campaign,
-)
+from points_engine.services.accrual import earning_rules, tier_multiplier
+from points_engine.services.campaigns import validate_campaign
 
 MAX_HISTORY_DAYS = 366
 # Far wider than any ledger's history, and narrow enough that every day in it has a

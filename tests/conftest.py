@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from sqlalchemy.pool import NullPool
 import points_engine
 from common.db import read_session, sqlite_triggers_set_aside
 from common.settings import Settings, normalise_database_url
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import UnitOfWork, transaction
 from memberhub.models import metadata
 from memberhub.reference_loader import load_reference_data
 from memberhub.schema import upgrade
@@ -167,8 +167,9 @@ def db(runtime: Runtime, reference_snapshot: dict[str, list[dict[str, Any]]]) ->
 
 
 @pytest.fixture
-def uow(db: Runtime) -> Callable[[], UnitOfWork]:
-    return lambda: UnitOfWork(db.session_factory)
+def uow(db: Runtime) -> Callable[[], AbstractContextManager[UnitOfWork]]:
+    """A unit of work that commits when its block ends normally, as the route layer's does."""
+    return lambda: transaction(db.session_factory)
 
 
 @pytest.fixture
@@ -190,7 +191,7 @@ def channel_key(db: Runtime) -> Callable[..., str]:
     def make(channel: str = "web", institution: str | None = None) -> str:
         if channel in ("counter", "retail") and institution is None:
             institution = "SH-HP-0001"
-        with UnitOfWork(db.session_factory) as uow:
+        with transaction(db.session_factory) as uow:
             return create_api_key(uow, channel, institution)
 
     return make
@@ -207,7 +208,7 @@ def staff_token(db: Runtime, client: FlaskClient) -> Callable[[str], str]:
 
     def make(role: str) -> str:
         username = f"{role}-{uuid.uuid4().hex[:8]}"
-        with UnitOfWork(db.session_factory) as uow:
+        with transaction(db.session_factory) as uow:
             password = create_staff_user(uow, username, role)
         response = client.post(
             "/api/v1/auth/staff-token", json={"username": username, "password": password}
@@ -220,9 +221,9 @@ def staff_token(db: Runtime, client: FlaskClient) -> Callable[[str], str]:
 
 def issue_staff_token(runtime: Runtime, username: str, role: str) -> str:
     """A staff account and a live API session made directly (no Argon2 login round)."""
-    with UnitOfWork(runtime.session_factory) as uow:
+    with transaction(runtime.session_factory) as uow:
         create_staff_user(uow, username, role)
-    with UnitOfWork(runtime.session_factory) as uow:
+    with transaction(runtime.session_factory) as uow:
         login = open_staff_session(uow, username, "api", timedelta(hours=1))
         uow.commit()
     tokens = TokenIssuer(runtime.settings.secret_key, runtime.settings.token_ttl_seconds)

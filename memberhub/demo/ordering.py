@@ -105,7 +105,7 @@ def place(
     )
     caller = _customer(world, person, channel, institution)
     try:
-        with world.uow() as uow:
+        with world.transaction() as uow:
             body = orders.place_order(uow, world.context, caller, command, now=moment).body
     except (
         catalogue.OutOfStock,
@@ -232,7 +232,7 @@ def _pay(world: World, channel: str, order_no: str, amount: int, at: datetime) -
         method="online",
         transaction_ref=f"{provider}{at:%Y%m%d}{rng.randrange(10**12):012d}",
     )
-    with world.uow() as uow:
+    with world.transaction() as uow:
         body = orders.pay_order(
             uow, world.context, _channel_caller(world, channel), order_no, command, now=at
         ).body
@@ -251,7 +251,7 @@ def follow_up(world: World, day: date, moment: datetime, step: OrderStep) -> Non
             world.uow, context, caller, step.outlet_code, step.pickup_code, now=moment
         )
     else:
-        with world.uow() as uow:
+        with world.transaction() as uow:
             if step.action == "ship":
                 caller = _channel_caller(world, "distribution")
                 body = orders.ship_order(uow, context, caller, step.order_no, now=moment)
@@ -298,7 +298,7 @@ def card_desk(
             member=person.ref(rng, channel),
             institution_code=outlet,
         )
-        with world.uow() as uow:
+        with world.transaction() as uow:
             body = prepaid.issue_card(
                 uow,
                 world.directory,
@@ -315,6 +315,6 @@ def card_desk(
         top_up = prepaid.TopUpCommand(
             external_id, owner.prepaid_card, rng.choice(CARD_AMOUNTS_FEN[1:4])
         )
-        with world.uow() as uow:
+        with world.transaction() as uow:
             prepaid.top_up_card(uow, top_up, channel=channel, institution_code=outlet, now=moment)
         world.counts.card_top_ups += 1

@@ -62,7 +62,7 @@ def post_mail(world: World, day: date, moment: datetime, person: SimMember, outl
             accepted_at=moment,
             member=person.ref(rng, "counter"),
         )
-        with world.uow() as uow:
+        with world.transaction() as uow:
             body = mail.accept_mailing(uow, world.directory, "counter", outlet, command).body
         world.counts.mailings += 1
         person.owner().points_estimate += int(body["points"] or 0)
@@ -112,7 +112,7 @@ def scan(world: World, event: MailScan) -> None:
         occurred_at=event.at,
         external_id=f"SCAN-{event.tracking_no}-{world.next_seq():07d}",
     )
-    with world.uow() as uow:
+    with world.transaction() as uow:
         mail.record_event(uow, "distribution", None, event.tracking_no, command)
     world.counts.mail_events += 1
 
@@ -139,8 +139,8 @@ def pay_bill(
         payer, member = bills.Payer(channel, outlet), person.ref(rng, channel)
     command = bills.PaymentCommand(
         external_id=f"{EXTERNAL_PREFIX[channel]}-BP-{day:%Y%m%d}-{world.next_seq():07d}",
-        bill_id=str(bill["bill_id"]),
-        amount_fen=int(bill["amount_due_fen"]),
+        bill_id=bill.bill_id,
+        amount_fen=bill.amount_due_fen,
         member=member,
     )
     try:
@@ -151,11 +151,11 @@ def pay_bill(
         world.counts.bills_declined += 1
         return
     world.counts.bill_payments += 1
-    payment_no = str(receipt["payment_no"])
-    if receipt["status"] != bills.PaymentStatus.PAID:
+    payment_no = str(receipt.payment_no)
+    if receipt.status != bills.PaymentStatus.PAID:
         world.unanswered_bills.append(payment_no)
         return
-    owner.points_estimate += int(receipt["points"] or 0)
+    owner.points_estimate += receipt.points
     reversal_at = moment + timedelta(minutes=rng.randint(2, 30))
     if (
         channel == "counter"
@@ -227,7 +227,7 @@ def subscribe(
         delivery=delivery,
         payment_method=rng.choice(PAYMENT["counter"]) if channel == "counter" else "online",
     )
-    with world.uow() as uow:
+    with world.transaction() as uow:
         body = subscriptions.subscribe(uow, world.directory, caller, command, now=moment).body
     world.counts.subscriptions += 1
     owner.points_estimate += int(body["points"] or 0)
@@ -241,7 +241,7 @@ def cancel_subscription(world: World, moment: datetime, event: SubscriptionCance
         event.subscription_no, external_id=f"CANCEL-{event.subscription_no}"
     )
     try:
-        with world.uow() as uow:
+        with world.transaction() as uow:
             subscriptions.cancel_subscription(
                 uow, world.directory, event.caller, command, now=moment
             )

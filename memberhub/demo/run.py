@@ -23,8 +23,7 @@ from common.db import read_session
 from common.errors import Conflict, DomainError
 from common.organisation import list_institutions
 from common.settings import load_settings
-from common.unit_of_work import UnitOfWork
-from memberhub.cli import prepare_database, run_due_jobs
+from common.unit_of_work import transaction
 from memberhub.demo import ordering, post_office, sales, seasons, summary
 from memberhub.demo.people import (
     COUNTER_OUTLET,
@@ -49,6 +48,7 @@ from memberhub.demo.world import (
     SubscriptionCancel,
     World,
 )
+from memberhub.operations import prepare_database, run_due_jobs
 from memberhub.wiring import Runtime, build_runtime
 from storefront_api import bills, catalogue, orders, prepaid, subscriptions
 from storefront_api.auth import create_api_key, create_staff_user
@@ -219,12 +219,12 @@ def _world(
     store = next((s for s in stores if s.code.startswith("SH-HP-")), stores[0])
     staff = []
     for username, role in STAFF:
-        with UnitOfWork(factory) as uow:
+        with transaction(factory) as uow:
             staff.append((username, role, create_staff_user(uow, username, role)))
     keys = []
     for channel, institution, label in KEYS:
         bound = store.code if institution == "store" else institution
-        with UnitOfWork(factory) as uow:
+        with transaction(factory) as uow:
             keys.append((channel, bound, create_api_key(uow, channel, bound, label)))
     products: dict[str, list[catalogue.ProductSeed]] = {}
     by_festival: dict[str, list[catalogue.ProductSeed]] = {}
@@ -275,11 +275,10 @@ def _register(world: World, people: Sequence[SimMember], show: bool) -> None:
             )
             for person in batch
         ]
-        with simulated_time(batch[-1].registered_at), world.uow() as uow:
+        with simulated_time(batch[-1].registered_at), world.transaction() as uow:
             infos = crm.register_members(
                 uow, commands, registered_at=[p.registered_at for p in batch]
             )
-            uow.commit()
         for person, info in zip(batch, infos, strict=True):
             person.member_no, person.member_id = info.member_no, info.member_id
         bar.update(len(batch))
@@ -324,7 +323,7 @@ def _simulate(
                 # Tiers are reviewed in the first week of each month.
                 _run_jobs(world, day, tiers=day.day <= JOB_EVERY_DAYS)
         for command in launches.get(index, []):
-            with simulated_time(at(day, CAMPAIGN_HOUR)), world.uow() as uow:
+            with simulated_time(at(day, CAMPAIGN_HOUR)), world.transaction() as uow:
                 points_engine.create_campaign(uow, command)
         if index == merge_day:
             with simulated_time(at(day, CAMPAIGN_HOUR)):
@@ -465,5 +464,5 @@ def _read_back_outcomes(world: World) -> None:
             world.orders[order_no] = order.status
         for payment_no in world.unanswered_bills:
             receipt = bills.payment_receipt(session, payment_no)
-            if receipt["status"] == bills.PaymentStatus.PAID:
+            if receipt.status == bills.PaymentStatus.PAID:
                 world.counts.bills_late += 1

@@ -168,7 +168,7 @@ def _pay_by_card(
     command = prepaid.PaymentCommand(
         f"{external_id}-PC", card_no, amount, pin=person.owner().prepaid_pin
     )
-    with world.uow() as uow:
+    with world.transaction() as uow:
         body = prepaid.take_card_payment(
             uow, command, channel=channel, pin_secret=world.runtime.settings.secret_key
         ).body
@@ -214,14 +214,14 @@ def report_tills(world: World, day: date) -> None:
 
 def _report(world: World, day: date, channel: str, sales: Sequence[TillSale]) -> None:
     rng = world.rng
-    with world.uow() as uow:
+    with world.transaction() as uow:
         outcomes = points_engine.accrue_many(
             uow, world.directory, channel, [sale.command for sale in sales], _any_sale
         )
     for sale, outcome in zip(sales, outcomes, strict=True):
         if isinstance(outcome, DomainError):
             raise outcome
-        points = int(outcome.body["points"])
+        points = outcome.body.points
         world.counts.accruals += 1
         world.counts.points_earned += points
         sale.person.owner().points_estimate += points
@@ -244,12 +244,12 @@ def refund(world: World, event: Refund) -> None:
     """The till takes goods back: the points go, and card money goes back to the card."""
     external_id = f"RF-{event.original_external_id}"
     command = points_engine.RefundCommand(external_id, event.original_external_id, event.amount_fen)
-    with world.uow() as uow:
+    with world.transaction() as uow:
         points_engine.refund_purchase(uow, event.channel, command)
     if event.card_charge is not None:
         card_no, charge_no = event.card_charge.card_no, event.card_charge.charge_no
         back = prepaid.PaymentRefundCommand(external_id, card_no, charge_no, event.amount_fen)
-        with world.uow() as uow:
+        with world.transaction() as uow:
             prepaid.refund_card_payment(uow, back, channel=event.channel)
     world.counts.refunds += 1
 
@@ -276,7 +276,7 @@ def redeem(world: World, day: date, person: SimMember) -> None:
         reward_code=code,
     )
     try:
-        with world.uow() as uow:
+        with world.transaction() as uow:
             body = points_engine.redeem_reward(
                 uow, world.directory, command, scope=scope, channel=acting, as_of=day
             ).body
@@ -286,11 +286,11 @@ def redeem(world: World, day: date, person: SimMember) -> None:
     world.counts.redemptions += 1
     owner.points_estimate -= cost
     if rng.random() < REDEMPTIONS_CANCELLED:
-        world.plan(day + timedelta(days=rng.randint(1, 3)), Cancel(str(body["redemption_id"])))
+        world.plan(day + timedelta(days=rng.randint(1, 3)), Cancel(body.redemption_id))
 
 
 def cancel_redemption(world: World, day: date, event: Cancel) -> None:
-    with world.uow() as uow:
+    with world.transaction() as uow:
         points_engine.cancel_redemption(uow, world.directory, event.redemption_no, as_of=day)
     world.counts.cancellations += 1
 
@@ -299,7 +299,7 @@ def merge_duplicates(world: World, people: Sequence[SimMember]) -> None:
     for person in people:
         if person.duplicate_of is None or person.merged:
             continue
-        with world.uow() as uow:
+        with world.transaction() as uow:
             crm.merge_members(uow, person.duplicate_of.member_no, person.member_no)
         person.merged = True
         # The household's card and bill accounts now belong to the surviving record.

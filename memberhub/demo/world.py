@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import crm
 import points_engine
 from common.organisation import InstitutionView
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import UnitOfWork, transaction
 from memberhub.demo.people import SimMember
 from memberhub.demo.seasons import Season
 from memberhub.wiring import Runtime
@@ -142,7 +143,12 @@ class World:
         return self.seq
 
     def uow(self) -> UnitOfWork:
+        """A unit of work for use cases that run their own transactions (they commit)."""
         return UnitOfWork(self.runtime.session_factory)
+
+    def transaction(self) -> AbstractContextManager[UnitOfWork]:
+        """A unit of work that commits when the block ends, for use cases that do not."""
+        return transaction(self.runtime.session_factory)
 
     def plan(self, day: date, follow_up: FollowUp) -> None:
         """Do `follow_up` on `day`, unless that is after the history ends."""

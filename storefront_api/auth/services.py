@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common import audit, throttle
 from common.clock import as_utc, utcnow
+from common.codes import STAFF_ROLES
 from common.db import read_session
 from common.errors import (
     Conflict,
@@ -36,7 +37,7 @@ from common.reference_cache import ReferenceCache
 from common.unit_of_work import UnitOfWork
 from storefront_api.auth.orm import ApiKey, StaffSession, StaffUser
 
-ROLES = ("marketer", "finance", "admin")
+ROLES = STAFF_ROLES
 CHANNEL_KEY_PREFIX = "mhk"
 INSTITUTION_BOUND_KINDS = ("outlet", "kiosk", "store")
 SESSION_KINDS = ("api", "dashboards")
@@ -103,7 +104,6 @@ def create_api_key(
         if channel_row.needs_institution and institution.kind not in INSTITUTION_BOUND_KINDS:
             raise UnknownReference.field("institution_code", "must be an outlet, kiosk or store")
     key = _new_key(session, channel, institution_code, label)
-    uow.commit()
     return key
 
 
@@ -193,8 +193,7 @@ def revoke_api_key(uow: UnitOfWork, key_id: str) -> None:
     """
     key = _key_row(uow.session, key_id)
     key.revoked_at = utcnow()
-    uow.commit()
-    _known_keys.clear()
+    uow.after_commit(_known_keys.clear)
 
 
 def rotate_api_key(uow: UnitOfWork, key_id: str, overlap: timedelta) -> str:
@@ -212,8 +211,7 @@ def rotate_api_key(uow: UnitOfWork, key_id: str, overlap: timedelta) -> str:
     new = _new_key(session, old.channel, old.institution_code, old.label)
     old.replaced_by = new.split("_")[1]
     old.expires_at = utcnow() + overlap
-    uow.commit()
-    _known_keys.clear()
+    uow.after_commit(_known_keys.clear)
     return new
 
 
@@ -255,7 +253,6 @@ def create_staff_user(uow: UnitOfWork, username: str, role: str) -> str:
             created_at=utcnow(),
         )
     )
-    uow.commit()
     return password
 
 
@@ -297,7 +294,6 @@ def set_staff_active(uow: UnitOfWork, username: str, active: bool) -> dict[str, 
     if not active:
         _end_sessions(session, user.id)
     body = staff_body(user)
-    uow.commit()
     return body
 
 
@@ -308,7 +304,6 @@ def reset_staff_password(uow: UnitOfWork, username: str) -> str:
     password = secrets.token_urlsafe(12)
     user.password_hash = _hasher.hash(password)
     _end_sessions(session, user.id)
-    uow.commit()
     return password
 
 

@@ -26,6 +26,8 @@ from storefront_api.bills.domain import (
     UnknownPayment,
 )
 from storefront_api.bills.queries import (
+    BillView,
+    Receipt,
     list_billers,
     member_activity,
     payment_owner,
@@ -49,6 +51,7 @@ __all__ = [
     "BILLER_KINDS",
     "Bill",
     "BillAlreadyPaid",
+    "BillView",
     "Biller",
     "BillerDeclined",
     "BillerFor",
@@ -66,6 +69,7 @@ __all__ = [
     "PaymentFailed",
     "PaymentStatus",
     "PaymentUnresolved",
+    "Receipt",
     "ReversalWindowClosed",
     "SandboxBiller",
     "UnknownBill",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,55 +26,94 @@ def list_billers(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def bill_body(bill: orm.Bill, biller: orm.Biller) -> dict[str, Any]:
-    return {
-        "bill_id": bill.bill_no,
-        "biller_code": biller.code,
-        "biller_name": biller.name,
-        "kind": biller.kind,
-        "account_no": bill.account_no,
-        "period": bill.period,
-        "amount_due_fen": bill.amount_due_fen,
-        "customer_name": bill.customer_name,
-    }
+@dataclass(frozen=True)
+class BillView:
+    """A bill as a biller stated it, kept so that it can be paid."""
+
+    bill_id: str
+    biller_code: str
+    biller_name: str
+    kind: str
+    account_no: str
+    period: str
+    amount_due_fen: int
+    customer_name: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A bill payment as it stands: `points` are those earned, `points_reversed` those
+    taken back by a reversal."""
+
+    payment_no: str
+    status: str
+    bill_id: str
+    biller_code: str
+    biller_name: str
+    account_no: str
+    period: str
+    amount_fen: int
+    member_no: str | None
+    points: int
+    points_reversed: int
+    channel: str
+    institution_code: str
+    external_id: str
+    biller_ref: str | None
+    decline_reason: str | None
+    created_at: str
+    paid_at: str | None
+    reversed_at: str | None
+
+
+def bill_view(bill: orm.Bill, biller: orm.Biller) -> BillView:
+    return BillView(
+        bill_id=bill.bill_no,
+        biller_code=biller.code,
+        biller_name=biller.name,
+        kind=biller.kind,
+        account_no=bill.account_no,
+        period=bill.period,
+        amount_due_fen=bill.amount_due_fen,
+        customer_name=bill.customer_name,
+    )
 
 
 def _moment(value: datetime | None) -> str | None:
     return None if value is None else as_utc(value).isoformat()
 
 
-def receipt_body(payment: orm.BillPayment, bill_no: str, biller_name: str) -> dict[str, Any]:
-    """`points` are those earned; `points_reversed` those taken back by a reversal."""
-    return {
-        "payment_no": payment.payment_no,
-        "status": payment.status,
-        "bill_id": bill_no,
-        "biller_code": payment.biller_code,
-        "biller_name": biller_name,
-        "account_no": payment.account_no,
-        "period": payment.period,
-        "amount_fen": payment.amount_fen,
-        "member_no": payment.member_no,
-        "points": payment.points,
-        "points_reversed": payment.points_reversed,
-        "channel": payment.channel,
-        "institution_code": payment.institution_code,
-        "external_id": payment.external_id,
-        "biller_ref": payment.biller_ref,
-        "decline_reason": payment.decline_reason,
-        "created_at": _moment(payment.created_at),
-        "paid_at": _moment(payment.paid_at),
-        "reversed_at": _moment(payment.reversed_at),
-    }
+def _receipt(payment: orm.BillPayment, bill_no: str, biller_name: str) -> Receipt:
+    return Receipt(
+        payment_no=payment.payment_no,
+        status=payment.status,
+        bill_id=bill_no,
+        biller_code=payment.biller_code,
+        biller_name=biller_name,
+        account_no=payment.account_no,
+        period=payment.period,
+        amount_fen=payment.amount_fen,
+        member_no=payment.member_no,
+        points=payment.points,
+        points_reversed=payment.points_reversed,
+        channel=payment.channel,
+        institution_code=payment.institution_code,
+        external_id=payment.external_id,
+        biller_ref=payment.biller_ref,
+        decline_reason=payment.decline_reason,
+        created_at=as_utc(payment.created_at).isoformat(),
+        paid_at=_moment(payment.paid_at),
+        reversed_at=_moment(payment.reversed_at),
+    )
 
 
-def receipt(session: Session, payment: orm.BillPayment) -> dict[str, Any]:
+def receipt(session: Session, payment: orm.BillPayment) -> Receipt:
     bill_no, biller_name = session.execute(
         select(orm.Bill.bill_no, orm.Biller.name)
         .join(orm.Biller, orm.Biller.code == orm.Bill.biller_code)
         .where(orm.Bill.id == payment.bill_id)
     ).one()
-    return receipt_body(payment, bill_no, biller_name)
+    return _receipt(payment, bill_no, biller_name)
 
 
 def find_payment(session: Session, payment_no: str) -> orm.BillPayment | None:
@@ -82,7 +122,7 @@ def find_payment(session: Session, payment_no: str) -> orm.BillPayment | None:
     ).one_or_none()
 
 
-def payment_receipt(session: Session, payment_no: str) -> dict[str, Any]:
+def payment_receipt(session: Session, payment_no: str) -> Receipt:
     """Raises UnknownPayment."""
     payment = find_payment(session, payment_no)
     if payment is None:

@@ -27,8 +27,10 @@ import crm
 import points_engine
 from common import idempotency
 from common.clock import as_utc, business_date, to_utc, utcnow
+from common.codes import COMPANY_CODE
 from common.db import is_postgres
 from common.errors import Invalid
+from common.idempotency import Written
 from common.unit_of_work import UnitOfWork
 from storefront_api.bills import orm
 from storefront_api.bills.domain import (
@@ -57,7 +59,7 @@ from storefront_api.bills.domain import (
     needs_biller_answer,
     resolution,
 )
-from storefront_api.bills.queries import bill_body, find_payment, receipt
+from storefront_api.bills.queries import BillView, Receipt, bill_view, find_payment, receipt
 from storefront_api.bills.reference import BILLERS, BillerSeed
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ log = logging.getLogger(__name__)
 UowFactory = Callable[[], UnitOfWork]
 # Points of payments taken by an unbound key or by a member in the app are issued by
 # the company itself.
-COMPANY_INSTITUTION = "SH"
+COMPANY_INSTITUTION = COMPANY_CODE
 BUSINESS_TYPE = "bill_payment"
 
 
@@ -123,7 +125,6 @@ def load_billers(uow: UnitOfWork, seeds: tuple[BillerSeed, ...] = BILLERS) -> in
             )
         )
         added += 1
-    uow.commit()
     return added
 
 
@@ -151,7 +152,7 @@ def _any_biller(session: Session, code: str) -> BillerInfo:
 
 def query_bill(
     uow_factory: UowFactory, biller_for: BillerFor, biller_code: str, account_no: str
-) -> dict[str, Any]:
+) -> BillView:
     """Ask the biller what is due on an account and keep it as a bill that can be paid.
 
     Raises Invalid (malformed account number), UnknownBiller, NoBillDue (nothing due,
@@ -167,10 +168,12 @@ def query_bill(
     if bill is None:
         raise NoBillDue(f"{biller.code} has no bill due on account {account_no}")
     with uow_factory() as uow:
-        return record_bill(uow, bill)
+        view = record_bill(uow, bill)
+        uow.commit()
+    return view
 
 
-def record_bill(uow: UnitOfWork, bill: Bill) -> dict[str, Any]:
+def record_bill(uow: UnitOfWork, bill: Bill) -> BillView:
     """Keep the bill a biller stated; one row per biller, account and period, updated in place."""
     session = uow.session
     now = utcnow()
@@ -205,9 +208,7 @@ def record_bill(uow: UnitOfWork, bill: Bill) -> dict[str, Any]:
         row.customer_name = bill.customer_name
         row.updated_at = now
     biller = session.scalars(select(orm.Biller).where(orm.Biller.code == bill.biller_code)).one()
-    body = bill_body(row, biller)
-    uow.commit()
-    return body
+    return bill_view(row, biller)
 
 
 # -- paying -------------------------------------------------------------------------
@@ -221,7 +222,7 @@ def pay_bill(
     command: PaymentCommand,
     *,
     now: datetime | None = None,
-) -> points_engine.Written:
+) -> Written[Receipt]:
     """Pay a bill once, whatever the retries; idempotent per payer scope + external_id.
 
     `now` (default the clock) dates the payment and its points, so history can be generated.
@@ -237,7 +238,8 @@ def pay_bill(
     """
     with uow_factory() as uow:
         opened = open_payment(uow, directory, payer, command, now=now)
-    if isinstance(opened, points_engine.Written):
+        uow.commit()
+    if isinstance(opened, Written):
         return _as_answer(opened)
     answer: BillerAnswer
     try:
@@ -249,16 +251,17 @@ def pay_bill(
         log.exception("biller %s failed on payment %s", opened.biller.code, opened.payment_no)
         answer = BillerTimeout(f"{opened.biller.code} failed")
     with uow_factory() as uow:
-        body = settle_payment(uow, directory, opened.payment_no, answer, now=now)
-    return _as_answer(points_engine.Written(body))
+        settled = settle_payment(uow, directory, opened.payment_no, answer, now=now)
+        uow.commit()
+    return _as_answer(Written(settled))
 
 
-def _as_answer(written: points_engine.Written) -> points_engine.Written:
-    status = written.body["status"]
-    payment_no = written.body["payment_no"]
+def _as_answer(written: Written[Receipt]) -> Written[Receipt]:
+    status = written.body.status
+    payment_no = written.body.payment_no
     if status == PaymentStatus.DECLINED:
         raise PaymentDeclined(
-            f"the biller declined payment {payment_no}: {written.body['decline_reason']}"
+            f"the biller declined payment {payment_no}: {written.body.decline_reason}"
         )
     if status == PaymentStatus.FAILED:
         raise PaymentFailed(
@@ -274,24 +277,41 @@ def open_payment(
     command: PaymentCommand,
     *,
     now: datetime | None = None,
-) -> _Opened | points_engine.Written:
-    """Put the payment on record as `processing` (step one of `pay_bill`), or answer a replay.
+) -> _Opened | Written[Receipt]:
+    """Put the payment on record as `processing` (step one of `pay_bill`), or answer a
+    replay with the payment as it is now.
 
     The bill is locked so that two payments of it cannot both start. Everything that
     can refuse the payment is checked here, before the biller is asked.
     """
     session = uow.session
-    claim = idempotency.claim(
-        session,
-        payer.scope,
-        "bill-payment",
-        command.external_id,
-        idempotency.fingerprint(command),
-    )
-    if isinstance(claim, idempotency.Replay):
-        payment = find_payment(session, str(claim.body["payment_no"]))
+
+    def effect() -> _Opened | Receipt:
+        return _open(uow, directory, payer, command, now)
+
+    def replay(record: dict[str, Any]) -> _Opened | Receipt:
+        payment = find_payment(session, str(record["payment_no"]))
         assert payment is not None
-        return points_engine.Written(receipt(session, payment), replayed=True)
+        return receipt(session, payment)
+
+    def stored(opened: _Opened | Receipt) -> dict[str, str]:
+        return {"payment_no": opened.payment_no}
+
+    key = idempotency.Key(payer.scope, "bill-payment", command.external_id)
+    written = idempotency.once(session, key, command, effect, replay=replay, stored=stored)
+    if isinstance(written.body, Receipt):
+        return Written(written.body, replayed=True)
+    return written.body
+
+
+def _open(
+    uow: UnitOfWork,
+    directory: points_engine.MemberDirectory,
+    payer: Payer,
+    command: PaymentCommand,
+    now: datetime | None,
+) -> _Opened:
+    session = uow.session
     bill = session.scalars(
         select(orm.Bill)
         .where(orm.Bill.bill_no == command.bill_id)
@@ -345,8 +365,6 @@ def open_payment(
     )
     session.add(payment)
     session.flush()
-    idempotency.complete(session, claim, 202, {"payment_no": payment.payment_no})
-    uow.commit()
     return _Opened(
         payment.payment_no,
         Bill(
@@ -376,7 +394,7 @@ def settle_payment(
     answer: BillerAnswer,
     *,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Receipt:
     """Record the biller's answer to a `processing` payment (step three of `pay_bill`).
 
     A payment settled meanwhile (a status check after a very long call) is left as it is.
@@ -394,9 +412,7 @@ def settle_payment(
             payment.status = PaymentStatus.UNKNOWN.value
         payment.updated_at = to_utc(now) if now is not None else utcnow()
     session.flush()
-    body = receipt(session, payment)
-    uow.commit()
-    return body
+    return receipt(session, payment)
 
 
 def _locked_payment(session: Session, payment_no: str) -> orm.BillPayment:
@@ -439,10 +455,9 @@ def _mark_paid(
             ),
             total_fen=payment.amount_fen,
         ),
-        commit=False,
     )
-    payment.points = int(written.body["points"])
-    payment.accrual_no = str(written.body["accrual_id"])
+    payment.points = written.body.points
+    payment.accrual_no = written.body.accrual_id
 
 
 def _reverse_points(uow: UnitOfWork, payment: orm.BillPayment) -> None:
@@ -456,9 +471,8 @@ def _reverse_points(uow: UnitOfWork, payment: orm.BillPayment) -> None:
             original_external_id=_accrual_id(payment.payment_no),
             amount_fen=payment.amount_fen,
         ),
-        commit=False,
     )
-    payment.points_reversed = int(written.body["points_reversed"])
+    payment.points_reversed = written.body.points_reversed
 
 
 # -- resolving what the biller did not answer ---------------------------------------
@@ -470,7 +484,7 @@ def check_payment_status(
     directory: points_engine.MemberDirectory,
     payment_no: str,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Receipt:
     """Ask the biller about a payment and settle it: `unknown` becomes paid (points now),
     failed or reversed; a paid one follows a reversal the biller made. A payment whose
     own request is still waiting for the biller, or a final one, is answered as it is.
@@ -491,7 +505,9 @@ def check_payment_status(
     except (BillerTimeout, BillerDeclined) as error:
         raise BillerUnavailable(f"{biller.code} did not answer; try again") from error
     with uow_factory() as uow:
-        return resolve_payment(uow, directory, payment_no, theirs, now)
+        resolved = resolve_payment(uow, directory, payment_no, theirs, now)
+        uow.commit()
+    return resolved
 
 
 def resolve_payment(
@@ -500,7 +516,7 @@ def resolve_payment(
     payment_no: str,
     theirs: BillerStatus,
     now: datetime,
-) -> dict[str, Any]:
+) -> Receipt:
     """Apply the biller's status to a payment, re-read under its lock (see domain.resolution)."""
     session = uow.session
     payment = _locked_payment(session, payment_no)
@@ -524,9 +540,7 @@ def resolve_payment(
             payment.status = settled.value
         payment.updated_at = now
         session.flush()
-    body = receipt(session, payment)
-    uow.commit()
-    return body
+    return receipt(session, payment)
 
 
 def resolve_unknown_payments(
@@ -571,8 +585,9 @@ def resolve_unknown_payments(
             log.exception("biller %s failed on status of %s", biller_code, payment_no)
             continue
         with uow_factory() as uow:
-            body = resolve_payment(uow, directory, payment_no, theirs, now)
-        if body["status"] not in (PaymentStatus.UNKNOWN, PaymentStatus.PROCESSING):
+            resolved = resolve_payment(uow, directory, payment_no, theirs, now)
+            uow.commit()
+        if resolved.status not in (PaymentStatus.UNKNOWN, PaymentStatus.PROCESSING):
             settled += 1
     return settled
 
@@ -587,7 +602,7 @@ def reverse_payment(
     external_id: str,
     payment_no: str,
     now: datetime | None = None,
-) -> points_engine.Written:
+) -> Written[Receipt]:
     """Reverse a paid payment on its business day: the biller gives the money back and the
     member's points are reversed. Who may reverse it is the access policy's to say.
 
@@ -597,14 +612,12 @@ def reverse_payment(
     (the biller refused), BillerUnavailable, Conflict.
     """
     now = now or utcnow()
-    fingerprint = idempotency.fingerprint({"payment_no": payment_no})
+    key = idempotency.Key(payer.scope, "bill-reversal", external_id)
     with uow_factory() as uow:
-        # A look before asking the biller; this unit of work rolls back, keeping nothing.
-        claim = idempotency.claim(
-            uow.session, payer.scope, "bill-reversal", external_id, fingerprint
-        )
-        if isinstance(claim, idempotency.Replay):
-            return points_engine.Written(claim.body, replayed=True)
+        # A look before asking the biller; the reversal itself is written once, below.
+        answered = idempotency.earlier(uow.session, key, {"payment_no": payment_no}, Receipt)
+        if answered is not None:
+            return answered
         payment = _reversible_payment(uow.session, payment_no, payer, now)
         biller = _any_biller(uow.session, payment.biller_code)
     try:
@@ -619,34 +632,29 @@ def reverse_payment(
             "send it again"
         ) from error
     with uow_factory() as uow:
-        return record_reversal(uow, payer, external_id, payment_no, now)
+        recorded = record_reversal(uow, payer, external_id, payment_no, now)
+        uow.commit()
+    return recorded
 
 
 def record_reversal(
     uow: UnitOfWork, payer: Payer, external_id: str, payment_no: str, now: datetime
-) -> points_engine.Written:
+) -> Written[Receipt]:
     """Record a reversal the biller made: status `reversed`, the member's points reversed."""
     session = uow.session
-    claim = idempotency.claim(
-        session,
-        payer.scope,
-        "bill-reversal",
-        external_id,
-        idempotency.fingerprint({"payment_no": payment_no}),
-    )
-    if isinstance(claim, idempotency.Replay):
-        return points_engine.Written(claim.body, replayed=True)
-    payment = _reversible_payment(session, payment_no, payer, now, lock=True)
-    _reverse_points(uow, payment)
-    payment.status = PaymentStatus.REVERSED.value
-    payment.reversed_at = now
-    payment.reversal_external_id = external_id
-    payment.updated_at = now
-    session.flush()
-    body = receipt(session, payment)
-    idempotency.complete(session, claim, 200, body)
-    uow.commit()
-    return points_engine.Written(body)
+
+    def effect() -> Receipt:
+        payment = _reversible_payment(session, payment_no, payer, now, lock=True)
+        _reverse_points(uow, payment)
+        payment.status = PaymentStatus.REVERSED.value
+        payment.reversed_at = now
+        payment.reversal_external_id = external_id
+        payment.updated_at = now
+        session.flush()
+        return receipt(session, payment)
+
+    key = idempotency.Key(payer.scope, "bill-reversal", external_id)
+    return idempotency.once(session, key, {"payment_no": payment_no}, effect, kind=Receipt)
 
 
 def _reversible_payment(

@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-import points_engine
 from common.clock import utcnow
+from common.codes import BUSINESS_TYPES
 from common.errors import Conflict, Invalid, RuleViolation
 from common.organisation import category_codes
 from common.unit_of_work import UnitOfWork
@@ -60,10 +60,8 @@ class ProductPatch:
 def _validate(session: Session, command: ProductCommand) -> None:
     if command.category not in category_codes(session):
         raise Invalid.field("category", "unknown category code")
-    if command.business_type not in points_engine.BUSINESS_TYPES:
-        raise Invalid.field(
-            "business_type", f"must be one of {', '.join(points_engine.BUSINESS_TYPES)}"
-        )
+    if command.business_type not in BUSINESS_TYPES:
+        raise Invalid.field("business_type", f"must be one of {', '.join(BUSINESS_TYPES)}")
     if command.price_fen <= 0:
         raise Invalid.field("price_fen", "must be greater than 0")
     if command.stock is not None and command.stock < 0:
@@ -83,7 +81,6 @@ def add_product(uow: UnitOfWork, command: ProductCommand) -> dict[str, Any]:
     session.add(product)
     session.flush()
     body = product_body(product)
-    uow.commit()
     return body
 
 
@@ -112,7 +109,6 @@ def update_product(uow: UnitOfWork, sku: str, patch: ProductPatch) -> dict[str, 
     product.updated_at = utcnow()
     session.flush()
     body = product_body(product)
-    uow.commit()
     return body
 
 
@@ -182,4 +178,3 @@ def load_products(uow: UnitOfWork, seeds: tuple[ProductSeed, ...]) -> None:
     for seed in seeds:
         if seed.sku not in known:
             session.add(Product(**seed.__dict__, active=True, created_at=now, updated_at=now))
-    uow.commit()

@@ -9,6 +9,7 @@ from flask import Blueprint, Response
 from pydantic import ValidationError
 
 import points_engine
+from common import idempotency
 from common.errors import DomainError
 from common.unit_of_work import run_in_transaction
 from storefront_api.errors import (
@@ -19,7 +20,7 @@ from storefront_api.errors import (
 )
 from storefront_api.http.context import api_context
 from storefront_api.http.policy import check_institution
-from storefront_api.http.routing import json_response, route
+from storefront_api.http.routing import json_response, route, written_response
 from storefront_api.http.schemas import (
     AccrualBatchIn,
     AccrualBatchOut,
@@ -56,10 +57,6 @@ def _command(body: AccrualIn) -> points_engine.AccrualCommand:
     )
 
 
-def _written(written: points_engine.Written) -> Response:
-    return json_response(written.body, 200 if written.replayed else 201)
-
-
 @route(
     blueprint,
     "/accruals",
@@ -83,7 +80,7 @@ def accrue(body: AccrualIn) -> Response:
             window=context.settings.event_window,
         ),
     )
-    return _written(written)
+    return written_response(written)
 
 
 @route(
@@ -127,7 +124,7 @@ def accrue_batch(body: AccrualBatchIn) -> Response:
             results[index]["body"] = domain_problem_body(outcome, f"items[{index}].")
         else:
             results[index]["status"] = 200 if outcome.replayed else 201
-            results[index]["body"] = outcome.body
+            results[index]["body"] = idempotency.as_answer(outcome.body)
     return json_response({"results": results})
 
 
@@ -151,4 +148,4 @@ def refund(body: RefundIn) -> Response:
         api_context().session_factory,
         lambda uow: points_engine.refund_purchase(uow, principal.channel, command),
     )
-    return _written(written)
+    return written_response(written)

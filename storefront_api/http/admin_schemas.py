@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
+from common.codes import ChannelCode, StaffRole
 from common.patterns import NO_NUL
 from storefront_api.http.schemas import INTEGRAL, Open, Strict
 
-Role = Literal["marketer", "finance", "admin"]
+Role = StaffRole
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{2,63}$")]
-ChannelCode = Literal["web", "app", "counter", "retail", "hotline", "distribution", "partner"]
 
 
 class StaffIn(Strict):

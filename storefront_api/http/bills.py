@@ -102,7 +102,7 @@ def pay(body: BillPaymentIn) -> Response:
         member=member,
     )
     written = bills.pay_bill(_uow_factory(), _biller_for(), api_context().directory, payer, command)
-    if written.body["status"] in (bills.PaymentStatus.UNKNOWN, bills.PaymentStatus.PROCESSING):
+    if written.body.status in (bills.PaymentStatus.UNKNOWN, bills.PaymentStatus.PROCESSING):
         return json_response(written.body, 202)
     return json_response(written.body, 200 if written.replayed else 201)
 

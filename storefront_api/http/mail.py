@@ -19,14 +19,10 @@ from storefront_api.http.mail_schemas import (
     MailingOut,
     MailTrackingOut,
 )
-from storefront_api.http.routing import json_response, route
+from storefront_api.http.routing import json_response, route, written_response
 from storefront_api.http.security import channel_caller, current_principal
 
 blueprint = Blueprint("mail", __name__, url_prefix="/api/v1/mailings")
-
-
-def _written(written: points_engine.Written) -> Response:
-    return json_response(written.body, 200 if written.replayed else 201)
 
 
 @route(
@@ -62,7 +58,7 @@ def accept(body: MailingIn) -> Response:
             uow, context.directory, principal.channel, principal.institution_code, command
         ),
     )
-    return _written(written)
+    return written_response(written)
 
 
 @route(
@@ -88,7 +84,7 @@ def record_event(tracking_no: str, body: MailEventIn) -> Response:
             uow, principal.channel, principal.institution_code, tracking_no, command
         ),
     )
-    return _written(written)
+    return written_response(written)
 
 
 @route(

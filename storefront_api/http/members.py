@@ -8,10 +8,16 @@ import crm
 import points_engine
 from common.clock import today
 from common.db import read_session
-from common.unit_of_work import UnitOfWork, run_in_transaction
+from common.unit_of_work import ReadOnlyUnitOfWork, UnitOfWork, run_in_transaction
 from storefront_api.auth import ChannelPrincipal
 from storefront_api.http.context import api_context
-from storefront_api.http.routing import decode_int_cursor, encode_cursor, json_response, route
+from storefront_api.http.routing import (
+    decode_int_cursor,
+    encode_cursor,
+    json_response,
+    route,
+    written_response,
+)
 from storefront_api.http.schemas import (
     AdjustmentIn,
     AdjustmentOut,
@@ -177,7 +183,7 @@ def merge(body: MergeIn) -> Response:
     errors=(404,),
 )
 def points(member_no: str) -> Response:
-    with UnitOfWork(api_context().session_factory) as uow:
+    with ReadOnlyUnitOfWork(api_context().session_factory) as uow:
         member = crm.resolve_member_no(uow, member_no)
         summary = points_engine.queries.points_summary(uow.session, member.id, today())
         body = {"member_no": member.member_no, **summary, "tier": member.tier}
@@ -195,7 +201,7 @@ def points(member_no: str) -> Response:
 )
 def ledger(member_no: str, query: PageQuery) -> Response:
     before = decode_int_cursor(query.cursor)
-    with UnitOfWork(api_context().session_factory) as uow:
+    with ReadOnlyUnitOfWork(api_context().session_factory) as uow:
         member = crm.resolve_member_no(uow, member_no)
         entries = points_engine.queries.ledger_history(
             uow.session, member.id, before, query.limit + 1
@@ -233,4 +239,4 @@ def adjust(member_no: str, body: AdjustmentIn) -> Response:
             uow, context.directory, command, actor=staff.username
         ),
     )
-    return json_response(written.body, 200 if written.replayed else 201)
+    return written_response(written)

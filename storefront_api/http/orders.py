@@ -24,7 +24,13 @@ from storefront_api.http.orders_schemas import (
     ProductQuery,
     ReasonIn,
 )
-from storefront_api.http.routing import decode_int_cursor, encode_cursor, json_response, route
+from storefront_api.http.routing import (
+    decode_int_cursor,
+    encode_cursor,
+    json_response,
+    route,
+    written_response,
+)
 from storefront_api.http.schemas import PageQuery
 from storefront_api.http.security import caller as current_caller
 
@@ -168,7 +174,7 @@ def place_order(body: OrderIn) -> Response:
         api_context().session_factory,
         lambda uow: orders.place_order(uow, context, caller, command),
     )
-    return json_response(written.body, 200 if written.replayed else 201)
+    return written_response(written)
 
 
 @route(
@@ -193,7 +199,7 @@ def pay_order(order_no: str, body: PaymentIn) -> Response:
         api_context().session_factory,
         lambda uow: orders.pay_order(uow, context, caller, order_no, command),
     )
-    return json_response(written.body, 200 if written.replayed else 201)
+    return written_response(written)
 
 
 @route(

@@ -6,10 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
+from common.codes import BusinessType
 from common.patterns import NO_NUL, WHITESPACE
 from storefront_api.http.schemas import (
     INTEGRAL,
-    BusinessType,
     Category,
     Code,
     Cursor,

@@ -27,18 +27,19 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 import crm
+from common.codes import CHANNELS
 from common.errors import Forbidden, Unauthorized
 from common.masking import mask_name, mask_phone, sees_personal_data
 from common.ownership import Owner
 from storefront_api.auth import ChannelPrincipal, MemberPrincipal, Principal, StaffPrincipal
+from storefront_api.orders import ORDER_CHANNELS
+from storefront_api.prepaid import CARD_SELLING_CHANNELS
 
-CHANNELS = ("web", "app", "counter", "retail", "hotline", "distribution", "partner")
-OUTLET_BOUND = ("counter", "retail")
 # Channels that take orders, serve members face to face or in their own apps, sell
 # prepaid cards, take card payments, or scan mail on its way.
-ORDERING = ("web", "app", "counter", "hotline", "distribution")
+ORDERING = ORDER_CHANNELS
 SERVING = ("web", "app", "counter", "retail", "hotline")
-CARD_SELLING = ("counter", "retail", "web", "app")
+CARD_SELLING = CARD_SELLING_CHANNELS
 CARD_ACCEPTING = ("counter", "retail", "web", "app")
 SCANNING = ("counter", "distribution")
 COURIER = "distribution"

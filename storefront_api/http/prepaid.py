@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 import points_engine
-from common.unit_of_work import UnitOfWork, run_in_transaction
+from common.unit_of_work import ReadOnlyUnitOfWork, run_in_transaction
 from storefront_api import prepaid
 from storefront_api.auth import ChannelPrincipal, StaffPrincipal
 from storefront_api.http.context import api_context
@@ -21,15 +21,17 @@ from storefront_api.http.prepaid_schemas import (
     TopUpIn,
     TopUpOut,
 )
-from storefront_api.http.routing import decode_int_cursor, encode_cursor, json_response, route
+from storefront_api.http.routing import (
+    decode_int_cursor,
+    encode_cursor,
+    json_response,
+    route,
+    written_response,
+)
 from storefront_api.http.schemas import PageQuery
 from storefront_api.http.security import caller, channel_caller
 
 blueprint = Blueprint("prepaid_cards", __name__, url_prefix="/api/v1/prepaid-cards")
-
-
-def _written(written: points_engine.Written) -> Response:
-    return json_response(written.body, 200 if written.replayed else 201)
 
 
 @route(
@@ -75,7 +77,7 @@ def issue(body: CardIssueIn) -> Response:
             pin_secret=context.settings.secret_key,
         ),
     )
-    return _written(written)
+    return written_response(written)
 
 
 @route(
@@ -87,7 +89,7 @@ def issue(body: CardIssueIn) -> Response:
     errors=(404, 422),
 )
 def get_card(card_no: str) -> Response:
-    with UnitOfWork(api_context().session_factory) as uow:
+    with ReadOnlyUnitOfWork(api_context().session_factory) as uow:
         body = prepaid.queries.describe_card(uow, api_context().directory, card_no)
     return json_response(body)
 
@@ -121,7 +123,7 @@ def set_status(card_no: str, body: CardStatusIn) -> Response:
 )
 def transactions(card_no: str, query: PageQuery) -> Response:
     before = decode_int_cursor(query.cursor)
-    with UnitOfWork(api_context().session_factory) as uow:
+    with ReadOnlyUnitOfWork(api_context().session_factory) as uow:
         prepaid.queries.describe_card(uow, api_context().directory, card_no)
         entries = prepaid.queries.card_transactions(uow.session, card_no, before, query.limit + 1)
     more = len(entries) > query.limit
@@ -157,7 +159,7 @@ def top_up(card_no: str, body: TopUpIn) -> Response:
             institution_code=principal.institution_code,
         ),
     )
-    return _written(written)
+    return written_response(written)
 
 
 @route(
@@ -192,7 +194,7 @@ def charge(card_no: str, body: CardChargeIn) -> Response:
             pin_secret=context.settings.secret_key,
         ),
     )
-    return _written(written)
+    return written_response(written)
 
 
 @route(
@@ -218,4 +220,4 @@ def refund(card_no: str, charge_no: str, body: CardRefundIn) -> Response:
             uow, command, channel=principal.channel, institution_code=principal.institution_code
         ),
     )
-    return _written(written)
+    return written_response(written)

@@ -98,7 +98,7 @@ def business_types() -> Response:
 def list_campaigns() -> Response:
     with read_session(api_context().session_factory) as session:
         items = [
-            points_engine.campaign_body(row, remaining)
+            points_engine.campaign_view(row, remaining)
             for row, remaining in points_engine.queries.list_campaigns(session)
         ]
     return json_response({"items": items})

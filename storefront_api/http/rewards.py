@@ -9,7 +9,7 @@ from common.db import read_session
 from common.unit_of_work import run_in_transaction
 from storefront_api.auth import ChannelPrincipal, MemberPrincipal
 from storefront_api.http.context import api_context
-from storefront_api.http.routing import json_response, route
+from storefront_api.http.routing import json_response, route, written_response
 from storefront_api.http.schemas import (
     RedemptionCancelOut,
     RedemptionIn,
@@ -26,7 +26,7 @@ blueprint = Blueprint("rewards", __name__, url_prefix="/api/v1")
 @route(blueprint, "/rewards", "GET", summary="The reward catalogue", responses={200: RewardList})
 def list_rewards() -> Response:
     with read_session(api_context().session_factory) as session:
-        items = [points_engine.reward_body(r) for r in points_engine.queries.list_rewards(session)]
+        items = [points_engine.reward_view(r) for r in points_engine.queries.list_rewards(session)]
     return json_response({"items": items})
 
 
@@ -91,7 +91,7 @@ def redeem(body: RedemptionIn) -> Response:
             institution_code=institution,
         ),
     )
-    return json_response(written.body, 200 if written.replayed else 201)
+    return written_response(written)
 
 
 @route(

@@ -22,7 +22,7 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.routing import BaseConverter
 
-from common import audit
+from common import audit, idempotency
 from common.db import read_session
 from common.errors import FieldError, Invalid, UnknownCursor
 from common.patterns import MEMBER_NO
@@ -244,9 +244,24 @@ def duplicate_key(raw: bytes) -> str | None:
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    response = jsonify(body)
+    """`body` as JSON: a use case's typed result (a dataclass) in its answer form, or
+    plain data (views built as dicts, lists of results)."""
+    response = jsonify(_plain(body))
     response.status_code = status
     return response
+
+
+def _plain(body: Any) -> Any:
+    if isinstance(body, dict):
+        return {key: _plain(value) for key, value in body.items()}
+    if isinstance(body, list | tuple):
+        return [_plain(item) for item in body]
+    return idempotency.as_answer(body)
+
+
+def written_response(written: idempotency.Written[Any], status: int = 201) -> Response:
+    """A write's answer: `status` the first time, 200 for a replay of it."""
+    return json_response(written.body, 200 if written.replayed else status)
 
 
 def encode_cursor(value: int | str) -> str:

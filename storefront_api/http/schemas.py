@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
+from common.codes import COMPANY_CODE, BusinessType, CategoryCode, RewardKind
 from common.patterns import (
     CURSOR,
     IDENTIFIER_PATTERNS,
@@ -96,20 +97,7 @@ INTEGRAL = BeforeValidator(_integral)
 Fen = Annotated[
     int, Field(gt=0, le=10**12, description="amount in fen (1 yuan = 100 fen)"), INTEGRAL
 ]
-Category = Literal[
-    "home",
-    "baby",
-    "digital",
-    "beauty",
-    "sports",
-    "jewelry",
-    "food",
-    "farm",
-    "stamps",
-    "press",
-    "other",
-]
-BusinessType = Literal["goods", "bill_payment", "mailing", "subscription", "philately", "service"]
+Category = CategoryCode
 
 
 class Strict(BaseModel):
@@ -492,9 +480,6 @@ class RefundOut(Open):
 # -- rewards ---------------------------------------------------------------------
 
 
-RewardKind = Literal["goods", "voucher", "bill_credit", "partner_miles"]
-
-
 class RewardIn(Strict):
     code: Code
     name: Text200
@@ -586,7 +571,7 @@ class CampaignIn(Strict):
     categories: list[Category] = []
     skus: Annotated[list[Code], Field(max_length=500)] = []
     tiers: list[Code] = []
-    funded_by: Code = Field(default="SH", description="an institution code")
+    funded_by: Code = Field(default=COMPANY_CODE, description="an institution code")
 
 
 class CampaignOut(Open):

@@ -10,7 +10,7 @@ from common.unit_of_work import run_in_transaction
 from storefront_api import subscriptions
 from storefront_api.auth import ChannelPrincipal, MemberPrincipal, Principal
 from storefront_api.http.context import api_context
-from storefront_api.http.routing import json_response, route
+from storefront_api.http.routing import json_response, route, written_response
 from storefront_api.http.security import caller as current_caller
 from storefront_api.http.subscriptions_schemas import (
     PressTitleList,
@@ -32,10 +32,6 @@ def _caller(principal: Principal) -> subscriptions.Caller:
     if isinstance(principal, MemberPrincipal):
         return subscriptions.Caller("member", member_no=principal.member_no)
     return subscriptions.Caller("staff", username=principal.username)
-
-
-def _written(written: points_engine.Written, status: int) -> Response:
-    return json_response(written.body, 200 if written.replayed else status)
 
 
 @route(
@@ -83,7 +79,7 @@ def subscribe(body: SubscriptionIn) -> Response:
         context.session_factory,
         lambda uow: subscriptions.subscribe(uow, context.directory, caller, command),
     )
-    return _written(written, 201)
+    return written_response(written, 201)
 
 
 @route(
@@ -121,4 +117,4 @@ def cancel(subscription_no: str, body: SubscriptionCancelIn) -> Response:
         context.session_factory,
         lambda uow: subscriptions.cancel_subscription(uow, context.directory, caller, command),
     )
-    return _written(written, 200)
+    return written_response(written, 200)

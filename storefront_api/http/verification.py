@@ -34,10 +34,14 @@ class CodeSentOut(Open):
 
 def _send(phone: str, purpose: str, subject: str = "") -> Response:
     context = api_context()
-    with UnitOfWork(context.session_factory) as uow:
-        expires_in = crm.verification.send_code(
-            uow, context.sms, context.settings.secret_key, phone, purpose, subject
-        )
+    expires_in = crm.verification.send_code(
+        lambda: UnitOfWork(context.session_factory),
+        context.sms,
+        context.settings.secret_key,
+        phone,
+        purpose,
+        subject,
+    )
     return json_response({"sent_to": mask_phone(phone), "expires_in": expires_in}, 202)
 
 

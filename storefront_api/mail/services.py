@@ -13,6 +13,7 @@ import points_engine
 from common import idempotency
 from common.clock import as_utc, to_utc, utcnow
 from common.errors import Forbidden, Invalid, combined
+from common.idempotency import Written
 from common.organisation import get_institution
 from common.unit_of_work import UnitOfWork
 from storefront_api.mail import domain
@@ -47,7 +48,7 @@ def accept_mailing(
     channel: str,
     institution_code: str | None,
     command: AcceptanceCommand,
-) -> points_engine.Written:
+) -> Written[dict[str, Any]]:
     """A counter accepts an item at its own outlet; a named sender earns `mailing` points.
 
     Idempotent per channel + external_id (a replay answers the first body). The
@@ -64,69 +65,59 @@ def accept_mailing(
     sender = (
         directory.resolve(uow, command.member, "member") if command.member is not None else None
     )
-    claim = idempotency.claim(
-        session,
-        f"channel:{channel}",
-        "mailing",
-        command.external_id,
-        idempotency.fingerprint(command),
-    )
-    if isinstance(claim, idempotency.Replay):
-        return points_engine.Written(claim.body, replayed=True)
-    taken = session.scalar(select(Mailing.id).where(Mailing.tracking_no == command.tracking_no))
-    if taken is not None:
-        raise _taken(command.tracking_no)
-    mailing = Mailing(
-        tracking_no=command.tracking_no,
-        service=command.service,
-        fee_fen=command.fee_fen,
-        status=MailStatus.ACCEPTED.value,
-        channel=channel,
-        external_id=command.external_id,
-        institution_code=institution_code,
-        member_id=sender.member_id if sender is not None else None,
-        member_no=sender.member_no if sender is not None else None,
-        points=0,
-        accepted_at=command.accepted_at,
-        last_event_at=command.accepted_at,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(mailing)
-    try:
-        # The unique index is the real guard: a concurrent acceptance of the same
-        # number waits on it and fails here once the first one commits.
-        session.flush()
-    except IntegrityError as error:
-        raise _taken(command.tracking_no) from error
-    session.add(
-        MailEvent(
-            mailing_id=mailing.id,
-            sequence=1,
+
+    def effect() -> dict[str, Any]:
+        taken = session.scalar(select(Mailing.id).where(Mailing.tracking_no == command.tracking_no))
+        if taken is not None:
+            raise _taken(command.tracking_no)
+        mailing = Mailing(
+            tracking_no=command.tracking_no,
+            service=command.service,
+            fee_fen=command.fee_fen,
             status=MailStatus.ACCEPTED.value,
-            location=get_institution(session, institution_code).name,
-            occurred_at=command.accepted_at,
             channel=channel,
-            institution_code=institution_code,
             external_id=command.external_id,
+            institution_code=institution_code,
+            member_id=sender.member_id if sender is not None else None,
+            member_no=sender.member_no if sender is not None else None,
+            points=0,
+            accepted_at=command.accepted_at,
+            last_event_at=command.accepted_at,
             created_at=now,
+            updated_at=now,
         )
-    )
-    accrual: dict[str, Any] | None = None
-    if command.member is not None:
-        accrual = points_engine.accrue_points(
-            uow,
-            directory,
-            channel,
-            _accrual_command(command, institution_code),
-            commit=False,
-        ).body
-        mailing.points = int(accrual["points"])
-        mailing.accrual_no = str(accrual["accrual_id"])
-    body = acceptance_body(mailing, accrual)
-    idempotency.complete(session, claim, 201, body)
-    uow.commit()
-    return points_engine.Written(body)
+        session.add(mailing)
+        try:
+            # The unique index is the real guard: a concurrent acceptance of the same
+            # number waits on it and fails here once the first one commits.
+            session.flush()
+        except IntegrityError as error:
+            raise _taken(command.tracking_no) from error
+        session.add(
+            MailEvent(
+                mailing_id=mailing.id,
+                sequence=1,
+                status=MailStatus.ACCEPTED.value,
+                location=get_institution(session, institution_code).name,
+                occurred_at=command.accepted_at,
+                channel=channel,
+                institution_code=institution_code,
+                external_id=command.external_id,
+                created_at=now,
+            )
+        )
+        accrual: dict[str, Any] | None = None
+        if command.member is not None:
+            accrued = points_engine.accrue_points(
+                uow, directory, channel, _accrual_command(command, institution_code)
+            ).body
+            mailing.points = accrued.points
+            mailing.accrual_no = accrued.accrual_id
+            accrual = idempotency.as_answer(accrued)
+        return acceptance_body(mailing, accrual)
+
+    key = idempotency.Key(f"channel:{channel}", "mailing", command.external_id)
+    return idempotency.once(uow.session, key, command, effect, kind=dict[str, Any])
 
 
 def _checked_acceptance(command: AcceptanceCommand, now: datetime) -> AcceptanceCommand:
@@ -202,7 +193,7 @@ def record_event(
     institution_code: str | None,
     tracking_no: str,
     command: EventCommand,
-) -> points_engine.Written:
+) -> Written[dict[str, Any]]:
     """Record one scan of an item as it came; the item's status is its latest event's.
 
     A scan is a fact about the item, so it is stored whatever its order or the steps it
@@ -224,18 +215,36 @@ def record_event(
     if command.occurred_at.tzinfo is None:
         raise domain.EventTimeInvalid.field("occurred_at", "must carry a UTC offset")
     occurred_at = to_utc(command.occurred_at)
+    if command.external_id is None:
+        body, duplicate = _record_event(uow, channel, institution_code, number, command, status)
+        return Written(body, replayed=duplicate)
+    identical = False
+
+    def effect() -> dict[str, Any]:
+        nonlocal identical
+        body, identical = _record_event(uow, channel, institution_code, number, command, status)
+        return body
+
+    key = idempotency.Key(f"channel:{channel}", "mail_event", command.external_id)
+    digest = idempotency.fingerprint(
+        {**asdict(command), "tracking_no": number, "occurred_at": occurred_at}
+    )
+    written = idempotency.once(uow.session, key, None, effect, kind=dict[str, Any], digest=digest)
+    return Written(written.body, replayed=written.replayed or identical)
+
+
+def _record_event(
+    uow: UnitOfWork,
+    channel: str,
+    institution_code: str | None,
+    number: str,
+    command: EventCommand,
+    status: MailStatus,
+) -> tuple[dict[str, Any], bool]:
+    """The event's answer, and whether an identical one was recorded before (then
+    nothing is stored)."""
     session = uow.session
-    claim: idempotency.Claim | None = None
-    if command.external_id is not None:
-        fingerprint = idempotency.fingerprint(
-            {**asdict(command), "tracking_no": number, "occurred_at": occurred_at}
-        )
-        found = idempotency.claim(
-            session, f"channel:{channel}", "mail_event", command.external_id, fingerprint
-        )
-        if isinstance(found, idempotency.Replay):
-            return points_engine.Written(found.body, replayed=True)
-        claim = found
+    occurred_at = to_utc(command.occurred_at)
     # Locked so that two scans of one item get distinct sequences and the status is
     # derived from every event, the other scan's included.
     mailing = session.scalars(
@@ -254,11 +263,7 @@ def record_event(
             command.location,
             occurred_at,
         ):
-            body = event_body(mailing.tracking_no, event)
-            if claim is not None:
-                idempotency.complete(session, claim, 200, body)
-                uow.commit()
-            return points_engine.Written(body, replayed=True)
+            return event_body(mailing.tracking_no, event), True
     now = utcnow()
     domain.check_event_time(occurred_at, as_utc(mailing.accepted_at), now)
     event = MailEvent(
@@ -279,11 +284,7 @@ def record_event(
     mailing.status = latest.status.value
     mailing.last_event_at = latest.occurred_at
     mailing.updated_at = now
-    body = event_body(mailing.tracking_no, event)
-    if claim is not None:
-        idempotency.complete(session, claim, 201, body)
-    uow.commit()
-    return points_engine.Written(body)
+    return event_body(mailing.tracking_no, event), False
 
 
 def _recorded(event: MailEvent) -> domain.RecordedEvent:

@@ -20,6 +20,7 @@ import crm
 import points_engine
 from common import idempotency
 from common.clock import business_date, start_of_day, to_utc, utcnow
+from common.codes import COMPANY_CODE
 from common.errors import (
     DomainError,
     InconsistentFields,
@@ -28,6 +29,7 @@ from common.errors import (
     RuleViolation,
     UnknownReference,
 )
+from common.idempotency import Written
 from common.organisation import Institution
 from common.settings import Settings
 from common.sms import SandboxSmsSender, SmsSender
@@ -213,7 +215,7 @@ def place_order(
     command: PlaceOrder,
     *,
     now: datetime | None = None,
-) -> points_engine.Written:
+) -> Written[dict[str, Any]]:
     """Take an order: price it, reserve stock and member limits, take points and card money.
 
     Prepaid-card orders are paid at once; cash-on-delivery pickup orders wait at the
@@ -231,129 +233,132 @@ def place_order(
         proof = _card_proof(session, context, caller, command)
         if proof is not None:
             prepaid.verify_card_pin(uow, command.card_no, proof, "payment.card_no")
-    claim = idempotency.claim(
-        session,
-        caller.scope,
-        "order",
-        command.external_id,
-        # The PIN is no part of what makes two orders the same one, and no digest of
-        # it may be stored with the idempotency record.
-        idempotency.fingerprint(replace(command, card_pin=None)),
-    )
-    if isinstance(claim, idempotency.Replay):
-        return points_engine.Written(claim.body, replayed=True)
-    member = context.directory.resolve(
-        uow, points_engine.MemberRef(member_no=command.member_no), "member_no"
-    )
-    products = []
-    for index, line in enumerate(command.lines):
-        product = catalogue.get_product(session, line.sku)
-        if product is None or not product.active:
-            raise catalogue.UnknownProduct(
-                f"no product {line.sku!r}",
-                Invalid.field(f"lines[{index}].sku", "unknown SKU").errors,
+
+    def effect() -> dict[str, Any]:
+        member = context.directory.resolve(
+            uow, points_engine.MemberRef(member_no=command.member_no), "member_no"
+        )
+        products = []
+        for index, line in enumerate(command.lines):
+            product = catalogue.get_product(session, line.sku)
+            if product is None or not product.active:
+                raise catalogue.UnknownProduct(
+                    f"no product {line.sku!r}",
+                    Invalid.field(f"lines[{index}].sku", "unknown SKU").errors,
+                )
+            products.append(product)
+        total = sum(
+            p.price_fen * line.quantity for p, line in zip(products, command.lines, strict=True)
+        )
+        points_used = offset = 0
+        if command.payment_method == PaymentMethod.POINTS_CASH:
+            assert command.points is not None
+            split = context.policy.split_points_cash(total, command.points, "payment.points")
+            points_used, offset = split.points_used, split.offset_fen
+        for index, (product, line) in enumerate(zip(products, command.lines, strict=True)):
+            catalogue.reserve_stock(
+                session, product, line.quantity, member.member_id, f"lines[{index}].quantity"
             )
-        products.append(product)
-    total = sum(
-        p.price_fen * line.quantity for p, line in zip(products, command.lines, strict=True)
-    )
-    points_used = offset = 0
-    if command.payment_method == PaymentMethod.POINTS_CASH:
-        assert command.points is not None
-        split = context.policy.split_points_cash(total, command.points, "payment.points")
-        points_used, offset = split.points_used, split.offset_fen
-    for index, (product, line) in enumerate(zip(products, command.lines, strict=True)):
-        catalogue.reserve_stock(
-            session, product, line.quantity, member.member_id, f"lines[{index}].quantity"
-        )
-    order = Order(
-        order_no=_new_order_no(now),
-        member_id=member.member_id,
-        channel=caller.channel,
-        external_id=command.external_id,
-        institution_code=command.outlet_code or caller.institution_code or "SH",
-        fulfilment=command.fulfilment,
-        outlet_code=command.outlet_code if command.fulfilment == "pickup" else None,
-        address=command.address if command.fulfilment == "delivery" else None,
-        payment_method=command.payment_method,
-        card_no=command.card_no,
-        status=OrderStatus.CREATED.value,
-        total_fen=total,
-        points_used=points_used,
-        points_offset_fen=offset,
-        payable_fen=total - offset,
-        paid_fen=0,
-        accruals=[],
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(order)
-    session.flush()
-    session.add(
-        OrderStatusChange(
-            order_id=order.id,
-            from_status=None,
-            to_status="created",
-            actor=caller.actor,
-            reason=None,
-            occurred_at=now,
-        )
-    )
-    session.add_all(
-        OrderLine(
-            order_id=order.id,
-            sku=product.sku,
-            name=product.name,
-            category=product.category,
-            business_type=product.business_type,
-            quantity=line.quantity,
-            unit_price_fen=product.price_fen,
-            amount_fen=product.price_fen * line.quantity,
-        )
-        for product, line in zip(products, command.lines, strict=True)
-    )
-    session.flush()
-    session.refresh(order, ["lines"])
-    if points_used:
-        order.points_redemption_no = points_engine.pay_with_points(
-            uow,
+        order = Order(
+            order_no=_new_order_no(now),
             member_id=member.member_id,
-            points=points_used,
-            cash_fen=offset,
-            reference=f"order:{order.order_no}",
             channel=caller.channel,
-            as_of=business_date(now),
-        )
-    code = None
-    if command.payment_method == PaymentMethod.PREPAID_CARD:
-        assert command.card_no is not None
-        charge_no = prepaid.charge_card(
-            uow,
+            external_id=command.external_id,
+            institution_code=command.outlet_code or caller.institution_code or COMPANY_CODE,
+            fulfilment=command.fulfilment,
+            outlet_code=command.outlet_code if command.fulfilment == "pickup" else None,
+            address=command.address if command.fulfilment == "delivery" else None,
+            payment_method=command.payment_method,
             card_no=command.card_no,
-            amount_fen=order.payable_fen,
-            reference=f"order:{order.order_no}",
-            channel=caller.channel,
-            field="payment.card_no",
-            now=now,
+            status=OrderStatus.CREATED.value,
+            total_fen=total,
+            points_used=points_used,
+            points_offset_fen=offset,
+            payable_fen=total - offset,
+            paid_fen=0,
+            accruals=[],
+            created_at=now,
+            updated_at=now,
         )
-        _add_payment(
-            session,
-            order,
-            caller,
-            None,
-            PaymentMethod.PREPAID_CARD,
-            order.payable_fen,
-            charge_no,
-            now,
+        session.add(order)
+        session.flush()
+        session.add(
+            OrderStatusChange(
+                order_id=order.id,
+                from_status=None,
+                to_status="created",
+                actor=caller.actor,
+                reason=None,
+                occurred_at=now,
+            )
         )
-        code = _mark_paid(uow, context, order, caller, now)
-    elif command.payment_method == PaymentMethod.COD and command.fulfilment == "pickup":
-        code = _await_pickup(uow, context, order, caller.actor, now)
-    session.flush()
-    body = order_body(session, order)
-    idempotency.complete(session, claim, 201, body)
-    uow.commit()
-    return points_engine.Written(_with_code(body, code))
+        session.add_all(
+            OrderLine(
+                order_id=order.id,
+                sku=product.sku,
+                name=product.name,
+                category=product.category,
+                business_type=product.business_type,
+                quantity=line.quantity,
+                unit_price_fen=product.price_fen,
+                amount_fen=product.price_fen * line.quantity,
+            )
+            for product, line in zip(products, command.lines, strict=True)
+        )
+        session.flush()
+        session.refresh(order, ["lines"])
+        if points_used:
+            order.points_redemption_no = points_engine.pay_with_points(
+                uow,
+                member_id=member.member_id,
+                points=points_used,
+                cash_fen=offset,
+                reference=f"order:{order.order_no}",
+                channel=caller.channel,
+                as_of=business_date(now),
+            )
+        code = None
+        if command.payment_method == PaymentMethod.PREPAID_CARD:
+            assert command.card_no is not None
+            charge_no = prepaid.charge_card(
+                uow,
+                card_no=command.card_no,
+                amount_fen=order.payable_fen,
+                reference=f"order:{order.order_no}",
+                channel=caller.channel,
+                field="payment.card_no",
+                now=now,
+            )
+            _add_payment(
+                session,
+                order,
+                caller,
+                None,
+                PaymentMethod.PREPAID_CARD,
+                order.payable_fen,
+                charge_no,
+                now,
+            )
+            code = _mark_paid(uow, context, order, caller, now)
+        elif command.payment_method == PaymentMethod.COD and command.fulfilment == "pickup":
+            code = _await_pickup(uow, context, order, caller.actor, now)
+        session.flush()
+        return _with_code(order_body(session, order), code)
+
+    key = idempotency.Key(caller.scope, "order", command.external_id)
+    return idempotency.once(
+        session,
+        key,  # The PIN is no part of what makes two orders the same one, and no digest of
+        # it may be stored with the idempotency record.
+        replace(command, card_pin=None),
+        effect,
+        kind=dict[str, Any],
+        stored=_without_code,
+    )
+
+
+def _without_code(body: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in body.items() if name != "pickup_code"}
 
 
 def _with_code(body: dict[str, Any], code: str | None) -> dict[str, Any]:
@@ -466,7 +471,6 @@ def _earn(uow: UnitOfWork, context: OrderContext, order: Order, now: datetime, h
                 payment_method=order.payment_method,
                 held_until=hold,
             ),
-            commit=False,
         )
         accruals.append(
             {"external_id": external_id, "amount_fen": sum(li.amount_fen for li in lines)}
@@ -482,7 +486,7 @@ def pay_order(
     command: PaymentCommand,
     *,
     now: datetime | None = None,
-) -> points_engine.Written:
+) -> Written[dict[str, Any]]:
     """Record an online payment of exactly the amount payable; idempotent per external_id.
 
     Raises UnknownOrder, Invalid (method, amount), IllegalTransition (already paid,
@@ -490,45 +494,45 @@ def pay_order(
     """
     now = to_utc(now) if now is not None else utcnow()
     session = uow.session
-    claim = idempotency.claim(
-        session,
-        caller.scope,
-        "order_payment",
-        command.external_id,
-        idempotency.fingerprint({"order_no": order_no, **asdict(command)}),
-    )
-    if isinstance(claim, idempotency.Replay):
-        return points_engine.Written(claim.body, replayed=True)
-    order = _locked_order(session, order_no)
-    if command.method != PaymentMethod.ONLINE:
-        raise Invalid.field(
-            "method",
-            "cash on delivery is collected at pickup or delivery and prepaid cards are "
-            "charged when the order is placed; this endpoint takes online payments",
+
+    def effect() -> dict[str, Any]:
+        order = _locked_order(session, order_no)
+        if command.method != PaymentMethod.ONLINE:
+            raise Invalid.field(
+                "method",
+                "cash on delivery is collected at pickup or delivery and prepaid cards are "
+                "charged when the order is placed; this endpoint takes online payments",
+            )
+        if order.payment_method not in (PaymentMethod.ONLINE, PaymentMethod.POINTS_CASH):
+            raise PaymentMismatch.field("method", f"this order is paid by {order.payment_method}")
+        next_status(OrderStatus(order.status), OrderEvent.PAY)
+        if command.amount_fen != order.payable_fen:
+            raise PaymentMismatch.field(
+                "amount_fen", f"must be exactly the {order.payable_fen} fen payable"
+            )
+        _add_payment(
+            session,
+            order,
+            caller,
+            command.external_id,
+            PaymentMethod.ONLINE,
+            command.amount_fen,
+            command.transaction_ref,
+            now,
         )
-    if order.payment_method not in (PaymentMethod.ONLINE, PaymentMethod.POINTS_CASH):
-        raise PaymentMismatch.field("method", f"this order is paid by {order.payment_method}")
-    next_status(OrderStatus(order.status), OrderEvent.PAY)
-    if command.amount_fen != order.payable_fen:
-        raise PaymentMismatch.field(
-            "amount_fen", f"must be exactly the {order.payable_fen} fen payable"
-        )
-    _add_payment(
+        code = _mark_paid(uow, context, order, caller, now)
+        session.flush()
+        return _with_code(order_body(session, order), code)
+
+    key = idempotency.Key(caller.scope, "order_payment", command.external_id)
+    return idempotency.once(
         session,
-        order,
-        caller,
-        command.external_id,
-        PaymentMethod.ONLINE,
-        command.amount_fen,
-        command.transaction_ref,
-        now,
+        key,
+        {"order_no": order_no, **asdict(command)},
+        effect,
+        kind=dict[str, Any],
+        stored=_without_code,
     )
-    code = _mark_paid(uow, context, order, caller, now)
-    session.flush()
-    body = order_body(session, order)
-    idempotency.complete(session, claim, 201, body)
-    uow.commit()
-    return points_engine.Written(_with_code(body, code))
 
 
 def reissue_pickup_code(
@@ -541,10 +545,10 @@ def reissue_pickup_code(
 ) -> dict[str, Any]:
     """A new pickup code for an order still waiting at its outlet; the old one stops working.
 
-    The code goes by SMS to the member's phone and only to the member: a channel that
-    asks for it (a lost SMS reported at the hotline) gets the order without the code,
-    so whoever hands goods over at a counter can never also mint the code for them.
-    The member themself also sees it in the answer.
+    The code goes by SMS, once committed, to the member's phone and only to the member:
+    a channel that asks for it (a lost SMS reported at the hotline) gets the order
+    without the code, so whoever hands goods over at a counter can never also mint the
+    code for them. The member themself also sees it in the answer.
     """
     now = to_utc(now) if now is not None else utcnow()
     session = uow.session
@@ -567,13 +571,11 @@ def reissue_pickup_code(
     )
     body = order_body(session, order)
     phone = crm.queries.phone_of(session, order.member_id)
-    uow.commit()
-    context.sms.send(
-        phone,
+    message = (
         f"您的订单 {order.order_no} 取件码 {code}，请在 {order.pickup_expires_on} 前"
-        f"到 {order.outlet_code} 领取。",
-        code=code,
+        f"到 {order.outlet_code} 领取。"
     )
+    uow.after_commit(lambda: context.sms.send(phone, message, code=code))
     return _with_code(body, code) if caller.member_no is not None else body
 
 
@@ -669,9 +671,7 @@ def ship_order(
         raise RuleViolation(f"order {order_no} is not paid yet")
     _move(session, order, OrderEvent.SHIP, caller.actor, now)
     session.flush()
-    body = order_body(session, order)
-    uow.commit()
-    return body
+    return order_body(session, order)
 
 
 def deliver_order(
@@ -699,9 +699,7 @@ def deliver_order(
             uow, order.channel, accrual["external_id"], release_on, today
         )
     session.flush()
-    body = order_body(session, order)
-    uow.commit()
-    return body
+    return order_body(session, order)
 
 
 def cancel_order(
@@ -756,9 +754,7 @@ def _take_back(
     _move(session, order, event, caller.actor, now, reason)
     _unwind(uow, context, order, now)
     session.flush()
-    body = order_body(session, order)
-    uow.commit()
-    return body
+    return order_body(session, order)
 
 
 def _unwind(uow: UnitOfWork, context: OrderContext, order: Order, now: datetime) -> None:
@@ -781,7 +777,7 @@ def _unwind(uow: UnitOfWork, context: OrderContext, order: Order, now: datetime)
         payment.refunded_fen += left
         payment.updated_at = now
     if order.points_redemption_no is not None:
-        points_engine.return_order_points(
+        points_engine.cancel_redemption(
             uow, context.directory, order.points_redemption_no, as_of=today
         )
     for accrual in order.accruals or []:
@@ -793,7 +789,6 @@ def _unwind(uow: UnitOfWork, context: OrderContext, order: Order, now: datetime)
                 original_external_id=accrual["external_id"],
                 amount_fen=accrual["amount_fen"],
             ),
-            commit=False,
         )
     for line in order.lines:
         catalogue.release_stock(session, line.sku, line.quantity, order.member_id)

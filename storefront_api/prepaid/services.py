@@ -16,13 +16,12 @@ import points_engine
 from common import idempotency, throttle
 from common.clock import to_utc, utcnow
 from common.errors import DomainError, FieldError, Invalid, Throttled, UnknownReference
+from common.idempotency import Written
 from common.organisation import Institution, institution_codes
 from common.unit_of_work import UnitOfWork
 from storefront_api.prepaid import domain, queries
 from storefront_api.prepaid.domain import AccountKind, CardStatus, EntryKind
 from storefront_api.prepaid.orm import Account, Card, Entry
-
-Written = points_engine.Written
 
 # A fresh random card number collides with an existing one about once in 10^12 draws;
 # a few retries make it practically impossible to fail.
@@ -88,7 +87,7 @@ def issue_card(
     channel: str,
     pin_secret: str,
     now: datetime | None = None,
-) -> points_engine.Written:
+) -> Written[dict[str, Any]]:
     """Issue a card holding `amount_fen`, paid in at an institution; idempotent per scope + id.
 
     `scope` is whose external_id this is (`channel:<code>` or `staff:<username>`);
@@ -98,9 +97,33 @@ def issue_card(
     institution, amount not positive), BalanceLimitExceeded, Conflict (external_id
     reused with another payload).
     """
-    claim = _claim(uow, scope, "prepaid_issue", command.external_id, command)
-    if isinstance(claim, idempotency.Replay):
-        return Written(claim.body, replayed=True)
+    pin = domain.new_pin()
+
+    def effect() -> dict[str, Any]:
+        return _issue(uow, directory, command, scope, channel, pin, pin_secret, now)
+
+    key = idempotency.Key(scope, "prepaid_issue", command.external_id)
+    written = idempotency.once(
+        uow.session, key, command, effect, kind=dict[str, Any], stored=_without_pin
+    )
+    return written if written.replayed else Written({**written.body, "pin": pin})
+
+
+def _without_pin(body: dict[str, Any]) -> dict[str, Any]:
+    # The PIN is shown once, in the first answer; no copy of it is kept anywhere.
+    return {name: value for name, value in body.items() if name != "pin"}
+
+
+def _issue(
+    uow: UnitOfWork,
+    directory: points_engine.MemberDirectory,
+    command: IssueCommand,
+    scope: str,
+    channel: str,
+    pin: str,
+    pin_secret: str,
+    now: datetime | None,
+) -> dict[str, Any]:
     session = uow.session
     member = (
         directory.resolve(uow, command.member, "member") if command.member is not None else None
@@ -109,7 +132,6 @@ def issue_card(
     balance = domain.credited(0, command.amount_fen, domain.balance_limit(member is not None))
     now = to_utc(now) if now is not None else utcnow()
     card_no = _unused_card_no(session)
-    pin = domain.new_pin()
     account = Account(
         code=domain.card_account_code(card_no), kind=AccountKind.CARD.value, created_at=now
     )
@@ -143,10 +165,7 @@ def issue_card(
         external_id=command.external_id,
         now=now,
     )
-    body = queries.card_body(uow, directory, card)
-    idempotency.complete(session, claim, 201, body)
-    uow.commit()
-    return Written({**body, "pin": pin})
+    return queries.card_body(uow, directory, card)
 
 
 def top_up_card(
@@ -156,50 +175,50 @@ def top_up_card(
     channel: str,
     institution_code: str | None,
     now: datetime | None = None,
-) -> points_engine.Written:
+) -> Written[dict[str, Any]]:
     """Pay money onto an active card; idempotent per channel + external_id.
 
     The money is booked as paid in at `institution_code` (the key's outlet) or, for
     keys bound to none, at the card's issuing institution. Raises MalformedCardNo,
     UnknownCard, CardNotActive, BalanceLimitExceeded, Conflict.
     """
-    claim = _claim(uow, f"channel:{channel}", "prepaid_top_up", command.external_id, command)
-    if isinstance(claim, idempotency.Replay):
-        return Written(claim.body, replayed=True)
-    session = uow.session
-    domain.check_amount(command.amount_fen)
-    card = _locked_card(session, command.card_no, _unknown_card)
-    _require_active(card)
-    balance = domain.credited(
-        card.balance_fen, command.amount_fen, domain.balance_limit(card.member_id is not None)
-    )
-    cash = _system_account(
-        session,
-        domain.cash_account_code(institution_code or card.institution_code),
-        AccountKind.CASH,
-    )
-    entry = _post(
-        session,
-        card,
-        EntryKind.TOP_UP,
-        counterpart_id=cash.id,
-        amount_fen=command.amount_fen,
-        balance_after=balance,
-        reference=f"channel:{channel}:{command.external_id}",
-        channel=channel,
-        institution_code=institution_code or card.institution_code,
-        external_id=command.external_id,
-        now=now,
-    )
-    body = {
-        "top_up_no": entry.entry_no,
-        "card_no": card.card_no,
-        "amount_fen": entry.amount_fen,
-        "balance_fen": card.balance_fen,
-    }
-    idempotency.complete(session, claim, 201, body)
-    uow.commit()
-    return Written(body)
+
+    def effect() -> dict[str, Any]:
+        session = uow.session
+        domain.check_amount(command.amount_fen)
+        card = _locked_card(session, command.card_no, _unknown_card)
+        _require_active(card)
+        balance = domain.credited(
+            card.balance_fen, command.amount_fen, domain.balance_limit(card.member_id is not None)
+        )
+        cash = _system_account(
+            session,
+            domain.cash_account_code(institution_code or card.institution_code),
+            AccountKind.CASH,
+        )
+        entry = _post(
+            session,
+            card,
+            EntryKind.TOP_UP,
+            counterpart_id=cash.id,
+            amount_fen=command.amount_fen,
+            balance_after=balance,
+            reference=f"channel:{channel}:{command.external_id}",
+            channel=channel,
+            institution_code=institution_code or card.institution_code,
+            external_id=command.external_id,
+            now=now,
+        )
+        body = {
+            "top_up_no": entry.entry_no,
+            "card_no": card.card_no,
+            "amount_fen": entry.amount_fen,
+            "balance_fen": card.balance_fen,
+        }
+        return body
+
+    key = idempotency.Key(f"channel:{channel}", "prepaid_top_up", command.external_id)
+    return idempotency.once(uow.session, key, command, effect, kind=dict[str, Any])
 
 
 # -- charges --------------------------------------------------------------------------
@@ -297,7 +316,7 @@ def take_card_payment(
     channel: str,
     pin_secret: str,
     institution_code: str | None = None,
-) -> points_engine.Written:
+) -> Written[dict[str, Any]]:
     """A channel's purchase paid by card, proven by the card's PIN; idempotent per channel
     + external_id. The PIN is checked first, before the external_id is claimed, so a
     wrong one leaves nothing behind but its count (a replay shows the PIN again).
@@ -311,31 +330,31 @@ def take_card_payment(
     # The PIN is no part of what makes two requests the same one, and no digest of it
     # may be stored with the idempotency record.
     unpinned = replace(command, pin=None)
-    claim = _claim(uow, f"channel:{channel}", "prepaid_charge", command.external_id, unpinned)
-    if isinstance(claim, idempotency.Replay):
-        return Written(claim.body, replayed=True)
-    domain.check_amount(command.amount_fen)
-    entry = _charge(
-        session,
-        card,
-        command.amount_fen,
-        reference=f"channel:{channel}:{command.external_id}",
-        channel=channel,
-        institution_code=institution_code,
-        external_id=command.external_id,
-        description=command.description,
-    )
-    body: dict[str, Any] = {
-        "charge_no": entry.entry_no,
-        "card_no": card.card_no,
-        "amount_fen": entry.amount_fen,
-        "balance_fen": card.balance_fen,
-    }
-    if command.description is not None:
-        body["description"] = command.description
-    idempotency.complete(session, claim, 201, body)
-    uow.commit()
-    return Written(body)
+
+    def effect() -> dict[str, Any]:
+        domain.check_amount(command.amount_fen)
+        entry = _charge(
+            session,
+            card,
+            command.amount_fen,
+            reference=f"channel:{channel}:{command.external_id}",
+            channel=channel,
+            institution_code=institution_code,
+            external_id=command.external_id,
+            description=command.description,
+        )
+        body: dict[str, Any] = {
+            "charge_no": entry.entry_no,
+            "card_no": card.card_no,
+            "amount_fen": entry.amount_fen,
+            "balance_fen": card.balance_fen,
+        }
+        if command.description is not None:
+            body["description"] = command.description
+        return body
+
+    key = idempotency.Key(f"channel:{channel}", "prepaid_charge", command.external_id)
+    return idempotency.once(uow.session, key, unpinned, effect, kind=dict[str, Any])
 
 
 def _charge(
@@ -415,7 +434,7 @@ def refund_card_payment(
     *,
     channel: str,
     institution_code: str | None = None,
-) -> points_engine.Written:
+) -> Written[dict[str, Any]]:
     """Give (part of) a channel's card payment back; idempotent per channel + external_id.
 
     Who may refund which charge is the access policy's to say (the channel and outlet
@@ -423,46 +442,46 @@ def refund_card_payment(
     flow (ChargeNotRefundableHere). Raises MalformedCardNo, UnknownCard,
     UnknownCharge, RefundExceedsCharge, Conflict.
     """
-    claim = _claim(uow, f"channel:{channel}", "prepaid_refund", command.external_id, command)
-    if isinstance(claim, idempotency.Replay):
-        return Written(claim.body, replayed=True)
-    session = uow.session
-    domain.check_amount(command.amount_fen)
-    card = _locked_card(session, command.card_no, _unknown_card)
-    charge = session.scalars(
-        select(Entry).where(
-            Entry.entry_no == command.charge_no,
-            Entry.kind == EntryKind.CHARGE.value,
-            Entry.card_id == card.id,
+
+    def effect() -> dict[str, Any]:
+        session = uow.session
+        domain.check_amount(command.amount_fen)
+        card = _locked_card(session, command.card_no, _unknown_card)
+        charge = session.scalars(
+            select(Entry).where(
+                Entry.entry_no == command.charge_no,
+                Entry.kind == EntryKind.CHARGE.value,
+                Entry.card_id == card.id,
+            )
+        ).one_or_none()
+        if charge is None:
+            raise domain.UnknownCharge(f"card {card.card_no} has no charge {command.charge_no!r}")
+        if charge.external_id is None:
+            raise domain.ChargeNotRefundableHere(
+                f"charge {charge.entry_no} paid {charge.reference}; refund it through that"
+            )
+        entry = _refund(
+            session,
+            card,
+            charge,
+            command.amount_fen,
+            reference=f"channel:{channel}:{command.external_id}",
+            channel=channel,
+            institution_code=institution_code,
+            external_id=command.external_id,
         )
-    ).one_or_none()
-    if charge is None:
-        raise domain.UnknownCharge(f"card {card.card_no} has no charge {command.charge_no!r}")
-    if charge.external_id is None:
-        raise domain.ChargeNotRefundableHere(
-            f"charge {charge.entry_no} paid {charge.reference}; refund it through that"
-        )
-    entry = _refund(
-        session,
-        card,
-        charge,
-        command.amount_fen,
-        reference=f"channel:{channel}:{command.external_id}",
-        channel=channel,
-        institution_code=institution_code,
-        external_id=command.external_id,
-    )
-    body = {
-        "refund_no": entry.entry_no,
-        "charge_no": charge.entry_no,
-        "card_no": card.card_no,
-        "amount_fen": entry.amount_fen,
-        "refundable_fen": charge.amount_fen - _refunded(session, charge.id),
-        "balance_fen": card.balance_fen,
-    }
-    idempotency.complete(session, claim, 201, body)
-    uow.commit()
-    return Written(body)
+        body = {
+            "refund_no": entry.entry_no,
+            "charge_no": charge.entry_no,
+            "card_no": card.card_no,
+            "amount_fen": entry.amount_fen,
+            "refundable_fen": charge.amount_fen - _refunded(session, charge.id),
+            "balance_fen": card.balance_fen,
+        }
+        return body
+
+    key = idempotency.Key(f"channel:{channel}", "prepaid_refund", command.external_id)
+    return idempotency.once(uow.session, key, command, effect, kind=dict[str, Any])
 
 
 def _refund(
@@ -522,9 +541,7 @@ def set_card_status(
     if card.status != wanted.value:
         card.status = wanted.value
         card.updated_at = utcnow()
-    body = queries.card_body(uow, directory, card)
-    uow.commit()
-    return body
+    return queries.card_body(uow, directory, card)
 
 
 # -- the book -------------------------------------------------------------------------
@@ -666,11 +683,3 @@ def _institution(session: Session, code: str | None) -> str:
     if code not in institution_codes(session):
         raise UnknownReference.field("institution_code", "unknown institution")
     return code
-
-
-def _claim(
-    uow: UnitOfWork, scope: str, operation: str, external_id: str, command: Any
-) -> idempotency.Claim | idempotency.Replay:
-    return idempotency.claim(
-        uow.session, scope, operation, external_id, idempotency.fingerprint(command)
-    )

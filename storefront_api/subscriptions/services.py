@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 import points_engine
 from common import idempotency
 from common.clock import business_date, utcnow
+from common.codes import COMPANY_CODE
 from common.errors import (
     Forbidden,
     InconsistentFields,
@@ -21,6 +22,7 @@ from common.errors import (
     UnknownReference,
     combined,
 )
+from common.idempotency import Written
 from common.organisation import Institution
 from common.unit_of_work import UnitOfWork
 from storefront_api.subscriptions import domain
@@ -33,7 +35,7 @@ BUSINESS_TYPE = "subscription"
 CATEGORY = "press"
 # Points of a subscription sold without an outlet (hotline, web, app, a member's own
 # order for home delivery) are issued by the company itself.
-COMPANY_INSTITUTION = "SH"
+COMPANY_INSTITUTION = COMPANY_CODE
 # A member subscribing with their own token does so in the China Post app.
 SELF_SERVICE_CHANNEL = "app"
 
@@ -113,8 +115,8 @@ def subscribe(
     command: SubscribeCommand,
     *,
     now: datetime | None = None,
-) -> points_engine.Written:
-    """Sell one term of a title to a member and earn its points; commits.
+) -> Written[dict[str, Any]]:
+    """Sell one term of a title to a member and earn its points.
 
     `now` (default the clock) is the moment of sale, so history can be generated.
     Idempotent per caller + external_id: the same payload replays the first answer,
@@ -129,77 +131,70 @@ def subscribe(
     channel = caller.sales_channel
     now = now if now is not None else utcnow()
     day = business_date(now)
-    claim = idempotency.claim(
-        session,
-        caller.scope,
-        "subscription",
-        command.external_id,
-        idempotency.fingerprint(command),
-    )
-    if isinstance(claim, idempotency.Replay):
-        return points_engine.Written(claim.body, replayed=True)
-    title, term = _validate_subscription(uow, command, day)
-    member = directory.resolve(uow, command.member, "member")
-    period = Period.of(command.start_date, term)
-    total_fen = domain.price_fen(title.monthly_price_fen, term)
-    delivery = command.delivery
-    institution = caller.institution_code or delivery.outlet_code or COMPANY_INSTITUTION
-    row = Subscription(
-        subscription_no=_new_subscription_no(),
-        external_id=command.external_id,
-        channel=channel,
-        institution_code=institution,
-        member_id=member.member_id,
-        member_no=member.member_no,
-        title_code=title.code,
-        term=term.value,
-        months=domain.TERM_MONTHS[term],
-        monthly_price_fen=title.monthly_price_fen,
-        total_fen=total_fen,
-        starts_on=period.starts_on,
-        ends_on=period.ends_on,
-        delivery_type=delivery.type,
-        delivery_address=delivery.address if delivery.type == DeliveryKind.ADDRESS else None,
-        outlet_code=(delivery.outlet_code if delivery.type == DeliveryKind.OUTLET else None),
-        payment_method=command.payment_method,
-        points=0,
-        status=Status.ACTIVE.value,
-        refund_fen=0,
-        points_reversed=0,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    earned = points_engine.accrue_points(
-        uow,
-        directory,
-        channel,
-        points_engine.AccrualCommand(
-            external_id=_accrual_id(row.subscription_no),
-            member=points_engine.MemberRef(member_no=member.member_no),
+
+    def effect() -> dict[str, Any]:
+        title, term = _validate_subscription(uow, command, day)
+        member = directory.resolve(uow, command.member, "member")
+        period = Period.of(command.start_date, term)
+        total_fen = domain.price_fen(title.monthly_price_fen, term)
+        delivery = command.delivery
+        institution = caller.institution_code or delivery.outlet_code or COMPANY_INSTITUTION
+        row = Subscription(
+            subscription_no=_new_subscription_no(),
+            external_id=command.external_id,
+            channel=channel,
             institution_code=institution,
-            occurred_at=now,
-            business_type=BUSINESS_TYPE,
-            lines=(
-                points_engine.AccrualLine(
-                    sku=title.code,
-                    quantity=row.months,
-                    amount_fen=total_fen,
-                    category=CATEGORY,
-                ),
-            ),
+            member_id=member.member_id,
+            member_no=member.member_no,
+            title_code=title.code,
+            term=term.value,
+            months=domain.TERM_MONTHS[term],
+            monthly_price_fen=title.monthly_price_fen,
             total_fen=total_fen,
+            starts_on=period.starts_on,
+            ends_on=period.ends_on,
+            delivery_type=delivery.type,
+            delivery_address=delivery.address if delivery.type == DeliveryKind.ADDRESS else None,
+            outlet_code=(delivery.outlet_code if delivery.type == DeliveryKind.OUTLET else None),
             payment_method=command.payment_method,
-        ),
-        commit=False,
-    )
-    row.points = int(earned.body["points"])
-    session.flush()
-    body = subscription_body(row, title)
-    body["balance"] = earned.body["balance"]
-    idempotency.complete(session, claim, 201, body)
-    uow.commit()
-    return points_engine.Written(body)
+            points=0,
+            status=Status.ACTIVE.value,
+            refund_fen=0,
+            points_reversed=0,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        earned = points_engine.accrue_points(
+            uow,
+            directory,
+            channel,
+            points_engine.AccrualCommand(
+                external_id=_accrual_id(row.subscription_no),
+                member=points_engine.MemberRef(member_no=member.member_no),
+                institution_code=institution,
+                occurred_at=now,
+                business_type=BUSINESS_TYPE,
+                lines=(
+                    points_engine.AccrualLine(
+                        sku=title.code,
+                        quantity=row.months,
+                        amount_fen=total_fen,
+                        category=CATEGORY,
+                    ),
+                ),
+                total_fen=total_fen,
+                payment_method=command.payment_method,
+            ),
+        ).body
+        row.points = earned.points
+        session.flush()
+        body = subscription_body(row, title)
+        body["balance"] = idempotency.as_answer(earned.balance)
+        return body
+
+    key = idempotency.Key(caller.scope, "subscription", command.external_id)
+    return idempotency.once(uow.session, key, command, effect, kind=dict[str, Any])
 
 
 def _validate_subscription(
@@ -268,8 +263,8 @@ def cancel_subscription(
     command: CancelCommand,
     *,
     now: datetime | None = None,
-) -> points_engine.Written:
-    """Cancel a subscription as of a day, refund what will not be delivered; commits.
+) -> Written[dict[str, Any]]:
+    """Cancel a subscription as of a day, refund what will not be delivered.
 
     `now` (default the clock) dates the cancellation; the ledger's reversal is posted
     at the real time, as every reversal is.
@@ -281,21 +276,24 @@ def cancel_subscription(
     payload replays the first answer. Raises UnknownSubscription, Invalid
     (as_of in the past), SubscriptionAlreadyCancelled, SubscriptionFullyDelivered.
     """
-    session = uow.session
     now = now if now is not None else utcnow()
+    key = (
+        idempotency.Key(caller.scope, "subscription-cancel", command.external_id)
+        if command.external_id is not None
+        else None
+    )
+    return idempotency.once(
+        uow.session,
+        key,
+        command,
+        lambda: _cancel(uow, command, now),
+        kind=dict[str, Any],
+    )
+
+
+def _cancel(uow: UnitOfWork, command: CancelCommand, now: datetime) -> dict[str, Any]:
+    session = uow.session
     day = business_date(now)
-    claim: idempotency.Claim | None = None
-    if command.external_id is not None:
-        outcome = idempotency.claim(
-            session,
-            caller.scope,
-            "subscription-cancel",
-            command.external_id,
-            idempotency.fingerprint(command),
-        )
-        if isinstance(outcome, idempotency.Replay):
-            return points_engine.Written(outcome.body, replayed=True)
-        claim = outcome
     row = _locked(uow, command.subscription_no)
     as_of = command.as_of if command.as_of is not None else day
     if as_of < day:
@@ -315,10 +313,9 @@ def cancel_subscription(
                 original_external_id=_accrual_id(row.subscription_no),
                 amount_fen=quote.refund_fen,
             ),
-            commit=False,
-        )
-        row.points_reversed = int(refunded.body["points_reversed"])
-        balance = refunded.body["balance"]
+        ).body
+        row.points_reversed = refunded.points_reversed
+        balance = idempotency.as_answer(refunded.balance)
     row.status = Status.CANCELLED.value
     row.cancelled_on = as_of
     row.cancelled_at = now
@@ -332,10 +329,7 @@ def cancel_subscription(
     body["kept_fen"] = quote.kept_fen
     if balance is not None:
         body["balance"] = balance
-    if claim is not None:
-        idempotency.complete(session, claim, 200, body)
-    uow.commit()
-    return points_engine.Written(body)
+    return body
 
 
 def _locked(uow: UnitOfWork, subscription_no: str) -> Subscription:
@@ -355,7 +349,7 @@ def _locked(uow: UnitOfWork, subscription_no: str) -> Subscription:
 
 
 def load_press_titles(uow: UnitOfWork, titles: Sequence[PressTitleData] = PRESS_TITLES) -> int:
-    """Insert missing titles and bring changed ones up to date; commits. Returns rows touched."""
+    """Insert missing titles and bring changed ones up to date. Returns rows touched."""
     session = uow.session
     existing = {row.code: row for row in session.scalars(select(PressTitle))}
     now = utcnow()
@@ -371,5 +365,4 @@ def load_press_titles(uow: UnitOfWork, titles: Sequence[PressTitleData] = PRESS_
                 setattr(row, name, value)
             row.updated_at = now
             touched += 1
-    uow.commit()
     return touched

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from common.clock import utcnow
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import transaction
 from storefront_api.auth import ROLES, open_staff_session
 from storefront_api.auth.orm import StaffUser
 from storefront_api.http.context import EXTENSION_KEY
@@ -21,7 +21,7 @@ def staff_token(app, db):
     that counts rows sees none appear when it asks for a token."""
     tokens = app.extensions[EXTENSION_KEY].tokens
     issued = {}
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         for role in ROLES:
             username = f"{role}-api-test"
             uow.session.add(

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import transaction
 from memberhub.models import metadata
 from storefront_api.auth import MemberPrincipal, create_api_key, create_staff_user
 from storefront_api.http.context import EXTENSION_KEY
@@ -150,7 +150,7 @@ def world(app, client, db, auth, staff_token) -> World:
     tokens = app.extensions[EXTENSION_KEY].tokens
 
     def key(channel: str, institution: str | None = None) -> dict[str, str]:
-        with UnitOfWork(db.session_factory) as uow:
+        with transaction(db.session_factory) as uow:
             return auth(create_api_key(uow, channel, institution))
 
     keys = {
@@ -304,9 +304,9 @@ def world(app, client, db, auth, staff_token) -> World:
     w.campaign = "MATRIX-CAMPAIGN"
     ok(client.post("/api/v1/campaigns", json=campaign_body(w.campaign), headers=w.headers["admin"]))
     w.staff_user = "matrix-victim"
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         create_staff_user(uow, w.staff_user, "marketer")
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         w.key_ids = [create_api_key(uow, "web", None).split("_")[1] for _ in range(2)]
     return w
 
@@ -761,7 +761,7 @@ def test_every_rule_is_a_registered_operation_and_every_operation_has_one():
 
 
 def test_the_access_matrix_is_exactly_the_policy(client, db, world, auth, app, staff_token):
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         STAFF_PASSWORD[:] = [create_staff_user(uow, "matrix-login", "marketer")]
     tokens = app.extensions[EXTENSION_KEY].tokens
     results: list[str] = []

@@ -10,7 +10,7 @@ import jwt
 import pytest
 from sqlalchemy import update
 
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import transaction
 from storefront_api.auth import (
     MemberPrincipal,
     StaffPrincipal,
@@ -104,7 +104,7 @@ def test_member_token_request_missing_password_is_422(client):
 
 @pytest.mark.parametrize("role", ["marketer", "finance", "admin"])
 def test_staff_token_for_each_role(client, auth, db, role):
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         password = create_staff_user(uow, f"{role}-login", role)
     response = client.post(
         "/api/v1/auth/staff-token", json={"username": f"{role}-login", "password": password}
@@ -117,7 +117,7 @@ def test_staff_token_for_each_role(client, auth, db, role):
 
 
 def test_staff_token_with_wrong_credentials_is_401(client, db):
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         real = create_staff_user(uow, "ops-login", "admin")
     for username, password in (("ops-login", real + "x"), ("nobody-here", real)):
         response = client.post(
@@ -251,7 +251,7 @@ def test_revoked_channel_key_is_401(client, db, channel_key, auth):
     key = channel_key("web")
     member_no = register(client, "13900000001")
     assert client.get(f"/api/v1/members/{member_no}", headers=auth(key)).status_code == 200
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         revoke_api_key(uow, key.split("_")[1])
     problem(client.get(f"/api/v1/members/{member_no}", headers=auth(key)), 401)
 

@@ -39,7 +39,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.generation import GenerationMode
 
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import transaction
 from memberhub.models import metadata
 from storefront_api.auth import open_staff_session
 from storefront_api.errors import PROBLEM_BASE
@@ -216,7 +216,7 @@ def admin(app, db, staff_token, request):
     tokens = app.extensions[EXTENSION_KEY].tokens
 
     def new_session() -> dict[str, str]:
-        with UnitOfWork(db.session_factory) as uow:
+        with transaction(db.session_factory) as uow:
             login = open_staff_session(uow, "admin-api-test", "api", timedelta(hours=1))
             uow.commit()
         return {"Authorization": f"Bearer {tokens.issue(login.principal)}"}

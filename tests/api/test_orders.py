@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from common.clock import business_date
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import UnitOfWork, transaction
 from storefront_api import orders
 from storefront_api.auth import MemberPrincipal
 from storefront_api.http.context import EXTENSION_KEY
@@ -763,7 +763,7 @@ def test_returns_close_after_the_return_window(client, web, counter, member, db)
     late = datetime.now(SHANGHAI) + timedelta(days=8)
     with UnitOfWork(db.session_factory) as uow, pytest.raises(orders.ReturnWindowClosed):
         orders.return_order(uow, context, caller, order["order_no"], now=late)
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         body = orders.return_order(
             uow, context, caller, order["order_no"], "尺寸不合", now=late - timedelta(days=2)
         )

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import transaction
 from storefront_api import prepaid
 from storefront_api.auth import MemberPrincipal
 from storefront_api.http.context import EXTENSION_KEY
@@ -377,7 +377,7 @@ def test_a_charge_made_by_an_order_is_not_refunded_over_this_endpoint(
 ):
     card_no = card(1_000)
     app = auth(channel_key("app"))
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         charge_no = prepaid.charge_card(
             uow, card_no=card_no, amount_fen=200, reference="order:OR-TEST-1", channel="app"
         )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from common.clock import today
 from common.db import read_session
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import transaction
 from storefront_api import subscriptions
 from storefront_api.auth import MemberPrincipal
 from storefront_api.http.context import EXTENSION_KEY
@@ -118,7 +118,7 @@ def test_anyone_lists_the_titles_with_their_monthly_price(client):
 
 
 def test_loading_the_titles_again_changes_nothing(db):
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         assert subscriptions.load_press_titles(uow) == 0
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from common.audit import AuditEvent
 from common.sms import last_code_sent
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import transaction
 from storefront_api.auth import MemberPrincipal, create_staff_user, set_staff_active
 from storefront_api.http.context import EXTENSION_KEY
 from tests.api.support import problem, row_counts, self_register, sent_code
@@ -296,7 +296,7 @@ def test_nobody_but_the_member_patches_consent(client, db, keys, member, auth, s
 
 
 def test_wrong_staff_passwords_are_throttled_even_before_the_right_one(client, db):
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         password = create_staff_user(uow, "guessed", "admin")
     for _ in range(5):
         problem(
@@ -335,7 +335,7 @@ def test_an_unknown_account_costs_the_same_argon2_work_as_a_known_one(client, db
             return real.hash(password)
 
     monkeypatch.setattr(services, "_hasher", Counting())
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         create_staff_user(uow, "known-one", "admin")
     for username in ("known-one", "nobody-at-all"):
         problem(
@@ -438,17 +438,17 @@ def test_an_event_a_few_seconds_ahead_of_our_clock_is_taken(client, keys, member
 
 
 def test_a_disabled_or_logged_out_staff_token_is_refused_at_once(client, db, auth):
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         password = create_staff_user(uow, "leaver", "finance")
     login = client.post(
         f"{API}/auth/staff-token", json={"username": "leaver", "password": password}
     )
     token = auth(login.json["access_token"])
     assert client.get(f"{API}/campaigns", headers=token).status_code == 200
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         set_staff_active(uow, "leaver", False)
     problem(client.get(f"{API}/campaigns", headers=token), 401)
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         set_staff_active(uow, "leaver", True)
     problem(client.get(f"{API}/campaigns", headers=token), 401)  # disabling ended the session
     again = auth(

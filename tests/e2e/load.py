@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 import points_engine
 from bench.server import RunningServer, children, start_server
 from common.db import read_session
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import transaction
 from memberhub.wiring import Runtime
 from storefront_api import prepaid
 from storefront_api.auth import create_api_key
@@ -116,9 +116,9 @@ class Shop:
 def open_shop(runtime: Runtime, server: RunningServer, members: int = 16) -> Shop:
     """Members with points, a reward and a product, made through `server`; keys and an
     admin token made directly, as the conftest's fixtures would."""
-    with UnitOfWork(runtime.session_factory) as uow:
+    with transaction(runtime.session_factory) as uow:
         counter = create_api_key(uow, "counter", OUTLET)
-    with UnitOfWork(runtime.session_factory) as uow:
+    with transaction(runtime.session_factory) as uow:
         web = create_api_key(uow, "web", None)
     api = Api(server, counter, issue_staff_token(runtime, "crash-admin", "admin"))
     with ThreadPoolExecutor(max_workers=8) as pool:

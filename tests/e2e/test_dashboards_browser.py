@@ -38,7 +38,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bench.server import RunningServer, start_server
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import transaction
 from dashboards.i18n import Lang, money, t
 from memberhub.wiring import Runtime
 from storefront_api.auth import create_staff_user, reset_staff_password
@@ -244,7 +244,7 @@ class World:
 
     def reset_password(self) -> str:
         """What an admin does to a lost account: every session of it ends at once."""
-        with UnitOfWork(self.runtime.session_factory) as uow:
+        with transaction(self.runtime.session_factory) as uow:
             return reset_staff_password(uow, USERNAME)
 
     def gmv(self, days: int, channel: str | None = None) -> int:
@@ -270,7 +270,7 @@ def world(
     # start_server points the server at var/warehouse.duckdb.
     warehouse_path = var / "warehouse.duckdb"
     sync_warehouse(db.engine, warehouse_path)
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         password = create_staff_user(uow, USERNAME, "marketer")
     reader = WarehouseReader(warehouse_path)
     last_day = queries.activity_range(reader)["last_day"].iloc[0]

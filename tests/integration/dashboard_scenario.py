@@ -24,7 +24,7 @@ from common.clock import SHANGHAI, today, utcnow
 from common.db import read_session
 from common.organisation import Institution
 from crm.adapters.orm import Member
-from memberhub.cli import run_due_jobs
+from memberhub.operations import run_due_jobs
 from memberhub.wiring import Runtime
 from storefront_api.bills.orm import BillPayment
 from storefront_api.mail.domain import check_digit

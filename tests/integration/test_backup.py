@@ -27,7 +27,7 @@ from common.clock import as_utc
 from common.db import make_engine, make_session_factory
 from common.settings import normalise_database_url
 from common.sms import SandboxSmsSender
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import UnitOfWork, transaction
 from memberhub.backup import (
     MANIFEST,
     BackupCorrupt,
@@ -74,18 +74,21 @@ def _add_security_records(engine: Engine, var: Path) -> None:
     """What the demo's service-level history does not write: an audited staff login with
     its session, and a one-time code (the audit log's triggers must survive a restore)."""
     factory = make_session_factory(engine)
-    with UnitOfWork(factory) as uow:
+    with transaction(factory) as uow:
         create_staff_user(uow, "backup-admin", "admin")
-    with UnitOfWork(factory) as uow:
+    with transaction(factory) as uow:
         open_staff_session(uow, "backup-admin", "api", timedelta(hours=1))
         audit.record(
             uow.session, audit.AuditEntry(actor="staff:backup-admin", action="login.staff")
         )
         uow.commit()
-    with UnitOfWork(factory) as uow:
-        crm.verification.send_code(
-            uow, SandboxSmsSender(var / "sms.jsonl"), "secret", "13700000001", "register"
-        )
+    crm.verification.send_code(
+        lambda: UnitOfWork(factory),
+        SandboxSmsSender(var / "sms.jsonl"),
+        "secret",
+        "13700000001",
+        "register",
+    )
 
 
 @pytest.fixture
@@ -141,7 +144,7 @@ def test_a_history_round_trips_into_a_fresh_database(
     assert fresh.warehouse.read_bytes() == history.warehouse.read_bytes()
     assert not list(fresh.warehouse.parent.glob("*.restore"))
     # Ids go on from the restored ones (on PostgreSQL: the sequences were moved on).
-    member = register(lambda: UnitOfWork(make_session_factory(fresh.engine)))
+    member = register(lambda: transaction(make_session_factory(fresh.engine)))
     assert member.id == max(row[0] for row in source_rows["crm_member"]) + 1
 
 
@@ -176,7 +179,7 @@ def test_sql_null_and_json_null_and_rows_referring_forward_survive(
             connection.execute(
                 insert(IDEMPOTENCY).values(
                     scope="test", operation="backup", external_id=external_id,
-                    fingerprint="-", status=200, body=body, created_at=datetime(2026, 1, 1),
+                    fingerprint="-", body=body, created_at=datetime(2026, 1, 1),
                 )
             )  # fmt: skip
 

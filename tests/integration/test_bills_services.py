@@ -13,6 +13,7 @@ import points_engine
 from common.clock import today, utcnow
 from common.db import read_session
 from common.errors import DomainError
+from common.idempotency import as_answer
 from storefront_api import bills
 from storefront_api.bills import services
 from storefront_api.bills.domain import PROCESSING_GRACE
@@ -40,7 +41,7 @@ def member(uow):
 
 
 def look_up(uow, billers, account_no):
-    return bills.query_bill(uow, billers, WATER, account_no)
+    return as_answer(bills.query_bill(uow, billers, WATER, account_no))
 
 
 def command(bill, external_id="C-1", member_no=None):
@@ -54,7 +55,7 @@ def command(bill, external_id="C-1", member_no=None):
 
 def receipt(db, payment_no):
     with read_session(db.session_factory) as session:
-        return bills.payment_receipt(session, payment_no)
+        return as_answer(bills.payment_receipt(session, payment_no))
 
 
 def available(db, member_no):
@@ -85,12 +86,12 @@ def test_a_replay_while_the_first_request_waits_answers_processing_without_payin
     payment_no = open_only(uow, bill)
     written = bills.pay_bill(uow, billers, DIRECTORY, COUNTER, command(bill))
     assert written.replayed
-    assert written.body["payment_no"] == payment_no
-    assert written.body["status"] == "processing"
+    assert written.body.payment_no == payment_no
+    assert written.body.status == "processing"
     assert billers.count("pay") == 0
     # A status check leaves a payment whose own call may still be running alone.
     body = bills.check_payment_status(uow, billers, DIRECTORY, payment_no, None)
-    assert body["status"] == "processing"
+    assert body.status == "processing"
     assert billers.count("status") == 0
 
 
@@ -105,7 +106,7 @@ def test_the_job_fails_a_dead_request_the_biller_never_saw(db, uow, billers):
         bills.pay_bill(uow, billers, DIRECTORY, COUNTER, command(bill))
     # Nothing was taken, so the bill can be paid under a new id.
     paid = bills.pay_bill(uow, billers, DIRECTORY, COUNTER, command(bill, "C-2"))
-    assert paid.body["status"] == "paid"
+    assert paid.body.status == "paid"
     assert billers.count("pay") == 1
 
 
@@ -140,14 +141,14 @@ def test_the_job_settles_timeouts_and_leaves_settled_payments_alone(db, uow, bil
         COUNTER,
         command(look_up(uow, billers, "21009992"), "C-1", member_no),
     )
-    assert unknown.body["status"] == "unknown"
+    assert unknown.body.status == "unknown"
     paid = bills.pay_bill(
         uow, billers, DIRECTORY, COUNTER, command(look_up(uow, billers, "21000004"), "C-2")
     )
-    assert paid.body["status"] == "paid"
+    assert paid.body.status == "paid"
     assert bills.resolve_unknown_payments(uow, billers) == 1
-    assert receipt(db, unknown.body["payment_no"])["status"] == "paid"
-    assert available(db, member_no) == receipt(db, unknown.body["payment_no"])["points"] > 0
+    assert receipt(db, unknown.body.payment_no)["status"] == "paid"
+    assert available(db, member_no) == receipt(db, unknown.body.payment_no)["points"] > 0
     assert bills.resolve_unknown_payments(uow, billers) == 0
     assert billers.count("status") == 1
 
@@ -163,10 +164,11 @@ def test_a_reversal_interrupted_after_the_biller_made_it_is_completed_by_a_statu
         COUNTER,
         command(look_up(uow, billers, "21000005"), "C-1", member_no),
     ).body
+    paid = as_answer(paid)
     assert available(db, member_no) == paid["points"] > 0
     info = bills.BillerInfo(WATER, "水务", "water", "sandbox")
     billers(info).reverse(paid["payment_no"])
-    body = bills.check_payment_status(uow, billers, DIRECTORY, paid["payment_no"], None)
+    body = as_answer(bills.check_payment_status(uow, billers, DIRECTORY, paid["payment_no"], None))
     assert body["status"] == "reversed"
     assert body["points_reversed"] == paid["points"]
     assert available(db, member_no) == 0
@@ -181,7 +183,7 @@ def test_the_timeline_shows_payments_and_reversals_with_signed_amounts(db, uow, 
         COUNTER,
         command(look_up(uow, billers, "21000006"), "C-1", member_no),
     ).body
-    bills.reverse_payment(uow, billers, COUNTER, "R-1", paid["payment_no"])
+    bills.reverse_payment(uow, billers, COUNTER, "R-1", paid.payment_no)
     with pytest.raises(bills.PaymentDeclined):
         bills.pay_bill(
             uow,
@@ -201,12 +203,12 @@ def test_the_timeline_shows_payments_and_reversals_with_signed_amounts(db, uow, 
     )
     by_status = {entry.status: entry for entry in entries}
     assert set(by_status) == {"reversed", "reversal", "declined"}
-    assert by_status["reversed"].amount_fen == -paid["amount_fen"]
-    assert by_status["reversed"].points == paid["points"]
-    assert by_status["reversal"].amount_fen == paid["amount_fen"]
-    assert by_status["reversal"].points == -paid["points"]
+    assert by_status["reversed"].amount_fen == -paid.amount_fen
+    assert by_status["reversed"].points == paid.points
+    assert by_status["reversal"].amount_fen == paid.amount_fen
+    assert by_status["reversal"].points == -paid.points
     assert by_status["declined"].amount_fen == 0
-    assert by_status["reversed"].reference == paid["payment_no"]
+    assert by_status["reversed"].reference == paid.payment_no
     assert "上海城投水务" in by_status["reversed"].title
 
 
@@ -228,7 +230,7 @@ def test_two_requests_paying_one_bill_at_once_charge_it_once(db, uow, billers, s
         barrier.wait()
         try:
             written = bills.pay_bill(uow, billers, DIRECTORY, COUNTER, command(bill, external_id))
-            outcomes.append(written.body["status"])
+            outcomes.append(written.body.status)
         except DomainError as error:
             outcomes.append(error.code)
 

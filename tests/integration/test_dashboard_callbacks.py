@@ -18,10 +18,11 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select, update
 
+from bench.dash_client import CALLBACK_URL, DashClient
 from common.audit import AuditEvent
 from common.clock import today, utcnow
 from common.db import read_session
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import transaction
 from crm.adapters.orm import Member
 from dashboards import i18n
 from dashboards.auth import COOKIE_PATH, SESSION_COOKIE
@@ -34,7 +35,6 @@ from storefront_api.auth import (
 )
 from storefront_api.auth.orm import StaffSession, StaffUser
 from tests.integration import dashboard_scenario
-from tests.integration.dash_client import CALLBACK_URL, DashClient
 from tests.integration.dashboard_scenario import Scenario
 from warehouse import WarehouseReader, queries, sync_warehouse
 from warehouse.queries import Filters
@@ -59,7 +59,7 @@ def staff(db: Runtime) -> Any:
 
     def make(role: str) -> tuple[str, str]:
         username = f"dash-{role}"
-        with UnitOfWork(db.session_factory) as uow:
+        with transaction(db.session_factory) as uow:
             return username, create_staff_user(uow, username, role)
 
     return make
@@ -239,7 +239,7 @@ def test_disabling_or_resetting_the_account_ends_a_live_session(
     username, password = staff("admin")
     log_in(dash, username, password)
     assert render(dash, "/dashboards/").status_code == 200
-    with UnitOfWork(db.session_factory) as uow:
+    with transaction(db.session_factory) as uow:
         if ending == "disable":
             set_staff_active(uow, username, False)
         else:

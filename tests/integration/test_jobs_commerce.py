@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from common.clock import today
-from memberhub.cli import run_due_jobs
+from memberhub.operations import run_due_jobs
 
 
 def test_run_due_expires_pickups_and_settles_unanswered_bills(db, client, channel_key, auth):

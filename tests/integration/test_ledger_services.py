@@ -16,8 +16,10 @@ import points_engine
 from common.clock import SHANGHAI
 from common.db import read_session
 from common.errors import Conflict
+from common.idempotency import as_answer
 from common.unit_of_work import UnitOfWork
 from memberhub.wiring import Runtime
+from tests.answers import answered
 
 Uow = Callable[[], UnitOfWork]
 
@@ -70,7 +72,7 @@ def accrue(
         total_fen=amount_fen,
     )
     with uow() as unit:
-        return points_engine.accrue_points(unit, DIRECTORY, channel, command)
+        return answered(points_engine.accrue_points(unit, DIRECTORY, channel, command))
 
 
 def refund(
@@ -83,7 +85,7 @@ def refund(
 ) -> points_engine.Written:
     command = points_engine.RefundCommand(external_id or f"rf-{next(_ids)}", original, amount_fen)
     with uow() as unit:
-        return points_engine.refund_purchase(unit, channel, command)
+        return answered(points_engine.refund_purchase(unit, channel, command))
 
 
 def redeem(
@@ -99,14 +101,18 @@ def redeem(
         external_id or f"rd-{next(_ids)}", member_no, reward, quantity
     )
     with uow() as unit:
-        return points_engine.redeem_reward(
-            unit, DIRECTORY, command, scope="channel:app", channel="app", as_of=as_of
+        return answered(
+            points_engine.redeem_reward(
+                unit, DIRECTORY, command, scope="channel:app", channel="app", as_of=as_of
+            )
         )
 
 
 def cancel(uow: Uow, redemption_no: str, as_of: date) -> dict[str, Any]:
     with uow() as unit:
-        return points_engine.cancel_redemption(unit, DIRECTORY, redemption_no, as_of=as_of)
+        return as_answer(
+            points_engine.cancel_redemption(unit, DIRECTORY, redemption_no, as_of=as_of)
+        )
 
 
 def release(uow: Uow, as_of: date) -> points_engine.JobReport:
@@ -647,8 +653,10 @@ def test_a_goodwill_credit_pays_a_debt_first(db: Runtime, uow: Uow) -> None:
     assert debt > 0
     command = points_engine.AdjustmentCommand("GOODWILL-1", member.no, debt + 50, "补偿")
     with uow() as unit:
-        written = points_engine.adjust_points(
-            unit, DIRECTORY, command, actor="finance", as_of=date(2024, 3, 11)
+        written = answered(
+            points_engine.adjust_points(
+                unit, DIRECTORY, command, actor="finance", as_of=date(2024, 3, 11)
+            )
         )
     assert written.body["balance"] == {"available": 50, "pending": 0}
     assert expiring(db, member) == [("2025-12-31", 50)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -25,9 +26,11 @@ import points_engine
 from common.clock import SHANGHAI
 from common.db import read_session
 from common.errors import Conflict, DomainError, Invalid
-from common.unit_of_work import UnitOfWork
+from common.idempotency import as_answer
+from common.unit_of_work import UnitOfWork, transaction
 from memberhub.wiring import Runtime
 from points_engine.domain.lots import split_proportionally
+from tests.answers import answered
 from tests.conftest import restore
 
 DIRECTORY = crm.CrmMemberDirectory()
@@ -170,8 +173,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # -- plumbing ------------------------------------------------------------------
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.runtime.session_factory)
+    def uow(self) -> AbstractContextManager[UnitOfWork]:
+        return transaction(self.runtime.session_factory)
 
     def active(self, member_no: str) -> str:
         while member_no in self.survivor_of:
@@ -272,7 +275,7 @@ class LedgerMachine(RuleBasedStateMachine):
             total_fen=amount,
         )
         with self.uow() as uow:
-            body = points_engine.accrue_points(uow, DIRECTORY, channel, command).body
+            body = answered(points_engine.accrue_points(uow, DIRECTORY, channel, command)).body
 
         owner = self.active(member_no)
         account = self.accounts[owner]
@@ -353,7 +356,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def call() -> points_engine.Written:
             with self.uow() as uow:
-                return points_engine.refund_purchase(uow, accrual.channel, command)
+                return answered(points_engine.refund_purchase(uow, accrual.channel, command))
 
         if amount > refundable:
             self.expect_failure(points_engine.RefundExceedsOriginal, call)
@@ -411,8 +414,15 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def call() -> points_engine.Written:
             with self.uow() as uow:
-                return points_engine.redeem_reward(
-                    uow, DIRECTORY, command, scope="channel:app", channel="app", as_of=self.today
+                return answered(
+                    points_engine.redeem_reward(
+                        uow,
+                        DIRECTORY,
+                        command,
+                        scope="channel:app",
+                        channel="app",
+                        as_of=self.today,
+                    )
                 )
 
         account = self.accounts[self.active(member_no)]
@@ -479,8 +489,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def call() -> dict[str, Any]:
             with self.uow() as uow:
-                return points_engine.cancel_redemption(
-                    uow, DIRECTORY, redemption.redemption_no, as_of=self.today
+                return as_answer(
+                    points_engine.cancel_redemption(
+                        uow, DIRECTORY, redemption.redemption_no, as_of=self.today
+                    )
                 )
 
         if redemption.cancelled:
@@ -559,8 +571,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def call() -> points_engine.Written:
             with self.uow() as uow:
-                return points_engine.adjust_points(
-                    uow, DIRECTORY, command, actor=ACTOR, as_of=self.today
+                return answered(
+                    points_engine.adjust_points(
+                        uow, DIRECTORY, command, actor=ACTOR, as_of=self.today
+                    )
                 )
 
         owner = self.active(member_no)
@@ -616,8 +630,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def call(command: points_engine.AdjustmentCommand) -> points_engine.Written:
             with self.uow() as uow:
-                return points_engine.adjust_points(
-                    uow, DIRECTORY, command, actor=ACTOR, as_of=self.today
+                return answered(
+                    points_engine.adjust_points(
+                        uow, DIRECTORY, command, actor=ACTOR, as_of=self.today
+                    )
                 )
 
         before = self.posting_count()

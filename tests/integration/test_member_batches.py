@@ -77,7 +77,7 @@ def test_a_batch_registers_members_at_their_own_moments_with_open_accounts(uow: 
                 total_fen=5000,
             ),
         )
-    assert earned.body["points"] == 50 and earned.body["member_no"] == infos[4].member_no
+    assert earned.body.points == 50 and earned.body.member_no == infos[4].member_no
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,7 @@ def balance(db: Runtime, card_no: str) -> int | None:
 def test_an_order_charges_and_refunds_a_card_in_its_own_transaction(db, uow) -> None:
     card_no = issue(uow, 1_000, "I-1")
 
-    with uow() as unit:
+    with UnitOfWork(db.session_factory) as unit:
         charge_no = prepaid.charge_card(
             unit, card_no=card_no, amount_fen=700, reference="order:OR1", channel="app"
         )
@@ -195,7 +195,7 @@ def test_find_breaches_names_each_broken_invariant(db, uow, tampering, invariant
         )
         prepaid.refund_card_charge(unit, reference="order:B", amount_fen=100, channel="web")
         unit.commit()
-    with uow() as unit:
+    with UnitOfWork(db.session_factory) as unit:
         assert prepaid.find_breaches(unit.session) == []
         unit.session.execute(text(tampering))
         breaches = prepaid.find_breaches(unit.session)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ import crm
 import points_engine
 from common.db import read_session
 from common.errors import DomainError
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import UnitOfWork, transaction
 from memberhub.wiring import Runtime
 from storefront_api import prepaid
 from storefront_api.prepaid import domain
@@ -65,8 +66,8 @@ class PrepaidMachine(RuleBasedStateMachine):
         self.member_no = ""
         self.last_write: tuple[str, Any, dict[str, Any]] | None = None
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.runtime.session_factory)
+    def uow(self) -> AbstractContextManager[UnitOfWork]:
+        return transaction(self.runtime.session_factory)
 
     def next_id(self, prefix: str) -> str:
         return f"{prefix}-{next(self.ids)}"
