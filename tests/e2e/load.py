@@ -325,7 +325,7 @@ HALF_WRITTEN = {
                                  WHERE p.reference = 'redemption:' || r.redemption_no)
     """,
     "an idempotency claim committed without its answer": """
-        SELECT external_id FROM common_idempotency WHERE status = 0
+        SELECT external_id FROM common_idempotency WHERE body IS NULL
     """,
     "an order without lines or history, or paid other than by its payments": """
         SELECT o.order_no FROM storefront_order o
