@@ -32,7 +32,8 @@ DELIVERY_SECTIONS = ("东区", "西区", "南区", "北区", "城中")
 MAIL_RETURNED = 0.01
 
 # Bills: what a household pays, and the account-number endings the sandbox billers turn
-# into faults (API.md): a few accounts decline or time out; none gets the 3-second answer.
+# into faults (docs/api.md, Bills): a few accounts decline or time out; none gets the
+# 3-second answer.
 BILL_KINDS = {"electricity": 0.3, "water": 0.2, "gas": 0.2, "broadband": 0.15, "landline": 0.15}
 SANDBOX_DECLINES = "9991"
 SANDBOX_TIMES_OUT = "9992"
