@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,10 @@ from points_engine.domain.accounts import (
 )
 from points_engine.domain.lots import LotBalance, Take, plan_consumption
 
+# The tables hot paths insert into with Core, many rows per statement.
+_ACCRUALS = cast(Table, Accrual.__table__)
+_POSTINGS = cast(Table, Posting.__table__)
+_LOTS = cast(Table, Lot.__table__)
 # Rows per bulk statement: well under SQLite's limit on bound parameters.
 _BULK_ROWS = 1000
 
@@ -228,6 +232,36 @@ class LedgerBook:
         breakdown: Any = None,
     ) -> Posting | None:
         """Move `points` from `source` to `target`; tracked balances are updated in place."""
+        row = self.posting_row(
+            txn_id=txn_id,
+            type=type,
+            source=source,
+            target=target,
+            points=points,
+            reference=reference,
+            occurred_at=occurred_at,
+            breakdown=breakdown,
+        )
+        if row is None:
+            return None
+        posting = Posting(**row)
+        self.session.add(posting)
+        return posting
+
+    def posting_row(
+        self,
+        *,
+        txn_id: str,
+        type: str,
+        source: AccountRef,
+        target: AccountRef,
+        points: int,
+        reference: str,
+        occurred_at: datetime,
+        breakdown: Any = None,
+    ) -> dict[str, Any] | None:
+        """`post` without the ORM object: the balances move now, the row is inserted later
+        by `insert_postings` (hot paths write many rows in one statement)."""
         if points < 0:
             raise ValueError("a posting moves a positive number of points")
         if points == 0:
@@ -239,50 +273,65 @@ class LedgerBook:
         if AccountKind(target.kind) in BALANCE_TRACKED:
             target.balance += points
             target_after = target.balance
-        posting = Posting(
-            txn_id=txn_id,
-            type=type,
-            from_account_id=source.id,
-            to_account_id=target.id,
-            points=points,
-            from_balance_after=source_after,
-            to_balance_after=target_after,
-            reference=reference,
-            occurred_at=occurred_at,
-            recorded_at=utcnow(),
-            breakdown=breakdown,
-        )
-        self.session.add(posting)
-        return posting
+        return {
+            "txn_id": txn_id,
+            "type": type,
+            "from_account_id": source.id,
+            "to_account_id": target.id,
+            "points": points,
+            "from_balance_after": source_after,
+            "to_balance_after": target_after,
+            "reference": reference,
+            "occurred_at": occurred_at,
+            "recorded_at": utcnow(),
+            "breakdown": breakdown,
+        }
+
+    def insert_postings(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            self.session.execute(insert(_POSTINGS), rows)
 
     # -- lots -----------------------------------------------------------------
 
-    def new_lot(
-        self,
+    @staticmethod
+    def lot_row(
         account: Account,
         *,
         points: int,
         status: LotStatus,
-        accrual: Accrual,
+        accrual_no: str,
         earned_on: date,
         available_on: date,
         expires_on: date,
         institution_code: str,
-    ) -> Lot:
-        lot = Lot(
-            account_id=account.id,
-            accrual=accrual,
-            initial=points,
-            remaining=points,
-            expired=0,
-            status=status.value,
-            earned_on=earned_on,
-            available_on=available_on,
-            expires_on=expires_on,
-            institution_code=institution_code,
-        )
-        self.session.add(lot)
-        return lot
+    ) -> dict[str, Any]:
+        """A new lot for `insert_lots`, naming its accrual by number (inserted before it)."""
+        return {
+            "account_id": account.id,
+            "accrual_no": accrual_no,
+            "initial": points,
+            "remaining": points,
+            "expired": 0,
+            "status": status.value,
+            "earned_on": earned_on,
+            "available_on": available_on,
+            "expires_on": expires_on,
+            "institution_code": institution_code,
+        }
+
+    def insert_lots(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert lots whose accruals are already written; one statement for all of them."""
+        if rows:
+            accrual_id = (
+                select(Accrual.id)
+                .where(Accrual.accrual_no == bindparam("accrual_no"))
+                .scalar_subquery()
+            )
+            self.session.execute(insert(_LOTS).values(accrual_id=accrual_id), rows)
+
+    def insert_accruals(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            self.session.execute(insert(_ACCRUALS), rows)
 
     def spendable_lots(self, account: Account, as_of: date) -> list[Lot]:
         return list(

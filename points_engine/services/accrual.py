@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -72,8 +72,12 @@ def accrue_points(
     prepared = _prepare_accrual(uow, directory, channel, command)
 
     def apply() -> Accrued:
-        accounts = LedgerBook(uow.session).lock_member(prepared.member.member_id)
-        return _apply_accrual(uow, directory, prepared, accounts, _CampaignDays())
+        book = LedgerBook(uow.session)
+        accounts = book.lock_member(prepared.member.member_id)
+        writes = _Writes()
+        accrued = _apply_accrual(uow, directory, prepared, accounts, _CampaignDays(), writes)
+        writes.insert(book)
+        return accrued
 
     key = idempotency.Key(f"channel:{channel}", "accrual", command.external_id)
     return idempotency.once(
@@ -150,17 +154,18 @@ def accrue_many(
         {accounts.member_id for accounts in locked.values()},
     )
     answers: list[tuple[idempotency.Claim, Any]] = []
-    # Nothing is flushed until the end: one INSERT per table for the whole batch.
+    writes = _Writes()
+    # Nothing is written until the end: one INSERT per table for the whole batch.
     with session.no_autoflush:
         for index in sorted(fresh, key=lambda i: (prepared[i].member.member_id, i)):
             item = prepared[index]
             accounts = locked[item.member.member_id]
-            accrued = _apply_accrual(uow, directory, item, accounts, campaign_days)
+            accrued = _apply_accrual(uow, directory, item, accounts, campaign_days, writes)
             claim = claims[item.command.external_id]
             assert isinstance(claim, idempotency.Claim)
             answers.append((claim, idempotency.as_record(accrued)))
             outcomes[index] = Written(accrued)
-    session.flush()
+    writes.insert(book)
     idempotency.complete_many(session, answers)
     for index, item in prepared.items():
         first = first_use[item.command.external_id]
@@ -182,6 +187,25 @@ def _repeat_in_batch(
         return Written(first_outcome.body, replayed=True)
     assert first_outcome is not None
     return first_outcome
+
+
+@dataclass
+class _Writes:
+    """The rows of one transaction's accruals, inserted together by `insert`."""
+
+    accruals: list[dict[str, Any]] = field(default_factory=list)
+    postings: list[dict[str, Any]] = field(default_factory=list)
+    lots: list[dict[str, Any]] = field(default_factory=list)
+    # Member accounts credited while in debt: their new lots pay the debt first.
+    in_debt: dict[int, orm.Account] = field(default_factory=dict)
+
+    def insert(self, book: LedgerBook) -> None:
+        book.session.flush()  # balances and campaign awards, changed on the ORM objects
+        book.insert_accruals(self.accruals)
+        book.insert_postings(self.postings)
+        book.insert_lots(self.lots)
+        for account in self.in_debt.values():
+            book.settle_debt(account)
 
 
 @dataclass(frozen=True)
@@ -400,7 +424,9 @@ def _apply_accrual(
     prepared: _PreparedAccrual,
     accounts: MemberAccounts,
     campaign_days: _CampaignDays,
+    writes: _Writes,
 ) -> Accrued:
+    """Work out the accrual on the locked accounts and queue its rows in `writes`."""
     session = uow.session
     book = LedgerBook(session)
     command = prepared.command
@@ -460,7 +486,7 @@ def _apply_accrual(
         )
         campaign_days.add(session, campaign_row, accounts.member_id, award.points)
     for source, points in postings:
-        book.post(
+        row = book.posting_row(
             txn_id=txn,
             type=PostingType.ACCRUAL,
             source=source,
@@ -470,39 +496,44 @@ def _apply_accrual(
             occurred_at=prepared.occurred_at,
             breakdown=breakdown,
         )
-    accrual = orm.Accrual(
-        accrual_no=accrual_no,
-        channel=prepared.channel,
-        external_id=command.external_id,
-        member_id=accounts.member_id,
-        institution_code=command.institution_code,
-        business_type=command.business_type,
-        occurred_at=prepared.occurred_at,
-        total_fen=command.total_fen,
-        refunded_fen=0,
-        points=evaluation.total,
-        points_reversed=0,
-        status=status.value,
-        available_on=available_on,
-        sources=sources,
-        breakdown=breakdown,
-        lines=[line.as_dict() for line in command.lines],
-        payment_method=command.payment_method,
+        if row is not None:
+            writes.postings.append(row)
+    writes.accruals.append(
+        {
+            "accrual_no": accrual_no,
+            "channel": prepared.channel,
+            "external_id": command.external_id,
+            "member_id": accounts.member_id,
+            "institution_code": command.institution_code,
+            "business_type": command.business_type,
+            "occurred_at": prepared.occurred_at,
+            "total_fen": command.total_fen,
+            "refunded_fen": 0,
+            "points": evaluation.total,
+            "points_reversed": 0,
+            "status": status.value,
+            "available_on": available_on,
+            "sources": sources,
+            "breakdown": breakdown,
+            "lines": [line.as_dict() for line in command.lines],
+            "payment_method": command.payment_method,
+        }
     )
-    session.add(accrual)
     if evaluation.total > 0:
-        book.new_lot(
-            target,
-            points=evaluation.total,
-            status=status,
-            accrual=accrual,
-            earned_on=prepared.earned_on,
-            available_on=available_on,
-            expires_on=end_of_next_year(prepared.earned_on),
-            institution_code=command.institution_code,
+        writes.lots.append(
+            book.lot_row(
+                target,
+                points=evaluation.total,
+                status=status,
+                accrual_no=accrual_no,
+                earned_on=prepared.earned_on,
+                available_on=available_on,
+                expires_on=end_of_next_year(prepared.earned_on),
+                institution_code=command.institution_code,
+            )
         )
         if in_debt and status is LotStatus.AVAILABLE:
-            book.settle_debt(accounts.available)
+            writes.in_debt[accounts.available.id] = accounts.available
 
     return Accrued(
         accrual_id=accrual_no,
