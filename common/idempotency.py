@@ -199,6 +199,15 @@ def _claim_statement(dialect: str) -> Any:
     )
 
 
+@functools.cache
+def _insert_rows(dialect: str) -> Any:
+    # Without RETURNING, many rows run as one executemany, which psycopg pipelines.
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(_RECORDS).on_conflict_do_nothing(
+        index_elements=["scope", "operation", "external_id"]
+    )
+
+
 _COMPLETE = (
     update(_RECORDS)
     .where(_RECORDS.c.id == bindparam("record_id"))
@@ -244,11 +253,13 @@ def claim(
 def claim_many(
     session: Session, scope: str, operation: str, items: Sequence[tuple[str, str]]
 ) -> dict[str, Claim | Replay | Conflict]:
-    """`claim` for many (external_id, fingerprint) pairs: multi-row inserts, then one read
-    of the ids already taken.
+    """`claim` for many (external_id, fingerprint) pairs: one pipelined INSERT ... ON
+    CONFLICT DO NOTHING for all of them, then one read of the records.
 
-    Ids are inserted in sorted order so that concurrent batches wait on each other's
-    keys in one order and cannot deadlock on the unique index.
+    A record without a body is one this transaction has just inserted: every other
+    transaction's claim commits together with its answer, and our INSERT waited for any
+    that was still open. Ids are inserted in sorted order so that concurrent batches wait
+    on each other's keys in one order and cannot deadlock on the unique index.
     """
     if not items:
         return {}
@@ -263,29 +274,26 @@ def claim_many(
         }
         for external_id, payload in sorted(items)
     ]
-    statement = _claim_statement(session.get_bind().dialect.name)
-    outcomes: dict[str, Claim | Replay | Conflict] = {
-        external_id: Claim(int(record_id))
-        for record_id, external_id in session.execute(statement, rows)
-    }
-    taken = [external_id for external_id, _ in items if external_id not in outcomes]
-    if taken:
-        fingerprints = dict(items)
-        for record in session.scalars(
-            select(IdempotencyRecord)
-            .where(
-                IdempotencyRecord.scope == scope,
-                IdempotencyRecord.operation == operation,
-                IdempotencyRecord.external_id.in_(taken),
+    session.execute(_insert_rows(session.get_bind().dialect.name), rows)
+    fingerprints = dict(items)
+    outcomes: dict[str, Claim | Replay | Conflict] = {}
+    found = session.execute(
+        select(_RECORDS.c.id, _RECORDS.c.external_id, _RECORDS.c.fingerprint, _RECORDS.c.body)
+        .where(
+            _RECORDS.c.scope == scope,
+            _RECORDS.c.operation == operation,
+            _RECORDS.c.external_id.in_(list(fingerprints)),
+        )
+    )
+    for record_id, external_id, recorded_fingerprint, body in found:
+        if body is None:
+            outcomes[external_id] = Claim(int(record_id))
+        elif recorded_fingerprint != fingerprints[external_id]:
+            outcomes[external_id] = Conflict(
+                f"external_id {external_id!r} was already used with a different payload"
             )
-            .execution_options(populate_existing=True)
-        ):
-            if record.fingerprint != fingerprints[record.external_id]:
-                outcomes[record.external_id] = Conflict(
-                    f"external_id {record.external_id!r} was already used with a different payload"
-                )
-            else:
-                outcomes[record.external_id] = Replay(record.body or {})
+        else:
+            outcomes[external_id] = Replay(body)
     return outcomes
 
 
