@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     memberhub = [sys.executable, "-m", "memberhub.cli"]
     say(f"demo: {args.members:,} members, {args.days} days, seed {args.seed}, in {work}")
-    wall, cpu, peak, output = run_measured(
+    wall, cpu, peak, _logins = run_measured(
         [
             *memberhub,
             "demo",
