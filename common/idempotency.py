@@ -278,8 +278,9 @@ def claim_many(
     fingerprints = dict(items)
     outcomes: dict[str, Claim | Replay | Conflict] = {}
     found = session.execute(
-        select(_RECORDS.c.id, _RECORDS.c.external_id, _RECORDS.c.fingerprint, _RECORDS.c.body)
-        .where(
+        select(
+            _RECORDS.c.id, _RECORDS.c.external_id, _RECORDS.c.fingerprint, _RECORDS.c.body
+        ).where(
             _RECORDS.c.scope == scope,
             _RECORDS.c.operation == operation,
             _RECORDS.c.external_id.in_(list(fingerprints)),

@@ -6,10 +6,12 @@ from points_engine import queries
 from points_engine.commands import (
     AccrualCommand,
     AccrualLine,
+    AccrualPreview,
     Accrued,
     Adjusted,
     AdjustmentCommand,
     Balance,
+    BudgetDraw,
     CampaignCommand,
     CampaignView,
     JobReport,
@@ -40,7 +42,7 @@ from points_engine.services.accounts import (
     open_accounts_for_members,
     open_member_accounts,
 )
-from points_engine.services.accrual import accrue_many, accrue_points
+from points_engine.services.accrual import accrue_many, accrue_points, preview_accrual
 from points_engine.services.adjustment import adjust_points
 from points_engine.services.campaigns import campaign_view, create_campaign
 from points_engine.services.jobs import (
@@ -66,12 +68,14 @@ __all__ = [
     "REWARD_KINDS",
     "AccrualCommand",
     "AccrualLine",
+    "AccrualPreview",
     "Accrued",
     "Adjusted",
     "AdjustmentCommand",
     "AlreadyCancelled",
     "Balance",
     "Breach",
+    "BudgetDraw",
     "CampaignCommand",
     "CampaignView",
     "InsufficientPoints",
@@ -112,6 +116,7 @@ __all__ = [
     "open_accounts_for_members",
     "open_member_accounts",
     "pay_with_points",
+    "preview_accrual",
     "queries",
     "redeem_reward",
     "refund_purchase",

@@ -132,6 +132,30 @@ class Accrued:
 
 
 @dataclass(frozen=True)
+class BudgetDraw:
+    """What an accrual would take from a campaign's budget."""
+
+    campaign_code: str
+    points: int
+    budget_before: int
+    budget_after: int
+
+
+@dataclass(frozen=True)
+class AccrualPreview:
+    """What `accrue_points` would answer for the same command, and the budgets it would
+    draw; nothing is written."""
+
+    member_no: str
+    points: int
+    status: str
+    breakdown: list[dict[str, Any]]
+    balance: Balance
+    budgets: list[BudgetDraw]
+    available_on: date | None = None
+
+
+@dataclass(frozen=True)
 class Refunded:
     refund_id: str
     accrual_id: str

@@ -157,8 +157,15 @@ class LedgerBook:
         The lock is taken before the merged status is read, so a merge that commits
         while we wait is seen and followed; points never land on a closed account.
         """
+        return self._member_accounts(member_id, lock=True)
+
+    def member_accounts(self, member_id: int) -> MemberAccounts:
+        """`lock_member` without the lock, for reads (a read-only transaction may not lock)."""
+        return self._member_accounts(member_id, lock=False)
+
+    def _member_accounts(self, member_id: int, *, lock: bool) -> MemberAccounts:
         for _hop in range(64):
-            rows = self.session.scalars(
+            statement = (
                 select(Account)
                 .where(
                     Account.code.in_(
@@ -166,9 +173,9 @@ class LedgerBook:
                     )
                 )
                 .order_by(Account.id)
-                .with_for_update()
                 .execution_options(populate_existing=True)
-            ).all()
+            )
+            rows = self.session.scalars(statement.with_for_update() if lock else statement).all()
             by_kind = {AccountKind(row.kind): row for row in rows}
             available = by_kind.get(AccountKind.MEMBER)
             pending = by_kind.get(AccountKind.MEMBER_PENDING)

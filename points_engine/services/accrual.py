@@ -34,7 +34,15 @@ from points_engine.adapters.book import (
     SystemAccountRef,
     new_txn_id,
 )
-from points_engine.commands import AccrualCommand, Accrued, MemberDirectory, MemberInfo
+from points_engine.commands import (
+    AccrualCommand,
+    AccrualPreview,
+    Accrued,
+    Balance,
+    BudgetDraw,
+    MemberDirectory,
+    MemberInfo,
+)
 from points_engine.domain import earning
 from points_engine.domain.accounts import (
     AccountKind,
@@ -430,21 +438,7 @@ def _apply_accrual(
     session = uow.session
     book = LedgerBook(session)
     command = prepared.command
-    member = prepared.member
-    if accounts.member_id != member.member_id:
-        member = directory.by_id(uow, accounts.member_id)  # merged while we waited
-    context = earning.AccrualContext(
-        member_id=accounts.member_id,
-        tier=member.tier,
-        tier_multiplier_bp=tier_multiplier(session, member.tier),
-        business_type=command.business_type,
-        channel=prepared.channel,
-        occurred_on=prepared.earned_on,
-        lines=[
-            earning.Line(line.sku, line.category, line.quantity, line.amount_fen)
-            for line in command.lines
-        ],
-    )
+    member, context = _context(uow, directory, prepared, accounts.member_id)
     # First pass without campaign locks to learn which campaigns would award anything;
     # only those budget accounts are locked and the rules re-run on the locked
     # balances, so accruals outside a campaign never queue on it.
@@ -460,12 +454,7 @@ def _apply_accrual(
         # Campaigns that awarded nothing stay in, unlocked and unchanged, so the
         # breakdown still says why (budget spent, holdout); they award nothing again.
         evaluation = earning.evaluate(context, prepared.rules, running.specs(budgets), awarded)
-
-    if command.held_until is not None:
-        status, available_on = LotStatus.PENDING, max(command.held_until, prepared.earned_on)
-    else:
-        status = LotStatus.PENDING if evaluation.pending_days > 0 else LotStatus.AVAILABLE
-        available_on = prepared.earned_on + timedelta(days=evaluation.pending_days)
+    status, available_on = _schedule(prepared, evaluation)
     target = accounts.pending if status is LotStatus.PENDING else accounts.available
     in_debt = accounts.available.balance < 0
     breakdown = [item.as_dict() for item in evaluation.breakdown]
@@ -542,6 +531,94 @@ def _apply_accrual(
         status=status.value,
         breakdown=breakdown,
         balance=balance_of(accounts),
+        available_on=available_on if status is LotStatus.PENDING else None,
+    )
+
+
+def _context(
+    uow: UnitOfWork, directory: MemberDirectory, prepared: _PreparedAccrual, member_id: int
+) -> tuple[MemberInfo, earning.AccrualContext]:
+    """The member the points go to (`member_id`: merges followed) and what the rules see."""
+    member = prepared.member
+    if member_id != member.member_id:
+        member = directory.by_id(uow, member_id)  # merged while we waited
+    command = prepared.command
+    context = earning.AccrualContext(
+        member_id=member_id,
+        tier=member.tier,
+        tier_multiplier_bp=tier_multiplier(uow.session, member.tier),
+        business_type=command.business_type,
+        channel=prepared.channel,
+        occurred_on=prepared.earned_on,
+        lines=[
+            earning.Line(line.sku, line.category, line.quantity, line.amount_fen)
+            for line in command.lines
+        ],
+    )
+    return member, context
+
+
+def _schedule(prepared: _PreparedAccrual, evaluation: earning.Evaluation) -> tuple[LotStatus, date]:
+    """Whether the points wait (the channel's hold, or the rule's pending days) and until when."""
+    held_until = prepared.command.held_until
+    if held_until is not None:
+        return LotStatus.PENDING, max(held_until, prepared.earned_on)
+    status = LotStatus.PENDING if evaluation.pending_days > 0 else LotStatus.AVAILABLE
+    return status, prepared.earned_on + timedelta(days=evaluation.pending_days)
+
+
+# -- preview --------------------------------------------------------------------------
+
+
+def preview_accrual(
+    uow: UnitOfWork,
+    directory: MemberDirectory,
+    channel: str,
+    command: AccrualCommand,
+    *,
+    window: EventWindow | None = None,
+) -> AccrualPreview:
+    """What `accrue_points` would earn for this command now, through the same rules,
+    without writing or locking anything (a till shows "you will earn N points").
+
+    Refuses exactly what `accrue_points` refuses, except that the external_id is not
+    looked up: a preview of a purchase already recorded says what it earns afresh.
+    Budgets are read without locks, so a concurrent accrual may draw them first.
+    """
+    if window is not None:
+        window.check(command.occurred_at, utcnow())
+    prepared = _prepare_accrual(uow, directory, channel, command)
+    session = uow.session
+    accounts = LedgerBook(session).member_accounts(prepared.member.member_id)
+    member, context = _context(uow, directory, prepared, accounts.member_id)
+    campaign_days = _CampaignDays()
+    running = campaign_days.on(session, prepared.earned_on)
+    evaluation = earning.evaluate(context, prepared.rules, running.specs(), {})
+    if evaluation.campaign_awards:
+        rows = [running.row(award.campaign_code) for award in evaluation.campaign_awards]
+        awarded = campaign_days.awarded(session, accounts.member_id, rows)
+        evaluation = earning.evaluate(context, prepared.rules, running.specs(), awarded)
+    status, available_on = _schedule(prepared, evaluation)
+    available, pending = accounts.available.balance, accounts.pending.balance
+    if status is LotStatus.PENDING:
+        pending += evaluation.total
+    else:
+        available += evaluation.total
+    return AccrualPreview(
+        member_no=member.member_no,
+        points=evaluation.total,
+        status=status.value,
+        breakdown=[item.as_dict() for item in evaluation.breakdown],
+        balance=Balance.of(available, pending),
+        budgets=[
+            BudgetDraw(
+                campaign_code=award.campaign_code,
+                points=award.points,
+                budget_before=running.budgets[award.campaign_code],
+                budget_after=running.budgets[award.campaign_code] - award.points,
+            )
+            for award in evaluation.campaign_awards
+        ],
         available_on=available_on if status is LotStatus.PENDING else None,
     )
 

@@ -1,4 +1,5 @@
-"""Channel writes on the ledger: POST /accruals, /accruals/batch and /refunds."""
+"""Channel writes on the ledger: POST /accruals, /accruals/batch and /refunds, and
+POST /accruals/preview, which answers what an accrual would earn and writes nothing."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 import points_engine
 from common import idempotency
 from common.errors import DomainError
-from common.unit_of_work import run_in_transaction
+from common.unit_of_work import ReadOnlyUnitOfWork, run_in_transaction
 from storefront_api.errors import (
     domain_problem_body,
     problem_body,
@@ -26,6 +27,7 @@ from storefront_api.http.schemas import (
     AccrualBatchOut,
     AccrualIn,
     AccrualOut,
+    AccrualPreviewOut,
     RefundIn,
     RefundOut,
 )
@@ -81,6 +83,29 @@ def accrue(body: AccrualIn) -> Response:
         ),
     )
     return written_response(written)
+
+
+@route(
+    blueprint,
+    "/accruals/preview",
+    "POST",
+    summary="What an accrual would earn, through the same rules; writes nothing",
+    body=AccrualIn,
+    responses={200: AccrualPreviewOut},
+    errors=(403, 422),
+)
+def preview(body: AccrualIn) -> Response:
+    principal = channel_caller()
+    context = api_context()
+    with ReadOnlyUnitOfWork(context.session_factory) as uow:
+        answer = points_engine.preview_accrual(
+            uow,
+            context.directory,
+            principal.channel,
+            _command(body),
+            window=context.settings.event_window,
+        )
+    return json_response(answer)
 
 
 @route(

@@ -130,6 +130,11 @@ POLICY: dict[str, Rule] = {
         scope=(Scope.INSTITUTION,),
         target=Target("institution", "institution_code", in_body=True),
     ),
+    "accruals.preview": Rule(
+        channels=CHANNELS,
+        scope=(Scope.INSTITUTION,),
+        target=Target("institution", "institution_code", in_body=True),
+    ),
     # Each item's institution is checked with `may_act_for`, item by item.
     "accruals.accrue_batch": Rule(channels=CHANNELS),
     "accruals.refund": Rule(

@@ -451,6 +451,23 @@ class AccrualOut(Open):
     balance: Balance
 
 
+class BudgetDraw(Open):
+    campaign_code: str
+    points: int
+    budget_before: int
+    budget_after: int
+
+
+class AccrualPreviewOut(Open):
+    member_no: str
+    points: int
+    status: Literal["available", "pending"]
+    available_on: date | None = None
+    breakdown: list[BreakdownItem]
+    balance: Balance
+    budgets: list[BudgetDraw]
+
+
 class AccrualBatchIn(Strict):
     items: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=1000)]
 

@@ -448,6 +448,9 @@ def cases(operation: Operation, w: World) -> list[Case]:
         "accruals.accrue": [
             Case("", "post", "/api/v1/accruals", lambda: accrual_body(w), institution_a)
         ],
+        "accruals.preview": [
+            Case("", "post", "/api/v1/accruals/preview", lambda: accrual_body(w), institution_a)
+        ],
         "accruals.accrue_batch": [
             Case("", "post", "/api/v1/accruals/batch", lambda: {"items": [accrual_body(w)]})
         ],

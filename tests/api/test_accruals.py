@@ -474,3 +474,47 @@ def test_bad_refunds_are_422(client, db, member, counter):
     before = row_counts(db)
     each_is_problem(cases, lambda body: client.post("/api/v1/refunds", json=body, headers=counter))
     assert row_counts(db) == before
+
+
+# -- preview ------------------------------------------------------------------------
+
+
+def test_a_preview_answers_what_the_accrual_earns_and_writes_nothing(client, db, member, counter):
+    before = row_counts(db)
+    preview = client.post("/api/v1/accruals/preview", json=accrual(), headers=counter)
+    assert preview.status_code == 200, preview.json
+    assert row_counts(db) == before
+    assert preview.json["budgets"] == []
+    posted = client.post("/api/v1/accruals", json=accrual(), headers=counter)
+    assert posted.status_code == 201
+    for field in ("member_no", "points", "status", "breakdown", "balance"):
+        assert preview.json[field] == posted.json[field], field
+    # The external_id is not looked up: a preview of a recorded purchase says what it
+    # earns afresh, on today's balance.
+    again = client.post("/api/v1/accruals/preview", json=accrual(), headers=counter)
+    assert again.json["points"] == posted.json["points"]
+    assert again.json["balance"]["available"] == 2 * posted.json["balance"]["available"]
+
+
+def test_a_preview_refuses_bad_input_as_the_accrual_does(client, db, member, counter, web):
+    before = row_counts(db)
+    cases = [
+        (accrual(total_fen=1), "total_fen"),
+        (accrual(business_type="lottery"), "business_type"),
+        (accrual(member={"card_no": "6221889999999999"}), "member.card_no"),
+        (accrual(occurred_at="2026-13-01T00:00:00+08:00"), "occurred_at"),
+        ({**accrual(), "lines": []}, "lines"),
+    ]
+    each_is_problem(
+        cases, lambda body: client.post("/api/v1/accruals/preview", json=body, headers=counter)
+    )
+    unknown = accrual(institution_code="SH-NOPE")
+    problem(
+        client.post("/api/v1/accruals/preview", json=unknown, headers=web), 422, "institution_code"
+    )
+    assert row_counts(db) == before
+
+
+def test_a_counter_key_previews_only_for_its_own_outlet(client, member, counter):
+    other = accrual(institution="SH-HP-0002")
+    problem(client.post("/api/v1/accruals/preview", json=other, headers=counter), 403)
