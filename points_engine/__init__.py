@@ -12,6 +12,7 @@ from points_engine.commands import (
     AdjustmentCommand,
     Balance,
     BudgetDraw,
+    CampaignChanges,
     CampaignCommand,
     CampaignView,
     JobReport,
@@ -44,7 +45,14 @@ from points_engine.services.accounts import (
 )
 from points_engine.services.accrual import accrue_many, accrue_points, preview_accrual
 from points_engine.services.adjustment import adjust_points
-from points_engine.services.campaigns import campaign_view, create_campaign
+from points_engine.services.campaigns import (
+    campaign_view,
+    create_campaign,
+    pause_campaign,
+    resume_campaign,
+    stop_campaign,
+    update_campaign,
+)
 from points_engine.services.jobs import (
     accounts_with_expiring_lots,
     due_pending_lots,
@@ -76,6 +84,7 @@ __all__ = [
     "Balance",
     "Breach",
     "BudgetDraw",
+    "CampaignChanges",
     "CampaignCommand",
     "CampaignView",
     "InsufficientPoints",
@@ -115,14 +124,18 @@ __all__ = [
     "merge_member_accounts",
     "open_accounts_for_members",
     "open_member_accounts",
+    "pause_campaign",
     "pay_with_points",
     "preview_accrual",
     "queries",
     "redeem_reward",
     "refund_purchase",
     "release_due_pending",
+    "resume_campaign",
     "reward_view",
     "schedule_release",
     "simulate_campaign",
+    "stop_campaign",
     "stored_campaign",
+    "update_campaign",
 ]

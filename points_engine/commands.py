@@ -218,6 +218,31 @@ class CampaignView:
     budget_points: int
     budget_remaining: int
     holdout_pct: int
+    status: str = "active"
+    # Other campaigns whose window and target overlap this one's (said when saving it).
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CampaignChanges:
+    """What to change in a campaign that has not started; None leaves a field as it is
+    (`per_member_cap` is removed with `remove_cap`)."""
+
+    name: str | None = None
+    name_en: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    budget_points: int | None = None
+    multiplier_bp: int | None = None
+    bonus_points: int | None = None
+    per_member_cap: int | None = None
+    remove_cap: bool = False
+    holdout_pct: int | None = None
+    business_types: tuple[str, ...] | None = None
+    channels: tuple[str, ...] | None = None
+    categories: tuple[str, ...] | None = None
+    skus: tuple[str, ...] | None = None
+    tiers: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,12 @@ class Campaign(Base):
     holdout_pct: Mapped[int] = mapped_column(Integer, default=0)
     # The budget still to give is the balance of this account, locked while drawn on.
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("points_engine_account.id"))
+    # active, paused (awards nothing until resumed) or stopped (for good).
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    # Whose issuance account paid the budget, and gets back what a stop leaves unspent.
+    funded_by: Mapped[str] = mapped_column(String(32), default="SH", server_default="SH")
     created_at: Mapped[utc_datetime]
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CampaignAward(Base):

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
 BP = 10_000
 
@@ -48,6 +49,12 @@ class EarningRule:
             and self.channel in (None, channel)
             and self.category in (None, category)
         )
+
+
+class CampaignStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"  # awards nothing until resumed; the budget stays in its account
+    STOPPED = "stopped"  # for good; what the budget had left went back to the funder
 
 
 @dataclass(frozen=True)

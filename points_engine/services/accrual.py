@@ -651,7 +651,11 @@ def running_campaigns(session: Session, day: date) -> _RunningCampaigns:
     rows = session.execute(
         select(orm.Campaign, orm.Account.balance)
         .join(orm.Account, orm.Account.id == orm.Campaign.account_id)
-        .where(orm.Campaign.starts_on <= day, orm.Campaign.ends_on >= day)
+        .where(
+            orm.Campaign.starts_on <= day,
+            orm.Campaign.ends_on >= day,
+            orm.Campaign.status == earning.CampaignStatus.ACTIVE.value,
+        )
     ).all()
     return _RunningCampaigns(
         [campaign for campaign, _ in rows],

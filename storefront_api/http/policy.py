@@ -209,6 +209,10 @@ POLICY: dict[str, Rule] = {
     "reference.business_types": anyone(),
     "reference.list_campaigns": staff("marketer", "finance", "admin"),
     "reference.create_campaign": staff(*MARKETING),
+    "reference.update_campaign": staff(*MARKETING),
+    "reference.pause_campaign": staff(*MARKETING),
+    "reference.resume_campaign": staff(*MARKETING),
+    "reference.stop_campaign": staff(*MARKETING),
     "reference.simulate_proposed_campaign": staff(*MARKETING, audit=False),
     "reference.simulate_existing_campaign": staff(*MARKETING, audit=False),
     # -- mail ------------------------------------------------------------------------

@@ -8,8 +8,10 @@ from typing import Any
 from flask import Blueprint, Response
 
 import points_engine
-from common import organisation
+from common import idempotency, organisation
+from common.clock import today
 from common.db import read_session
+from common.errors import Invalid, combined
 from common.unit_of_work import UnitOfWork, run_in_transaction
 from storefront_api.http.context import api_context
 from storefront_api.http.routing import decode_cursor, encode_cursor, json_response, route
@@ -17,8 +19,10 @@ from storefront_api.http.schemas import (
     CampaignIn,
     CampaignList,
     CampaignOut,
+    CampaignPatchIn,
     CampaignSimulationIn,
     CampaignSimulationOut,
+    CampaignStopped,
     HistoryWindowIn,
     InstitutionPage,
     InstitutionQuery,
@@ -119,6 +123,82 @@ def create_campaign(body: CampaignIn) -> Response:
         api_context().session_factory, lambda uow: points_engine.create_campaign(uow, command)
     )
     return json_response(created, 201)
+
+
+@route(
+    blueprint,
+    "/campaigns/<code>",
+    "PATCH",
+    summary="Change a campaign before it starts: window, target, effect, cap, budget, holdout",
+    body=CampaignPatchIn,
+    responses={200: CampaignOut},
+    errors=(401, 403, 404, 409, 422),
+)
+def update_campaign(code: str, body: CampaignPatchIn) -> Response:
+    given = body.model_fields_set
+    nulls = [name for name in sorted(given) if getattr(body, name) is None]
+    if set(nulls) - {"per_member_cap"}:
+        raise combined(
+            [Invalid.field(name, "must not be null") for name in nulls if name != "per_member_cap"]
+        )
+    values: dict[str, Any] = {
+        name: tuple(value) if isinstance(value, list) else value
+        for name in given
+        if (value := getattr(body, name)) is not None
+    }
+    changes = points_engine.CampaignChanges(**values, remove_cap="per_member_cap" in nulls)
+    updated = run_in_transaction(
+        api_context().session_factory,
+        lambda uow: points_engine.update_campaign(uow, code, changes, today()),
+    )
+    return json_response(updated)
+
+
+@route(
+    blueprint,
+    "/campaigns/<code>/pause",
+    "POST",
+    summary="Pause a campaign: it awards nothing until resumed, its budget stays",
+    responses={200: CampaignOut},
+    errors=(401, 403, 404, 409),
+)
+def pause_campaign(code: str) -> Response:
+    paused = run_in_transaction(
+        api_context().session_factory,
+        lambda uow: points_engine.pause_campaign(uow, code, today()),
+    )
+    return json_response(paused)
+
+
+@route(
+    blueprint,
+    "/campaigns/<code>/resume",
+    "POST",
+    summary="Resume a paused campaign",
+    responses={200: CampaignOut},
+    errors=(401, 403, 404, 409),
+)
+def resume_campaign(code: str) -> Response:
+    resumed = run_in_transaction(
+        api_context().session_factory,
+        lambda uow: points_engine.resume_campaign(uow, code, today()),
+    )
+    return json_response(resumed)
+
+
+@route(
+    blueprint,
+    "/campaigns/<code>/stop",
+    "POST",
+    summary="Stop a campaign for good; its unspent budget goes back to the funder",
+    responses={200: CampaignStopped},
+    errors=(401, 403, 404, 409),
+)
+def stop_campaign(code: str) -> Response:
+    stopped, returned = run_in_transaction(
+        api_context().session_factory, lambda uow: points_engine.stop_campaign(uow, code)
+    )
+    return json_response({**idempotency.as_answer(stopped), "budget_returned": returned})
 
 
 def _campaign_command(body: CampaignIn) -> points_engine.CampaignCommand:

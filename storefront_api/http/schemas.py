@@ -591,6 +591,32 @@ class CampaignIn(Strict):
     funded_by: Code = Field(default=COMPANY_CODE, description="an institution code")
 
 
+class CampaignPatchIn(Strict):
+    """Only the fields given change; `per_member_cap: null` removes the cap. The result
+    must still hold what creation requires (one effect, ends_on not before starts_on)."""
+
+    name: Text200 | None = None
+    name_en: OptionalText200 | None = None
+    starts_on: date | None = Field(default=None, description="not in the past")
+    ends_on: date | None = None
+    budget_points: Annotated[int, Field(gt=0, le=10**12), INTEGRAL] | None = None
+    multiplier_bp: Annotated[int, Field(ge=10_000, le=100_000), INTEGRAL] | None = None
+    bonus_points: Annotated[int, Field(ge=0, le=10**7), INTEGRAL] | None = None
+    per_member_cap: Annotated[int, Field(gt=0, le=10**9), INTEGRAL] | None = None
+    holdout_pct: Annotated[int, Field(ge=0, le=50), INTEGRAL] | None = None
+    business_types: list[BusinessType] | None = None
+    channels: list[Code] | None = None
+    categories: list[Category] | None = None
+    skus: Annotated[list[Code], Field(max_length=500)] | None = None
+    tiers: list[Code] | None = None
+
+    @model_validator(mode="after")
+    def something_to_change(self) -> CampaignPatchIn:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self
+
+
 class CampaignOut(Open):
     code: str
     name: str
@@ -598,6 +624,12 @@ class CampaignOut(Open):
     ends_on: date
     budget_points: int
     budget_remaining: int
+    status: Literal["active", "paused", "stopped"]
+    warnings: list[str] = []
+
+
+class CampaignStopped(CampaignOut):
+    budget_returned: int = Field(description="unspent points returned to the funder")
 
 
 class CampaignList(Open):

@@ -544,6 +544,12 @@ def cases(operation: Operation, w: World) -> list[Case]:
         "reference.simulate_proposed_campaign": [
             Case("", "post", "/api/v1/campaigns/simulate", lambda: campaign_body(uid("CMP")))
         ],
+        "reference.update_campaign": [
+            Case("", "patch", f"/api/v1/campaigns/{w.campaign}", lambda: {"holdout_pct": 10})
+        ],
+        "reference.pause_campaign": [Case("", "post", f"/api/v1/campaigns/{w.campaign}/pause")],
+        "reference.resume_campaign": [Case("", "post", f"/api/v1/campaigns/{w.campaign}/resume")],
+        "reference.stop_campaign": [Case("", "post", f"/api/v1/campaigns/{w.campaign}/stop")],
         "reference.simulate_existing_campaign": [
             Case("", "post", f"/api/v1/campaigns/{w.campaign}/simulate", lambda: {})
         ],

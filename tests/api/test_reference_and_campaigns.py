@@ -294,3 +294,162 @@ def test_duplicate_campaign_code_is_409(client, db, marketer):
     problem(client.post("/api/v1/campaigns", json=campaign(), headers=marketer), 409)
     assert row_counts(db) == before
     assert remaining(client, marketer, "MID-AUTUMN") == 100_000
+
+
+# -- administration: change before start, pause, resume, stop ------------------------------
+
+
+def later(days):
+    return (business_date(now()) + timedelta(days=days)).isoformat()
+
+
+def ledger_holds(db):
+    import points_engine
+    from common.db import read_session
+
+    with read_session(db.session_factory) as session:
+        assert points_engine.find_breaches(session) == []
+
+
+def test_a_campaign_is_changed_before_it_starts_budget_included(client, db, marketer):
+    future = campaign("NEW-YEAR", starts_on=later(10), ends_on=later(20), budget_points=5_000)
+    assert client.post("/api/v1/campaigns", json=future, headers=marketer).status_code == 201
+    changed = client.patch(
+        "/api/v1/campaigns/NEW-YEAR",
+        json={
+            "starts_on": later(12),
+            "ends_on": later(30),
+            "budget_points": 8_000,
+            "per_member_cap": 300,
+            "holdout_pct": 10,
+            "categories": ["food", "farm"],
+        },
+        headers=marketer,
+    )
+    assert changed.status_code == 200, changed.json
+    body = changed.json
+    assert (body["starts_on"], body["ends_on"]) == (later(12), later(30))
+    assert body["budget_points"] == body["budget_remaining"] == 8_000
+    assert body["per_member_cap"] == 300 and body["holdout_pct"] == 10
+    assert body["target"]["categories"] == ["food", "farm"]
+    assert body["target"]["business_types"] == [] and body["multiplier_bp"] == 20_000
+    smaller = client.patch(
+        "/api/v1/campaigns/NEW-YEAR",
+        json={
+            "budget_points": 2_000,
+            "per_member_cap": None,
+            "multiplier_bp": 10_000,
+            "bonus_points": 5,
+        },
+        headers=marketer,
+    )
+    assert smaller.status_code == 200, smaller.json
+    assert smaller.json["budget_remaining"] == 2_000 and smaller.json["per_member_cap"] is None
+    assert (smaller.json["multiplier_bp"], smaller.json["bonus_points"]) == (10_000, 5)
+    assert remaining(client, marketer, "NEW-YEAR") == 2_000
+    ledger_holds(db)
+
+
+def test_bad_changes_are_refused_and_change_nothing(client, db, marketer):
+    future = campaign("DRAGON-BOAT", starts_on=later(10), ends_on=later(20))
+    assert client.post("/api/v1/campaigns", json=future, headers=marketer).status_code == 201
+    before = row_counts(db)
+    send = lambda body: client.patch("/api/v1/campaigns/DRAGON-BOAT", json=body, headers=marketer)  # noqa: E731
+    each_is_problem(
+        [
+            ({"ends_on": later(5)}, "ends_on"),
+            ({"starts_on": later(-3)}, "starts_on"),
+            ({"budget_points": 0}, "budget_points"),
+            ({"holdout_pct": 80}, "holdout_pct"),
+            ({"bonus_points": 10}, "multiplier_bp"),
+            ({"categories": ["no-such"]}, "categories[0]"),
+            ({"name": None}, "name"),
+            ({"colour": "red"}, "colour"),
+        ],
+        send,
+    )
+    problem(send({}), 422)
+    problem(
+        client.patch("/api/v1/campaigns/NO-SUCH", json={"holdout_pct": 5}, headers=marketer), 404
+    )
+    assert row_counts(db) == before
+    running = campaign("RUNNING")  # started yesterday
+    assert client.post("/api/v1/campaigns", json=running, headers=marketer).status_code == 201
+    problem(
+        client.patch("/api/v1/campaigns/RUNNING", json={"holdout_pct": 5}, headers=marketer), 409
+    )
+
+
+def test_a_paused_campaign_awards_nothing_until_resumed(
+    client, db, marketer, member, channel_key, auth
+):
+    counter = auth(channel_key("counter", "SH-HP-0001"))
+    assert client.post("/api/v1/campaigns", json=campaign(), headers=marketer).status_code == 201
+    paused = client.post("/api/v1/campaigns/MID-AUTUMN/pause", headers=marketer)
+    assert paused.status_code == 200 and paused.json["status"] == "paused"
+    problem(client.post("/api/v1/campaigns/MID-AUTUMN/pause", headers=marketer), 409)
+    during = accrue(client, counter, member, 10000)
+    assert [item["rule"] for item in during["breakdown"]] == ["BASE-GOODS"]
+    assert remaining(client, marketer, "MID-AUTUMN") == 100_000
+    resumed = client.post("/api/v1/campaigns/MID-AUTUMN/resume", headers=marketer)
+    assert resumed.status_code == 200 and resumed.json["status"] == "active"
+    after = accrue(client, counter, member, 10000)
+    assert "campaign:MID-AUTUMN" in [item["rule"] for item in after["breakdown"]]
+    ledger_holds(db)
+
+
+def test_stopping_returns_the_unspent_budget_for_good(
+    client, db, marketer, member, channel_key, auth
+):
+    counter = auth(channel_key("counter", "SH-HP-0001"))
+    assert client.post("/api/v1/campaigns", json=campaign(), headers=marketer).status_code == 201
+    accrue(client, counter, member, 25800)  # draws 258
+    stopped = client.post("/api/v1/campaigns/MID-AUTUMN/stop", headers=marketer)
+    assert stopped.status_code == 200, stopped.json
+    assert stopped.json["status"] == "stopped"
+    assert stopped.json["budget_returned"] == 100_000 - 258
+    assert stopped.json["budget_remaining"] == 0
+    problem(client.post("/api/v1/campaigns/MID-AUTUMN/resume", headers=marketer), 409)
+    problem(client.post("/api/v1/campaigns/MID-AUTUMN/stop", headers=marketer), 409)
+    later_sale = accrue(client, counter, member, 10000)
+    assert [item["rule"] for item in later_sale["breakdown"]] == ["BASE-GOODS"]
+    ledger_holds(db)
+
+
+def test_overlapping_campaigns_on_the_same_target_are_warned(client, marketer):
+    first = campaign("FOOD-A", starts_on=later(10), ends_on=later(20))
+    assert client.post("/api/v1/campaigns", json=first, headers=marketer).json["warnings"] == []
+    apart = campaign("HOME-B", starts_on=later(10), ends_on=later(20), categories=["home"])
+    assert client.post("/api/v1/campaigns", json=apart, headers=marketer).json["warnings"] == []
+    clash = campaign("ALL-C", starts_on=later(15), ends_on=later(25), categories=[])
+    warnings = client.post("/api/v1/campaigns", json=clash, headers=marketer).json["warnings"]
+    assert len(warnings) == 2
+    assert "'FOOD-A'" in warnings[0] and later(15) in warnings[0] and later(20) in warnings[0]
+    moved = client.patch(
+        "/api/v1/campaigns/ALL-C",
+        json={"starts_on": later(21), "ends_on": later(30)},
+        headers=marketer,
+    )
+    assert moved.json["warnings"] == []
+
+
+def test_every_campaign_change_is_in_the_audit_trail(client, marketer, staff_token, auth):
+    future = campaign("AUDITED", starts_on=later(10), ends_on=later(20))
+    client.post("/api/v1/campaigns", json=future, headers=marketer)
+    client.patch("/api/v1/campaigns/AUDITED", json={"holdout_pct": 5}, headers=marketer)
+    client.post("/api/v1/campaigns/AUDITED/pause", headers=marketer)
+    client.post("/api/v1/campaigns/AUDITED/resume", headers=marketer)
+    client.post("/api/v1/campaigns/AUDITED/stop", headers=marketer)
+    admin = auth(staff_token("admin"))
+    events = client.get("/api/v1/audit-events?limit=20", headers=admin).json["items"]
+    actions = [(event["action"], event["target"]) for event in events][:5]
+    assert [action for action, _ in actions[::-1]] == [
+        "reference.create_campaign",
+        "reference.update_campaign",
+        "reference.pause_campaign",
+        "reference.resume_campaign",
+        "reference.stop_campaign",
+    ]
+    assert all(
+        target == "AUDITED" for action, target in actions if action != "reference.create_campaign"
+    )
