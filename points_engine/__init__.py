@@ -25,6 +25,8 @@ from points_engine.commands import (
     RefundCommand,
     Refunded,
     RewardView,
+    RuleVersionCommand,
+    RuleVersionView,
 )
 from points_engine.domain.earning import in_holdout
 from points_engine.domain.errors import (
@@ -68,6 +70,7 @@ from points_engine.services.redemption import (
     reward_view,
 )
 from points_engine.services.refund import refund_purchase
+from points_engine.services.rules import list_rule_versions, schedule_rule_version
 from points_engine.simulation import history_window, simulate_campaign, stored_campaign
 from points_engine.verification import Breach, find_breaches
 
@@ -103,6 +106,8 @@ __all__ = [
     "RewardData",
     "RewardView",
     "RuleData",
+    "RuleVersionCommand",
+    "RuleVersionView",
     "UnknownAccrual",
     "UnknownCampaign",
     "UnknownReward",
@@ -120,6 +125,7 @@ __all__ = [
     "find_breaches",
     "history_window",
     "in_holdout",
+    "list_rule_versions",
     "load_ledger_reference",
     "merge_member_accounts",
     "open_accounts_for_members",
@@ -134,6 +140,7 @@ __all__ = [
     "resume_campaign",
     "reward_view",
     "schedule_release",
+    "schedule_rule_version",
     "simulate_campaign",
     "stop_campaign",
     "stored_campaign",

@@ -246,6 +246,41 @@ class CampaignChanges:
 
 
 @dataclass(frozen=True)
+class RuleVersionCommand:
+    """A base rule as it should read from `effective_from` on; `active` False withdraws it."""
+
+    code: str
+    effective_from: date
+    business_type: str
+    points: int
+    per_fen: int
+    description: str
+    description_en: str = ""
+    channel: str | None = None
+    category: str | None = None
+    fixed_points: int = 0
+    pending_days: int = 0
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class RuleVersionView:
+    code: str
+    effective_from: date | None  # None: the rule as loaded at setup, before any version
+    business_type: str
+    channel: str | None
+    category: str | None
+    points: int
+    per_fen: int
+    fixed_points: int
+    pending_days: int
+    description: str
+    description_en: str
+    active: bool
+    created_by: str | None = None
+
+
+@dataclass(frozen=True)
 class AdjustmentCommand:
     external_id: str
     member_no: str

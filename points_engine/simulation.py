@@ -17,7 +17,7 @@ from points_engine.adapters import orm
 from points_engine.commands import CampaignCommand, MemberDirectory
 from points_engine.domain import earning
 from points_engine.domain.errors import UnknownCampaign
-from points_engine.services.accrual import earning_rules, tier_multiplier
+from points_engine.services.accrual import rule_book, tier_multiplier
 from points_engine.services.campaigns import validate_campaign
 
 MAX_HISTORY_DAYS = 366
@@ -143,7 +143,7 @@ def simulate_campaign(
             skus=frozenset(command.skus),
             tiers=frozenset(command.tiers),
         ),
-        rules=earning_rules(session),
+        rules=rule_book(session),
     )
     query = (
         select(
@@ -207,7 +207,7 @@ class _Replay:
     """The running totals of one simulation, fed one accrual at a time in order."""
 
     campaign: earning.Campaign
-    rules: Sequence[earning.EarningRule]
+    rules: earning.RuleBook
     examined: int = 0
     eligible: int = 0
     eligible_gmv_fen: int = 0
@@ -223,7 +223,10 @@ class _Replay:
         member_id = context.member_id
         try:
             evaluation = earning.evaluate(
-                context, self.rules, [campaign], {campaign.code: self.awarded.get(member_id, 0)}
+                context,
+                self.rules.in_force(context.occurred_on),
+                [campaign],
+                {campaign.code: self.awarded.get(member_id, 0)},
             )
         except earning.NoEarningRule:
             return

@@ -152,6 +152,31 @@ class EarningRule(Base):
     active: Mapped[bool] = mapped_column(default=True)
 
 
+class EarningRuleVersion(Base):
+    """A base earning rule as it reads from `effective_from` on (set through the API);
+    the rules of `EarningRule` hold until a code's first version."""
+
+    __tablename__ = "points_engine_earning_rule_version"
+    __table_args__ = (UniqueConstraint("code", "effective_from"),)
+
+    id: Mapped[intpk]
+    code: Mapped[str] = mapped_column(String(64))
+    effective_from: Mapped[date] = mapped_column(Date)
+    business_type: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(32))
+    points: Mapped[int] = mapped_column(Integer)
+    per_fen: Mapped[int] = mapped_column(Integer)
+    fixed_points: Mapped[int] = mapped_column(Integer, default=0)
+    pending_days: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[name_str]
+    description_en: Mapped[name_str]
+    # False withdraws the code from that day on.
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[utc_datetime]
+
+
 class TierMultiplier(Base):
     __tablename__ = "points_engine_tier_multiplier"
 

@@ -143,6 +143,41 @@ class Evaluation:
         return self.issuance_points + sum(award.points for award in self.campaign_awards)
 
 
+@dataclass(frozen=True)
+class RuleVersion:
+    """A rule as it reads from `effective_from` on; `rule` None withdraws the code."""
+
+    code: str
+    effective_from: date
+    rule: EarningRule | None
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """The base earning rules and their dated versions: which rules were in force on a day.
+
+    An accrual is earned under the rules in force on its business day, so a change
+    scheduled for tomorrow leaves today's (and yesterday's) purchases as they were.
+    """
+
+    base: tuple[EarningRule, ...]
+    versions: tuple[RuleVersion, ...] = ()
+    _by_day: dict[date, tuple[EarningRule, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def in_force(self, day: date) -> tuple[EarningRule, ...]:
+        found = self._by_day.get(day)
+        if found is None:
+            rules: dict[str, EarningRule | None] = {rule.code: rule for rule in self.base}
+            for version in sorted(self.versions, key=lambda v: v.effective_from):
+                if version.effective_from <= day:
+                    rules[version.code] = version.rule
+            found = tuple(rule for _, rule in sorted(rules.items()) if rule is not None)
+            self._by_day[day] = found
+        return found
+
+
 class NoEarningRule(Exception):
     """No base rule covers this business type and channel."""
 

@@ -240,21 +240,24 @@ def _prepare_accrual(
     _validate_accrual(uow, command)
     if member is None:
         member = directory.resolve(uow, command.member, "member")
+    occurred_at = to_utc(command.occurred_at)
+    earned_on = business_date(occurred_at)
     rules = tuple(
-        rule for rule in earning_rules(uow.session) if rule.business_type == command.business_type
+        rule
+        for rule in rule_book(uow.session).in_force(earned_on)
+        if rule.business_type == command.business_type
     )
     for index, line in enumerate(command.lines):
         try:
             earning.best_rule(rules, command.business_type, channel, line.category)
         except earning.NoEarningRule as error:
             raise NoEarningRuleFor.field(f"lines[{index}].category", str(error)) from error
-    occurred_at = to_utc(command.occurred_at)
     return _PreparedAccrual(
         command=command,
         channel=channel,
         member=member,
         occurred_at=occurred_at,
-        earned_on=business_date(occurred_at),
+        earned_on=earned_on,
         rules=rules,
         fingerprint=idempotency.fingerprint(command),
     )
@@ -286,9 +289,12 @@ def _validate_accrual(uow: UnitOfWork, command: AccrualCommand) -> None:
         raise combined(errors)
 
 
-def earning_rules(session: Session) -> tuple[earning.EarningRule, ...]:
-    def load() -> tuple[earning.EarningRule, ...]:
-        return tuple(
+def rule_book(session: Session) -> earning.RuleBook:
+    """The base earning rules and their dated versions (cached for the reference TTL; a
+    version takes effect tomorrow at the earliest, so the cache never hides one in force)."""
+
+    def load() -> earning.RuleBook:
+        base = tuple(
             earning.EarningRule(
                 r.code,
                 r.business_type,
@@ -304,8 +310,32 @@ def earning_rules(session: Session) -> tuple[earning.EarningRule, ...]:
                 select(orm.EarningRule).where(orm.EarningRule.active.is_(True))
             )
         )
+        versions = tuple(
+            earning.RuleVersion(
+                v.code,
+                v.effective_from,
+                earning.EarningRule(
+                    v.code,
+                    v.business_type,
+                    v.channel,
+                    v.category,
+                    v.points,
+                    v.per_fen,
+                    v.fixed_points,
+                    v.pending_days,
+                    v.description,
+                )
+                if v.active
+                else None,
+            )
+            for v in session.scalars(select(orm.EarningRuleVersion))
+        )
+        return earning.RuleBook(base, versions)
 
-    return reference_cache.get(session, "earning_rules", load)
+    return reference_cache.get(session, RULE_BOOK, load)
+
+
+RULE_BOOK = "earning_rules"
 
 
 def tier_multiplier(session: Session, tier: str) -> int:

@@ -210,6 +210,8 @@ POLICY: dict[str, Rule] = {
     "reference.list_campaigns": staff("marketer", "finance", "admin"),
     "reference.create_campaign": staff(*MARKETING),
     "reference.update_campaign": staff(*MARKETING),
+    "reference.earning_rules": staff(*ALL_STAFF),
+    "reference.schedule_earning_rule": staff(*MARKETING),
     "reference.pause_campaign": staff(*MARKETING),
     "reference.resume_campaign": staff(*MARKETING),
     "reference.stop_campaign": staff(*MARKETING),

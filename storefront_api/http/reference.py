@@ -27,7 +27,11 @@ from storefront_api.http.schemas import (
     InstitutionPage,
     InstitutionQuery,
     NamedCodeList,
+    RuleVersionIn,
+    RuleVersionList,
+    RuleVersionOut,
 )
+from storefront_api.http.security import actor, staff_caller
 
 blueprint = Blueprint("reference", __name__, url_prefix="/api/v1")
 
@@ -199,6 +203,39 @@ def stop_campaign(code: str) -> Response:
         api_context().session_factory, lambda uow: points_engine.stop_campaign(uow, code)
     )
     return json_response({**idempotency.as_answer(stopped), "budget_returned": returned})
+
+
+@route(
+    blueprint,
+    "/earning-rules",
+    "GET",
+    summary="The base earning rules as set up, and every dated version of them",
+    responses={200: RuleVersionList},
+    errors=(401, 403),
+)
+def earning_rules() -> Response:
+    with read_session(api_context().session_factory) as session:
+        items = points_engine.list_rule_versions(session)
+    return json_response({"items": items})
+
+
+@route(
+    blueprint,
+    "/earning-rules",
+    "POST",
+    summary="Schedule a new version of a base earning rule from a future day",
+    body=RuleVersionIn,
+    responses={201: RuleVersionOut},
+    errors=(401, 403, 409, 422),
+)
+def schedule_earning_rule(body: RuleVersionIn) -> Response:
+    command = points_engine.RuleVersionCommand(**body.model_dump())
+    by = actor(staff_caller())
+    scheduled = run_in_transaction(
+        api_context().session_factory,
+        lambda uow: points_engine.schedule_rule_version(uow, command, today(), by),
+    )
+    return json_response(scheduled, 201)
 
 
 def _campaign_command(body: CampaignIn) -> points_engine.CampaignCommand:

@@ -617,6 +617,43 @@ class CampaignPatchIn(Strict):
         return self
 
 
+class RuleVersionIn(Strict):
+    """A base earning rule as it should read from `effective_from` (after today) on:
+    `points` per `per_fen` fen of each line, plus `fixed_points` per purchase; `active`
+    false withdraws the code from that day."""
+
+    code: Code
+    effective_from: date = Field(description="after today, Asia/Shanghai")
+    business_type: BusinessType
+    channel: Code | None = None
+    category: Category | None = None
+    points: Annotated[int, Field(ge=0, le=10_000), INTEGRAL]
+    per_fen: Annotated[int, Field(gt=0, le=10**9), INTEGRAL]
+    fixed_points: Annotated[int, Field(ge=0, le=10**6), INTEGRAL] = 0
+    pending_days: Annotated[int, Field(ge=0, le=365), INTEGRAL] = 0
+    description: Text200
+    description_en: OptionalText200 = ""
+    active: bool = True
+
+
+class RuleVersionOut(Open):
+    code: str
+    effective_from: date | None = Field(description="null: the rule as set up, before any version")
+    business_type: str
+    channel: str | None
+    category: str | None
+    points: int
+    per_fen: int
+    fixed_points: int
+    pending_days: int
+    description: str
+    active: bool
+
+
+class RuleVersionList(Open):
+    items: list[RuleVersionOut]
+
+
 class CampaignOut(Open):
     code: str
     name: str

@@ -346,6 +346,18 @@ def campaign_body(code: str) -> dict[str, Any]:
     }
 
 
+def rule_version_body(code: str) -> dict[str, Any]:
+    tomorrow = datetime.now(SHANGHAI).date() + timedelta(days=1)
+    return {
+        "code": code,
+        "effective_from": tomorrow.isoformat(),
+        "business_type": "goods",
+        "points": 2,
+        "per_fen": 100,
+        "description": "矩阵",
+    }
+
+
 def accrual_body(w: World) -> dict[str, Any]:
     return {
         "external_id": uid("ACC"),
@@ -546,6 +558,10 @@ def cases(operation: Operation, w: World) -> list[Case]:
         ],
         "reference.update_campaign": [
             Case("", "patch", f"/api/v1/campaigns/{w.campaign}", lambda: {"holdout_pct": 10})
+        ],
+        "reference.earning_rules": [Case("", "get", "/api/v1/earning-rules")],
+        "reference.schedule_earning_rule": [
+            Case("", "post", "/api/v1/earning-rules", lambda: rule_version_body(uid("RULE")))
         ],
         "reference.pause_campaign": [Case("", "post", f"/api/v1/campaigns/{w.campaign}/pause")],
         "reference.resume_campaign": [Case("", "post", f"/api/v1/campaigns/{w.campaign}/resume")],

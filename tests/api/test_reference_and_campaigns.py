@@ -453,3 +453,92 @@ def test_every_campaign_change_is_in_the_audit_trail(client, marketer, staff_tok
     assert all(
         target == "AUDITED" for action, target in actions if action != "reference.create_campaign"
     )
+
+
+# -- base earning rules: dated versions --------------------------------------------------
+
+
+def rule_version(**changes):
+    body = {
+        "code": "BASE-GOODS",
+        "effective_from": later(1),
+        "business_type": "goods",
+        "points": 2,
+        "per_fen": 100,
+        "description": "商品消费每1元积2分",
+        "description_en": "Goods: 2 points per yuan",
+    }
+    body.update(changes)
+    return body
+
+
+def earned(db, member, day_offset, category="food"):
+    """Points for a 100-yuan purchase `day_offset` days from today, through the service
+    (over HTTP a purchase cannot be dated tomorrow)."""
+    import crm
+    import points_engine
+    from common.clock import SHANGHAI as TZ
+    from common.unit_of_work import transaction
+
+    moment = datetime.combine(
+        business_date(now()) + timedelta(days=day_offset),
+        datetime.min.time().replace(hour=11),
+        TZ,
+    )
+    command = points_engine.AccrualCommand(
+        external_id=f"RULE-{day_offset}-{next(_ids)}",
+        member=points_engine.MemberRef(member_no=member),
+        institution_code="SH-HP-0001",
+        occurred_at=moment,
+        business_type="goods",
+        lines=(points_engine.AccrualLine("SKU-1", 1, 10_000, category),),
+        total_fen=10_000,
+    )
+    with transaction(db.session_factory) as uow:
+        written = points_engine.accrue_points(uow, crm.CrmMemberDirectory(), "counter", command)
+    return written.body.points
+
+
+def test_a_rule_version_applies_from_its_day_and_not_before(client, db, marketer, member):
+    scheduled = client.post("/api/v1/earning-rules", json=rule_version(), headers=marketer)
+    assert scheduled.status_code == 201, scheduled.json
+    assert scheduled.json["created_by"] == "staff:marketer-api-test"
+    listed = client.get("/api/v1/earning-rules", headers=marketer).json["items"]
+    goods = [item for item in listed if item["code"] == "BASE-GOODS"]
+    assert [(g["effective_from"], g["points"]) for g in goods] == [(None, 1), (later(1), 2)]
+
+    assert earned(db, member, 0) == 100
+    assert earned(db, member, 1) == 200
+    assert earned(db, member, 2) == 200
+    ledger_holds(db)
+
+
+def test_a_withdrawn_rule_earns_nothing_from_its_day(client, db, marketer, member):
+    withdrawn = rule_version(code="BASE-GOODS-JEWELRY", active=False, category="jewelry")
+    assert client.post("/api/v1/earning-rules", json=withdrawn, headers=marketer).status_code == 201
+    listed = client.get("/api/v1/earning-rules", headers=marketer).json["items"]
+    assert {
+        "code": "BASE-GOODS-JEWELRY",
+        "effective_from": later(1),
+        "active": False,
+    }.items() <= next(item for item in listed if item["effective_from"] == later(1)).items()
+
+
+def test_bad_rule_versions_are_refused_and_change_nothing(client, db, marketer):
+    before = row_counts(db)
+    send = lambda body: client.post("/api/v1/earning-rules", json=body, headers=marketer)  # noqa: E731
+    each_is_problem(
+        [
+            (rule_version(effective_from=later(0)), "effective_from"),
+            (rule_version(effective_from=later(-3)), "effective_from"),
+            (rule_version(business_type="lottery"), "business_type"),
+            (rule_version(channel="carrier-pigeon"), "channel"),
+            (rule_version(per_fen=0), "per_fen"),
+            (rule_version(points=-1), "points"),
+            (rule_version(pending_days=400), "pending_days"),
+        ],
+        send,
+    )
+    assert row_counts(db) == before
+    assert send(rule_version()).status_code == 201
+    problem(send(rule_version()), 409)
