@@ -35,6 +35,8 @@ class Settings:
     max_future_seconds: int = 300
     # Behind HTTPS: cookies are Secure and answers carry Strict-Transport-Security.
     https: bool = False
+    # What one point costs the operator, for money figures of points (campaign ROI).
+    fen_per_point: int = 1
     var_dir: Path = DEFAULT_VAR_DIR
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -77,6 +79,7 @@ def load_settings(**overrides: str) -> Settings:
             os.environ.get("MEMBERHUB_MAX_FUTURE_SECONDS", Settings.max_future_seconds)
         ),
         https=os.environ.get("MEMBERHUB_HTTPS", "") in ("1", "true", "yes"),
+        fen_per_point=int(os.environ.get("MEMBERHUB_FEN_PER_POINT", Settings.fen_per_point)),
         var_dir=var_dir,
     )
 

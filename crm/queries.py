@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -150,3 +151,16 @@ def same_member(session: Session, member_no: str, member_id: int) -> bool:
     except UnknownMember:
         return False
     return member_id in member_ids_merged_into(session, mine)
+
+
+def members_registered_before(session: Session, moment: datetime) -> list[int]:
+    """Ids of the members registered before `moment` who are still members of their own
+    (a member merged into another counts as the survivor)."""
+    return [
+        int(member_id)
+        for member_id in session.scalars(
+            select(Member.id)
+            .where(Member.created_at < moment, Member.status != "merged")
+            .order_by(Member.id)
+        )
+    ]

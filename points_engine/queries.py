@@ -183,3 +183,30 @@ def accrual_owner(session: Session, channel: str, external_id: str) -> Owner | N
         )
     ).one_or_none()
     return None if row is None else Owner(int(row[0]), channel, row[1])
+
+
+def spend_by_member(
+    session: Session, since: datetime, until: datetime
+) -> dict[int, tuple[int, int]]:
+    """(net spend in fen, purchases) per member id over accruals in [since, until):
+    what each member bought, less what they returned."""
+    rows = session.execute(
+        select(
+            orm.Accrual.member_id,
+            func.sum(orm.Accrual.total_fen - orm.Accrual.refunded_fen),
+            func.count(),
+        )
+        .where(orm.Accrual.occurred_at >= since, orm.Accrual.occurred_at < until)
+        .group_by(orm.Accrual.member_id)
+    ).all()
+    return {int(member_id): (int(fen or 0), int(count)) for member_id, fen, count in rows}
+
+
+def campaign_awards(session: Session, code: str) -> dict[int, int]:
+    """Points each member got from the campaign (net of refunds), by member id."""
+    rows = session.execute(
+        select(orm.CampaignAward.member_id, orm.CampaignAward.points)
+        .join(orm.Campaign, orm.Campaign.id == orm.CampaignAward.campaign_id)
+        .where(orm.Campaign.code == code)
+    ).all()
+    return {int(member_id): int(points) for member_id, points in rows}

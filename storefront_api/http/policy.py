@@ -210,6 +210,7 @@ POLICY: dict[str, Rule] = {
     "reference.list_campaigns": staff("marketer", "finance", "admin"),
     "reference.create_campaign": staff(*MARKETING),
     "reference.update_campaign": staff(*MARKETING),
+    "reference.campaign_lift": staff("marketer", "finance", "admin", audit=False),
     "reference.earning_rules": staff(*ALL_STAFF),
     "reference.schedule_earning_rule": staff(*MARKETING),
     "reference.pause_campaign": staff(*MARKETING),

@@ -12,11 +12,13 @@ from common import idempotency, organisation
 from common.clock import today
 from common.db import read_session
 from common.errors import Invalid, combined
-from common.unit_of_work import UnitOfWork, run_in_transaction
+from common.unit_of_work import ReadOnlyUnitOfWork, UnitOfWork, run_in_transaction
+from crm import insights
 from storefront_api.http.context import api_context
 from storefront_api.http.routing import decode_cursor, encode_cursor, json_response, route
 from storefront_api.http.schemas import (
     CampaignIn,
+    CampaignLiftOut,
     CampaignList,
     CampaignOut,
     CampaignPatchIn,
@@ -203,6 +205,21 @@ def stop_campaign(code: str) -> Response:
         api_context().session_factory, lambda uow: points_engine.stop_campaign(uow, code)
     )
     return json_response({**idempotency.as_answer(stopped), "budget_returned": returned})
+
+
+@route(
+    blueprint,
+    "/campaigns/<code>/lift",
+    "GET",
+    summary="What a campaign added against its holdout: GMV, purchase rate, cost and ROI",
+    responses={200: CampaignLiftOut},
+    errors=(401, 403, 404, 422),
+)
+def campaign_lift(code: str) -> Response:
+    context = api_context()
+    with ReadOnlyUnitOfWork(context.session_factory) as uow:
+        answer = insights.campaign_lift(uow.session, code, today(), context.settings.fen_per_point)
+    return json_response(answer)
 
 
 @route(

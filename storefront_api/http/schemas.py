@@ -654,6 +654,23 @@ class RuleVersionList(Open):
     items: list[RuleVersionOut]
 
 
+class CampaignLiftOut(Open):
+    """Treated against holdout per eligible member; `conclusion` says it in words."""
+
+    code: str
+    measured_from: date
+    measured_to: date
+    treated_members: int
+    holdout_members: int
+    gmv_fen: dict[str, Any]
+    purchase_rate: dict[str, Any]
+    points_cost: int
+    points_cost_yuan: float
+    incremental_gmv_yuan: float
+    roi: float | None
+    conclusion: str
+
+
 class CampaignOut(Open):
     code: str
     name: str

@@ -559,6 +559,7 @@ def cases(operation: Operation, w: World) -> list[Case]:
         "reference.update_campaign": [
             Case("", "patch", f"/api/v1/campaigns/{w.campaign}", lambda: {"holdout_pct": 10})
         ],
+        "reference.campaign_lift": [Case("", "get", f"/api/v1/campaigns/{w.campaign}/lift")],
         "reference.earning_rules": [Case("", "get", "/api/v1/earning-rules")],
         "reference.schedule_earning_rule": [
             Case("", "post", "/api/v1/earning-rules", lambda: rule_version_body(uid("RULE")))

@@ -542,3 +542,55 @@ def test_bad_rule_versions_are_refused_and_change_nothing(client, db, marketer):
     assert row_counts(db) == before
     assert send(rule_version()).status_code == 201
     problem(send(rule_version()), 409)
+
+
+# -- lift -----------------------------------------------------------------------------------
+
+
+def test_lift_compares_treated_and_holdout_members_and_says_what_it_means(
+    client, db, marketer, staff_token, auth, channel_key
+):
+    counter = auth(channel_key("counter", "SH-HP-0001"))
+    today = business_date(now())
+    body = campaign(
+        "LIFT-TEST",
+        starts_on=(today - timedelta(days=6)).isoformat(),
+        ends_on=(today + timedelta(days=3)).isoformat(),
+        holdout_pct=50,
+        categories=[],
+    )
+    assert client.post("/api/v1/campaigns", json=body, headers=marketer).status_code == 201
+    members = [
+        self_register(client, {"phone": f"1360000{n:04d}", "name": "会员"}).json["member_no"]
+        for n in range(16)
+    ]
+    for n, member_no in enumerate(members):
+        accrue(client, counter, member_no, 5000 + 100 * n, when=now() - timedelta(days=9))
+        accrue(client, counter, member_no, 8000 + 100 * n, when=now() - timedelta(days=3))
+    finance = auth(staff_token("finance"))
+    answer = client.get("/api/v1/campaigns/LIFT-TEST/lift", headers=finance)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    lift = answer.json
+    assert lift["treated_members"] + lift["holdout_members"] == 16
+    assert lift["holdout_members"] >= 2 and lift["treated_members"] >= 2
+    assert (lift["measured_from"], lift["measured_to"]) == (
+        (today - timedelta(days=6)).isoformat(),
+        (today - timedelta(days=1)).isoformat(),
+    )
+    # Everyone bought the same way; only the treated got campaign points.
+    assert lift["points_cost"] == 100_000 - remaining(client, marketer, "LIFT-TEST") > 0
+    assert lift["points_cost_yuan"] == lift["points_cost"] / 100
+    gmv = lift["gmv_fen"]
+    assert gmv["interval"]["low"] <= gmv["difference"] <= gmv["interval"]["high"]
+    assert 0 <= gmv["variance_reduction"] <= 1
+    assert isinstance(lift["conclusion"], str) and lift["conclusion"]
+    if gmv["interval"]["low"] <= 0 <= gmv["interval"]["high"]:
+        assert "includes zero" in lift["conclusion"]
+    assert lift["roi"] is not None
+
+
+def test_lift_needs_a_campaign_with_a_complete_day(client, marketer):
+    problem(client.get("/api/v1/campaigns/NO-SUCH/lift", headers=marketer), 404)
+    future = campaign("NOT-YET", starts_on=later(5), ends_on=later(9))
+    assert client.post("/api/v1/campaigns", json=future, headers=marketer).status_code == 201
+    problem(client.get("/api/v1/campaigns/NOT-YET/lift", headers=marketer), 422)

@@ -1,0 +1,141 @@
+"""What a campaign added: treated against holdout, per eligible member.
+
+The estimate a finance director can sign is the difference in means between members
+who were offered the campaign and the random holdout who were not (the holdout is drawn
+by a hash of campaign and member, so it is independent of everything else). Its 95 %
+interval is Welch's (unequal variances), cross-checked by a bootstrap; CUPED (Deng et
+al. 2013) subtracts the part of each member's outcome that their pre-period outcome
+predicts, which leaves the expected difference unchanged and narrows the interval.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+
+from common.errors import Invalid
+
+CONFIDENCE = 0.95
+POWER = 0.80
+BOOTSTRAP_RESAMPLES = 400
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+
+    def includes_zero(self) -> bool:
+        return self.low <= 0 <= self.high
+
+
+@dataclass(frozen=True)
+class Difference:
+    """treated mean − holdout mean of one outcome per member."""
+
+    treated_mean: float
+    holdout_mean: float
+    difference: float
+    standard_error: float
+    welch: Interval
+    bootstrap: Interval
+    # The smallest true difference these group sizes detect with 80 % power at 5 %.
+    minimum_detectable: float
+
+
+@dataclass(frozen=True)
+class Adjusted:
+    """The CUPED estimate: the same difference with the pre-period as covariate."""
+
+    theta: float
+    difference: Difference
+    variance_reduction: float  # 1 − var(adjusted) / var(raw), pooled over both groups
+
+
+class TooFewMembers(Invalid):
+    """A group has fewer than two members, or no day to measure: no interval."""
+
+    code = "too-few-members"
+    title = "Too few members to measure"
+
+
+def difference(
+    treated: ArrayLike, holdout: ArrayLike, *, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES
+) -> Difference:
+    t = np.asarray(treated, dtype=float)
+    h = np.asarray(holdout, dtype=float)
+    if t.size < 2 or h.size < 2:
+        raise TooFewMembers("each group needs at least two members")
+    t_var, h_var = t.var(ddof=1), h.var(ddof=1)
+    se = math.sqrt(t_var / t.size + h_var / h.size)
+    diff = float(t.mean() - h.mean())
+    quantile = _t_quantile(t_var, t.size, h_var, h.size)
+    z_alpha = stats.norm.ppf(1 - (1 - CONFIDENCE) / 2)
+    z_power = stats.norm.ppf(POWER)
+    return Difference(
+        treated_mean=float(t.mean()),
+        holdout_mean=float(h.mean()),
+        difference=diff,
+        standard_error=se,
+        welch=Interval(diff - quantile * se, diff + quantile * se),
+        bootstrap=_bootstrap(t, h, seed, resamples),
+        minimum_detectable=float((z_alpha + z_power) * se),
+    )
+
+
+def cuped(
+    treated: ArrayLike,
+    holdout: ArrayLike,
+    treated_before: ArrayLike,
+    holdout_before: ArrayLike,
+    *,
+    seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> Adjusted:
+    """`difference` on outcomes adjusted by their pre-period covariate."""
+    y_t, y_h = np.asarray(treated, dtype=float), np.asarray(holdout, dtype=float)
+    x_t, x_h = np.asarray(treated_before, dtype=float), np.asarray(holdout_before, dtype=float)
+    y = np.concatenate([y_t, y_h])
+    x = np.concatenate([x_t, x_h])
+    x_var = x.var(ddof=1) if x.size > 1 else 0.0
+    theta = float(np.cov(x, y, ddof=1)[0, 1] / x_var) if x_var > 0 else 0.0
+    mean_x = x.mean()
+    adjusted_t = y_t - theta * (x_t - mean_x)
+    adjusted_h = y_h - theta * (x_h - mean_x)
+    raw_var = y.var(ddof=1) if y.size > 1 else 0.0
+    adjusted_var = np.concatenate([adjusted_t, adjusted_h]).var(ddof=1) if y.size > 1 else 0.0
+    reduction = float(1 - adjusted_var / raw_var) if raw_var > 0 else 0.0
+    return Adjusted(
+        theta=theta,
+        difference=difference(adjusted_t, adjusted_h, seed=seed, resamples=resamples),
+        variance_reduction=reduction,
+    )
+
+
+def _t_quantile(t_var: float, t_n: int, h_var: float, h_n: int) -> float:
+    """The two-sided t quantile at Welch-Satterthwaite degrees of freedom."""
+    a, b = t_var / t_n, h_var / h_n
+    if a + b == 0:
+        return float(stats.norm.ppf(1 - (1 - CONFIDENCE) / 2))
+    df = (a + b) ** 2 / (a**2 / (t_n - 1) + b**2 / (h_n - 1))
+    return float(stats.t.ppf(1 - (1 - CONFIDENCE) / 2, df))
+
+
+def _bootstrap(t: np.ndarray, h: np.ndarray, seed: int, resamples: int) -> Interval:
+    """Percentile interval of the difference in means over resampled groups."""
+    rng = np.random.default_rng(seed)
+    # In chunks, so a million members never hold resamples x members draws at once.
+    chunk = max(1, 2_000_000 // max(t.size, h.size))
+    differences = []
+    for first in range(0, resamples, chunk):
+        size = min(chunk, resamples - first)
+        t_means = rng.choice(t, size=(size, t.size), replace=True).mean(axis=1)
+        h_means = rng.choice(h, size=(size, h.size), replace=True).mean(axis=1)
+        differences.append(t_means - h_means)
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(np.concatenate(differences), [tail, 100 - tail])
+    return Interval(float(low), float(high))
