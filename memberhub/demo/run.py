@@ -7,6 +7,7 @@ and at closing time every till channel reports its sales in one batch.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -85,6 +86,16 @@ BUSINESS_MIX: dict[str, dict[str, float]] = {
     "distribution": {"mailing": 0.6, "goods": 0.4},
     "partner": {"service": 1.0},
 }
+# The rule version the demo's marketer schedules halfway through the history.
+PHILATELY_YEAR = points_engine.RuleVersionCommand(
+    code="BASE-PHILATELY",
+    effective_from=date.max,  # replaced by the day after it is scheduled
+    business_type="philately",
+    points=2,
+    per_fen=100,
+    description="集邮年：集邮业务每1元积2分",
+    description_en="Year of philately: 2 points per yuan",
+)
 # What last year's till sales were.
 LAST_YEAR_MIX = {"goods": 0.8, "philately": 0.2}
 # Where a member drawn by a festival offer buys the gift boxes, by the channel they came to.
@@ -315,6 +326,8 @@ def _simulate(
     show: bool,
 ) -> None:
     merge_day = max(days * 3 // 5, 1) if days > 1 else None
+    # Halfway, a marketer raises the philately rate from the next day (a dated version).
+    rule_day = days // 2 if days > 2 else None
     bar = tqdm(range(days), desc="days", unit="day", disable=not show)
     for index in bar:
         day = world.start + timedelta(days=index)
@@ -328,6 +341,14 @@ def _simulate(
         if index == merge_day:
             with simulated_time(at(day, CAMPAIGN_HOUR)):
                 sales.merge_duplicates(world, people)
+        if index == rule_day:
+            with simulated_time(at(day, CAMPAIGN_HOUR)), world.transaction() as uow:
+                points_engine.schedule_rule_version(
+                    uow,
+                    dataclasses.replace(PHILATELY_YEAR, effective_from=day + timedelta(days=1)),
+                    day,
+                    "staff:marketer",
+                )
         events: list[tuple[datetime, int, Visit | FollowUp]] = list(plan.by_day.pop(index, []))
         for follow_up in world.later.pop(day, []):
             events.append((_follow_up_moment(world, day, follow_up), world.next_seq(), follow_up))

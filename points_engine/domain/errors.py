@@ -50,3 +50,10 @@ class NoEarningRuleFor(Invalid):
 class UnknownCampaign(NotFound):
     code = "unknown-campaign"
     title = "Unknown campaign"
+
+
+class DayAlreadyBegun(Invalid):
+    """A change must take effect on a day that has not begun yet (Asia/Shanghai)."""
+
+    code = "day-already-begun"
+    title = "That day has already begun"

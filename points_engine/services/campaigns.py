@@ -34,7 +34,7 @@ from points_engine.domain.accounts import (
     issuance_account_code,
 )
 from points_engine.domain.earning import CampaignStatus
-from points_engine.domain.errors import UnknownCampaign
+from points_engine.domain.errors import DayAlreadyBegun, UnknownCampaign
 
 # -- campaigns ----------------------------------------------------------------------
 
@@ -134,7 +134,7 @@ def update_campaign(
         )
     command = _changed(row, changes)
     if command.starts_on < today:
-        raise Invalid.field("starts_on", "must not be in the past")
+        raise DayAlreadyBegun.field("starts_on", "must not be in the past")
     validate_campaign(session, command)
     book = LedgerBook(session)
     budget = book.lock(row.account_id)

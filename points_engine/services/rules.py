@@ -15,6 +15,7 @@ from common.reference_cache import reference_cache
 from common.unit_of_work import UnitOfWork
 from points_engine.adapters import orm
 from points_engine.commands import RuleVersionCommand, RuleVersionView
+from points_engine.domain.errors import DayAlreadyBegun
 from points_engine.services.accrual import RULE_BOOK
 
 
@@ -27,7 +28,9 @@ def schedule_rule_version(
     session = uow.session
     errors: list[Invalid] = []
     if command.effective_from <= today:
-        errors.append(Invalid.field("effective_from", "must be after today (Asia/Shanghai)"))
+        errors.append(
+            DayAlreadyBegun.field("effective_from", "must be after today (Asia/Shanghai)")
+        )
     if command.business_type not in BUSINESS_TYPES:
         errors.append(Invalid.field("business_type", f"must be one of {', '.join(BUSINESS_TYPES)}"))
     if command.channel is not None and command.channel not in CHANNELS:

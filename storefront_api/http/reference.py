@@ -147,6 +147,7 @@ def update_campaign(code: str, body: CampaignPatchIn) -> Response:
         raise combined(
             [Invalid.field(name, "must not be null") for name in nulls if name != "per_member_cap"]
         )
+    # Only the fields the body names change (a list given empty clears that target).
     values: dict[str, Any] = {
         name: tuple(value) if isinstance(value, list) else value
         for name in given

@@ -59,7 +59,17 @@ class MemberNoConverter(BaseConverter):
     regex = MEMBER_NO.removeprefix("^").removesuffix("$")
 
 
-CONVERTERS: dict[str, type[BaseConverter]] = {"member_no": MemberNoConverter}
+class CampaignCodeConverter(BaseConverter):
+    """`<code>` of a campaign is any segment but `simulate`, so PATCH /campaigns/simulate
+    is not taken for a campaign (nor advertised in its Allow header)."""
+
+    regex = "(?!simulate$)[^/]+"
+
+
+CONVERTERS: dict[str, type[BaseConverter]] = {
+    "member_no": MemberNoConverter,
+    "campaign_code": CampaignCodeConverter,
+}
 
 
 def route(
@@ -130,7 +140,9 @@ def route(
 
         endpoint.__name__ = view.__name__
         blueprint.add_url_rule(
-            path.replace("<member_no>", "<member_no:member_no>"),
+            path.replace("<member_no>", "<member_no:member_no>").replace(
+                "/campaigns/<code>", "/campaigns/<campaign_code:code>"
+            ),
             view.__name__,
             endpoint,
             methods=[method],

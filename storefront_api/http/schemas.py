@@ -595,20 +595,24 @@ class CampaignPatchIn(Strict):
     """Only the fields given change; `per_member_cap: null` removes the cap. The result
     must still hold what creation requires (one effect, ends_on not before starts_on)."""
 
-    name: Text200 | None = None
-    name_en: OptionalText200 | None = None
-    starts_on: date | None = Field(default=None, description="not in the past")
-    ends_on: date | None = None
-    budget_points: Annotated[int, Field(gt=0, le=10**12), INTEGRAL] | None = None
-    multiplier_bp: Annotated[int, Field(ge=10_000, le=100_000), INTEGRAL] | None = None
-    bonus_points: Annotated[int, Field(ge=0, le=10**7), INTEGRAL] | None = None
+    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra={"minProperties": 1})
+
+    name: Text200 | SkipJsonSchema[None] = None
+    name_en: OptionalText200 | SkipJsonSchema[None] = None
+    starts_on: date | SkipJsonSchema[None] = Field(default=None, description="not in the past")
+    ends_on: date | SkipJsonSchema[None] = None
+    budget_points: Annotated[int, Field(gt=0, le=10**12), INTEGRAL] | SkipJsonSchema[None] = None
+    multiplier_bp: Annotated[int, Field(ge=10_000, le=100_000), INTEGRAL] | SkipJsonSchema[None] = (
+        None
+    )
+    bonus_points: Annotated[int, Field(ge=0, le=10**7), INTEGRAL] | SkipJsonSchema[None] = None
     per_member_cap: Annotated[int, Field(gt=0, le=10**9), INTEGRAL] | None = None
-    holdout_pct: Annotated[int, Field(ge=0, le=50), INTEGRAL] | None = None
-    business_types: list[BusinessType] | None = None
-    channels: list[Code] | None = None
-    categories: list[Category] | None = None
-    skus: Annotated[list[Code], Field(max_length=500)] | None = None
-    tiers: list[Code] | None = None
+    holdout_pct: Annotated[int, Field(ge=0, le=50), INTEGRAL] | SkipJsonSchema[None] = None
+    business_types: list[BusinessType] = Field(default_factory=list)
+    channels: list[Code] = Field(default_factory=list)
+    categories: list[Category] = Field(default_factory=list)
+    skus: Annotated[list[Code], Field(max_length=500)] = Field(default_factory=list)
+    tiers: list[Code] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def something_to_change(self) -> CampaignPatchIn:
