@@ -426,10 +426,18 @@ def _one_line(error: BaseException) -> str:
     return text[0] if text else error.__class__.__name__
 
 
+def _usage_message(error: BaseException) -> str:
+    text = error.format_message() if isinstance(error, click.UsageError) else str(error)
+    lines = text.strip().splitlines()
+    return lines[0] if lines else error.__class__.__name__
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; every failure ends in one line on stderr and a non-zero exit."""
     handlers: list[tuple[type[BaseException], Callable[[BaseException], str]]] = [
-        (click.UsageError, lambda e: f"usage error: {_one_line(e)} (see --help)"),
+        # format_message() names the option ("Missing option '--username'", "Invalid value
+        # for '--as-of': ..."); str() names the Python parameter, or nothing at all.
+        (click.UsageError, lambda e: f"usage error: {_usage_message(e)} (see --help)"),
         (click.ClickException, lambda e: _one_line(e)),
         (DomainError, lambda e: f"{e.__class__.__name__}: {_one_line(e)}"),
         (SQLAlchemyError, lambda e: f"database error: {_one_line(getattr(e, 'orig', e) or e)}"),
