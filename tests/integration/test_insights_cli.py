@@ -21,8 +21,8 @@ pytestmark = pytest.mark.skipif(
 CDNOW = Path(__file__).resolve().parent.parent / "data" / "CDNOW_sample.txt"
 PERIODS = ("--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30")
 
-# Fader, Hardie & Lee (2005) for BG/NBD; Fader & Hardie (2013) for Gamma-Gamma; the
-# Pareto/NBD values of the same sample (Fader, Hardie & Lee 2005 compare it there too).
+# BG/NBD: Fader, Hardie & Lee (2005); Gamma-Gamma: Fader & Hardie (2013); Pareto/NBD: the
+# reference fit of the same sample that the BG/NBD paper compares its model with.
 PUBLISHED = {
     "bgnbd": {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259, "log_likelihood": -9582.43},
     "gamma_gamma": {"p": 6.2496, "q": 3.7442, "gamma": 15.4435},
