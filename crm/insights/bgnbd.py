@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from crm.insights.estimation import FloatArray, Objective, log_add_exp, maximise
-from crm.insights.summary import Distinct, Histories
+from crm.insights.estimation import Objective, log_add_exp, maximise
+from crm.insights.summary import Distinct, FloatArray, Histories
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
 from crm.insights.errors import FitFailed
-
-FloatArray = npt.NDArray[np.float64]
+from crm.insights.summary import FloatArray
 
 # Parameters are searched within [1e-6, 1e6]: wide enough for any purchase data measured in
 # weeks, narrow enough that every likelihood stays finite (tests/unit/crm/insights checks).

@@ -14,8 +14,8 @@ import numpy.typing as npt
 from scipy.special import digamma, gammaln
 
 from crm.insights.errors import NoCustomers
-from crm.insights.estimation import FloatArray, Objective, maximise
-from crm.insights.summary import Distinct
+from crm.insights.estimation import Objective, maximise
+from crm.insights.summary import Distinct, FloatArray
 
 
 @dataclass(frozen=True)
