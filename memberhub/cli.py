@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -351,6 +353,64 @@ def warehouse_export(out_dir: Path) -> None:
     click.echo(f"exported {len(files)} Parquet files to {out_dir}")
 
 
+@cli.group()
+def insights() -> None:
+    """Customer analytics on purchase histories."""
+
+
+@insights.command("fit-clv")
+@click.option(
+    "--transactions",
+    "path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="transaction file: one purchase (customer, date, amount) a line",
+)
+@click.option(
+    "--format",
+    "file_format",
+    required=True,
+    type=click.Choice(["cdnow", "csv"]),
+    help="cdnow: whitespace columns `customer [sample_id] yyyymmdd quantity dollars`; "
+    "csv: a header with customer_id, date (ISO) and amount",
+)
+@click.option(
+    "--calibration-end",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="last day (inclusive) of the period the models are fitted on",
+)
+@click.option(
+    "--holdout-end",
+    default=None,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="last day (inclusive) of a holdout period after it: compare predicted purchases",
+)
+def fit_clv(path: Path, file_format: str, calibration_end: Any, holdout_end: Any) -> None:
+    """Fit BG/NBD, Gamma-Gamma and Pareto/NBD to a transaction file; the last line printed
+    is one JSON object with the parameters (weekly time units)."""
+    from crm import insights as clv  # scipy loads only for this command
+
+    size = path.stat().st_size
+    with tqdm(
+        total=size, desc="reading", unit="B", unit_scale=True, disable=None, leave=False
+    ) as bar:
+        transactions = clv.read_transactions(path, clv.FileFormat(file_format), bar.update)
+    summary = clv.summarise(
+        transactions,
+        calibration_end.date(),
+        holdout_end.date() if holdout_end is not None else None,
+    )
+    click.echo(
+        f"{len(transactions):,} transactions of {len(transactions.customer_ids):,} customers; "
+        f"{summary.customers:,} bought by {calibration_end.date()}"
+    )
+    started = time.perf_counter()
+    report = clv.fit_clv(summary)
+    click.echo(f"fitted in {time.perf_counter() - started:.2f} s")
+    click.echo(json.dumps(report.as_json()))
+
+
 @cli.command()
 @click.option(
     "--to",
@@ -426,10 +486,18 @@ def _one_line(error: BaseException) -> str:
     return text[0] if text else error.__class__.__name__
 
 
+def _usage_message(error: BaseException) -> str:
+    text = error.format_message() if isinstance(error, click.UsageError) else str(error)
+    lines = text.strip().splitlines()
+    return lines[0] if lines else error.__class__.__name__
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; every failure ends in one line on stderr and a non-zero exit."""
     handlers: list[tuple[type[BaseException], Callable[[BaseException], str]]] = [
-        (click.UsageError, lambda e: f"usage error: {_one_line(e)} (see --help)"),
+        # format_message() names the option ("Missing option '--username'", "Invalid value
+        # for '--as-of': ..."); str() names the Python parameter, or nothing at all.
+        (click.UsageError, lambda e: f"usage error: {_usage_message(e)} (see --help)"),
         (click.ClickException, lambda e: _one_line(e)),
         (DomainError, lambda e: f"{e.__class__.__name__}: {_one_line(e)}"),
         (SQLAlchemyError, lambda e: f"database error: {_one_line(getattr(e, 'orig', e) or e)}"),

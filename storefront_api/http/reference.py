@@ -13,7 +13,7 @@ from common.clock import today
 from common.db import read_session
 from common.errors import Invalid, combined
 from common.unit_of_work import ReadOnlyUnitOfWork, UnitOfWork, run_in_transaction
-from crm import insights
+from crm.campaign_lift import campaign_lift as measure_lift
 from storefront_api.http.context import api_context
 from storefront_api.http.routing import decode_cursor, encode_cursor, json_response, route
 from storefront_api.http.schemas import (
@@ -219,7 +219,7 @@ def stop_campaign(code: str) -> Response:
 def campaign_lift(code: str) -> Response:
     context = api_context()
     with ReadOnlyUnitOfWork(context.session_factory) as uow:
-        answer = insights.campaign_lift(uow.session, code, today(), context.settings.fen_per_point)
+        answer = measure_lift(uow.session, code, today(), context.settings.fen_per_point)
     return json_response(answer)
 
 

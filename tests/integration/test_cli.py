@@ -152,3 +152,23 @@ def test_verify_on_unreachable_database_fails_in_one_line(tmp_path: Path) -> Non
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("memberhub: database error")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("staff", "create", "--role", "admin"), "Missing option '--username'."),
+        (("jobs", "run-due", "--as-of", "31/12/2026"), "Invalid value for '--as-of': "),
+    ],
+)
+def test_a_usage_error_names_the_option(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    from memberhub.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(list(args))
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"memberhub: usage error: {message}"), err
+    assert len(err.strip().splitlines()) == 1
