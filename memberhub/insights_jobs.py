@@ -44,7 +44,8 @@ def train_insights(
     day = as_of or today()
     test_as_of = day - timedelta(days=horizon_days)
     train_as_of = test_as_of - timedelta(days=horizon_days)
-    with tqdm(total=6, desc="insights", unit="step", disable=not progress) as bar:
+    # disable=None: a bar on a terminal only, so logs and pipes get the lines alone.
+    with tqdm(total=6, desc="insights", unit="step", disable=None if progress else True) as bar:
         if sync:
             bar.set_postfix_str("warehouse sync")
             warehouse.sync_warehouse(runtime.engine, runtime.settings.warehouse_path)

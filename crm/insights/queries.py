@@ -31,9 +31,8 @@ def latest_run(session: Session) -> InsightRun | None:
 
 
 def last_trained_on(session: Session) -> date | None:
-    """The as-of day of the latest run, None if insights were never trained."""
-    run = latest_run(session)
-    return run.as_of if run is not None else None
+    """The latest as-of day any run scored, None if insights were never trained."""
+    return session.scalar(select(func.max(InsightRun.as_of)))
 
 
 def _run_header(run: InsightRun | None) -> dict[str, Any]:
@@ -55,7 +54,7 @@ def list_segments(session: Session) -> dict[str, Any]:
                 select(MemberScore.segment_code, func.count())
                 .where(MemberScore.run_id == run.id)
                 .group_by(MemberScore.segment_code)
-            ).tuples()
+            )
         }
     items = [
         {
@@ -144,7 +143,7 @@ def member_scores(session: Session, member_id: int) -> dict[str, Any] | None:
     ).first()
     if row is None:
         return None
-    score, segment = row.tuple()
+    score, segment = row
     return {
         **_run_header(run),
         "segment": {"code": segment.code, "name": segment.name, "name_en": segment.name_en},
