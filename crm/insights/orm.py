@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import Base, BigId, intpk, name_str, utc_datetime
@@ -62,7 +62,9 @@ class MemberScore(Base):
     f: Mapped[int] = mapped_column(SmallInteger)
     m: Mapped[int] = mapped_column(SmallInteger)
     segment_code: Mapped[str] = mapped_column(String(32), ForeignKey("crm_segment.code"))
-    churn_risk: Mapped[float] = mapped_column(Float)
+    # Basis points (0 to 10,000): integers keep backups lossless across both databases
+    # (memberhub.backup has no float kind), and 0.01 % is finer than the model is sure.
+    churn_risk_bp: Mapped[int] = mapped_column(Integer)
     expected_value_fen: Mapped[int | None] = mapped_column(BigId)
 
 

@@ -3,6 +3,7 @@ scores, always from the latest training run."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -14,6 +15,7 @@ from common.errors import NotFound
 from crm.adapters.orm import Member
 from crm.insights.orm import InsightRun, MemberScore, Segment
 from crm.insights.segments import parse_conditions
+from crm.insights.store import RISK_SCALE
 
 
 class UnknownSegment(NotFound):
@@ -102,7 +104,7 @@ def segment_members(
             MemberScore.r,
             MemberScore.f,
             MemberScore.m,
-            MemberScore.churn_risk,
+            MemberScore.churn_risk_bp,
         )
         .join(Member, Member.id == MemberScore.member_id)
         .where(MemberScore.run_id == run.id, MemberScore.segment_code == code)
@@ -110,10 +112,13 @@ def segment_members(
     )
     if after_member_id is not None:
         query = query.where(MemberScore.member_id > after_member_id)
+    # Bounds in basis points, rounded inwards: 0.6 keeps 6000 and above.
     if min_churn_risk is not None:
-        query = query.where(MemberScore.churn_risk >= min_churn_risk)
+        low = math.ceil(round(min_churn_risk * RISK_SCALE, 6))
+        query = query.where(MemberScore.churn_risk_bp >= low)
     if max_churn_risk is not None:
-        query = query.where(MemberScore.churn_risk <= max_churn_risk)
+        high = math.floor(round(max_churn_risk * RISK_SCALE, 6))
+        query = query.where(MemberScore.churn_risk_bp <= high)
     if limit is not None:
         query = query.limit(limit)
     return (
@@ -125,7 +130,7 @@ def segment_members(
             "r": row.r,
             "f": row.f,
             "m": row.m,
-            "churn_risk": round(row.churn_risk, 4),
+            "churn_risk": row.churn_risk_bp / RISK_SCALE,
         }
         for row in session.execute(query.execution_options(yield_per=1000))
     )
@@ -148,6 +153,6 @@ def member_scores(session: Session, member_id: int) -> dict[str, Any] | None:
         **_run_header(run),
         "segment": {"code": segment.code, "name": segment.name, "name_en": segment.name_en},
         "rfm": {"r": score.r, "f": score.f, "m": score.m},
-        "churn_risk": round(score.churn_risk, 4),
+        "churn_risk": score.churn_risk_bp / RISK_SCALE,
         "expected_value_fen": score.expected_value_fen,
     }

@@ -16,6 +16,7 @@ from crm.insights.orm import InsightRun, MemberScore, Segment
 from crm.insights.segments import SegmentRule, parse_conditions
 
 SCORE_COLUMNS = ("member_id", "r", "f", "m", "segment_code", "churn_risk")
+RISK_SCALE = 10_000  # churn risk is stored in basis points
 
 
 def load_segments(uow: UnitOfWork, rules: Iterable[SegmentRule]) -> None:
@@ -99,7 +100,7 @@ def store_scores(
                     "f": int(row["f"]),
                     "m": int(row["m"]),
                     "segment_code": str(row["segment_code"]),
-                    "churn_risk": float(row["churn_risk"]),
+                    "churn_risk_bp": round(float(row["churn_risk"]) * RISK_SCALE),
                     "expected_value_fen": None,
                 }
                 for row in scores

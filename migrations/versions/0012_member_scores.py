@@ -5,8 +5,9 @@
 - `crm_insight_run`: one row per training, unique per (as_of, model_version): training
   again for the same day and version replaces the run and, by ON DELETE CASCADE, its
   scores, in one transaction.
-- `crm_member_score`: a member's RFM quintiles, segment and churn risk of one run;
-  `expected_value_fen` stays empty until the lifetime-value models write it.
+- `crm_member_score`: a member's RFM quintiles, segment and churn risk of one run, the
+  risk in basis points (an integer: backups carry no floats); `expected_value_fen`
+  stays empty until the lifetime-value models write it.
 
 Revision ID: 0012
 Revises: 0011
@@ -63,7 +64,7 @@ def upgrade() -> None:
         sa.Column("f", sa.SmallInteger(), nullable=False),
         sa.Column("m", sa.SmallInteger(), nullable=False),
         sa.Column("segment_code", sa.String(length=32), nullable=False),
-        sa.Column("churn_risk", sa.Float(), nullable=False),
+        sa.Column("churn_risk_bp", sa.Integer(), nullable=False),
         sa.Column("expected_value_fen", BIG_ID, nullable=True),
         sa.ForeignKeyConstraint(
             ["run_id"],
