@@ -492,11 +492,7 @@ def _one_line(error: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; every failure ends in one line on stderr and a non-zero exit."""
     handlers: list[tuple[type[BaseException], Callable[[BaseException], str]]] = [
-        # format_message names the option ("Invalid value for '--as-of': ...").
-        (
-            click.UsageError,
-            lambda e: f"usage error: {_one_line(Exception(e.format_message()))} (see --help)",  # type: ignore[attr-defined]
-        ),
+        (click.UsageError, lambda e: f"usage error: {_one_line(e)} (see --help)"),
         (click.ClickException, lambda e: _one_line(e)),
         (DomainError, lambda e: f"{e.__class__.__name__}: {_one_line(e)}"),
         (SQLAlchemyError, lambda e: f"database error: {_one_line(getattr(e, 'orig', e) or e)}"),
