@@ -7,6 +7,7 @@ import common.idempotency
 import common.organisation
 import common.throttle
 import crm.adapters.orm
+import crm.insights.orm
 import points_engine.adapters.orm
 import storefront_api.auth.orm
 import storefront_api.bills.orm

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tqdm import tqdm
 
@@ -37,12 +37,24 @@ def prepare_database(runtime: Runtime) -> None:
 
 
 def run_due_jobs(
-    runtime: Runtime, day: date, progress: bool = False, *, tiers: bool = True
-) -> dict[str, int]:
+    runtime: Runtime,
+    day: date,
+    progress: bool = False,
+    *,
+    tiers: bool = True,
+    insights: bool = False,
+) -> dict[str, Any]:
     """Every scheduled job as of `day`; `tiers=False` leaves the tier review out (it reads
-    a year of postings and writes every member, so a simulated history runs it monthly)."""
+    a year of postings and writes every member, so a simulated history runs it monthly).
+    `insights=True` (the `jobs run-due` command) retrains member insights when the last
+    run is a week old; the simulated history leaves it to the end of the demo."""
     factory = runtime.session_factory
-    totals = {"released_lots": 0, "released_points": 0, "expired_lots": 0, "expired_points": 0}
+    totals: dict[str, Any] = {
+        "released_lots": 0,
+        "released_points": 0,
+        "expired_lots": 0,
+        "expired_points": 0,
+    }
     # Uncollected orders go first: their pending points are reversed, not released.
     context = orders.OrderContext.from_settings(crm.CrmMemberDirectory(), runtime.settings)
     with tqdm(desc="uncollected orders", unit="order", disable=not progress) as bar:
@@ -75,4 +87,9 @@ def run_due_jobs(
             review = crm.review_tiers(uow, day)
         totals["tiers_reviewed"] = review["reviewed"]
         totals["tiers_changed"] = review["changed"]
+    totals["insights"] = "not run"
+    if insights:
+        from memberhub.insights_jobs import train_if_due
+
+        totals["insights"] = train_if_due(runtime, day)
     return totals

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 import crm
+import crm.insights
 import points_engine
 from common.organisation import BusinessType, Category, Channel, Institution
 from common.unit_of_work import transaction
@@ -33,6 +34,8 @@ def load_reference_data(session_factory: sessionmaker[Session]) -> None:
             uow,
             [crm.TierData(t.code, t.name, t.name_en, t.rank, t.min_points_12m) for t in data.TIERS],
         )
+    with transaction(session_factory) as uow:
+        crm.insights.load_segments(uow, crm.insights.DEFAULT_SEGMENTS)
     with transaction(session_factory) as uow:
         points_engine.load_ledger_reference(
             uow,

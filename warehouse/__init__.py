@@ -2,11 +2,13 @@
 
 The public facade: `sync_warehouse` (the only writer), `install_warehouse` (puts a
 backed-up file in place the way a sync publishes), `WarehouseReader` (dashboards' read
-side), `export_parquet`, and the masking and calendar rules the dashboards share.
+side), `export_parquet`, the masking and calendar rules the dashboards share, and the
+per-member features and labels of the insights models (`member_features`).
 """
 
 from common.masking import mask_name, mask_phone
 from warehouse.export import export_parquet
+from warehouse.member_features import member_features, purchase_range, purchases_after
 from warehouse.reader import WarehouseNotReady, WarehouseReader
 from warehouse.schema import DIMENSION_TABLES, FACT_TABLES, SCHEMA_VERSION
 from warehouse.sync import SyncInProgress, SyncReport, install_warehouse, sync_warehouse
@@ -23,5 +25,8 @@ __all__ = [
     "install_warehouse",
     "mask_name",
     "mask_phone",
+    "member_features",
+    "purchase_range",
+    "purchases_after",
     "sync_warehouse",
 ]

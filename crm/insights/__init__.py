@@ -1,12 +1,27 @@
-"""Customer analytics on purchase histories: lifetime value (BG/NBD, Pareto/NBD,
-Gamma-Gamma) and what a campaign added against its holdout (lift).
+"""Member analytics: lifetime value (BG/NBD, Pareto/NBD, Gamma-Gamma) and campaign lift
+over files and arrays; RFM scores, named segments and churn risk trained from the
+warehouse.
 
-Pure computation over files and arrays: nothing here touches the database or the web.
+The models take arrays and frames handed in and read no database (an import contract
+says so); `store`, `queries` and `orm` write and read the scores of a run.
 """
 
 from crm.insights import bgnbd, gamma_gamma, lift, pareto_nbd, simulation
+from crm.insights.churn import MODEL_VERSION, ChurnEvaluation, NotEnoughData
 from crm.insights.errors import BadPeriod, BadTransactionFile, FitFailed, NoCustomers
 from crm.insights.lifetime_value import ClvReport, Holdout, fit_clv
+from crm.insights.queries import (
+    MemberNotScored,
+    UnknownSegment,
+    last_trained_on,
+    list_segments,
+    member_scores,
+    segment_members,
+)
+from crm.insights.rfm import quintile_scores, rfm_scores
+from crm.insights.scores import Period, ScoreRun, score_members
+from crm.insights.segments import DEFAULT_SEGMENTS, SegmentRule, assign_segments
+from crm.insights.store import load_segments, segment_rules, store_scores
 from crm.insights.summary import Histories
 from crm.insights.transactions import (
     CalibrationSummary,
@@ -17,22 +32,42 @@ from crm.insights.transactions import (
 )
 
 __all__ = [
+    "DEFAULT_SEGMENTS",
+    "MODEL_VERSION",
     "BadPeriod",
     "BadTransactionFile",
     "CalibrationSummary",
+    "ChurnEvaluation",
     "ClvReport",
     "FileFormat",
     "FitFailed",
     "Histories",
     "Holdout",
+    "MemberNotScored",
     "NoCustomers",
+    "NotEnoughData",
+    "Period",
+    "ScoreRun",
+    "SegmentRule",
     "Transactions",
+    "UnknownSegment",
+    "assign_segments",
     "bgnbd",
     "fit_clv",
     "gamma_gamma",
+    "last_trained_on",
     "lift",
+    "list_segments",
+    "load_segments",
+    "member_scores",
     "pareto_nbd",
+    "quintile_scores",
     "read_transactions",
+    "rfm_scores",
+    "score_members",
+    "segment_members",
+    "segment_rules",
     "simulation",
+    "store_scores",
     "summarise",
 ]

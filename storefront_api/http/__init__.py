@@ -18,6 +18,7 @@ from storefront_api.http import (
     prepaid,
     reference,
     rewards,
+    segments,
     subscriptions,
     verification,
 )
@@ -44,6 +45,7 @@ def register_api(app: Flask, context: ApiContext) -> None:
         subscriptions,
         prepaid,
         bills,
+        segments,
         verification,
         openapi,
     ):

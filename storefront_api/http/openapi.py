@@ -71,6 +71,10 @@ PATH_PARAMETERS: dict[str, dict[str, str]] = {
     "username": {"pattern": r"^[a-z][a-z0-9_.-]{2,63}$", "description": "the staff login"},
     "sku": {"pattern": _FREE_CODE, "description": "the product's SKU"},
     "code": {"pattern": _FREE_CODE, "description": "the campaign's code"},
+    "segment_code": {
+        "pattern": r"^[a-z][a-z0-9_]{0,31}$",
+        "description": "the segment's code, as GET /segments lists them",
+    },
 }
 # Operations that count attempts and answer 429 past a limit (see their summaries).
 THROTTLED = frozenset(
@@ -235,6 +239,8 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         }
         if model is not None:
             response["content"] = {"application/json": {"schema": _schema_ref(model, schemas)}}
+        elif operation.media_type is not None:
+            response["content"] = {operation.media_type: {"schema": {"type": "string"}}}
         spec["responses"][str(status)] = response
     # Every operation reads or writes the database, so any of them can meet an outage.
     problem_statuses = set(operation.errors) | {503} | ({401, 403} if needs_credentials else {401})

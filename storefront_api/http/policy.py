@@ -218,6 +218,11 @@ POLICY: dict[str, Rule] = {
     "reference.stop_campaign": staff(*MARKETING),
     "reference.simulate_proposed_campaign": staff(*MARKETING, audit=False),
     "reference.simulate_existing_campaign": staff(*MARKETING, audit=False),
+    # -- segments and member scores (crm.insights) -----------------------------------
+    "segments.list_segments": staff(*MARKETING),
+    "segments.segment_members": staff(*MARKETING, personal=("phone", "name")),
+    "segments.export_segment": staff(*MARKETING, personal=("phone", "name")),
+    "segments.member_scores": staff(*MARKETING),
     # -- mail ------------------------------------------------------------------------
     "mail.accept": Rule(channels=("counter",)),
     "mail.record_event": Rule(channels=SCANNING),

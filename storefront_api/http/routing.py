@@ -47,6 +47,8 @@ class Operation:
     errors: tuple[int, ...]
     path_params: tuple[str, ...] = field(default_factory=tuple)
     body_required: bool = True
+    # What a 200 without a model carries, when it is not JSON (a CSV export).
+    media_type: str | None = None
 
 
 OPERATIONS: list[Operation] = []
@@ -83,6 +85,7 @@ def route(
     responses: dict[int, type[BaseModel] | None] | None = None,
     errors: tuple[int, ...] = (),
     body_required: bool = True,
+    media_type: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a view under its policy rule (`<blueprint>.<view>` in policy.POLICY).
 
@@ -165,6 +168,7 @@ def route(
                 errors=errors,
                 path_params=params,
                 body_required=body_required,
+                media_type=media_type,
             )
         )
         return view

@@ -570,6 +570,10 @@ def cases(operation: Operation, w: World) -> list[Case]:
         "reference.simulate_existing_campaign": [
             Case("", "post", f"/api/v1/campaigns/{w.campaign}/simulate", lambda: {})
         ],
+        "segments.list_segments": [Case("", "get", "/api/v1/segments")],
+        "segments.segment_members": [Case("", "get", "/api/v1/segments/champions/members")],
+        "segments.export_segment": [Case("", "get", "/api/v1/segments/champions/members.csv")],
+        "segments.member_scores": [Case("", "get", f"/api/v1/members/{a}/scores")],
         "mail.accept": [
             Case("", "post", "/api/v1/mailings", lambda: mailing_body(w, tracking_number()))
         ],

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,15 @@ from click.testing import CliRunner
 from sqlalchemy import JSON, Engine, insert, inspect, null, select
 
 import crm
+import crm.insights
 import warehouse
 from common import audit
 from common.clock import as_utc
-from common.db import make_engine, make_session_factory
+from common.db import make_engine, make_session_factory, read_session
 from common.settings import normalise_database_url
 from common.sms import SandboxSmsSender
 from common.unit_of_work import UnitOfWork, transaction
+from crm.adapters.orm import Member
 from memberhub.backup import (
     MANIFEST,
     BackupCorrupt,
@@ -65,9 +67,36 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
         _generate(var, members=300, days=70, seed=2, database_url=url)
         engine = make_engine(normalise_database_url(url))
         _add_security_records(engine, var)
+        _add_member_scores(engine)
         warehouse.sync_warehouse(engine, var / "warehouse.duckdb")
         yield Source(url, engine, var / "warehouse.duckdb")
         engine.dispose()
+
+
+def _add_member_scores(engine: Engine) -> None:
+    """A run of member insights (70 days are too short to train on): its metrics JSON
+    and scores, one with the nullable expected value left empty."""
+    factory = make_session_factory(engine)
+    with read_session(factory) as session:
+        member_ids = session.scalars(select(Member.id).order_by(Member.id).limit(3)).all()
+    with transaction(factory) as uow:
+        crm.insights.store_scores(
+            uow,
+            as_of=date(2026, 1, 31),
+            model_version="backup-test",
+            metrics={"roc_auc": 0.8125, "calibration": [{"bin": 1, "observed_rate": 0.3}]},
+            scores=[
+                {
+                    "member_id": member_id,
+                    "r": 5,
+                    "f": 4,
+                    "m": 3,
+                    "segment_code": "regular",
+                    "churn_risk": 0.123456,
+                }
+                for member_id in member_ids
+            ],
+        )
 
 
 def _add_security_records(engine: Engine, var: Path) -> None:

@@ -1,0 +1,158 @@
+"""Read side of member insights: segments with their sizes, a segment's members, a member's
+scores, always from the latest training run."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from common.errors import NotFound
+from crm.adapters.orm import Member
+from crm.insights.orm import InsightRun, MemberScore, Segment
+from crm.insights.segments import parse_conditions
+from crm.insights.store import RISK_SCALE
+
+
+class UnknownSegment(NotFound):
+    code = "unknown-segment"
+    title = "No such segment"
+
+
+class MemberNotScored(NotFound):
+    code = "member-not-scored"
+    title = "The member has no scores yet"
+
+
+def latest_run(session: Session) -> InsightRun | None:
+    return session.scalars(select(InsightRun).order_by(InsightRun.id.desc()).limit(1)).first()
+
+
+def last_trained_on(session: Session) -> date | None:
+    """The latest as-of day any run scored, None if insights were never trained."""
+    return session.scalar(select(func.max(InsightRun.as_of)))
+
+
+def _run_header(run: InsightRun | None) -> dict[str, Any]:
+    return {
+        "as_of": run.as_of.isoformat() if run else None,
+        "model_version": run.model_version if run else None,
+    }
+
+
+def list_segments(session: Session) -> dict[str, Any]:
+    """`{as_of, model_version, items: [{code, name, name_en, priority, rule, description,
+    member_count}]}`: counts from the latest run (0 before any)."""
+    run = latest_run(session)
+    counts: dict[str, int] = {}
+    if run is not None:
+        counts = {
+            code: count
+            for code, count in session.execute(
+                select(MemberScore.segment_code, func.count())
+                .where(MemberScore.run_id == run.id)
+                .group_by(MemberScore.segment_code)
+            )
+        }
+    items = [
+        {
+            "code": row.code,
+            "name": row.name,
+            "name_en": row.name_en,
+            "priority": row.priority,
+            "rule": {k: list(v) for k, v in parse_conditions(row.rule).items()},
+            "description": row.description,
+            "member_count": counts.get(row.code, 0),
+        }
+        for row in session.scalars(select(Segment).order_by(Segment.priority, Segment.code))
+    ]
+    return {**_run_header(run), "items": items}
+
+
+def _segment(session: Session, code: str) -> Segment:
+    segment = session.get(Segment, code)
+    if segment is None:
+        raise UnknownSegment(f"no segment {code!r}; see GET /segments")
+    return segment
+
+
+def segment_members(
+    session: Session,
+    code: str,
+    *,
+    after_member_id: int | None = None,
+    limit: int | None = None,
+    min_churn_risk: float | None = None,
+    max_churn_risk: float | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Members of a segment in the latest run, by member id: `{id, member_no, phone, name,
+    r, f, m, churn_risk}`. Raises UnknownSegment. Nothing before the first run."""
+    _segment(session, code)
+    run = latest_run(session)
+    if run is None:
+        return iter(())
+    query = (
+        select(
+            MemberScore.member_id,
+            Member.member_no,
+            Member.phone,
+            Member.name,
+            MemberScore.r,
+            MemberScore.f,
+            MemberScore.m,
+            MemberScore.churn_risk_bp,
+        )
+        .join(Member, Member.id == MemberScore.member_id)
+        .where(MemberScore.run_id == run.id, MemberScore.segment_code == code)
+        .order_by(MemberScore.member_id)
+    )
+    if after_member_id is not None:
+        query = query.where(MemberScore.member_id > after_member_id)
+    # Bounds in basis points, rounded inwards: 0.6 keeps 6000 and above.
+    if min_churn_risk is not None:
+        low = math.ceil(round(min_churn_risk * RISK_SCALE, 6))
+        query = query.where(MemberScore.churn_risk_bp >= low)
+    if max_churn_risk is not None:
+        high = math.floor(round(max_churn_risk * RISK_SCALE, 6))
+        query = query.where(MemberScore.churn_risk_bp <= high)
+    if limit is not None:
+        query = query.limit(limit)
+    return (
+        {
+            "id": row.member_id,
+            "member_no": row.member_no,
+            "phone": row.phone,
+            "name": row.name,
+            "r": row.r,
+            "f": row.f,
+            "m": row.m,
+            "churn_risk": row.churn_risk_bp / RISK_SCALE,
+        }
+        for row in session.execute(query.execution_options(yield_per=1000))
+    )
+
+
+def member_scores(session: Session, member_id: int) -> dict[str, Any] | None:
+    """The member's scores in the latest run, None if that run did not score them."""
+    run = latest_run(session)
+    if run is None:
+        return None
+    row = session.execute(
+        select(MemberScore, Segment)
+        .join(Segment, Segment.code == MemberScore.segment_code)
+        .where(MemberScore.run_id == run.id, MemberScore.member_id == member_id)
+    ).first()
+    if row is None:
+        return None
+    score, segment = row
+    return {
+        **_run_header(run),
+        "segment": {"code": segment.code, "name": segment.name, "name_en": segment.name_en},
+        "rfm": {"r": score.r, "f": score.f, "m": score.m},
+        "churn_risk": score.churn_risk_bp / RISK_SCALE,
+        "expected_value_fen": score.expected_value_fen,
+    }
