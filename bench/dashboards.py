@@ -16,6 +16,8 @@ there and a later run with the same DIR reuses them (`--rebuild` to start again)
    make (base and campaign points, releases, reversals, expiries, redemptions), lots,
    orders collected at post offices or left to expire, bill payments, mailings,
    subscriptions, and the five festival campaigns of the last year with holdout groups.
+   Last, `warehouse.rollups.rebuild` builds the rollups a sync maintains (a kept file
+   from before they existed gets them on reuse).
 3. Callbacks: the dashboards are mounted on a Flask app reading that file through a
    `WarehouseReader`; each page's callbacks are posted to Dash's callback endpoint as the
    browser posts them (session cookie, JSON in, figures and tables out) for each view:
@@ -65,7 +67,7 @@ from dashboards.auth import (
 )
 from memberhub.operations import prepare_database
 from memberhub.wiring import build_runtime
-from warehouse import WarehouseReader, mask_name, mask_phone, sync_warehouse
+from warehouse import WarehouseReader, mask_name, mask_phone, rollups, sync_warehouse
 from warehouse.schema import DDL, SCHEMA_VERSION
 
 SECRET = "bench-dashboards-secret-key-0123456789"
@@ -537,7 +539,7 @@ def build_warehouse(path: Path, synced: Path, postings: int, end: date) -> int:
         str(path), config={"autoinstall_known_extensions": False, "preserve_insertion_order": False}
     )
     run(w, "SET TimeZone = 'UTC'")
-    for statement in DDL:
+    for statement in (*DDL, *rollups.DDL):
         run(w, statement)
     literal = str(synced).replace("'", "''")
     run(w, f"ATTACH '{literal}' AS synced (READ_ONLY)")
@@ -553,6 +555,8 @@ def build_warehouse(path: Path, synced: Path, postings: int, end: date) -> int:
         ("redemptions", lambda: _redemptions(w, start, purchases)),
         ("orders, bills, mail, subscriptions", lambda: _commerce(w, start, end, purchases)),
         ("campaign groups and budgets", lambda: _campaign_groups(w)),
+        # What a sync maintains as it loads, built by the sync's own code.
+        ("rollups", lambda: _rollups(w)),
     ]
     for name, step in steps:
         began = time.perf_counter()
@@ -568,6 +572,35 @@ def build_warehouse(path: Path, synced: Path, postings: int, end: date) -> int:
     count = int(scalar(w, "SELECT count(*) FROM fact_posting"))
     w.close()
     return count
+
+
+def _rollups(w: duckdb.DuckDBPyConnection) -> None:
+    for table, rows in rollups.rebuild(w).items():
+        say(f"    {table}: {rows:,} rows")
+
+
+def ensure_rollups(path: Path) -> None:
+    """A warehouse generated before its schema had rollups gets them (and that version)."""
+    w = duckdb.connect(str(path), config={"autoinstall_known_extensions": False})
+    try:
+        run(w, "SET TimeZone = 'UTC'")
+        version = scalar(w, "SELECT value FROM meta WHERE key = 'schema_version'")
+        if version == str(SCHEMA_VERSION):
+            return
+        say(f"schema version {version}: building the rollups of version {SCHEMA_VERSION} ...")
+        began = time.perf_counter()
+        for statement in rollups.DDL:
+            run(w, statement)
+        _rollups(w)
+        run(
+            w,
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', $value)",
+            {"value": str(SCHEMA_VERSION)},
+        )
+        run(w, "CHECKPOINT")
+        say(f"  rollups: {time.perf_counter() - began:.0f} s")
+    finally:
+        w.close()
 
 
 def _campaigns(w: duckdb.DuckDBPyConnection, end: date) -> None:
@@ -1423,6 +1456,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             figures_path.write_text(json.dumps(built))
         else:
             say(f"reusing {warehouse_path} ({built['postings']:,} postings) and its sync figures")
+            ensure_rollups(warehouse_path)
         say("timing callbacks against raw queries ...")
         # Timings are wall clock on a shared machine: say how busy it was.
         load_before = os.getloadavg()[0]
