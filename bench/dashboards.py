@@ -539,6 +539,7 @@ def build_warehouse(path: Path, synced: Path, postings: int, end: date) -> int:
         str(path), config={"autoinstall_known_extensions": False, "preserve_insertion_order": False}
     )
     run(w, "SET TimeZone = 'UTC'")
+    run(w, "SET enable_progress_bar = false")
     for statement in (*DDL, *rollups.DDL):
         run(w, statement)
     literal = str(synced).replace("'", "''")
@@ -580,15 +581,20 @@ def _rollups(w: duckdb.DuckDBPyConnection) -> None:
 
 
 def ensure_rollups(path: Path) -> None:
-    """A warehouse generated before its schema had rollups gets them (and that version)."""
+    """A warehouse generated with an older schema gets this version's rollups (and number)."""
     w = duckdb.connect(str(path), config={"autoinstall_known_extensions": False})
     try:
         run(w, "SET TimeZone = 'UTC'")
+        run(w, "SET enable_progress_bar = false")
         version = scalar(w, "SELECT value FROM meta WHERE key = 'schema_version'")
         if version == str(SCHEMA_VERSION):
             return
         say(f"schema version {version}: building the rollups of version {SCHEMA_VERSION} ...")
         began = time.perf_counter()
+        for (table,) in w.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'rollup_%'"
+        ).fetchall():
+            run(w, f"DROP TABLE {table}")
         for statement in rollups.DDL:
             run(w, statement)
         _rollups(w)

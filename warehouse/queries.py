@@ -155,6 +155,12 @@ def _lots(f: Filters) -> Where:
     return where
 
 
+def _by_institution(f: Filters, rollup: str) -> str:
+    """`rollup_<rollup>_day` (every institution together), or its per-institution table
+    when an institution is chosen."""
+    return f"rollup_{rollup}_institution_day" if f.inst else f"rollup_{rollup}_day"
+
+
 def _counted(f: Filters) -> bool:
     """Whether `rollup_buyer`'s previous and next purchase days count the members of the
     filtered purchases: in every purchase's scope or a campaign's, not within a subtree or
@@ -179,18 +185,24 @@ def headline_totals(reader: Reader, f: Filters, *, from_facts: bool = False) -> 
         "l.expires_on BETWEEN $from_day AND $to_day", from_day=previous.start, to_day=f.end
     )
     if _counted(f):
-        scope = _purchases(f, "b", first_day=previous.start)
+        # A member bought in a period once: the row whose previous purchase came before
+        # it; twice or more when that row's next purchase is in the period too.
+        now = _purchases(f, "b", prefix="cur_")
+        before = _purchases(previous, "b", prefix="prev_")
+        scope = Where(params={**now.params, **before.params})
         buyers = f"""
-            SELECT count(*) FILTER (WHERE b.date_key >= $split_key AND b.prev_key < $split_key)
-                       AS now_active,
-                   count(*) FILTER (WHERE b.date_key >= $split_key AND b.prev_key < $split_key
-                                      AND b.next_key <= $cur_to_key) AS now_repeat,
-                   count(*) FILTER (WHERE b.date_key < $split_key
-                                      AND b.prev_key < $prev_from_key) AS before_active,
-                   count(*) FILTER (WHERE b.date_key < $split_key
-                                      AND b.prev_key < $prev_from_key
-                                      AND b.next_key <= $prev_to_key) AS before_repeat
-            FROM rollup_buyer b WHERE {scope.sql}
+            SELECT count(*) FILTER (WHERE now) AS now_active,
+                   count(*) FILTER (WHERE now AND next_key <= $cur_to_key) AS now_repeat,
+                   count(*) FILTER (WHERE NOT now) AS before_active,
+                   count(*) FILTER (WHERE NOT now AND next_key <= $prev_to_key)
+                       AS before_repeat
+            FROM (
+                SELECT TRUE AS now, b.next_key FROM rollup_buyer b
+                WHERE {now.sql} AND b.prev_key < $cur_from_key
+                UNION ALL
+                SELECT FALSE, b.next_key FROM rollup_buyer b
+                WHERE {before.sql} AND b.prev_key < $prev_from_key
+            )
         """
     else:
         scope = accrual_scope(f, first_day=previous.start)
@@ -214,18 +226,19 @@ def headline_totals(reader: Reader, f: Filters, *, from_facts: bool = False) -> 
                    {sum_of("s.purchases", "s.date_key < $split_key")} AS before_purchases,
                    {sum_of("s.net_fen", "s.date_key < $split_key")} AS before_gmv,
                    {sum_of("s.points", "s.date_key < $split_key")} AS before_points
-            FROM rollup_sales_day s WHERE {sales.sql}
+            FROM {_by_institution(f, "sales")} s WHERE {sales.sql}
+        ),
+        registered AS (
+            SELECT m.registered_date_key AS day, count(*) AS n
+            FROM dim_member m WHERE {members.sql} AND m.registered_date_key <= $cur_to_key
+            GROUP BY 1
         ),
         stock AS (
-            SELECT count(*) FILTER (WHERE m.registered_date_key <= $cur_to_key) AS now_members,
-                   count(*) FILTER (
-                       WHERE m.registered_date_key BETWEEN $cur_from_key AND $cur_to_key
-                   ) AS now_new,
-                   count(*) FILTER (WHERE m.registered_date_key <= $prev_to_key) AS before_members,
-                   count(*) FILTER (
-                       WHERE m.registered_date_key BETWEEN $prev_from_key AND $prev_to_key
-                   ) AS before_new
-            FROM dim_member m WHERE {members.sql}
+            SELECT {sum_of("n")} AS now_members,
+                   {sum_of("n", "day BETWEEN $cur_from_key AND $cur_to_key")} AS now_new,
+                   {sum_of("n", "day <= $prev_to_key")} AS before_members,
+                   {sum_of("n", "day BETWEEN $prev_from_key AND $prev_to_key")} AS before_new
+            FROM registered
         ),
         redeemed AS (
             SELECT {sum_of("r.points_spent", "r.date_key >= $split_key")} AS now_redeemed,
@@ -236,7 +249,7 @@ def headline_totals(reader: Reader, f: Filters, *, from_facts: bool = False) -> 
         expired AS (
             SELECT {sum_of("l.expired", "l.expires_on >= $split_day")} AS now_expired,
                    {sum_of("l.expired", "l.expires_on < $split_day")} AS before_expired
-            FROM rollup_lot_day l WHERE {lots.sql}
+            FROM {_by_institution(f, "lot")} l WHERE {lots.sql}
         )
         SELECT 'current' AS period, now_members AS members, now_new AS new_members,
                now_active AS active_members, now_repeat AS repeat_buyers,
@@ -281,8 +294,9 @@ def daily_sales(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.D
         scope = _purchases(f, "b", first_day=previous.start)
         before = "b.prev_channel_key" if f.channel else "b.prev_key"
         active = f"""
-            SELECT b.date_key, count(*) FILTER (WHERE {before} < b.date_key) AS active_members
-            FROM rollup_buyer b WHERE {scope.sql} GROUP BY b.date_key
+            SELECT b.date_key, count(*) AS active_members
+            FROM rollup_buyer b WHERE {scope.sql} AND {before} < b.date_key
+            GROUP BY b.date_key
         """
     else:
         scope = accrual_scope(f, first_day=previous.start)
@@ -299,7 +313,7 @@ def daily_sales(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.D
         sales AS (
             SELECT s.date_key, {sum_of("s.purchases")} AS purchases,
                    {sum_of("s.net_fen")} AS gmv_fen, {sum_of("s.points")} AS points_issued
-            FROM rollup_sales_day s WHERE {sales.sql}
+            FROM {_by_institution(f, "sales")} s WHERE {sales.sql}
             GROUP BY s.date_key
         ),
         active AS ({active})
@@ -324,11 +338,17 @@ def daily_sales(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.D
 
 
 def _sales_by(
-    f: Filters, key: str, joins: str = "", members: tuple[str, Where] | None = None
+    f: Filters,
+    key: str,
+    joins: str = "",
+    members: tuple[str, Where] | None = None,
+    table: str | None = None,
 ) -> tuple[str, dict[str, object]]:
-    """As `fact_queries.sales_by`: per `key` (over `rollup_sales_day s` and `joins`) the
-    period's purchases, GMV and points, the previous period's GMV, and `members` (a
-    query of columns key, members; none: 0) as one query body."""
+    """As `fact_queries.sales_by`: per `key` (over sales rollup `s`, by default the one
+    `_by_institution` picks, and `joins`) the period's purchases, GMV and points, the
+    previous period's GMV, and `members` (a query of columns key, members; none: 0) as
+    one query body."""
+    table = table or _by_institution(f, "sales")
     current = _purchases(f, "s")
     before = _purchases(f.previous(), "s", prefix="prev_")
     buyers, scope = members or (
@@ -339,12 +359,12 @@ def _sales_by(
         WITH cur AS (
             SELECT {key} AS key, {sum_of("s.purchases")} AS purchases,
                    {sum_of("s.net_fen")} AS gmv_fen, {sum_of("s.points")} AS points_issued
-            FROM rollup_sales_day s {joins} WHERE {current.sql}
+            FROM {table} s {joins} WHERE {current.sql}
             GROUP BY 1
         ),
         prev AS (
             SELECT {key} AS key, {sum_of("s.net_fen")} AS previous_gmv_fen
-            FROM rollup_sales_day s {joins} WHERE {before.sql}
+            FROM {table} s {joins} WHERE {before.sql}
             GROUP BY 1
         ),
         buyers AS ({buyers})
@@ -372,8 +392,8 @@ def sales_by_channel(reader: Reader, f: Filters, *, from_facts: bool = False) ->
     else:
         scope = _purchases(f, "b")
         members = (
-            "SELECT b.channel AS key, count(*) FILTER (WHERE b.prev_channel_key < $from_key) "
-            f"AS members FROM rollup_buyer b WHERE {scope.sql} GROUP BY 1",
+            "SELECT b.channel AS key, count(*) AS members FROM rollup_buyer b "
+            f"WHERE {scope.sql} AND b.prev_channel_key < $from_key GROUP BY 1",
             scope,
         )
     sql, params = _sales_by(f, "s.channel", members=members)
@@ -421,9 +441,8 @@ def sales_by_institution(reader: Reader, f: Filters, *, from_facts: bool = False
         # itself outside any): rollup_buyer's district_key.
         scope = _purchases(f, "b")
         members = (
-            "SELECT b.district_key AS key, "
-            "count(*) FILTER (WHERE b.prev_district_key < $from_key) AS members "
-            f"FROM rollup_buyer b WHERE {scope.sql} GROUP BY 1",
+            "SELECT b.district_key AS key, count(*) AS members FROM rollup_buyer b "
+            f"WHERE {scope.sql} AND b.prev_district_key < $from_key GROUP BY 1",
             scope,
         )
     else:
@@ -435,7 +454,11 @@ def sales_by_institution(reader: Reader, f: Filters, *, from_facts: bool = False
             scope,
         )
     sql, params = _sales_by(
-        f, "ch.child", "JOIN children ch ON ch.code = s.institution_code", members
+        f,
+        "ch.child",
+        "JOIN children ch ON ch.code = s.institution_code",
+        members,
+        "rollup_sales_institution_day",
     )
     sql = f"""
         WITH children AS ({children}),
@@ -463,7 +486,7 @@ def institution_tree(reader: Reader, f: Filters, *, from_facts: bool = False) ->
     sql = f"""
         WITH own AS (
             SELECT s.institution_code AS code, {sum_of("s.net_fen")} AS gmv_fen
-            FROM rollup_sales_day s WHERE {sales.sql}
+            FROM rollup_sales_institution_day s WHERE {sales.sql}
             GROUP BY s.institution_code
         )
         SELECT i.code, i.parent_code, i.name, i.name_en, i.kind, i.level,
@@ -569,7 +592,8 @@ def campaign_daily(
 def cohort_retention(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
     """As `fact_queries.cohort_retention`: monthly registration cohorts and how many of
     each bought anything in each later month. A member bought in a month once: the row of
-    the first purchase that month, whose previous one is from an earlier month.
+    the first purchase that month, whose previous one is from an earlier month; the rows
+    carry the member's registration, so no member is looked up.
 
     Columns: cohort, months_since, cohort_size, active_members, retention.
     """
@@ -582,20 +606,30 @@ def cohort_retention(reader: Reader, f: Filters, *, from_facts: bool = False) ->
         "BETWEEN $last_month - 11 AND $last_month",
         last_month=last_month,
     )
+    # member_scope's conditions on the member's own columns, as rollup_buyer holds them.
+    buyers = Where()
+    buyers.require(
+        "b.campaign_id = 0 AND NOT b.merged "
+        "AND b.registered_month BETWEEN $last_month - 11 AND $last_month "
+        "AND b.date_key BETWEEN $first_key AND $to_key "
+        "AND b.prev_key < b.date_key // 100 * 100"
+    )
+    if f.inst:
+        buyers.require("b.registered_institution IN " + SUBTREE, inst=f.inst)
+    if f.channel:
+        buyers.require("b.registered_channel = $channel", channel=f.channel)
     sql = f"""
-        WITH cohort AS (
-            SELECT m.member_id,
-                   (m.registered_date_key // 10000) * 12
-                       + (m.registered_date_key // 100 % 100) - 1 AS month
+        WITH sizes AS (
+            SELECT (m.registered_date_key // 10000) * 12
+                       + (m.registered_date_key // 100 % 100) - 1 AS month,
+                   count(*) AS cohort_size
             FROM dim_member m WHERE {members.sql}
+            GROUP BY month
         ),
-        sizes AS (SELECT month, count(*) AS cohort_size FROM cohort GROUP BY month),
         active AS (
-            SELECT c.month AS cohort_month,
+            SELECT b.registered_month AS cohort_month,
                    (b.date_key // 10000) * 12 + (b.date_key // 100 % 100) - 1 AS month
-            FROM cohort c JOIN rollup_buyer b ON b.member_id = c.member_id
-            WHERE b.campaign_id = 0 AND b.date_key BETWEEN $first_key AND $to_key
-              AND b.prev_key < b.date_key // 100 * 100
+            FROM rollup_buyer b WHERE {buyers.sql}
         ),
         cells AS (
             SELECT cohort_month, month - cohort_month AS months_since,
@@ -621,6 +655,7 @@ def cohort_retention(reader: Reader, f: Filters, *, from_facts: bool = False) ->
     first = last_month - 11
     params = merge(
         members,
+        buyers,
         to_key=date_key(f.end),
         first_key=date_key(date(first // 12, first % 12 + 1, 1)),
     )
@@ -682,7 +717,9 @@ def channel_mix(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.D
                count(*) FILTER (WHERE NOT b.online AND b.prev_online_key < $from_key)
                    AS offline,
                count(*) FILTER (WHERE b.online IS NULL) AS unknown
-        FROM rollup_buyer b WHERE {scope.sql}
+        FROM rollup_buyer b
+        WHERE {scope.sql} AND (b.prev_key < $from_key OR b.prev_online_key < $from_key
+                               OR b.online IS NULL)
     """
     row = reader.query(sql, scope.params).iloc[0]
     if int(row["unknown"]):
@@ -745,7 +782,7 @@ def points_liability(
                {sum_of("l.remaining", "l.status = 'pending'")} AS pending,
                {sum_of("l.remaining", "l.expires_on < $as_of + 30")} AS expiring_30,
                {sum_of("l.remaining", "l.expires_on < $as_of + 90")} AS expiring_90
-        FROM rollup_lot_day l
+        FROM {_by_institution(f, "lot")} l
         WHERE l.status IN ('available', 'pending') AND l.expires_on >= $as_of AND {lots.sql}
     """
     return ints(
@@ -769,7 +806,7 @@ def liability_by_institution(
             SELECT l.institution_code, {sum_of("l.remaining")} AS outstanding,
                    {sum_of("l.remaining", "l.expires_on < $as_of + 30")} AS expiring_30,
                    {sum_of("l.remaining", "l.expires_on < $as_of + 90")} AS expiring_90
-            FROM rollup_lot_day l
+            FROM rollup_lot_institution_day l
             WHERE l.status IN ('available', 'pending') AND l.expires_on >= $as_of
               AND {lots.sql}
             GROUP BY l.institution_code
@@ -807,7 +844,7 @@ def points_flow_daily(reader: Reader, f: Filters, *, from_facts: bool = False) -
         ),
         issued AS (
             SELECT s.date_key, {sum_of("s.points")} AS issued
-            FROM rollup_sales_day s WHERE {sales.sql} GROUP BY s.date_key
+            FROM {_by_institution(f, "sales")} s WHERE {sales.sql} GROUP BY s.date_key
         ),
         redeemed AS (
             SELECT r.date_key, {sum_of("r.points_spent")} AS redeemed
@@ -816,7 +853,7 @@ def points_flow_daily(reader: Reader, f: Filters, *, from_facts: bool = False) -
         ),
         expired AS (
             SELECT l.expires_on AS day, {sum_of("l.expired")} AS expired
-            FROM rollup_lot_day l WHERE {lots.sql} GROUP BY l.expires_on
+            FROM {_by_institution(f, "lot")} l WHERE {lots.sql} GROUP BY l.expires_on
         )
         SELECT days.day, COALESCE(issued.issued, 0) AS issued,
                COALESCE(redeemed.redeemed, 0) AS redeemed,
@@ -861,7 +898,7 @@ def issuance_by_source(reader: Reader, f: Filters, *, from_facts: bool = False) 
         SELECT {day_of("p.date_key")} AS day,
                CASE WHEN p.from_campaign THEN 'campaign' ELSE 'issuance' END AS source,
                {sum_of("p.points")} AS points
-        FROM rollup_issuance_day p
+        FROM {_by_institution(f, "issuance")} p
         WHERE {earnings.sql}
         GROUP BY ALL
         ORDER BY day, source
@@ -874,20 +911,38 @@ def issuance_by_campaign(reader: Reader, f: Filters, *, from_facts: bool = False
     period, and by how many members, per campaign.
 
     A purchase earns from a campaign's budget exactly when the campaign is among its
-    `campaign_ids`, so a campaign's members are those of its rows in `rollup_buyer`.
+    `campaign_ids`, so a campaign's members are those of its rows in `rollup_buyer`:
+    counted by their previous purchase when the filters are a campaign's scope (every
+    purchase's, or the campaign's own), otherwise told apart one by one.
     Columns: campaign_code, name, name_en, points, members; most points first.
     """
     if from_facts:
         return facts.issuance_by_campaign(reader, f)
     earnings = _earnings(f)
+    sql = f"""
+        SELECT p.campaign_code, c.name, c.name_en, {sum_of("p.points")} AS points,
+               any_value(c.campaign_id) AS campaign_id
+        FROM {_by_institution(f, "issuance")} p
+        LEFT JOIN dim_campaign c ON c.code = p.campaign_code
+        WHERE {earnings.sql} AND p.from_campaign
+        GROUP BY p.campaign_code, c.name, c.name_en
+        ORDER BY points DESC, p.campaign_code
+    """
+    frame = ints(reader.query(sql, earnings.params), ("points",))
+    if frame["name"].isna().any():
+        # A budget of a campaign dim_campaign lacks: its purchases cannot be told apart.
+        return facts.issuance_by_campaign(reader, f)
     buyers = Where()
     buyers.require(
-        "b.campaign_id <> 0 AND b.date_key BETWEEN $from_key AND $to_key",
+        "b.campaign_id IN (SELECT unnest($ids::BIGINT[])) "
+        "AND b.date_key BETWEEN $from_key AND $to_key",
+        ids=[int(i) for i in frame["campaign_id"]],
         from_key=date_key(f.start),
         to_key=date_key(f.end),
     )
-    if not (f.inst or f.channel or f.campaign):
-        members = "count(*) FILTER (WHERE b.prev_key < $from_key)"
+    if _counted(f) and (not f.campaign or set(frame["campaign_code"]) <= {f.campaign}):
+        members = "count(*)"
+        buyers.require("b.prev_key < $from_key")
     else:
         members = "count(DISTINCT b.member_id)"
         if f.inst:
@@ -902,28 +957,13 @@ def issuance_by_campaign(reader: Reader, f: Filters, *, from_facts: bool = False
                 "WHERE code = $campaign) AND x.date_key BETWEEN $from_key AND $to_key)",
                 campaign=f.campaign,
             )
-    sql = f"""
-        WITH points AS (
-            SELECT p.campaign_code, {sum_of("p.points")} AS points
-            FROM rollup_issuance_day p
-            WHERE {earnings.sql} AND p.from_campaign
-            GROUP BY p.campaign_code
-        ),
-        buyers AS (
-            SELECT c.code, {members} AS members
-            FROM rollup_buyer b JOIN dim_campaign c ON c.campaign_id = b.campaign_id
-            WHERE {buyers.sql}
-            GROUP BY c.code
-        )
-        SELECT p.campaign_code, c.name, c.name_en, p.points,
-               COALESCE(b.members, 0) AS members
-        FROM points p
-        LEFT JOIN dim_campaign c ON c.code = p.campaign_code
-        LEFT JOIN buyers b ON b.code = p.campaign_code
-        ORDER BY p.points DESC, p.campaign_code
-    """
-    frame = ints(reader.query(sql, merge(earnings, buyers)), ("points", "members"))
-    if frame["name"].isna().any():
-        # A budget of a campaign dim_campaign lacks: its purchases cannot be told apart.
-        return facts.issuance_by_campaign(reader, f)
-    return frame
+    counted = reader.query(
+        f"SELECT b.campaign_id, {members} AS members FROM rollup_buyer b "
+        f"WHERE {buyers.sql} GROUP BY b.campaign_id",
+        buyers.params,
+    )
+    found = dict(zip(counted["campaign_id"], counted["members"], strict=True))
+    frame["members"] = pd.Series(
+        [int(found.get(i, 0)) for i in frame["campaign_id"]], index=frame.index, dtype="int64"
+    )
+    return frame.drop(columns="campaign_id")

@@ -7,17 +7,21 @@ with the same statements, so an incremental refresh and a rebuild agree row for 
 
 The tables, and what their rows are keyed by (what a change recomputes):
 
-- `rollup_sales_day`: purchases (count, net GMV, points) per business day, institution,
-  channel and business type. By purchase day.
+- `rollup_sales_institution_day`: purchases (count, net GMV, points) per business day,
+  institution, channel and business type; `rollup_sales_day` the same over every
+  institution, for the many views that choose none. By purchase day.
 - `rollup_buyer`: one row per purchase, carrying the member's previous and next purchase
-  days. Distinct members over a period cannot be added up from daily counts, but they can
-  be counted exactly as rows: a member bought in [s, e] once for each row in [s, e] whose
-  previous purchase (in the same scope) came before s. By member: a new purchase changes
-  its neighbours' rows.
-- `rollup_lot_day`: lots (held, expired) per day earned, institution, channel, status and
-  expiry date: the liability as the last sync saw it, and breakage. By day earned.
-- `rollup_issuance_day`: accrual postings per posting day, source (institution or campaign
-  budget) and the institution, channel and day of the purchase. By posting day.
+  days, and the member's registration (for cohorts). Distinct members over a period
+  cannot be added up from daily counts, but they can be counted exactly as rows: a member
+  bought in [s, e] once for each row in [s, e] whose previous purchase (in the same scope)
+  came before s. By member: a new purchase changes its neighbours' rows, a new
+  registration or merge the member's.
+- `rollup_lot_institution_day`, `rollup_lot_day`: lots (held, expired) per day earned,
+  (institution,) channel, status and expiry date: the liability as the last sync saw it,
+  and breakage. By day earned.
+- `rollup_issuance_institution_day`, `rollup_issuance_day`: accrual postings per posting
+  day, source (institution or campaign budget) and the (institution,) channel and day of
+  the purchase. By posting day.
 - `rollup_campaign`, `rollup_campaign_day`: per campaign (and per day of it) its cost,
   participants, targeted GMV of its window and baseline, and its treated and holdout
   groups' sizes, GMV and sums of squares. By campaign: a campaign is recomputed when its
@@ -31,7 +35,8 @@ campaign filter is one equality; lots and postings follow their purchase.
 Campaign ids come from `dim_campaign.campaign_id`, the operational id the facts carry.
 Rollups keep institution and channel codes, not their names, so renaming one changes
 nothing here; `rollup_buyer` also keeps each institution's district and each channel's
-online flag, so a change in either dimension rebuilds it.
+online flag, so a change in either dimension rebuilds it. The tables over every
+institution are summed from the per-institution ones, after them.
 """
 
 from __future__ import annotations
@@ -46,11 +51,23 @@ import duckdb
 
 DDL: tuple[str, ...] = (
     """
-    CREATE TABLE IF NOT EXISTS rollup_sales_day (
+    CREATE TABLE IF NOT EXISTS rollup_sales_institution_day (
         date_key INTEGER NOT NULL,
         campaign_id BIGINT NOT NULL,     -- 0: every purchase; otherwise the purchases that
                                          -- earned points from that campaign
         institution_code VARCHAR NOT NULL,
+        channel VARCHAR NOT NULL,
+        business_type VARCHAR NOT NULL,
+        purchases BIGINT NOT NULL,
+        net_fen BIGINT NOT NULL,
+        points BIGINT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS rollup_sales_day (
+        -- rollup_sales_institution_day over every institution
+        date_key INTEGER NOT NULL,
+        campaign_id BIGINT NOT NULL,
         channel VARCHAR NOT NULL,
         business_type VARCHAR NOT NULL,
         purchases BIGINT NOT NULL,
@@ -72,6 +89,11 @@ DDL: tuple[str, ...] = (
         online BOOLEAN,                  -- dim_channel.is_online (NULL: not in dim_channel)
         net_fen BIGINT NOT NULL,
         points BIGINT NOT NULL,
+        -- The member's standing (dim_member; NULL: not there): for cohorts.
+        registered_month INTEGER,        -- year * 12 + month - 1 of registration
+        registered_institution VARCHAR,
+        registered_channel VARCHAR,
+        merged BOOLEAN,
         -- Purchases of one member in a scope are ordered by (date_key, accrual_id).
         prev_key INTEGER NOT NULL,       -- day of the member's previous purchase; 0: none
         next_key INTEGER NOT NULL,       -- day of the next one; 99999999: none
@@ -85,7 +107,7 @@ DDL: tuple[str, ...] = (
     )
     """,
     """
-    CREATE TABLE IF NOT EXISTS rollup_lot_day (
+    CREATE TABLE IF NOT EXISTS rollup_lot_institution_day (
         date_key INTEGER NOT NULL,       -- the day the lot was earned
         campaign_id BIGINT NOT NULL,     -- of the purchase that earned it (0: every lot)
         institution_code VARCHAR NOT NULL,
@@ -98,7 +120,20 @@ DDL: tuple[str, ...] = (
     )
     """,
     """
-    CREATE TABLE IF NOT EXISTS rollup_issuance_day (
+    CREATE TABLE IF NOT EXISTS rollup_lot_day (
+        -- rollup_lot_institution_day over every institution
+        date_key INTEGER NOT NULL,
+        campaign_id BIGINT NOT NULL,
+        channel VARCHAR,
+        status VARCHAR NOT NULL,
+        expires_on DATE NOT NULL,
+        lots BIGINT NOT NULL,
+        remaining BIGINT NOT NULL,
+        expired BIGINT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS rollup_issuance_institution_day (
         date_key INTEGER NOT NULL,       -- the posting's
         campaign_id BIGINT NOT NULL,     -- of its purchase (0: every posting)
         accrual_date_key INTEGER,        -- its purchase's day, institution and channel
@@ -106,6 +141,18 @@ DDL: tuple[str, ...] = (
         channel VARCHAR,
         from_campaign BOOLEAN NOT NULL,  -- paid from a campaign budget (else: issuance)
         campaign_code VARCHAR,           -- that budget's campaign
+        points BIGINT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS rollup_issuance_day (
+        -- rollup_issuance_institution_day over every institution
+        date_key INTEGER NOT NULL,
+        campaign_id BIGINT NOT NULL,
+        accrual_date_key INTEGER,
+        channel VARCHAR,
+        from_campaign BOOLEAN NOT NULL,
+        campaign_code VARCHAR,
         points BIGINT NOT NULL
     )
     """,
@@ -141,9 +188,12 @@ DDL: tuple[str, ...] = (
 )
 
 ROLLUP_TABLES = (
+    "rollup_sales_institution_day",
     "rollup_sales_day",
     "rollup_buyer",
+    "rollup_lot_institution_day",
     "rollup_lot_day",
+    "rollup_issuance_institution_day",
     "rollup_issuance_day",
     "rollup_campaign",
     "rollup_campaign_day",
@@ -199,7 +249,7 @@ _KEYS = {
 
 _ROLLUPS: tuple[_Rollup, ...] = (
     _Rollup(
-        "rollup_sales_day",
+        "rollup_sales_institution_day",
         "dates",
         "a.date_key",
         f"""
@@ -216,6 +266,19 @@ _ROLLUPS: tuple[_Rollup, ...] = (
         "campaign_id, date_key",
     ),
     _Rollup(
+        "rollup_sales_day",
+        "dates",
+        "s.date_key",
+        """
+        SELECT date_key, campaign_id, channel, business_type,
+               CAST(sum(purchases) AS BIGINT) AS purchases,
+               CAST(sum(net_fen) AS BIGINT) AS net_fen, CAST(sum(points) AS BIGINT) AS points
+        FROM rollup_sales_institution_day s WHERE {keys}
+        GROUP BY ALL
+        """,
+        "campaign_id, date_key",
+    ),
+    _Rollup(
         "rollup_buyer",
         "members",
         "a.member_id",
@@ -223,14 +286,20 @@ _ROLLUPS: tuple[_Rollup, ...] = (
         WITH scoped AS (
             SELECT a.accrual_id, a.member_id, a.date_key, a.institution_code,
                    COALESCE(i.district_code, i.code) AS district_key, a.channel,
-                   ch.is_online AS online, a.net_fen, a.points, {_SCOPES}
+                   ch.is_online AS online, a.net_fen, a.points,
+                   (m.registered_date_key // 10000) * 12
+                       + (m.registered_date_key // 100 % 100) - 1 AS registered_month,
+                   m.registered_institution, m.registered_channel,
+                   m.status = 'merged' AS merged, {_SCOPES}
             FROM fact_accrual a
             LEFT JOIN dim_institution i ON i.code = a.institution_code
             LEFT JOIN dim_channel ch ON ch.code = a.channel
+            LEFT JOIN dim_member m ON m.member_id = a.member_id
             WHERE {{keys}}
         )
         SELECT campaign_id, date_key, member_id, accrual_id, institution_code, district_key,
-               channel, online, net_fen, points,
+               channel, online, net_fen, points, registered_month, registered_institution,
+               registered_channel, merged,
                COALESCE(lag(date_key) OVER member, {NO_PREVIOUS}) AS prev_key,
                COALESCE(lead(date_key) OVER member, {NO_NEXT}) AS next_key,
                COALESCE(lag(date_key) OVER (
@@ -257,7 +326,7 @@ _ROLLUPS: tuple[_Rollup, ...] = (
         "campaign_id, date_key",
     ),
     _Rollup(
-        "rollup_lot_day",
+        "rollup_lot_institution_day",
         "dates",
         "l.date_key",
         """
@@ -278,7 +347,20 @@ _ROLLUPS: tuple[_Rollup, ...] = (
         "campaign_id, date_key",
     ),
     _Rollup(
-        "rollup_issuance_day",
+        "rollup_lot_day",
+        "dates",
+        "l.date_key",
+        """
+        SELECT date_key, campaign_id, channel, status, expires_on,
+               CAST(sum(lots) AS BIGINT) AS lots, CAST(sum(remaining) AS BIGINT) AS remaining,
+               CAST(sum(expired) AS BIGINT) AS expired
+        FROM rollup_lot_institution_day l WHERE {keys}
+        GROUP BY ALL
+        """,
+        "campaign_id, date_key",
+    ),
+    _Rollup(
+        "rollup_issuance_institution_day",
         "dates",
         "p.date_key",
         """
@@ -293,6 +375,18 @@ _ROLLUPS: tuple[_Rollup, ...] = (
             FROM fact_posting p LEFT JOIN fact_accrual a ON a.accrual_id = p.accrual_id
             WHERE p.type = 'accrual' AND {keys}
         )
+        GROUP BY ALL
+        """,
+        "campaign_id, date_key",
+    ),
+    _Rollup(
+        "rollup_issuance_day",
+        "dates",
+        "p.date_key",
+        """
+        SELECT date_key, campaign_id, accrual_date_key, channel, from_campaign, campaign_code,
+               CAST(sum(points) AS BIGINT) AS points
+        FROM rollup_issuance_institution_day p WHERE {keys}
         GROUP BY ALL
         """,
         "campaign_id, date_key",
@@ -424,6 +518,13 @@ _TRACKED: Mapping[str, Mapping[str, str]] = {
     "fact_posting": {"rollup_dates": "date_key", "rollup_campaigns": "campaign_code"},
     "fact_lot": {"rollup_dates": "date_key"},
 }
+# What rollup_buyer copies of a member: a change recomputes that member's rows.
+_MEMBER_STANDING = (
+    "{t}.registered_date_key",
+    "{t}.registered_institution",
+    "{t}.registered_channel",
+    "{t}.status = 'merged'",
+)
 # Dimensions rollup_buyer copies a column of: a change rebuilds it.
 _BUYER_DIMENSIONS = ("dim_institution", "dim_channel")
 
@@ -450,14 +551,19 @@ class Tracker:
 
     def loaded_whole(self, table: str) -> None:
         """`table` was empty and got rows without comparing: recompute everything."""
-        if table in _TRACKED:
+        if table in _TRACKED or table == "dim_member":
             self.full = True
 
     def rows_changed(self, table: str, key: tuple[str, ...], staged: str) -> None:
         """Before the rows of `staged` (new versions, the table's columns) replace those
         of `table` with the same `key`: note the keys of the old and the new versions."""
+        if self.full:
+            return
+        if table == "dim_member":
+            self._members_changed(staged)
+            return
         columns = _TRACKED.get(table)
-        if columns is None or self.full:
+        if columns is None:
             return
         self._tables()
         on = " AND ".join(f"t.{k} = s.{k}" for k in key)
@@ -472,6 +578,25 @@ class Tracker:
                 WHERE t.{column} IS NOT NULL
                 """,
             )
+
+    def _members_changed(self, staged: str) -> None:
+        """Members new or with another registration or merged state: rollup_buyer copies
+        those (a new tier or a new phone number changes nothing here)."""
+        self._tables()
+        new = ", ".join(c.format(t="s") for c in _MEMBER_STANDING)
+        old = ", ".join(c.format(t="t") for c in _MEMBER_STANDING)
+        _run(
+            self.writer,
+            f"""
+            INSERT INTO rollup_members
+            SELECT member_id FROM (
+                SELECT s.member_id, {new} FROM {staged} s
+                EXCEPT
+                SELECT t.member_id, {old} FROM dim_member t
+                SEMI JOIN {staged} s ON s.member_id = t.member_id
+            )
+            """,
+        )
 
     def reference_changed(self, table: str, keys: list[tuple[Any, ...]]) -> None:
         """`keys` of the reference `table` were added, changed or removed."""

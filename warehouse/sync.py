@@ -212,6 +212,8 @@ def _publish(work: Path, path: Path) -> None:
 def _open_writer(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
     writer = duckdb.connect(str(path), config={"autoinstall_known_extensions": False})
     _run(writer, "SET TimeZone = 'UTC'")
+    # A rollup rebuild runs long enough for DuckDB to draw a progress bar on stderr.
+    _run(writer, "SET enable_progress_bar = false")
     _run(writer, "SET memory_limit = $limit", {"limit": memory_limit})
     for statement in (*DDL, *rollups.DDL):
         _run(writer, statement)

@@ -31,6 +31,15 @@ from warehouse.queries import Filters
 from warehouse.schema import DDL
 
 API = "/api/v1"
+# The rollups a sync recomputes by day.
+BY_DAY = (
+    "rollup_sales_institution_day",
+    "rollup_sales_day",
+    "rollup_lot_institution_day",
+    "rollup_lot_day",
+    "rollup_issuance_institution_day",
+    "rollup_issuance_day",
+)
 
 
 @pytest.fixture
@@ -196,7 +205,7 @@ def test_a_sync_recomputes_only_what_changed_and_equals_a_rebuild(
         ).fetchall()
         return int(found[0][0])
 
-    for table in ("rollup_sales_day", "rollup_lot_day", "rollup_issuance_day"):
+    for table in BY_DAY:
         assert report.rows[table] == rows_of(table, "date_key", days), table
         total = con.execute(f"SELECT count(*) FROM new.{table}").fetchall()
         assert report.rows[table] < total[0][0], table
@@ -521,7 +530,7 @@ def test_incremental_refreshes_equal_a_rebuild(
         if tracker.full or tracker.buyers_full:
             continue
         # Only the days noted were rewritten.
-        for table in ("rollup_sales_day", "rollup_lot_day", "rollup_issuance_day"):
+        for table in BY_DAY:
             if table in written:
                 noted = warehouse.con.execute(
                     f"SELECT count(*) FROM {table} "
