@@ -41,6 +41,7 @@ from warehouse.fact_queries import (
     Where,
     accrual_scope,
     campaign_choice,
+    campaign_purchases,
     children_of,
     day_of,
     incremental_effect,
@@ -51,7 +52,7 @@ from warehouse.fact_queries import (
     sum_of,
     with_effects,
 )
-from warehouse.rollups import CAMPAIGN_WINDOWS
+from warehouse.rollups import CAMPAIGN_WINDOWS, targeted
 
 __all__ = [
     "CAMPAIGN_COUNTS",
@@ -505,40 +506,112 @@ def campaign_results(reader: Reader, f: Filters, *, from_facts: bool = False) ->
     """As `fact_queries.campaign_results`: per campaign running in the period (or the one
     `f.campaign` names) its cost, GMV against a baseline and incremental effect.
 
-    Every institution and channel: from `rollup_campaign`; a filter on either narrows the
-    GMV compared, which the facts answer.
+    Cost, participants and group sizes are campaign-wide: `rollup_campaign`. So are the
+    GMV and the groups' sums without an institution or channel chosen; with one, the GMV
+    comes from the sales rollup and each member's window GMV from the purchases.
     """
-    if from_facts or f.inst or f.channel:
+    if from_facts:
         return facts.campaign_results(reader, f)
     choice = campaign_choice(f)
-
-    def variance(group: str) -> str:
-        # As fact_queries: exact integer sums, a double only at the end.
-        n, total, squares = f"r.{group}_members", f"r.{group}_total", f"r.{group}_squares"
-        return (
-            f"CASE WHEN {n} > 1 THEN CAST({n} * {squares} - CAST({total} AS HUGEINT) * {total} "
-            f"AS DOUBLE) / ({n} * ({n} - 1.0)) END"
-        )
-
+    if not (f.inst or f.channel):
+        sql = f"""
+            WITH c AS ({CAMPAIGN_WINDOWS} WHERE {choice.sql}),
+            r AS (SELECT * FROM rollup_campaign WHERE code IN (SELECT code FROM c))
+            {_CAMPAIGN_ROWS}
+        """
+        return with_effects(ints(reader.query(sql, choice.params), CAMPAIGN_COUNTS))
+    purchases = campaign_purchases(f)
+    sales = Where()
+    sales.require("s.campaign_id = 0")
+    if f.inst:
+        sales.require("s.institution_code IN " + SUBTREE, inst=f.inst)
+    if f.channel:
+        sales.require("s.channel = $channel", channel=f.channel)
     sql = f"""
-        WITH c AS ({CAMPAIGN_WINDOWS} WHERE {choice.sql})
-        SELECT c.code, c.name, c.name_en, c.starts_on, c.ends_on, c.budget_points,
-               COALESCE(r.points_awarded, 0) AS points_awarded,
-               COALESCE(r.points_returned, 0) AS points_returned,
-               COALESCE(r.points_awarded, 0) - COALESCE(r.points_returned, 0) AS points_cost,
-               COALESCE(r.participants, 0) AS participants,
-               COALESCE(r.gmv_window_fen, 0) AS gmv_window_fen,
-               COALESCE(r.gmv_baseline_fen, 0) AS gmv_baseline_fen,
-               COALESCE(r.treated_members, 0) AS treated_members,
-               CAST(COALESCE(r.treated_total, 0) AS BIGINT) AS treated_gmv_fen,
-               {variance("treated")} AS treated_var,
-               COALESCE(r.holdout_members, 0) AS holdout_members,
-               CAST(COALESCE(r.holdout_total, 0) AS BIGINT) AS holdout_gmv_fen,
-               {variance("holdout")} AS holdout_var
-        FROM c LEFT JOIN rollup_campaign r USING (code)
-        ORDER BY c.starts_on, c.code
+        WITH c AS ({CAMPAIGN_WINDOWS} WHERE {choice.sql}),
+        gmv AS (
+            SELECT c.code, {sum_of("s.net_fen", "s.date_key >= c.start_key")} AS gmv_window_fen,
+                   {sum_of("s.net_fen", "s.date_key < c.start_key")} AS gmv_baseline_fen
+            FROM c JOIN rollup_sales_institution_day s
+              ON s.date_key BETWEEN c.baseline_start_key AND c.end_key
+             AND {targeted("s.business_type")}
+            WHERE {sales.sql}
+            GROUP BY c.code
+        ),
+        s AS (
+            SELECT a.member_id, a.date_key, a.business_type, a.net_fen
+            FROM fact_accrual a
+            WHERE {purchases.sql}
+              AND a.date_key BETWEEN (SELECT min(start_key) FROM c) AND (SELECT max(end_key) FROM c)
+        ),
+        targets AS (
+            -- Every day of each campaign's window with every business type it counts.
+            SELECT c.code, CAST(strftime(d, '%Y%m%d') AS INTEGER) AS date_key, t.business_type
+            FROM c, generate_series(CAST(c.starts_on AS TIMESTAMP), CAST(c.ends_on AS TIMESTAMP),
+                                    INTERVAL 1 DAY) days(d),
+                 (SELECT DISTINCT business_type FROM s) t
+            WHERE {targeted("t.business_type")}
+        ),
+        buyers AS (
+            SELECT t.code, s.member_id, sum(s.net_fen) AS gmv
+            FROM s JOIN targets t USING (date_key, business_type)
+            GROUP BY t.code, s.member_id
+        ),
+        sums AS (
+            SELECT b.code, cm.in_holdout, sum(b.gmv) AS total,
+                   sum(CAST(b.gmv AS HUGEINT) * b.gmv) AS squares
+            FROM buyers b JOIN dim_campaign_member cm
+              ON cm.campaign_code = b.code AND cm.member_id = b.member_id
+            WHERE cm.campaign_code IN (SELECT code FROM c)
+            GROUP BY 1, 2
+        ),
+        r AS (
+            SELECT k.code, k.points_awarded, k.points_returned, k.participants,
+                   gmv.gmv_window_fen, gmv.gmv_baseline_fen,
+                   k.treated_members, COALESCE(t.total, 0) AS treated_total,
+                   COALESCE(t.squares, 0) AS treated_squares,
+                   k.holdout_members, COALESCE(h.total, 0) AS holdout_total,
+                   COALESCE(h.squares, 0) AS holdout_squares
+            FROM rollup_campaign k
+            LEFT JOIN gmv USING (code)
+            LEFT JOIN sums t ON t.code = k.code AND NOT t.in_holdout
+            LEFT JOIN sums h ON h.code = k.code AND h.in_holdout
+            WHERE k.code IN (SELECT code FROM c)
+        )
+        {_CAMPAIGN_ROWS}
     """
-    return with_effects(ints(reader.query(sql, choice.params), CAMPAIGN_COUNTS))
+    params = merge(choice, purchases, sales)
+    return with_effects(ints(reader.query(sql, params), CAMPAIGN_COUNTS))
+
+
+def _variance(group: str) -> str:
+    """A group's sample variance as fact_queries has it: exact integer sums, a double only
+    at the end."""
+    n, total, squares = f"r.{group}_members", f"r.{group}_total", f"r.{group}_squares"
+    return (
+        f"CASE WHEN {n} > 1 THEN CAST({n} * {squares} - CAST({total} AS HUGEINT) * {total} "
+        f"AS DOUBLE) / ({n} * ({n} - 1.0)) END"
+    )
+
+
+# The columns of campaign_results from windows `c` and per-campaign figures `r`.
+_CAMPAIGN_ROWS = f"""
+    SELECT c.code, c.name, c.name_en, c.starts_on, c.ends_on, c.budget_points,
+           COALESCE(r.points_awarded, 0) AS points_awarded,
+           COALESCE(r.points_returned, 0) AS points_returned,
+           COALESCE(r.points_awarded, 0) - COALESCE(r.points_returned, 0) AS points_cost,
+           COALESCE(r.participants, 0) AS participants,
+           COALESCE(r.gmv_window_fen, 0) AS gmv_window_fen,
+           COALESCE(r.gmv_baseline_fen, 0) AS gmv_baseline_fen,
+           COALESCE(r.treated_members, 0) AS treated_members,
+           CAST(COALESCE(r.treated_total, 0) AS BIGINT) AS treated_gmv_fen,
+           {_variance("treated")} AS treated_var,
+           COALESCE(r.holdout_members, 0) AS holdout_members,
+           CAST(COALESCE(r.holdout_total, 0) AS BIGINT) AS holdout_gmv_fen,
+           {_variance("holdout")} AS holdout_var
+    FROM c LEFT JOIN r USING (code)
+    ORDER BY c.starts_on, c.code
+"""
 
 
 def campaign_daily(
