@@ -1,357 +1,272 @@
-"""Metric queries behind the dashboards: one function per block, parameterised DuckDB SQL.
+"""Metric queries behind the dashboards: one function per block, answered from the rollups.
 
-Every function takes a reader (anything with `query(sql, params) -> DataFrame`, such as
-the warehouse's read-only reader) and a `Filters`, and returns a DataFrame whose columns
-its docstring lists. Money is BIGINT fen and points BIGINT; only statistics (rates,
-medians, means, variances) are DOUBLE. SQL text is assembled from constant fragments
-only; every value a user chose travels as a named `$parameter`.
+Every block returns what the function of the same name in `warehouse.fact_queries` returns
+(that module defines each metric on the fact tables, and how the filters apply), with the
+same numbers and columns, but reads `warehouse.rollups` wherever they give the same
+answer:
 
-How the filters apply
----------------------
-- `start`..`end` (inclusive Asia/Shanghai business days) select facts by their
-  `date_key`: purchases (accruals) by when they happened, orders, bill payments,
-  mailings and subscriptions by when they were made, redemptions by when they were
-  made, breakage by the lot's expiry date, members by their registration date.
-- `inst` is a code at any level of the tree (company, district, outlet/kiosk/store) and
-  keeps everything in that subtree of `dim_institution`. Purchases, bill payments,
-  mailings and subscriptions count at the institution where they happened, pickups at
-  the collecting outlet, lots (liability, breakage) at the institution that issued the
-  points. Member stock (members, new members, tiers, cohorts) and redemptions count at
-  the member's home (registration) institution.
-- `channel` keeps transactions made in that channel; member stock uses the registration
-  channel; lots follow the channel of the purchase that earned them.
-- `campaign` keeps purchases that earned points from that campaign, and what follows
-  from them (their postings and lots). Member stock, redemptions and the commerce flows
-  (pickups, bills, mailings) are not campaign-specific and ignore it. On the campaign
-  blocks it picks the campaign instead.
+- sums (purchases, GMV, points, liability, breakage, issuance, campaign cost and GMV)
+  come from rollups by day, institution, channel and business type, or by campaign;
+- members who bought in a period [s, e] are counted, not hashed: `rollup_buyer` holds each
+  purchase with the day of the member's previous (and next) purchase in the same scope,
+  and a member bought in [s, e] once for each row in [s, e] whose previous purchase was
+  before s (bought twice or more: that row's next purchase is by e too). Rows keep the
+  previous purchase in the same channel, the same district and the same online/offline
+  kind too, so members per channel, per district and the channel mix are counts as well;
+- a member's purchases and GMV over [s, e] are the suffix sums of that first row less
+  those of the member's first row after e.
 
-Merged members keep their own history: a purchase counts for the member id it was made
-under, and merged members are left out of member stock.
+Counting members within an institution subtree (or a channel, where the next purchase
+would also be needed) has no such rows: those parts come from the facts, as do blocks no
+rollup serves (redemptions, pickups, services, member stock; all small tables).
+`from_facts=True` asks the fact tables for the whole block.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
-from typing import Any, Protocol
+from datetime import date
 
 import pandas as pd
 
+from warehouse import fact_queries as facts
 from warehouse.calendar import date_key
-
-# Two-sided 95% quantile of the standard normal distribution.
-Z_95 = 1.959963984540054
-
-
-class Reader(Protocol):
-    """What the queries need: `warehouse.WarehouseReader`, or any DuckDB connection
-    wrapped to answer `$name` parameters from a dict."""
-
-    def query(self, sql: str, params: Mapping[str, object]) -> pd.DataFrame: ...
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The dashboard filters; `start` and `end` are inclusive business days."""
-
-    start: date
-    end: date
-    inst: str | None = None
-    channel: str | None = None
-    campaign: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.end < self.start:
-            raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def previous(self) -> Filters:
-        """The period of the same length that ends the day before this one starts."""
-        return replace(
-            self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1)
-        )
-
-
-@dataclass
-class _Where:
-    """Conditions joined with AND, the joins they need, and the values of their parameters."""
-
-    conditions: list[str] = field(default_factory=list)
-    params: dict[str, object] = field(default_factory=dict)
-    joins: list[str] = field(default_factory=list)
-
-    def require(self, condition: str, **params: object) -> None:
-        self.conditions.append(condition)
-        self.params.update(params)
-
-    def join(self, clause: str) -> None:
-        if clause not in self.joins:
-            self.joins.append(clause)
-
-    @property
-    def sql(self) -> str:
-        return " AND ".join(self.conditions) if self.conditions else "TRUE"
-
-    @property
-    def join_sql(self) -> str:
-        return " ".join(self.joins)
-
-
-# -- constant fragments -----------------------------------------------------------------
-
-_SUBTREE = "(SELECT code FROM dim_institution WHERE $inst IN (code, district_code, company_code))"
-# A purchase that earned the campaign's points (the sync lists the budgets it earned from).
-_ACCRUAL_IN_CAMPAIGN = (
-    "list_contains(a.campaign_ids, (SELECT campaign_id FROM dim_campaign WHERE code = $campaign))"
+from warehouse.fact_queries import (
+    CAMPAIGN_COUNTS,
+    HEADLINE_COLUMNS,
+    SUBTREE,
+    Z_95,
+    Effect,
+    Filters,
+    Reader,
+    Where,
+    accrual_scope,
+    campaign_choice,
+    campaign_purchases,
+    children_of,
+    day_of,
+    incremental_effect,
+    ints,
+    member_scope,
+    merge,
+    redemption_scope,
+    sum_of,
+    with_effects,
 )
-_NOT_MERGED = "m.status <> 'merged'"
+from warehouse.rollups import CAMPAIGN_WINDOWS, targeted
+
+__all__ = [
+    "CAMPAIGN_COUNTS",
+    "HEADLINE_COLUMNS",
+    "Z_95",
+    "Effect",
+    "Filters",
+    "Reader",
+    "activity_range",
+    "campaign_daily",
+    "campaign_results",
+    "campaigns",
+    "channel_mix",
+    "channels",
+    "cohort_retention",
+    "daily_sales",
+    "date_key",
+    "headline_totals",
+    "incremental_effect",
+    "institution_tree",
+    "institutions",
+    "issuance_by_campaign",
+    "issuance_by_source",
+    "liability_by_institution",
+    "new_members_daily",
+    "pickup_by_outlet",
+    "pickup_summary",
+    "points_flow_daily",
+    "points_liability",
+    "purchase_frequency",
+    "redemptions_by_reward",
+    "sales_by_business_type",
+    "sales_by_channel",
+    "sales_by_institution",
+    "service_activity",
+    "tier_distribution",
+    "top_members",
+]
+
+# Blocks on small tables, answered from the facts as they are.
+activity_range = facts.activity_range
+institutions = facts.institutions
+channels = facts.channels
+campaigns = facts.campaigns
+pickup_summary = facts.pickup_summary
+pickup_by_outlet = facts.pickup_by_outlet
+service_activity = facts.service_activity
+new_members_daily = facts.new_members_daily
+tier_distribution = facts.tier_distribution
+redemptions_by_reward = facts.redemptions_by_reward
 
 
-def _sum(expression: str, where: str | None = None) -> str:
-    """SUM (of the rows matching `where`) that is 0 over no rows and stays BIGINT:
-    DuckDB widens sums to HUGEINT, which pandas would turn into floats."""
-    only = f" FILTER (WHERE {where})" if where else ""
-    return f"CAST(COALESCE(SUM({expression}){only}, 0) AS BIGINT)"
+# -- scopes on the rollups ------------------------------------------------------------------
 
 
-def _day(key: str) -> str:
-    """The DATE of an integer yyyymmdd key column."""
-    return f"CAST(strptime(CAST({key} AS VARCHAR), '%Y%m%d') AS DATE)"
+def _campaign(f: Filters, alias: str, where: Where) -> None:
+    """Rows of every purchase (campaign_id 0), or of the chosen campaign's purchases."""
+    if f.campaign:
+        where.require(
+            f"{alias}.campaign_id = (SELECT campaign_id FROM dim_campaign WHERE code = $campaign)",
+            campaign=f.campaign,
+        )
+    else:
+        where.require(f"{alias}.campaign_id = 0")
 
 
-def _accrual_scope(
+def _purchases(
     f: Filters,
+    alias: str,
     *,
     first_day: date | None = None,
     channel: bool = True,
-    campaign: bool = True,
     prefix: str = "",
-) -> _Where:
-    """Purchases (`fact_accrual a`) from `first_day` (default: `f.start`) to `f.end`; the
-    date parameters are named `$<prefix>from_key` and `$<prefix>to_key`."""
-    where = _Where()
+) -> Where:
+    """Rows of a rollup of purchases (`rollup_sales_day`, `rollup_buyer`) that
+    `fact_queries.accrual_scope` would choose purchases for, with the same parameters."""
+    where = Where()
     where.require(
-        f"a.date_key BETWEEN ${prefix}from_key AND ${prefix}to_key",
+        f"{alias}.date_key BETWEEN ${prefix}from_key AND ${prefix}to_key",
         **{
             f"{prefix}from_key": date_key(first_day or f.start),
             f"{prefix}to_key": date_key(f.end),
         },
     )
     if f.inst:
-        where.require("a.institution_code IN " + _SUBTREE, inst=f.inst)
+        where.require(f"{alias}.institution_code IN " + SUBTREE, inst=f.inst)
     if channel and f.channel:
-        where.require("a.channel = $channel", channel=f.channel)
-    if campaign and f.campaign:
-        where.require(_ACCRUAL_IN_CAMPAIGN, campaign=f.campaign)
+        where.require(f"{alias}.channel = $channel", channel=f.channel)
+    _campaign(f, alias, where)
     return where
 
 
-def _member_scope(f: Filters) -> _Where:
-    """Member stock (`dim_member m`) by home institution and registration channel."""
-    where = _Where()
-    where.require(_NOT_MERGED)
+def _lots(f: Filters) -> Where:
+    """Rows of `rollup_lot_day l` for the lots `fact_queries.lot_scope` chooses."""
+    where = Where()
     if f.inst:
-        where.require("m.registered_institution IN " + _SUBTREE, inst=f.inst)
-    if f.channel:
-        where.require("m.registered_channel = $channel", channel=f.channel)
-    return where
-
-
-def _lot_scope(f: Filters) -> _Where:
-    """Lots (`fact_lot l`) by issuing institution, by the channel of the purchase that
-    earned them (stored on the lot), and by its campaign (looked up only then)."""
-    where = _Where()
-    if f.inst:
-        where.require("l.institution_code IN " + _SUBTREE, inst=f.inst)
+        where.require("l.institution_code IN " + SUBTREE, inst=f.inst)
     if f.channel:
         where.require("l.channel = $channel", channel=f.channel)
-    if f.campaign:
-        # A semi-join on the purchases chosen first: joining every lot to its purchase
-        # and filtering after costs seconds at millions of lots.
-        where.require(
-            f"l.accrual_id IN (SELECT a.accrual_id FROM fact_accrual a "
-            f"WHERE {_ACCRUAL_IN_CAMPAIGN})",
-            campaign=f.campaign,
-        )
+    _campaign(f, "l", where)
     return where
 
 
-def _redemption_scope(f: Filters, first_day: date) -> _Where:
-    """Completed redemptions (`fact_redemption r`); the member's home institution counts
-    (`dim_member m`, joined only then)."""
-    where = _Where()
-    where.require(
-        "r.status = 'completed' AND r.date_key BETWEEN $from_key AND $to_key",
-        from_key=date_key(first_day),
-        to_key=date_key(f.end),
-    )
-    if f.inst:
-        where.join("JOIN dim_member m ON m.member_id = r.member_id")
-        where.require("m.registered_institution IN " + _SUBTREE, inst=f.inst)
-    if f.channel:
-        where.require("r.channel = $channel", channel=f.channel)
-    return where
+def _by_institution(f: Filters, rollup: str) -> str:
+    """`rollup_<rollup>_day` (every institution together), or its per-institution table
+    when an institution is chosen."""
+    return f"rollup_{rollup}_institution_day" if f.inst else f"rollup_{rollup}_day"
 
 
-def _children(f: Filters) -> tuple[str, dict[str, object]]:
-    """A `children(code, child)` CTE body mapping every institution of the selected
-    subtree to the child of the selected node it rolls up to: districts under the company
-    (or with no node selected), outlets under a district, the outlet itself."""
-    if not f.inst:
-        return (
-            "SELECT i.code, COALESCE(i.district_code, i.code) AS child FROM dim_institution i",
-            {},
-        )
-    return (
-        "SELECT i.code, CASE WHEN (SELECT level FROM dim_institution WHERE code = $inst) = 0 "
-        "THEN COALESCE(i.district_code, i.code) ELSE i.code END AS child "
-        "FROM dim_institution i WHERE $inst IN (i.code, i.district_code, i.company_code)",
-        {"inst": f.inst},
-    )
+def _counted(f: Filters) -> bool:
+    """Whether `rollup_buyer`'s previous and next purchase days count the members of the
+    filtered purchases: in every purchase's scope or a campaign's, not within a subtree or
+    a channel."""
+    return not f.inst and not f.channel
 
 
-def _merge(*wheres: _Where, **extra: object) -> dict[str, object]:
-    params: dict[str, object] = {}
-    for where in wheres:
-        params.update(where.params)
-    params.update(extra)
-    return params
+# -- overview -------------------------------------------------------------------------------
 
 
-# -- reference lists ----------------------------------------------------------------------
-
-
-def activity_range(reader: Reader) -> pd.DataFrame:
-    """First and last business day with a purchase (NULL in an empty warehouse).
-
-    Columns: first_day, last_day (DATE).
-    """
-    return reader.query(
-        f"SELECT {_day('min(date_key)')} AS first_day, {_day('max(date_key)')} AS last_day "
-        "FROM fact_accrual",
-        {},
-    )
-
-
-def institutions(reader: Reader) -> pd.DataFrame:
-    """Columns: code, name, name_en, kind, level, parent_code; tree order."""
-    return reader.query(
-        "SELECT code, name, name_en, kind, level, parent_code FROM dim_institution "
-        "ORDER BY company_code, COALESCE(district_code, ''), level, code",
-        {},
-    )
-
-
-def channels(reader: Reader) -> pd.DataFrame:
-    """Columns: code, name, name_en, is_online."""
-    return reader.query("SELECT code, name, name_en, is_online FROM dim_channel ORDER BY code", {})
-
-
-def campaigns(reader: Reader) -> pd.DataFrame:
-    """Columns: code, name, name_en, starts_on, ends_on, budget_points; newest first."""
-    return reader.query(
-        "SELECT code, name, name_en, starts_on, ends_on, budget_points FROM dim_campaign "
-        "ORDER BY starts_on DESC, code",
-        {},
-    )
-
-
-# -- overview ---------------------------------------------------------------------------
-
-HEADLINE_COLUMNS = (
-    "members",
-    "new_members",
-    "active_members",
-    "repeat_buyers",
-    "purchases",
-    "gmv_fen",
-    "points_issued",
-    "points_redeemed",
-    "points_expired",
-)
-
-
-def headline_totals(reader: Reader, f: Filters) -> pd.DataFrame:
-    """The headline numbers of the period and of the previous period of the same length.
-
-    One row per `period` ('current', 'previous'), columns: period, members (not merged,
-    registered by the period's end), new_members (registered in it), active_members
-    (made a purchase), repeat_buyers (made two or more), purchases, gmv_fen (purchase
-    amounts net of refunds), points_issued (earned by those purchases, base and
-    campaign), points_redeemed (completed redemptions), points_expired (breakage: what
-    expired of lots whose expiry date falls in the period).
-    """
+def headline_totals(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
+    """As `fact_queries.headline_totals`: the headline numbers of the period and the one
+    before it. Columns: period, and HEADLINE_COLUMNS."""
+    if from_facts:
+        return facts.headline_totals(reader, f)
     previous = f.previous()
-    accruals = _accrual_scope(f, first_day=previous.start)
-    members = _member_scope(f)
-    redemptions = _redemption_scope(f, previous.start)
-    lots = _lot_scope(f)
+    sales = _purchases(f, "s", first_day=previous.start)
+    members = member_scope(f)
+    redemptions = redemption_scope(f, previous.start)
+    lots = _lots(f)
     lots.require(
-        "l.expired > 0 AND l.expires_on BETWEEN $from_day AND $to_day",
-        from_day=previous.start,
-        to_day=f.end,
+        "l.expires_on BETWEEN $from_day AND $to_day", from_day=previous.start, to_day=f.end
     )
-    sql = f"""
-        WITH buyers AS (
-            SELECT a.date_key >= $split_key AS now, a.member_id, count(*) AS n,
-                   {_sum("a.net_fen")} AS gmv, {_sum("a.points")} AS points
-            FROM fact_accrual a WHERE {accruals.sql}
-            GROUP BY ALL
-        ),
-        sales AS (
+    if _counted(f):
+        # A member bought in a period once: the row whose previous purchase came before
+        # it; twice or more when that row's next purchase is in the period too.
+        now = _purchases(f, "b", prefix="cur_")
+        before = _purchases(previous, "b", prefix="prev_")
+        scope = Where(params={**now.params, **before.params})
+        buyers = f"""
+            SELECT count(*) FILTER (WHERE now) AS now_active,
+                   count(*) FILTER (WHERE now AND next_key <= $cur_to_key) AS now_repeat,
+                   count(*) FILTER (WHERE NOT now) AS before_active,
+                   count(*) FILTER (WHERE NOT now AND next_key <= $prev_to_key)
+                       AS before_repeat
+            FROM (
+                SELECT TRUE AS now, b.next_key FROM rollup_buyer b
+                WHERE {now.sql} AND b.prev_key < $cur_from_key
+                UNION ALL
+                SELECT FALSE, b.next_key FROM rollup_buyer b
+                WHERE {before.sql} AND b.prev_key < $prev_from_key
+            )
+        """
+    else:
+        scope = accrual_scope(f, first_day=previous.start)
+        buyers = f"""
             SELECT count(*) FILTER (WHERE now) AS now_active,
                    count(*) FILTER (WHERE now AND n >= 2) AS now_repeat,
-                   {_sum("n", "now")} AS now_purchases, {_sum("gmv", "now")} AS now_gmv,
-                   {_sum("points", "now")} AS now_points,
                    count(*) FILTER (WHERE NOT now) AS before_active,
-                   count(*) FILTER (WHERE NOT now AND n >= 2) AS before_repeat,
-                   {_sum("n", "NOT now")} AS before_purchases,
-                   {_sum("gmv", "NOT now")} AS before_gmv,
-                   {_sum("points", "NOT now")} AS before_points
-            FROM buyers
+                   count(*) FILTER (WHERE NOT now AND n >= 2) AS before_repeat
+            FROM (
+                SELECT a.date_key >= $split_key AS now, a.member_id, count(*) AS n
+                FROM fact_accrual a WHERE {scope.sql}
+                GROUP BY ALL
+            )
+        """
+    sql = f"""
+        WITH buyers AS ({buyers}),
+        sales AS (
+            SELECT {sum_of("s.purchases", "s.date_key >= $split_key")} AS now_purchases,
+                   {sum_of("s.net_fen", "s.date_key >= $split_key")} AS now_gmv,
+                   {sum_of("s.points", "s.date_key >= $split_key")} AS now_points,
+                   {sum_of("s.purchases", "s.date_key < $split_key")} AS before_purchases,
+                   {sum_of("s.net_fen", "s.date_key < $split_key")} AS before_gmv,
+                   {sum_of("s.points", "s.date_key < $split_key")} AS before_points
+            FROM {_by_institution(f, "sales")} s WHERE {sales.sql}
+        ),
+        registered AS (
+            SELECT m.registered_date_key AS day, count(*) AS n
+            FROM dim_member m WHERE {members.sql} AND m.registered_date_key <= $cur_to_key
+            GROUP BY 1
         ),
         stock AS (
-            SELECT count(*) FILTER (WHERE m.registered_date_key <= $cur_to_key) AS now_members,
-                   count(*) FILTER (
-                       WHERE m.registered_date_key BETWEEN $cur_from_key AND $cur_to_key
-                   ) AS now_new,
-                   count(*) FILTER (WHERE m.registered_date_key <= $prev_to_key) AS before_members,
-                   count(*) FILTER (
-                       WHERE m.registered_date_key BETWEEN $prev_from_key AND $prev_to_key
-                   ) AS before_new
-            FROM dim_member m WHERE {members.sql}
+            SELECT {sum_of("n")} AS now_members,
+                   {sum_of("n", "day BETWEEN $cur_from_key AND $cur_to_key")} AS now_new,
+                   {sum_of("n", "day <= $prev_to_key")} AS before_members,
+                   {sum_of("n", "day BETWEEN $prev_from_key AND $prev_to_key")} AS before_new
+            FROM registered
         ),
         redeemed AS (
-            SELECT {_sum("r.points_spent", "r.date_key >= $split_key")} AS now_redeemed,
-                   {_sum("r.points_spent", "r.date_key < $split_key")} AS before_redeemed
+            SELECT {sum_of("r.points_spent", "r.date_key >= $split_key")} AS now_redeemed,
+                   {sum_of("r.points_spent", "r.date_key < $split_key")} AS before_redeemed
             FROM fact_redemption r {redemptions.join_sql}
             WHERE {redemptions.sql}
         ),
         expired AS (
-            SELECT {_sum("l.expired", "l.expires_on >= $split_day")} AS now_expired,
-                   {_sum("l.expired", "l.expires_on < $split_day")} AS before_expired
-            FROM fact_lot l {lots.join_sql}
-            WHERE {lots.sql}
+            SELECT {sum_of("l.expired", "l.expires_on >= $split_day")} AS now_expired,
+                   {sum_of("l.expired", "l.expires_on < $split_day")} AS before_expired
+            FROM {_by_institution(f, "lot")} l WHERE {lots.sql}
         )
         SELECT 'current' AS period, now_members AS members, now_new AS new_members,
                now_active AS active_members, now_repeat AS repeat_buyers,
                now_purchases AS purchases, now_gmv AS gmv_fen, now_points AS points_issued,
                now_redeemed AS points_redeemed, now_expired AS points_expired
-        FROM sales, stock, redeemed, expired
+        FROM buyers, sales, stock, redeemed, expired
         UNION ALL
         SELECT 'previous', before_members, before_new, before_active, before_repeat,
                before_purchases, before_gmv, before_points, before_redeemed, before_expired
-        FROM sales, stock, redeemed, expired
+        FROM buyers, sales, stock, redeemed, expired
         ORDER BY period
     """
-    # Redemptions reuse the accrual scope's $from_key/$to_key with the same values.
-    params = _merge(
-        accruals,
+    # Every scope of the period and its predecessor names its days $from_key..$to_key.
+    params = merge(
+        sales,
+        scope,
         members,
         redemptions,
         lots,
@@ -362,17 +277,34 @@ def headline_totals(reader: Reader, f: Filters) -> pd.DataFrame:
         prev_from_key=date_key(previous.start),
         prev_to_key=date_key(previous.end),
     )
-    return _ints(reader.query(sql, params), HEADLINE_COLUMNS)
+    return ints(reader.query(sql, params), HEADLINE_COLUMNS)
 
 
-def daily_sales(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Purchases per day of the period and of the previous one, every day present.
+def daily_sales(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
+    """As `fact_queries.daily_sales`: purchases per day of the period and the previous one.
 
-    Columns: period ('current', 'previous'), day_index (0 = first day of that period),
-    day (DATE), purchases, active_members, gmv_fen, points_issued.
+    Columns: period, day_index, day, purchases, active_members, gmv_fen, points_issued.
     """
+    if from_facts:
+        return facts.daily_sales(reader, f)
     previous = f.previous()
-    accruals = _accrual_scope(f, first_day=previous.start)
+    sales = _purchases(f, "s", first_day=previous.start)
+    if not f.inst:
+        # Without a subtree, a member's first purchase of the day in the scope (or in
+        # the channel) is a row whose previous one was on an earlier day.
+        scope = _purchases(f, "b", first_day=previous.start)
+        before = "b.prev_channel_key" if f.channel else "b.prev_key"
+        active = f"""
+            SELECT b.date_key, count(*) AS active_members
+            FROM rollup_buyer b WHERE {scope.sql} AND {before} < b.date_key
+            GROUP BY b.date_key
+        """
+    else:
+        scope = accrual_scope(f, first_day=previous.start)
+        active = f"""
+            SELECT a.date_key, count(DISTINCT a.member_id) AS active_members
+            FROM fact_accrual a WHERE {scope.sql} GROUP BY a.date_key
+        """
     sql = f"""
         WITH days AS (
             SELECT CAST(d AS DATE) AS day
@@ -380,38 +312,92 @@ def daily_sales(reader: Reader, f: Filters) -> pd.DataFrame:
                                  INTERVAL 1 DAY) t(d)
         ),
         sales AS (
-            SELECT a.date_key, count(*) AS purchases,
-                   count(DISTINCT a.member_id) AS active_members,
-                   {_sum("a.net_fen")} AS gmv_fen, {_sum("a.points")} AS points_issued
-            FROM fact_accrual a WHERE {accruals.sql}
-            GROUP BY a.date_key
-        )
+            SELECT s.date_key, {sum_of("s.purchases")} AS purchases,
+                   {sum_of("s.net_fen")} AS gmv_fen, {sum_of("s.points")} AS points_issued
+            FROM {_by_institution(f, "sales")} s WHERE {sales.sql}
+            GROUP BY s.date_key
+        ),
+        active AS ({active})
         SELECT CASE WHEN days.day >= $split_day THEN 'current' ELSE 'previous' END AS period,
                CASE WHEN days.day >= $split_day THEN days.day - $split_day
                     ELSE days.day - $first_day END AS day_index,
                days.day,
                COALESCE(s.purchases, 0) AS purchases,
-               COALESCE(s.active_members, 0) AS active_members,
+               COALESCE(a.active_members, 0) AS active_members,
                COALESCE(s.gmv_fen, 0) AS gmv_fen,
                COALESCE(s.points_issued, 0) AS points_issued
-        FROM days LEFT JOIN sales s
-          ON s.date_key = CAST(strftime(days.day, '%Y%m%d') AS INTEGER)
+        FROM days
+        LEFT JOIN sales s ON s.date_key = CAST(strftime(days.day, '%Y%m%d') AS INTEGER)
+        LEFT JOIN active a ON a.date_key = CAST(strftime(days.day, '%Y%m%d') AS INTEGER)
         ORDER BY days.day
     """
-    params = _merge(accruals, first_day=previous.start, last_day=f.end, split_day=f.start)
-    return _ints(
+    params = merge(sales, scope, first_day=previous.start, last_day=f.end, split_day=f.start)
+    return ints(
         reader.query(sql, params),
         ("day_index", "purchases", "active_members", "gmv_fen", "points_issued"),
     )
 
 
-def sales_by_channel(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Purchases per channel; channels without any in either period are left out.
-
-    Columns: channel, name, name_en, is_online, purchases, members, gmv_fen,
-    points_issued, previous_gmv_fen; largest GMV first.
+def _sales_by(
+    f: Filters,
+    key: str,
+    joins: str = "",
+    members: tuple[str, Where] | None = None,
+    table: str | None = None,
+) -> tuple[str, dict[str, object]]:
+    """As `fact_queries.sales_by`: per `key` (over sales rollup `s`, by default the one
+    `_by_institution` picks, and `joins`) the period's purchases, GMV and points, the
+    previous period's GMV, and `members` (a query of columns key, members; none: 0) as
+    one query body."""
+    table = table or _by_institution(f, "sales")
+    current = _purchases(f, "s")
+    before = _purchases(f.previous(), "s", prefix="prev_")
+    buyers, scope = members or (
+        "SELECT CAST(NULL AS VARCHAR) AS key, 0 AS members WHERE FALSE",
+        Where(),
+    )
+    sql = f"""
+        WITH cur AS (
+            SELECT {key} AS key, {sum_of("s.purchases")} AS purchases,
+                   {sum_of("s.net_fen")} AS gmv_fen, {sum_of("s.points")} AS points_issued
+            FROM {table} s {joins} WHERE {current.sql}
+            GROUP BY 1
+        ),
+        prev AS (
+            SELECT {key} AS key, {sum_of("s.net_fen")} AS previous_gmv_fen
+            FROM {table} s {joins} WHERE {before.sql}
+            GROUP BY 1
+        ),
+        buyers AS ({buyers})
+        SELECT key, COALESCE(cur.purchases, 0) AS purchases,
+               COALESCE(buyers.members, 0) AS members, COALESCE(cur.gmv_fen, 0) AS gmv_fen,
+               COALESCE(cur.points_issued, 0) AS points_issued,
+               COALESCE(prev.previous_gmv_fen, 0) AS previous_gmv_fen
+        FROM cur FULL OUTER JOIN prev USING (key) LEFT JOIN buyers USING (key)
     """
-    sql, params = _sales_by(f, "a.channel", "")
+    return sql, merge(current, before, scope)
+
+
+def sales_by_channel(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
+    """As `fact_queries.sales_by_channel`. Columns: channel, name, name_en, is_online,
+    purchases, members, gmv_fen, points_issued, previous_gmv_fen; largest GMV first."""
+    if from_facts:
+        return facts.sales_by_channel(reader, f)
+    if f.inst:
+        scope = accrual_scope(f)
+        members = (
+            f"SELECT a.channel AS key, count(DISTINCT a.member_id) AS members "
+            f"FROM fact_accrual a WHERE {scope.sql} GROUP BY 1",
+            scope,
+        )
+    else:
+        scope = _purchases(f, "b")
+        members = (
+            "SELECT b.channel AS key, count(*) AS members FROM rollup_buyer b "
+            f"WHERE {scope.sql} AND b.prev_channel_key < $from_key GROUP BY 1",
+            scope,
+        )
+    sql, params = _sales_by(f, "s.channel", members=members)
     sql = f"""
         WITH sales AS ({sql})
         SELECT s.key AS channel, c.name, c.name_en, c.is_online, s.purchases, s.members,
@@ -419,49 +405,18 @@ def sales_by_channel(reader: Reader, f: Filters) -> pd.DataFrame:
         FROM sales s LEFT JOIN dim_channel c ON c.code = s.key
         ORDER BY s.gmv_fen DESC, s.key
     """
-    return _ints(
+    return ints(
         reader.query(sql, params),
         ("purchases", "members", "gmv_fen", "points_issued", "previous_gmv_fen"),
     )
 
 
-def _sales_by(f: Filters, key: str, joins: str) -> tuple[str, dict[str, object]]:
-    """Purchases of the period and GMV of the previous one per `key`, as one query body
-    with columns key, purchases, members, gmv_fen, points_issued, previous_gmv_fen.
-
-    The two periods are aggregated apart: distinct members are counted for the current
-    one only, which keeps the distinct count to half the rows.
-    """
-    current = _accrual_scope(f)
-    before = _accrual_scope(f.previous(), prefix="prev_")
-    sql = f"""
-        WITH cur AS (
-            SELECT {key} AS key, count(*) AS purchases, count(DISTINCT a.member_id) AS members,
-                   {_sum("a.net_fen")} AS gmv_fen, {_sum("a.points")} AS points_issued
-            FROM fact_accrual a {joins} WHERE {current.sql}
-            GROUP BY 1
-        ),
-        prev AS (
-            SELECT {key} AS key, {_sum("a.net_fen")} AS previous_gmv_fen
-            FROM fact_accrual a {joins} WHERE {before.sql}
-            GROUP BY 1
-        )
-        SELECT key, COALESCE(cur.purchases, 0) AS purchases,
-               COALESCE(cur.members, 0) AS members, COALESCE(cur.gmv_fen, 0) AS gmv_fen,
-               COALESCE(cur.points_issued, 0) AS points_issued,
-               COALESCE(prev.previous_gmv_fen, 0) AS previous_gmv_fen
-        FROM cur FULL OUTER JOIN prev USING (key)
-    """
-    return sql, _merge(current, before)
-
-
-def sales_by_business_type(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Purchases per business type (goods, bill payment, mailing, ...).
-
-    Columns: business_type, name, name_en, purchases, gmv_fen, previous_gmv_fen;
-    largest GMV first.
-    """
-    sql, params = _sales_by(f, "a.business_type", "")
+def sales_by_business_type(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
+    """As `fact_queries.sales_by_business_type`. Columns: business_type, name, name_en,
+    purchases, gmv_fen, previous_gmv_fen; largest GMV first."""
+    if from_facts:
+        return facts.sales_by_business_type(reader, f)
+    sql, params = _sales_by(f, "s.business_type")
     sql = f"""
         WITH sales AS ({sql})
         SELECT s.key AS business_type, b.name, b.name_en, s.purchases, s.gmv_fen,
@@ -469,21 +424,43 @@ def sales_by_business_type(reader: Reader, f: Filters) -> pd.DataFrame:
         FROM sales s LEFT JOIN dim_business_type b ON b.code = s.key
         ORDER BY s.gmv_fen DESC, s.key
     """
-    return _ints(reader.query(sql, params), ("purchases", "gmv_fen", "previous_gmv_fen"))
+    return ints(reader.query(sql, params), ("purchases", "gmv_fen", "previous_gmv_fen"))
 
 
 # -- channels and institutions ------------------------------------------------------------
 
 
-def sales_by_institution(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Purchases rolled up to the children of the selected institution (districts when
-    none is selected, outlets of a district, the outlet itself).
-
-    Columns: code, name, name_en, kind, purchases, members, gmv_fen, points_issued,
-    previous_gmv_fen; largest GMV first.
-    """
-    children, child_params = _children(f)
-    sql, params = _sales_by(f, "ch.child", "JOIN children ch ON ch.code = a.institution_code")
+def sales_by_institution(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
+    """As `fact_queries.sales_by_institution`: purchases rolled up to the children of the
+    selected institution. Columns: code, name, name_en, kind, purchases, members, gmv_fen,
+    points_issued, previous_gmv_fen; largest GMV first."""
+    if from_facts:
+        return facts.sales_by_institution(reader, f)
+    children, child_params = children_of(f)
+    if _counted(f):
+        # With no institution chosen the children are the districts (or the institution
+        # itself outside any): rollup_buyer's district_key.
+        scope = _purchases(f, "b")
+        members = (
+            "SELECT b.district_key AS key, count(*) AS members FROM rollup_buyer b "
+            f"WHERE {scope.sql} AND b.prev_district_key < $from_key GROUP BY 1",
+            scope,
+        )
+    else:
+        scope = accrual_scope(f)
+        members = (
+            "SELECT ch.child AS key, count(DISTINCT a.member_id) AS members "
+            "FROM fact_accrual a JOIN children ch ON ch.code = a.institution_code "
+            f"WHERE {scope.sql} GROUP BY 1",
+            scope,
+        )
+    sql, params = _sales_by(
+        f,
+        "ch.child",
+        "JOIN children ch ON ch.code = s.institution_code",
+        members,
+        "rollup_sales_institution_day",
+    )
     sql = f"""
         WITH children AS ({children}),
         sales AS ({sql})
@@ -492,28 +469,26 @@ def sales_by_institution(reader: Reader, f: Filters) -> pd.DataFrame:
         FROM sales s JOIN dim_institution n ON n.code = s.key
         ORDER BY s.gmv_fen DESC, s.key
     """
-    return _ints(
+    return ints(
         reader.query(sql, {**params, **child_params}),
         ("purchases", "members", "gmv_fen", "points_issued", "previous_gmv_fen"),
     )
 
 
-def institution_tree(reader: Reader, f: Filters) -> pd.DataFrame:
-    """GMV booked directly at each institution of the selected subtree, for a tree view.
-
-    Every company and district of the subtree is present (0 when nothing was booked on
-    it directly); outlets, kiosks and stores only when they have purchases.
-    Columns: code, parent_code, name, name_en, kind, level, gmv_fen.
-    """
-    accruals = _accrual_scope(f)
-    subtree = _Where()
+def institution_tree(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
+    """As `fact_queries.institution_tree`: GMV booked directly at each institution of the
+    selected subtree. Columns: code, parent_code, name, name_en, kind, level, gmv_fen."""
+    if from_facts:
+        return facts.institution_tree(reader, f)
+    sales = _purchases(f, "s")
+    subtree = Where()
     if f.inst:
-        subtree.require("i.code IN " + _SUBTREE, inst=f.inst)
+        subtree.require("i.code IN " + SUBTREE, inst=f.inst)
     sql = f"""
         WITH own AS (
-            SELECT a.institution_code AS code, {_sum("a.net_fen")} AS gmv_fen
-            FROM fact_accrual a WHERE {accruals.sql}
-            GROUP BY a.institution_code
+            SELECT s.institution_code AS code, {sum_of("s.net_fen")} AS gmv_fen
+            FROM rollup_sales_institution_day s WHERE {sales.sql}
+            GROUP BY s.institution_code
         )
         SELECT i.code, i.parent_code, i.name, i.name_en, i.kind, i.level,
                COALESCE(own.gmv_fen, 0) AS gmv_fen
@@ -521,349 +496,136 @@ def institution_tree(reader: Reader, f: Filters) -> pd.DataFrame:
         WHERE {subtree.sql} AND (i.level < 2 OR own.gmv_fen IS NOT NULL)
         ORDER BY i.level, i.code
     """
-    return _ints(reader.query(sql, _merge(accruals, subtree)), ("level", "gmv_fen"))
-
-
-def _pickup_scope(f: Filters) -> _Where:
-    where = _Where()
-    where.require(
-        "o.fulfilment = 'pickup' AND o.date_key BETWEEN $from_key AND $to_key",
-        from_key=date_key(f.start),
-        to_key=date_key(f.end),
-    )
-    if f.inst:
-        where.require("o.outlet_code IN " + _SUBTREE, inst=f.inst)
-    if f.channel:
-        where.require("o.channel = $channel", channel=f.channel)
-    return where
-
-
-_PICKUP_MEASURES = """
-    count(*) AS pickup_orders,
-    count(*) FILTER (WHERE c.is_online) AS online_pickup_orders,
-    count(*) FILTER (WHERE o.fulfilled_at IS NOT NULL) AS picked_up,
-    count(*) FILTER (WHERE o.fulfilled_at IS NOT NULL AND c.is_online) AS online_picked_up,
-    count(*) FILTER (WHERE o.status = 'expired') AS expired,
-    count(*) FILTER (WHERE o.status = 'ready_for_pickup') AS awaiting,
-    median(epoch(o.fulfilled_at) - epoch(o.created_at)) / 3600.0 AS median_hours
-"""
-_PICKUP_COUNTS = (
-    "pickup_orders",
-    "online_pickup_orders",
-    "picked_up",
-    "online_picked_up",
-    "expired",
-    "awaiting",
-)
-
-
-def pickup_summary(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Buy online, collect at a post office: pickup orders placed in the period.
-
-    One row, columns: pickup_orders, online_pickup_orders (placed on an online channel),
-    picked_up, online_picked_up (ordered online and collected offline), expired
-    (uncollected in time), awaiting (still at the counter), pickup_rate (picked up ÷
-    picked up or expired; NULL when neither), median_hours (order placed to collected).
-    """
-    where = _pickup_scope(f)
-    sql = f"""
-        SELECT {_PICKUP_MEASURES}
-        FROM fact_order o LEFT JOIN dim_channel c ON c.code = o.channel
-        WHERE {where.sql}
-    """
-    return _with_pickup_rate(_ints(reader.query(sql, where.params), _PICKUP_COUNTS))
-
-
-def pickup_by_outlet(reader: Reader, f: Filters) -> pd.DataFrame:
-    """The pickup measures of `pickup_summary` per collecting outlet.
-
-    Columns: outlet_code, name, name_en, district_name, district_name_en, and the
-    columns of `pickup_summary`; most pickup orders first.
-    """
-    where = _pickup_scope(f)
-    sql = f"""
-        SELECT o.outlet_code, i.name, i.name_en, i.district_name, i.district_name_en,
-               {_PICKUP_MEASURES}
-        FROM fact_order o LEFT JOIN dim_channel c ON c.code = o.channel
-        LEFT JOIN dim_institution i ON i.code = o.outlet_code
-        WHERE {where.sql}
-        GROUP BY ALL
-        ORDER BY pickup_orders DESC, o.outlet_code
-    """
-    return _with_pickup_rate(_ints(reader.query(sql, where.params), _PICKUP_COUNTS))
-
-
-def _with_pickup_rate(frame: pd.DataFrame) -> pd.DataFrame:
-    settled = frame["picked_up"] + frame["expired"]
-    frame["pickup_rate"] = (frame["picked_up"] / settled.where(settled > 0)).astype("float64")
-    return frame
-
-
-def service_activity(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Counter and life services in the period: mailings by service, paid bill payments
-    by biller kind, press subscriptions by term.
-
-    Columns: service ('mailing', 'bill_payment', 'subscription'), kind, count,
-    amount_fen (postage; bill amount; subscription price net of refunds).
-    """
-    keys = {"from_key": date_key(f.start), "to_key": date_key(f.end)}
-    mailings, bills, subscriptions = _Where(), _Where(), _Where()
-    mailings.require("x.date_key BETWEEN $from_key AND $to_key", **keys)
-    bills.require("x.status = 'paid' AND x.date_key BETWEEN $from_key AND $to_key", **keys)
-    subscriptions.require("x.date_key BETWEEN $from_key AND $to_key", **keys)
-    if f.inst:
-        for where in (mailings, bills, subscriptions):
-            where.require("x.institution_code IN " + _SUBTREE, inst=f.inst)
-    if f.channel:
-        for where in (mailings, bills, subscriptions):
-            where.require("x.channel = $channel", channel=f.channel)
-    sql = f"""
-        SELECT 'mailing' AS service, x.service AS kind, count(*) AS count,
-               {_sum("x.fee_fen")} AS amount_fen
-        FROM fact_mailing x WHERE {mailings.sql} GROUP BY ALL
-        UNION ALL
-        SELECT 'bill_payment', x.biller_kind, count(*), {_sum("x.amount_fen")}
-        FROM fact_bill_payment x WHERE {bills.sql} GROUP BY ALL
-        UNION ALL
-        SELECT 'subscription', x.term, count(*), {_sum("x.total_fen - x.refund_fen")}
-        FROM fact_subscription x WHERE {subscriptions.sql} GROUP BY ALL
-        ORDER BY service, kind
-    """
-    return _ints(reader.query(sql, _merge(mailings, bills, subscriptions)), ("count", "amount_fen"))
+    return ints(reader.query(sql, merge(sales, subtree)), ("level", "gmv_fen"))
 
 
 # -- campaigns ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Effect:
-    """Difference in mean GMV per member (treated − holdout) with its 95% interval, fen."""
+def campaign_results(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
+    """As `fact_queries.campaign_results`: per campaign running in the period (or the one
+    `f.campaign` names) its cost, GMV against a baseline and incremental effect.
 
-    lift: float
-    low: float
-    high: float
-
-
-def incremental_effect(
-    treated_n: int,
-    treated_sum: int,
-    treated_var: float,
-    holdout_n: int,
-    holdout_sum: int,
-    holdout_var: float,
-) -> Effect | None:
-    """Welch's difference in means with a normal-approximation 95% confidence interval.
-
-    lift = mean(treated) − mean(holdout); its standard error is
-    sqrt(var_t / n_t + var_h / n_h) with sample variances (n − 1 denominators), and
-    the interval is lift ± 1.96 · SE. None when a group has fewer than two members (no
-    variance to estimate) or a variance is missing.
+    Cost, participants and group sizes are campaign-wide: `rollup_campaign`. So are the
+    GMV and the groups' sums without an institution or channel chosen; with one, the GMV
+    comes from the sales rollup and each member's window GMV from the purchases.
     """
-    if treated_n < 2 or holdout_n < 2:
-        return None
-    if not (math.isfinite(treated_var) and math.isfinite(holdout_var)):
-        return None
-    lift = treated_sum / treated_n - holdout_sum / holdout_n
-    error = math.sqrt(treated_var / treated_n + holdout_var / holdout_n)
-    return Effect(lift, lift - Z_95 * error, lift + Z_95 * error)
-
-
-def _campaign_choice(f: Filters) -> _Where:
-    where = _Where()
-    if f.campaign:
-        where.require("code = $campaign", campaign=f.campaign)
-    else:
-        where.require(
-            "starts_on <= $to_day AND ends_on >= $from_day", from_day=f.start, to_day=f.end
-        )
-    return where
-
-
-_CAMPAIGN_WINDOWS = """
-    SELECT code, name, name_en, starts_on, ends_on, budget_points,
-           CAST(strftime(starts_on, '%Y%m%d') AS INTEGER) AS start_key,
-           CAST(strftime(ends_on, '%Y%m%d') AS INTEGER) AS end_key,
-           CAST(strftime(starts_on - CAST(ends_on - starts_on + 1 AS INTEGER), '%Y%m%d') AS INTEGER)
-               AS baseline_start_key,
-           CAST(strftime(starts_on - 1, '%Y%m%d') AS INTEGER) AS baseline_end_key,
-           COALESCE(CAST(json_extract(target_json, '$.business_types') AS VARCHAR[]), [])
-               AS business_types
-    FROM dim_campaign
-"""
-
-
-def _targeted(business_type: str) -> str:
-    """Whether campaign `c` counts a purchase of `business_type` (no targets: all)."""
-    return f"(len(c.business_types) = 0 OR list_contains(c.business_types, {business_type}))"
-
-
-def _campaign_purchases(f: Filters) -> _Where:
-    """Purchases (`fact_accrual a`) at the filtered institution and channel, any date."""
-    where = _Where()
+    if from_facts:
+        return facts.campaign_results(reader, f)
+    choice = campaign_choice(f)
+    if not (f.inst or f.channel):
+        sql = f"""
+            WITH c AS ({CAMPAIGN_WINDOWS} WHERE {choice.sql}),
+            r AS (SELECT * FROM rollup_campaign WHERE code IN (SELECT code FROM c))
+            {_CAMPAIGN_ROWS}
+        """
+        return with_effects(ints(reader.query(sql, choice.params), CAMPAIGN_COUNTS))
+    purchases = campaign_purchases(f)
+    sales = Where()
+    sales.require("s.campaign_id = 0")
     if f.inst:
-        where.require("a.institution_code IN " + _SUBTREE, inst=f.inst)
+        sales.require("s.institution_code IN " + SUBTREE, inst=f.inst)
     if f.channel:
-        where.require("a.channel = $channel", channel=f.channel)
-    return where
-
-
-CAMPAIGN_COUNTS = (
-    "budget_points",
-    "points_awarded",
-    "points_returned",
-    "points_cost",
-    "participants",
-    "gmv_window_fen",
-    "gmv_baseline_fen",
-    "treated_members",
-    "treated_gmv_fen",
-    "holdout_members",
-    "holdout_gmv_fen",
-)
-
-
-def campaign_results(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Per campaign running in the period (or the one `f.campaign` names): its cost, its
-    GMV against a baseline, and its incremental effect against its holdout group.
-
-    GMV counted for a campaign: purchases in its target business types (all when it
-    targets none) at the filtered institution and channel. The window is the campaign's
-    own (whatever the period filter); the baseline is the same number of days just
-    before it starts. The effect compares mean GMV per member in the window between the
-    members who got the offer and the random holdout (`dim_campaign_member`, members
-    who did not buy count as 0) — see `incremental_effect`. Cost and participants are
-    campaign-wide: the budget is.
-
-    Columns: code, name, name_en, starts_on, ends_on, budget_points, points_awarded
-    (campaign points earned), points_returned (given back to the budget by refunds),
-    points_cost (awarded − returned), budget_used (cost ÷ budget), participants (members
-    who earned campaign points), gmv_window_fen, gmv_baseline_fen, treated_members,
-    treated_gmv_fen, treated_var, holdout_members, holdout_gmv_fen, holdout_var (sample
-    variances of GMV per member, fen²), lift_fen, lift_low_fen, lift_high_fen (mean GMV
-    per member treated − holdout and its 95% interval; NULL without enough members).
-    """
-    choice = _campaign_choice(f)
-    purchases = _campaign_purchases(f)
-    # Members who bought nothing add 0 to a group's sum and sum of squares, so only
-    # buyers are joined; the variance comes from exact integer sums,
-    # (n·Σx² − (Σx)²) / (n·(n − 1)), turned into a double only at the end.
+        sales.require("s.channel = $channel", channel=f.channel)
     sql = f"""
-        WITH c AS ({_CAMPAIGN_WINDOWS} WHERE {choice.sql}),
+        WITH c AS ({CAMPAIGN_WINDOWS} WHERE {choice.sql}),
+        gmv AS (
+            SELECT c.code, {sum_of("s.net_fen", "s.date_key >= c.start_key")} AS gmv_window_fen,
+                   {sum_of("s.net_fen", "s.date_key < c.start_key")} AS gmv_baseline_fen
+            FROM c JOIN rollup_sales_institution_day s
+              ON s.date_key BETWEEN c.baseline_start_key AND c.end_key
+             AND {targeted("s.business_type")}
+            WHERE {sales.sql}
+            GROUP BY c.code
+        ),
         s AS (
             SELECT a.member_id, a.date_key, a.business_type, a.net_fen
             FROM fact_accrual a
             WHERE {purchases.sql}
-              AND a.date_key BETWEEN (SELECT min(baseline_start_key) FROM c)
-                                 AND (SELECT max(end_key) FROM c)
+              AND a.date_key BETWEEN (SELECT min(start_key) FROM c) AND (SELECT max(end_key) FROM c)
         ),
         targets AS (
-            -- Every day of each campaign's baseline and window, with every business type
-            -- it counts: purchases meet their campaigns by an equi-join, not a range join.
-            SELECT c.code, c.start_key, CAST(strftime(d, '%Y%m%d') AS INTEGER) AS date_key,
-                   t.business_type
-            FROM c, generate_series(
-                     CAST(strptime(CAST(c.baseline_start_key AS VARCHAR), '%Y%m%d')
-                          AS TIMESTAMP),
-                     CAST(c.ends_on AS TIMESTAMP), INTERVAL 1 DAY) days(d),
+            -- Every day of each campaign's window with every business type it counts.
+            SELECT c.code, CAST(strftime(d, '%Y%m%d') AS INTEGER) AS date_key, t.business_type
+            FROM c, generate_series(CAST(c.starts_on AS TIMESTAMP), CAST(c.ends_on AS TIMESTAMP),
+                                    INTERVAL 1 DAY) days(d),
                  (SELECT DISTINCT business_type FROM s) t
-            WHERE {_targeted("t.business_type")}
-        ),
-        hits AS (
-            SELECT t.code, s.member_id, s.net_fen, s.date_key >= t.start_key AS in_window
-            FROM s JOIN targets t USING (date_key, business_type)
-        ),
-        gmv AS (
-            SELECT code, {_sum("net_fen", "in_window")} AS gmv_window_fen,
-                   {_sum("net_fen", "NOT in_window")} AS gmv_baseline_fen
-            FROM hits GROUP BY code
+            WHERE {targeted("t.business_type")}
         ),
         buyers AS (
-            SELECT code, member_id, sum(net_fen) AS gmv
-            FROM hits WHERE in_window GROUP BY code, member_id
+            SELECT t.code, s.member_id, sum(s.net_fen) AS gmv
+            FROM s JOIN targets t USING (date_key, business_type)
+            GROUP BY t.code, s.member_id
         ),
         sums AS (
             SELECT b.code, cm.in_holdout, sum(b.gmv) AS total,
                    sum(CAST(b.gmv AS HUGEINT) * b.gmv) AS squares
             FROM buyers b JOIN dim_campaign_member cm
               ON cm.campaign_code = b.code AND cm.member_id = b.member_id
+            WHERE cm.campaign_code IN (SELECT code FROM c)
             GROUP BY 1, 2
         ),
-        sizes AS (
-            SELECT campaign_code AS code, in_holdout, count(*) AS n
-            FROM dim_campaign_member WHERE campaign_code IN (SELECT code FROM c)
-            GROUP BY 1, 2
-        ),
-        groups AS (
-            SELECT z.code, z.in_holdout, z.n, COALESCE(x.total, 0) AS total,
-                   CASE WHEN z.n > 1 THEN CAST(
-                       z.n * COALESCE(x.squares, 0) - CAST(COALESCE(x.total, 0) AS HUGEINT)
-                           * COALESCE(x.total, 0) AS DOUBLE
-                   ) / (z.n * (z.n - 1.0)) END AS variance
-            FROM sizes z LEFT JOIN sums x ON x.code = z.code AND x.in_holdout = z.in_holdout
-        ),
-        points AS (
-            SELECT p.campaign_code AS code,
-                   {_sum("p.points", "p.type = 'accrual'")} AS points_awarded,
-                   {_sum("p.points", "p.type = 'reversal'")} AS points_returned,
-                   count(DISTINCT p.member_id) FILTER (WHERE p.type = 'accrual')
-                       AS participants
-            FROM fact_posting p
-            WHERE p.campaign_code IN (SELECT code FROM c)
-            GROUP BY p.campaign_code
+        r AS (
+            SELECT k.code, k.points_awarded, k.points_returned, k.participants,
+                   gmv.gmv_window_fen, gmv.gmv_baseline_fen,
+                   k.treated_members, COALESCE(t.total, 0) AS treated_total,
+                   COALESCE(t.squares, 0) AS treated_squares,
+                   k.holdout_members, COALESCE(h.total, 0) AS holdout_total,
+                   COALESCE(h.squares, 0) AS holdout_squares
+            FROM rollup_campaign k
+            LEFT JOIN gmv USING (code)
+            LEFT JOIN sums t ON t.code = k.code AND NOT t.in_holdout
+            LEFT JOIN sums h ON h.code = k.code AND h.in_holdout
+            WHERE k.code IN (SELECT code FROM c)
         )
-        SELECT c.code, c.name, c.name_en, c.starts_on, c.ends_on, c.budget_points,
-               COALESCE(points.points_awarded, 0) AS points_awarded,
-               COALESCE(points.points_returned, 0) AS points_returned,
-               COALESCE(points.points_awarded, 0) - COALESCE(points.points_returned, 0)
-                   AS points_cost,
-               COALESCE(points.participants, 0) AS participants,
-               COALESCE(gmv.gmv_window_fen, 0) AS gmv_window_fen,
-               COALESCE(gmv.gmv_baseline_fen, 0) AS gmv_baseline_fen,
-               COALESCE(t.n, 0) AS treated_members,
-               CAST(COALESCE(t.total, 0) AS BIGINT) AS treated_gmv_fen,
-               t.variance AS treated_var,
-               COALESCE(h.n, 0) AS holdout_members,
-               CAST(COALESCE(h.total, 0) AS BIGINT) AS holdout_gmv_fen,
-               h.variance AS holdout_var
-        FROM c
-        LEFT JOIN gmv USING (code)
-        LEFT JOIN points USING (code)
-        LEFT JOIN groups t ON t.code = c.code AND NOT t.in_holdout
-        LEFT JOIN groups h ON h.code = c.code AND h.in_holdout
-        ORDER BY c.starts_on, c.code
+        {_CAMPAIGN_ROWS}
     """
-    frame = _ints(reader.query(sql, _merge(choice, purchases)), CAMPAIGN_COUNTS)
-    budget = frame["budget_points"]
-    frame["budget_used"] = (frame["points_cost"] / budget.where(budget > 0)).astype("float64")
-    effects = [
-        incremental_effect(
-            int(row.treated_members),
-            int(row.treated_gmv_fen),
-            _float(row.treated_var),
-            int(row.holdout_members),
-            int(row.holdout_gmv_fen),
-            _float(row.holdout_var),
-        )
-        for row in frame.itertuples()
-    ]
-    frame["lift_fen"] = [e.lift if e else math.nan for e in effects]
-    frame["lift_low_fen"] = [e.low if e else math.nan for e in effects]
-    frame["lift_high_fen"] = [e.high if e else math.nan for e in effects]
-    for column in ("lift_fen", "lift_low_fen", "lift_high_fen", "treated_var", "holdout_var"):
-        frame[column] = frame[column].astype("float64")
-    return frame
+    params = merge(choice, purchases, sales)
+    return with_effects(ints(reader.query(sql, params), CAMPAIGN_COUNTS))
 
 
-def campaign_daily(reader: Reader, f: Filters, code: str) -> pd.DataFrame:
-    """One campaign day by day over its window: targeted GMV of the treated and holdout
-    groups (at the filtered institution and channel) and the campaign points awarded.
+def _variance(group: str) -> str:
+    """A group's sample variance as fact_queries has it: exact integer sums, a double only
+    at the end."""
+    n, total, squares = f"r.{group}_members", f"r.{group}_total", f"r.{group}_squares"
+    return (
+        f"CASE WHEN {n} > 1 THEN CAST({n} * {squares} - CAST({total} AS HUGEINT) * {total} "
+        f"AS DOUBLE) / ({n} * ({n} - 1.0)) END"
+    )
 
-    Columns: day (DATE), treated_gmv_fen, holdout_gmv_fen, points_awarded,
-    treated_members, holdout_members (group sizes, the same on every row).
+
+# The columns of campaign_results from windows `c` and per-campaign figures `r`.
+_CAMPAIGN_ROWS = f"""
+    SELECT c.code, c.name, c.name_en, c.starts_on, c.ends_on, c.budget_points,
+           COALESCE(r.points_awarded, 0) AS points_awarded,
+           COALESCE(r.points_returned, 0) AS points_returned,
+           COALESCE(r.points_awarded, 0) - COALESCE(r.points_returned, 0) AS points_cost,
+           COALESCE(r.participants, 0) AS participants,
+           COALESCE(r.gmv_window_fen, 0) AS gmv_window_fen,
+           COALESCE(r.gmv_baseline_fen, 0) AS gmv_baseline_fen,
+           COALESCE(r.treated_members, 0) AS treated_members,
+           CAST(COALESCE(r.treated_total, 0) AS BIGINT) AS treated_gmv_fen,
+           {_variance("treated")} AS treated_var,
+           COALESCE(r.holdout_members, 0) AS holdout_members,
+           CAST(COALESCE(r.holdout_total, 0) AS BIGINT) AS holdout_gmv_fen,
+           {_variance("holdout")} AS holdout_var
+    FROM c LEFT JOIN r USING (code)
+    ORDER BY c.starts_on, c.code
+"""
+
+
+def campaign_daily(
+    reader: Reader, f: Filters, code: str, *, from_facts: bool = False
+) -> pd.DataFrame:
+    """As `fact_queries.campaign_daily`: one campaign day by day over its window.
+
+    Columns: day, treated_gmv_fen, holdout_gmv_fen, points_awarded, treated_members,
+    holdout_members. Every institution and channel: from `rollup_campaign_day`.
     """
-    purchases = _campaign_purchases(f)
+    if from_facts or f.inst or f.channel:
+        return facts.campaign_daily(reader, f, code)
     sql = f"""
-        WITH c AS ({_CAMPAIGN_WINDOWS} WHERE code = $code),
+        WITH c AS ({CAMPAIGN_WINDOWS} WHERE code = $code),
         days AS (
             SELECT CAST(d AS DATE) AS day,
                    CAST(strftime(CAST(d AS DATE), '%Y%m%d') AS INTEGER) AS day_key
@@ -871,39 +633,22 @@ def campaign_daily(reader: Reader, f: Filters, code: str) -> pd.DataFrame:
                                     CAST(c.ends_on AS TIMESTAMP), INTERVAL 1 DAY) t(d)
         ),
         groups AS (
-            SELECT count(*) FILTER (WHERE NOT in_holdout) AS treated_members,
-                   count(*) FILTER (WHERE in_holdout) AS holdout_members
-            FROM dim_campaign_member WHERE campaign_code = $code
+            SELECT COALESCE(max(treated_members), 0) AS treated_members,
+                   COALESCE(max(holdout_members), 0) AS holdout_members
+            FROM rollup_campaign WHERE code = $code
         ),
-        sales AS (
-            SELECT s.date_key,
-                   {_sum("s.net_fen", "NOT cm.in_holdout")} AS treated_gmv_fen,
-                   {_sum("s.net_fen", "cm.in_holdout")} AS holdout_gmv_fen
-            FROM c
-            JOIN dim_campaign_member cm ON cm.campaign_code = c.code
-            JOIN (SELECT a.member_id, a.date_key, a.business_type, a.net_fen
-                  FROM fact_accrual a WHERE {purchases.sql}) s
-              ON s.member_id = cm.member_id
-             AND s.date_key BETWEEN c.start_key AND c.end_key AND {_targeted("s.business_type")}
-            GROUP BY s.date_key
-        ),
-        awarded AS (
-            SELECT p.date_key, {_sum("p.points")} AS points_awarded
-            FROM fact_posting p WHERE p.campaign_code = $code AND p.type = 'accrual'
-            GROUP BY p.date_key
-        )
+        r AS (SELECT * FROM rollup_campaign_day WHERE code = $code)
         SELECT days.day,
-               COALESCE(sales.treated_gmv_fen, 0) AS treated_gmv_fen,
-               COALESCE(sales.holdout_gmv_fen, 0) AS holdout_gmv_fen,
-               COALESCE(awarded.points_awarded, 0) AS points_awarded,
+               COALESCE(r.treated_gmv_fen, 0) AS treated_gmv_fen,
+               COALESCE(r.holdout_gmv_fen, 0) AS holdout_gmv_fen,
+               COALESCE(r.points_awarded, 0) AS points_awarded,
                groups.treated_members, groups.holdout_members
         FROM days CROSS JOIN groups
-        LEFT JOIN sales ON sales.date_key = days.day_key
-        LEFT JOIN awarded ON awarded.date_key = days.day_key
+        LEFT JOIN r ON r.date_key = days.day_key
         ORDER BY days.day
     """
-    return _ints(
-        reader.query(sql, _merge(purchases, code=code)),
+    return ints(
+        reader.query(sql, {"code": code}),
         (
             "treated_gmv_fen",
             "holdout_gmv_fen",
@@ -917,72 +662,47 @@ def campaign_daily(reader: Reader, f: Filters, code: str) -> pd.DataFrame:
 # -- members ------------------------------------------------------------------------------
 
 
-def new_members_daily(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Registrations per day and registration channel (days without any left out).
+def cohort_retention(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
+    """As `fact_queries.cohort_retention`: monthly registration cohorts and how many of
+    each bought anything in each later month. A member bought in a month once: the row of
+    the first purchase that month, whose previous one is from an earlier month; the rows
+    carry the member's registration, so no member is looked up.
 
-    Columns: day (DATE), channel (NULL when unknown), new_members.
+    Columns: cohort, months_since, cohort_size, active_members, retention.
     """
-    members = _member_scope(f)
-    members.require(
-        "m.registered_date_key BETWEEN $from_key AND $to_key",
-        from_key=date_key(f.start),
-        to_key=date_key(f.end),
-    )
-    sql = f"""
-        SELECT {_day("m.registered_date_key")} AS day, m.registered_channel AS channel,
-               count(*) AS new_members
-        FROM dim_member m
-        WHERE {members.sql}
-        GROUP BY ALL
-        ORDER BY day, channel
-    """
-    return _ints(reader.query(sql, members.params), ("new_members",))
-
-
-def tier_distribution(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Members (not merged, registered by the end of the period) per current tier.
-
-    Columns: tier, members; most members first.
-    """
-    members = _member_scope(f)
-    members.require("m.registered_date_key <= $to_key", to_key=date_key(f.end))
-    sql = f"""
-        SELECT m.tier, count(*) AS members FROM dim_member m
-        WHERE {members.sql}
-        GROUP BY m.tier ORDER BY members DESC, m.tier
-    """
-    return _ints(reader.query(sql, members.params), ("members",))
-
-
-def cohort_retention(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Monthly registration cohorts of the twelve months ending with the period's last
-    month, and how many of each bought anything (anywhere) in each later month up to it.
-
-    Cohorts follow the member filters (home institution, registration channel); months
-    are calendar months of business days. Columns: cohort (DATE, first of the month),
-    months_since (0 = the registration month), cohort_size, active_members, retention
-    (active ÷ size).
-    """
-    members = _member_scope(f)
+    if from_facts:
+        return facts.cohort_retention(reader, f)
+    members = member_scope(f)
     last_month = f.end.year * 12 + f.end.month - 1
     members.require(
         "(m.registered_date_key // 10000) * 12 + (m.registered_date_key // 100 % 100) - 1 "
         "BETWEEN $last_month - 11 AND $last_month",
         last_month=last_month,
     )
+    # member_scope's conditions on the member's own columns, as rollup_buyer holds them.
+    buyers = Where()
+    buyers.require(
+        "b.campaign_id = 0 AND NOT b.merged "
+        "AND b.registered_month BETWEEN $last_month - 11 AND $last_month "
+        "AND b.date_key BETWEEN $first_key AND $to_key "
+        "AND b.prev_key < b.date_key // 100 * 100"
+    )
+    if f.inst:
+        buyers.require("b.registered_institution IN " + SUBTREE, inst=f.inst)
+    if f.channel:
+        buyers.require("b.registered_channel = $channel", channel=f.channel)
     sql = f"""
-        WITH cohort AS (
-            SELECT m.member_id,
-                   (m.registered_date_key // 10000) * 12
-                       + (m.registered_date_key // 100 % 100) - 1 AS month
+        WITH sizes AS (
+            SELECT (m.registered_date_key // 10000) * 12
+                       + (m.registered_date_key // 100 % 100) - 1 AS month,
+                   count(*) AS cohort_size
             FROM dim_member m WHERE {members.sql}
+            GROUP BY month
         ),
-        sizes AS (SELECT month, count(*) AS cohort_size FROM cohort GROUP BY month),
         active AS (
-            SELECT DISTINCT c.member_id, c.month AS cohort_month,
-                   (a.date_key // 10000) * 12 + (a.date_key // 100 % 100) - 1 AS month
-            FROM cohort c JOIN fact_accrual a ON a.member_id = c.member_id
-            WHERE a.date_key BETWEEN $first_key AND $to_key
+            SELECT b.registered_month AS cohort_month,
+                   (b.date_key // 10000) * 12 + (b.date_key // 100 % 100) - 1 AS month
+            FROM rollup_buyer b WHERE {buyers.sql}
         ),
         cells AS (
             SELECT cohort_month, month - cohort_month AS months_since,
@@ -1006,160 +726,188 @@ def cohort_retention(reader: Reader, f: Filters) -> pd.DataFrame:
         ORDER BY cohort, months_since
     """
     first = last_month - 11
-    params = _merge(
+    params = merge(
         members,
+        buyers,
         to_key=date_key(f.end),
-        # Nothing a cohort member bought before the first cohort month can count.
         first_key=date_key(date(first // 12, first % 12 + 1, 1)),
     )
-    return _ints(reader.query(sql, params), ("months_since", "cohort_size", "active_members"))
+    return ints(reader.query(sql, params), ("months_since", "cohort_size", "active_members"))
 
 
-def purchase_frequency(reader: Reader, f: Filters) -> pd.DataFrame:
-    """How many members made exactly n purchases in the period (n ≥ 1).
-
-    Columns: purchases, members; by purchases.
-    """
-    accruals = _accrual_scope(f)
+def _per_member(f: Filters) -> tuple[str, dict[str, object]]:
+    """Each member who bought in the period, from `rollup_buyer`, as a query of columns
+    member_id, purchases, gmv_fen, points_issued, last_key: the suffix sums of the
+    member's first row in the period less those of its first row after the period."""
+    scope = _purchases(f, "b")
+    after = Where()
+    _campaign(f, "b", after)
     sql = f"""
-        SELECT purchases, count(*) AS members FROM (
-            SELECT a.member_id, count(*) AS purchases
-            FROM fact_accrual a WHERE {accruals.sql} GROUP BY a.member_id
-        ) GROUP BY purchases ORDER BY purchases
-    """
-    return _ints(reader.query(sql, accruals.params), ("purchases", "members"))
-
-
-def channel_mix(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Members who bought in the period by where: online only, offline only, both.
-
-    The channel filter does not apply (it would make everyone single-channel).
-    Columns: mix ('online_only', 'offline_only', 'both'), members; all three present.
-    """
-    accruals = _accrual_scope(f, channel=False)
-    sql = f"""
-        WITH per_member AS (
-            SELECT a.member_id, bool_or(c.is_online) AS online, bool_or(NOT c.is_online)
-                   AS offline
-            FROM fact_accrual a JOIN dim_channel c ON c.code = a.channel
-            WHERE {accruals.sql}
-            GROUP BY a.member_id
+        WITH first_in AS (
+            SELECT b.member_id, b.remaining, b.net_after, b.points_after, b.last_key
+            FROM rollup_buyer b WHERE {scope.sql} AND b.prev_key < $from_key
         ),
-        mixes(mix, position) AS (
-            VALUES ('online_only', 1), ('offline_only', 2), ('both', 3)
+        first_after AS (
+            SELECT b.member_id, b.remaining, b.net_after, b.points_after, b.prev_key
+            FROM rollup_buyer b
+            WHERE {after.sql} AND b.date_key > $to_key AND b.prev_key <= $to_key
         )
-        SELECT mixes.mix, count(p.member_id) AS members
-        FROM mixes LEFT JOIN per_member p ON mixes.mix = CASE
-            WHEN p.online AND p.offline THEN 'both'
-            WHEN p.online THEN 'online_only' ELSE 'offline_only' END
-        GROUP BY mixes.mix, mixes.position ORDER BY mixes.position
+        SELECT i.member_id, i.remaining - COALESCE(n.remaining, 0) AS purchases,
+               i.net_after - COALESCE(n.net_after, 0) AS gmv_fen,
+               i.points_after - COALESCE(n.points_after, 0) AS points_issued,
+               COALESCE(n.prev_key, i.last_key) AS last_key
+        FROM first_in i LEFT JOIN first_after n USING (member_id)
     """
-    return _ints(reader.query(sql, accruals.params), ("members",))
+    return sql, merge(scope, after)
+
+
+def purchase_frequency(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
+    """As `fact_queries.purchase_frequency`: how many members made exactly n purchases in
+    the period. Columns: purchases, members; by purchases."""
+    if from_facts or not _counted(f):
+        return facts.purchase_frequency(reader, f)
+    buyers, params = _per_member(f)
+    sql = f"""
+        WITH buyers AS ({buyers})
+        SELECT purchases, count(*) AS members FROM buyers GROUP BY purchases ORDER BY purchases
+    """
+    return ints(reader.query(sql, params), ("purchases", "members"))
+
+
+MIXES = ("online_only", "offline_only", "both")
+
+
+def channel_mix(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
+    """As `fact_queries.channel_mix`: members who bought in the period online only,
+    offline only, or both. Those who bought online and offline are the online buyers plus
+    the offline buyers less all buyers. Columns: mix, members; all three present."""
+    if from_facts or f.inst:
+        return facts.channel_mix(reader, f)
+    scope = _purchases(f, "b", channel=False)
+    sql = f"""
+        SELECT count(*) FILTER (WHERE b.prev_key < $from_key) AS buyers,
+               count(*) FILTER (WHERE b.online AND b.prev_online_key < $from_key) AS online,
+               count(*) FILTER (WHERE NOT b.online AND b.prev_online_key < $from_key)
+                   AS offline,
+               count(*) FILTER (WHERE b.online IS NULL) AS unknown
+        FROM rollup_buyer b
+        WHERE {scope.sql} AND (b.prev_key < $from_key OR b.prev_online_key < $from_key
+                               OR b.online IS NULL)
+    """
+    row = reader.query(sql, scope.params).iloc[0]
+    if int(row["unknown"]):
+        # Purchases in a channel dim_channel lacks count for neither kind.
+        return facts.channel_mix(reader, f)
+    buyers, online, offline = int(row["buyers"]), int(row["online"]), int(row["offline"])
+    counts = (buyers - offline, buyers - online, online + offline - buyers)
+    return pd.DataFrame({"mix": list(MIXES), "members": pd.Series(counts, dtype="int64")})
 
 
 def top_members(
-    reader: Reader, f: Filters, *, reveal_personal_data: bool, limit: int = 100
+    reader: Reader,
+    f: Filters,
+    *,
+    reveal_personal_data: bool,
+    limit: int = 100,
+    from_facts: bool = False,
 ) -> pd.DataFrame:
-    """The members with the largest GMV in the period.
-
-    Phone and name come masked (138****1234, 张*) unless `reveal_personal_data`, so a
-    viewer without the right never receives them. Columns: member_no, name, phone, tier,
-    purchases, gmv_fen, points_issued, last_day (DATE of the last purchase).
-    """
-    accruals = _accrual_scope(f)
+    """As `fact_queries.top_members`: the members with the largest GMV in the period,
+    phone and name masked unless `reveal_personal_data`. Columns: member_no, name, phone,
+    tier, purchases, gmv_fen, points_issued, last_day."""
+    if from_facts or not _counted(f):
+        return facts.top_members(reader, f, reveal_personal_data=reveal_personal_data, limit=limit)
+    buyers, params = _per_member(f)
     personal = (
         "m.name AS name, m.phone AS phone"
         if reveal_personal_data
         else "m.name_masked AS name, m.phone_masked AS phone"
     )
     sql = f"""
-        WITH best AS (
-            SELECT a.member_id, count(*) AS purchases, {_sum("a.net_fen")} AS gmv_fen,
-                   {_sum("a.points")} AS points_issued, max(a.date_key) AS last_key
-            FROM fact_accrual a WHERE {accruals.sql}
-            GROUP BY a.member_id
-            ORDER BY gmv_fen DESC, a.member_id
-            LIMIT $limit
+        WITH buyers AS ({buyers}),
+        best AS (
+            SELECT * FROM buyers ORDER BY gmv_fen DESC, member_id LIMIT $limit
         )
         SELECT m.member_no, {personal}, m.tier, b.purchases, b.gmv_fen, b.points_issued,
-               {_day("b.last_key")} AS last_day
+               {day_of("b.last_key")} AS last_day
         FROM best b JOIN dim_member m ON m.member_id = b.member_id
         ORDER BY b.gmv_fen DESC, b.member_id
     """
-    frame = reader.query(sql, _merge(accruals, limit=limit))
-    return _ints(frame, ("purchases", "gmv_fen", "points_issued"))
+    frame = reader.query(sql, {**params, "limit": limit})
+    return ints(frame, ("purchases", "gmv_fen", "points_issued"))
 
 
 # -- points economy -----------------------------------------------------------------------
 
 
-def points_liability(reader: Reader, f: Filters, as_of: date) -> pd.DataFrame:
-    """What members hold today (the lots' state at the last sync), by lot filters.
+def points_liability(
+    reader: Reader, f: Filters, as_of: date, *, from_facts: bool = False
+) -> pd.DataFrame:
+    """As `fact_queries.points_liability`: what members hold (the lots at the last sync).
 
-    One row, columns: outstanding (available + pending), available, pending,
-    expiring_30, expiring_90 (held in lots whose expiry date falls in
-    [as_of, as_of + 30 or 90 days)).
+    One row, columns: outstanding, available, pending, expiring_30, expiring_90.
     """
-    lots = _lot_scope(f)
+    if from_facts:
+        return facts.points_liability(reader, f, as_of)
+    lots = _lots(f)
     sql = f"""
-        SELECT {_sum("l.remaining")} AS outstanding,
-               {_sum("l.remaining", "l.status = 'available'")} AS available,
-               {_sum("l.remaining", "l.status = 'pending'")} AS pending,
-               {_sum("l.remaining", "l.expires_on < $as_of + 30")} AS expiring_30,
-               {_sum("l.remaining", "l.expires_on < $as_of + 90")} AS expiring_90
-        FROM fact_lot l {lots.join_sql}
+        SELECT {sum_of("l.remaining")} AS outstanding,
+               {sum_of("l.remaining", "l.status = 'available'")} AS available,
+               {sum_of("l.remaining", "l.status = 'pending'")} AS pending,
+               {sum_of("l.remaining", "l.expires_on < $as_of + 30")} AS expiring_30,
+               {sum_of("l.remaining", "l.expires_on < $as_of + 90")} AS expiring_90
+        FROM {_by_institution(f, "lot")} l
         WHERE l.status IN ('available', 'pending') AND l.expires_on >= $as_of AND {lots.sql}
     """
-    return _ints(
-        reader.query(sql, _merge(lots, as_of=as_of)),
+    return ints(
+        reader.query(sql, merge(lots, as_of=as_of)),
         ("outstanding", "available", "pending", "expiring_30", "expiring_90"),
     )
 
 
-def liability_by_institution(reader: Reader, f: Filters, as_of: date) -> pd.DataFrame:
-    """`points_liability` rolled up to the children of the selected institution.
-
-    Columns: code, name, name_en, outstanding, expiring_30, expiring_90; largest first.
-    """
-    lots = _lot_scope(f)
-    children, child_params = _children(f)
+def liability_by_institution(
+    reader: Reader, f: Filters, as_of: date, *, from_facts: bool = False
+) -> pd.DataFrame:
+    """As `fact_queries.liability_by_institution`. Columns: code, name, name_en,
+    outstanding, expiring_30, expiring_90; largest first."""
+    if from_facts:
+        return facts.liability_by_institution(reader, f, as_of)
+    lots = _lots(f)
+    children, child_params = children_of(f)
     sql = f"""
         WITH children AS ({children}),
         held AS (
-            SELECT l.institution_code, {_sum("l.remaining")} AS outstanding,
-                   {_sum("l.remaining", "l.expires_on < $as_of + 30")} AS expiring_30,
-                   {_sum("l.remaining", "l.expires_on < $as_of + 90")} AS expiring_90
-            FROM fact_lot l {lots.join_sql}
+            SELECT l.institution_code, {sum_of("l.remaining")} AS outstanding,
+                   {sum_of("l.remaining", "l.expires_on < $as_of + 30")} AS expiring_30,
+                   {sum_of("l.remaining", "l.expires_on < $as_of + 90")} AS expiring_90
+            FROM rollup_lot_institution_day l
             WHERE l.status IN ('available', 'pending') AND l.expires_on >= $as_of
               AND {lots.sql}
             GROUP BY l.institution_code
         )
-        SELECT ch.child AS code, n.name, n.name_en, {_sum("h.outstanding")} AS outstanding,
-               {_sum("h.expiring_30")} AS expiring_30, {_sum("h.expiring_90")} AS expiring_90
+        SELECT ch.child AS code, n.name, n.name_en, {sum_of("h.outstanding")} AS outstanding,
+               {sum_of("h.expiring_30")} AS expiring_30, {sum_of("h.expiring_90")} AS expiring_90
         FROM held h JOIN children ch ON ch.code = h.institution_code
         JOIN dim_institution n ON n.code = ch.child
         GROUP BY ALL
         ORDER BY outstanding DESC, code
     """
-    return _ints(
-        reader.query(sql, {**_merge(lots, as_of=as_of), **child_params}),
+    return ints(
+        reader.query(sql, {**merge(lots, as_of=as_of), **child_params}),
         ("outstanding", "expiring_30", "expiring_90"),
     )
 
 
-def points_flow_daily(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Points issued, redeemed and expired per day of the period, every day present.
+def points_flow_daily(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
+    """As `fact_queries.points_flow_daily`: points issued, redeemed and expired per day.
 
-    Columns: day (DATE), issued, redeemed, expired (as in `headline_totals`).
+    Columns: day, issued, redeemed, expired.
     """
-    accruals = _accrual_scope(f)
-    redemptions = _redemption_scope(f, f.start)
-    lots = _lot_scope(f)
-    lots.require(
-        "l.expired > 0 AND l.expires_on BETWEEN $from_day AND $to_day",
-        from_day=f.start,
-        to_day=f.end,
-    )
+    if from_facts:
+        return facts.points_flow_daily(reader, f)
+    sales = _purchases(f, "s")
+    redemptions = redemption_scope(f, f.start)
+    lots = _lots(f)
+    lots.require("l.expires_on BETWEEN $from_day AND $to_day", from_day=f.start, to_day=f.end)
     sql = f"""
         WITH days AS (
             SELECT CAST(d AS DATE) AS day,
@@ -1168,18 +916,17 @@ def points_flow_daily(reader: Reader, f: Filters) -> pd.DataFrame:
                                  INTERVAL 1 DAY) t(d)
         ),
         issued AS (
-            SELECT a.date_key, {_sum("a.points")} AS issued
-            FROM fact_accrual a WHERE {accruals.sql} GROUP BY a.date_key
+            SELECT s.date_key, {sum_of("s.points")} AS issued
+            FROM {_by_institution(f, "sales")} s WHERE {sales.sql} GROUP BY s.date_key
         ),
         redeemed AS (
-            SELECT r.date_key, {_sum("r.points_spent")} AS redeemed
+            SELECT r.date_key, {sum_of("r.points_spent")} AS redeemed
             FROM fact_redemption r {redemptions.join_sql}
             WHERE {redemptions.sql} GROUP BY r.date_key
         ),
         expired AS (
-            SELECT l.expires_on AS day, {_sum("l.expired")} AS expired
-            FROM fact_lot l {lots.join_sql}
-            WHERE {lots.sql} GROUP BY l.expires_on
+            SELECT l.expires_on AS day, {sum_of("l.expired")} AS expired
+            FROM {_by_institution(f, "lot")} l WHERE {lots.sql} GROUP BY l.expires_on
         )
         SELECT days.day, COALESCE(issued.issued, 0) AS issued,
                COALESCE(redeemed.redeemed, 0) AS redeemed,
@@ -1190,100 +937,106 @@ def points_flow_daily(reader: Reader, f: Filters) -> pd.DataFrame:
         LEFT JOIN expired ON expired.day = days.day
         ORDER BY days.day
     """
-    return _ints(
-        reader.query(sql, _merge(accruals, redemptions, lots)), ("issued", "redeemed", "expired")
+    return ints(
+        reader.query(sql, merge(sales, redemptions, lots)), ("issued", "redeemed", "expired")
     )
 
 
-def issuance_by_source(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Points earned in the period by where they came from: the institution's issuance
-    account (base points) or a campaign budget (bonus points), per day.
-
-    Columns: day (DATE), source ('issuance', 'campaign'), points; days without any
-    left out.
-    """
-    postings = _earning_postings(f)
-    sql = f"""
-        SELECT {_day("p.date_key")} AS day,
-               CASE WHEN p.from_kind = 'campaign_budget' THEN 'campaign' ELSE 'issuance' END
-                   AS source,
-               {_sum("p.points")} AS points
-        FROM fact_posting p {postings.join_sql}
-        WHERE {postings.sql}
-        GROUP BY ALL
-        ORDER BY day, source
-    """
-    return _ints(reader.query(sql, postings.params), ("points",))
-
-
-def _earning_postings(f: Filters) -> _Where:
-    """The accrual postings (`fact_posting p`) of the period's purchases. A posting is
-    dated like its purchase; the purchase (`a`, the posting's `accrual_id`) is
-    joined only when an institution, channel or campaign narrows the purchases."""
-    where = _Where()
+def _earnings(f: Filters) -> Where:
+    """Rows of `rollup_issuance_day p` for the postings `fact_queries.earning_postings`
+    chooses: by posting day, and when a filter narrows the purchases, by theirs too."""
+    where = Where()
     where.require(
-        "p.type = 'accrual' AND p.date_key BETWEEN $from_key AND $to_key",
+        "p.date_key BETWEEN $from_key AND $to_key",
         from_key=date_key(f.start),
         to_key=date_key(f.end),
     )
     if f.inst or f.channel or f.campaign:
-        accruals = _accrual_scope(f)
-        where.join("JOIN fact_accrual a ON a.accrual_id = p.accrual_id AND " + accruals.sql)
-        where.params.update(accruals.params)
+        where.require("p.accrual_date_key BETWEEN $from_key AND $to_key")
+    if f.inst:
+        where.require("p.institution_code IN " + SUBTREE, inst=f.inst)
+    if f.channel:
+        where.require("p.channel = $channel", channel=f.channel)
+    _campaign(f, "p", where)
     return where
 
 
-def issuance_by_campaign(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Campaign points earned by purchases in the period, per campaign.
+def issuance_by_source(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
+    """As `fact_queries.issuance_by_source`: points earned per day from the institution's
+    issuance account or a campaign budget. Columns: day, source, points."""
+    if from_facts:
+        return facts.issuance_by_source(reader, f)
+    earnings = _earnings(f)
+    sql = f"""
+        SELECT {day_of("p.date_key")} AS day,
+               CASE WHEN p.from_campaign THEN 'campaign' ELSE 'issuance' END AS source,
+               {sum_of("p.points")} AS points
+        FROM {_by_institution(f, "issuance")} p
+        WHERE {earnings.sql}
+        GROUP BY ALL
+        ORDER BY day, source
+    """
+    return ints(reader.query(sql, earnings.params), ("points",))
 
+
+def issuance_by_campaign(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
+    """As `fact_queries.issuance_by_campaign`: campaign points earned by purchases in the
+    period, and by how many members, per campaign.
+
+    A purchase earns from a campaign's budget exactly when the campaign is among its
+    `campaign_ids`, so a campaign's members are those of its rows in `rollup_buyer`:
+    counted by their previous purchase when the filters are a campaign's scope (every
+    purchase's, or the campaign's own), otherwise told apart one by one.
     Columns: campaign_code, name, name_en, points, members; most points first.
     """
-    postings = _earning_postings(f)
+    if from_facts:
+        return facts.issuance_by_campaign(reader, f)
+    earnings = _earnings(f)
     sql = f"""
-        SELECT p.campaign_code, c.name, c.name_en, {_sum("p.points")} AS points,
-               count(DISTINCT p.member_id) AS members
-        FROM fact_posting p {postings.join_sql}
+        SELECT p.campaign_code, c.name, c.name_en, {sum_of("p.points")} AS points,
+               any_value(c.campaign_id) AS campaign_id
+        FROM {_by_institution(f, "issuance")} p
         LEFT JOIN dim_campaign c ON c.code = p.campaign_code
-        WHERE {postings.sql} AND p.from_kind = 'campaign_budget'
-        GROUP BY ALL
+        WHERE {earnings.sql} AND p.from_campaign
+        GROUP BY p.campaign_code, c.name, c.name_en
         ORDER BY points DESC, p.campaign_code
     """
-    return _ints(reader.query(sql, postings.params), ("points", "members"))
-
-
-def redemptions_by_reward(reader: Reader, f: Filters) -> pd.DataFrame:
-    """Completed redemptions in the period per reward.
-
-    Columns: kind (goods, voucher, bill_credit, partner_miles), reward_code, name,
-    name_en, redemptions, quantity, points_spent, cash_fen; most points first.
-    """
-    redemptions = _redemption_scope(f, f.start)
-    sql = f"""
-        SELECT w.kind, r.reward_code, w.name, w.name_en, count(*) AS redemptions,
-               {_sum("r.quantity")} AS quantity, {_sum("r.points_spent")} AS points_spent,
-               {_sum("r.cash_fen")} AS cash_fen
-        FROM fact_redemption r {redemptions.join_sql}
-        LEFT JOIN dim_reward w ON w.code = r.reward_code
-        WHERE {redemptions.sql}
-        GROUP BY ALL
-        ORDER BY points_spent DESC, r.reward_code
-    """
-    return _ints(
-        reader.query(sql, redemptions.params),
-        ("redemptions", "quantity", "points_spent", "cash_fen"),
+    frame = ints(reader.query(sql, earnings.params), ("points",))
+    if frame["name"].isna().any():
+        # A budget of a campaign dim_campaign lacks: its purchases cannot be told apart.
+        return facts.issuance_by_campaign(reader, f)
+    buyers = Where()
+    buyers.require(
+        "b.campaign_id IN (SELECT unnest($ids::BIGINT[])) "
+        "AND b.date_key BETWEEN $from_key AND $to_key",
+        ids=[int(i) for i in frame["campaign_id"]],
+        from_key=date_key(f.start),
+        to_key=date_key(f.end),
     )
-
-
-# -- helpers --------------------------------------------------------------------------------
-
-
-def _ints(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """Counts, fen and points as int64 even when DuckDB hands back an empty frame."""
-    for column in columns:
-        if column in frame.columns:
-            frame[column] = frame[column].fillna(0).astype("int64")
-    return frame
-
-
-def _float(value: Any) -> float:
-    return math.nan if value is None or pd.isna(value) else float(value)
+    if _counted(f) and (not f.campaign or set(frame["campaign_code"]) <= {f.campaign}):
+        members = "count(*)"
+        buyers.require("b.prev_key < $from_key")
+    else:
+        members = "count(DISTINCT b.member_id)"
+        if f.inst:
+            buyers.require("b.institution_code IN " + SUBTREE, inst=f.inst)
+        if f.channel:
+            buyers.require("b.channel = $channel", channel=f.channel)
+        if f.campaign:
+            # Purchases of another campaign that earned from the chosen one as well.
+            buyers.require(
+                "b.accrual_id IN (SELECT x.accrual_id FROM rollup_buyer x "
+                "WHERE x.campaign_id = (SELECT campaign_id FROM dim_campaign "
+                "WHERE code = $campaign) AND x.date_key BETWEEN $from_key AND $to_key)",
+                campaign=f.campaign,
+            )
+    counted = reader.query(
+        f"SELECT b.campaign_id, {members} AS members FROM rollup_buyer b "
+        f"WHERE {buyers.sql} GROUP BY b.campaign_id",
+        buyers.params,
+    )
+    found = dict(zip(counted["campaign_id"], counted["members"], strict=True))
+    frame["members"] = pd.Series(
+        [int(found.get(i, 0)) for i in frame["campaign_id"]], index=frame.index, dtype="int64"
+    )
+    return frame.drop(columns="campaign_id")

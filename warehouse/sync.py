@@ -32,7 +32,7 @@ import points_engine
 from common.db import read_snapshot
 from common.errors import Conflict
 from common.masking import mask_name, mask_phone
-from warehouse import calendar
+from warehouse import calendar, rollups
 from warehouse.feeds import FEEDS, IDENTITY_CHECKS, MACROS, Child, Feed
 from warehouse.schema import DDL, SCHEMA_VERSION
 
@@ -166,6 +166,8 @@ def _load_copy(
                 _remove_database(work)
                 writer = _open_writer(work, memory_limit)
             loader = _Loader(writer, source, batch_size, progress, _now())
+            # A new file has nothing to recompute rollups from: build them whole.
+            loader.tracker.full = bool(reason)
             loader.load_all()
         _set_meta(writer, _source_name(engine))
         _run(writer, "CHECKPOINT")
@@ -210,8 +212,10 @@ def _publish(work: Path, path: Path) -> None:
 def _open_writer(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
     writer = duckdb.connect(str(path), config={"autoinstall_known_extensions": False})
     _run(writer, "SET TimeZone = 'UTC'")
+    # A rollup rebuild runs long enough for DuckDB to draw a progress bar on stderr.
+    _run(writer, "SET enable_progress_bar = false")
     _run(writer, "SET memory_limit = $limit", {"limit": memory_limit})
-    for statement in DDL:
+    for statement in (*DDL, *rollups.DDL):
         _run(writer, statement)
     for macro in MACROS:
         _run(writer, macro)
@@ -328,6 +332,11 @@ class _Loader:
     # Keys of reference rows written or removed this sync, per table.
     touched: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     _columns: dict[str, list[str]] = field(default_factory=dict)
+    # What the rollups must recompute, noted as rows are written.
+    tracker: rollups.Tracker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tracker = rollups.Tracker(self.writer)
 
     def load_all(self) -> None:
         for feed in FEEDS:
@@ -336,6 +345,8 @@ class _Loader:
                 self._count("dim_member", self.resolve_survivors())
         self._count("dim_campaign_member", self.campaign_members())
         self._count("dim_date", self.calendar())
+        for table, rows in self.tracker.refresh().items():
+            self._count(table, rows)
 
     def load(self, feed: Feed) -> None:
         mark = self._mark(feed.source)
@@ -397,6 +408,7 @@ class _Loader:
         """Write the batch's rows that differ from what `target` holds; returns how many."""
         if fast:
             # Nothing to compare against: every row of this snapshot is new.
+            self.tracker.loaded_whole(target)
             return self._scalar(f"INSERT INTO {target} BY NAME {transform}")
         self._stage_like(target, "staged", transform)
         columns = ", ".join(self._table_columns(target))
@@ -413,6 +425,7 @@ class _Loader:
         )
         changed = self._scalar("SELECT count(*) FROM changed")
         if changed:
+            self.tracker.rows_changed(target, key, "changed")
             _run(self.writer, f"INSERT OR REPLACE INTO {target} BY NAME SELECT * FROM changed")
         return changed
 
@@ -511,6 +524,7 @@ class _Loader:
             *_fetch(self.writer, f"SELECT {keys} FROM removed"),
         ]
         self.touched[target] = touched
+        self.tracker.reference_changed(target, touched)
         on = " AND ".join(f"{target}.{k} = r.{k}" for k in key)
         _run(self.writer, f"DELETE FROM {target} USING removed r WHERE {on}")
         if touched:
@@ -555,16 +569,29 @@ class _Loader:
                 "(SELECT unnest($codes::VARCHAR[]))",
                 {"codes": redrawn},
             )
-        added = self._scalar(
+        _run(
+            self.writer,
             """
-            INSERT INTO dim_campaign_member
-            SELECT c.code, m.member_id, in_holdout(c.code, m.member_id, c.holdout_pct)
+            CREATE OR REPLACE TEMP TABLE campaign_members_added AS
+            SELECT c.code AS campaign_code, m.member_id,
+                   in_holdout(c.code, m.member_id, c.holdout_pct) AS in_holdout
             FROM dim_campaign c
             JOIN dim_member m ON m.registered_date_key <= day_key(c.ends_on)
             ANTI JOIN dim_campaign_member p
                 ON p.campaign_code = c.code AND p.member_id = m.member_id
-            """
+            """,
         )
+        added = self._scalar("INSERT INTO dim_campaign_member SELECT * FROM campaign_members_added")
+        if added:
+            # Their groups grew: the campaigns' rollups count them.
+            self.tracker.campaigns_changed(
+                [
+                    code
+                    for (code,) in _fetch(
+                        self.writer, "SELECT DISTINCT campaign_code FROM campaign_members_added"
+                    )
+                ]
+            )
         return removed + added
 
     def calendar(self) -> int:
