@@ -25,6 +25,7 @@ from sqlalchemy.pool import NullPool
 
 import points_engine
 from common.db import read_session, sqlite_triggers_set_aside
+from common.reference_cache import reference_cache
 from common.settings import Settings, normalise_database_url
 from common.unit_of_work import UnitOfWork, transaction
 from memberhub.models import metadata
@@ -140,6 +141,9 @@ def restore(runtime: Runtime, snapshot: dict[str, list[dict[str, Any]]]) -> None
             rows = snapshot[table.name]
             if rows:
                 connection.execute(insert(table), rows)
+    # The reset rewrote reference rows (earning-rule versions, keys, campaigns' rules)
+    # behind the per-process cache's back, which production never does.
+    reference_cache.clear()
 
 
 @pytest.fixture(autouse=True)
