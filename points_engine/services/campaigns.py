@@ -128,6 +128,11 @@ def update_campaign(
     goes back to it. Raises UnknownCampaign, Conflict (started, stopped), Invalid."""
     session = uow.session
     row = _campaign(session, code)
+    book = LedgerBook(session)
+    # Under the budget's lock the row is read again: a concurrent change committed while
+    # we waited is what this one changes, so the budget posted is the difference to it.
+    budget = book.lock(row.account_id)
+    session.refresh(row)
     if row.status == CampaignStatus.STOPPED or row.starts_on <= today:
         raise Conflict(
             f"campaign {code!r} has started or was stopped: only pause, resume and stop apply"
@@ -136,8 +141,6 @@ def update_campaign(
     if command.starts_on < today:
         raise DayAlreadyBegun.field("starts_on", "must not be in the past")
     validate_campaign(session, command)
-    book = LedgerBook(session)
-    budget = book.lock(row.account_id)
     difference = command.budget_points - row.budget_points
     if difference:
         issuance = book.system_account(
@@ -179,11 +182,12 @@ def stop_campaign(uow: UnitOfWork, code: str) -> tuple[CampaignView, int]:
     account; answers the campaign and the points returned. Raises Conflict if stopped."""
     session = uow.session
     row = _campaign(session, code)
-    if row.status == CampaignStatus.STOPPED:
-        raise Conflict(f"campaign {code!r} is already stopped")
     book = LedgerBook(session)
     # Accruals lock the budget before drawing on it: after this lock none is drawing.
     budget = book.lock(row.account_id)
+    session.refresh(row)
+    if row.status == CampaignStatus.STOPPED:
+        raise Conflict(f"campaign {code!r} is already stopped")
     returned = max(budget.balance, 0)
     if returned:
         issuance = book.system_account(
@@ -211,6 +215,7 @@ def _set_status(
     row = _campaign(session, code)
     # The budget's lock orders this change after any accrual drawing on it right now.
     budget = LedgerBook(session).lock(row.account_id)
+    session.refresh(row)
     if row.status != current or row.ends_on < today:
         raise Conflict(
             f"campaign {code!r} is {row.status}"
