@@ -41,7 +41,6 @@ from warehouse.fact_queries import (
     Where,
     accrual_scope,
     campaign_choice,
-    campaign_purchases,
     children_of,
     day_of,
     incremental_effect,
@@ -520,13 +519,8 @@ def campaign_results(reader: Reader, f: Filters, *, from_facts: bool = False) ->
             {_CAMPAIGN_ROWS}
         """
         return with_effects(ints(reader.query(sql, choice.params), CAMPAIGN_COUNTS))
-    purchases = campaign_purchases(f)
-    sales = Where()
-    sales.require("s.campaign_id = 0")
-    if f.inst:
-        sales.require("s.institution_code IN " + SUBTREE, inst=f.inst)
-    if f.channel:
-        sales.require("s.channel = $channel", channel=f.channel)
+    sales = _campaign_scope(f, "s")
+    purchases = _campaign_scope(f, "b")
     sql = f"""
         WITH c AS ({CAMPAIGN_WINDOWS} WHERE {choice.sql}),
         gmv AS (
@@ -539,10 +533,10 @@ def campaign_results(reader: Reader, f: Filters, *, from_facts: bool = False) ->
             GROUP BY c.code
         ),
         s AS (
-            SELECT a.member_id, a.date_key, a.business_type, a.net_fen
-            FROM fact_accrual a
+            SELECT b.member_id, b.date_key, b.business_type, b.net_fen
+            FROM rollup_buyer b
             WHERE {purchases.sql}
-              AND a.date_key BETWEEN (SELECT min(start_key) FROM c) AND (SELECT max(end_key) FROM c)
+              AND b.date_key BETWEEN (SELECT min(start_key) FROM c) AND (SELECT max(end_key) FROM c)
         ),
         targets AS (
             -- Every day of each campaign's window with every business type it counts.
@@ -584,6 +578,18 @@ def campaign_results(reader: Reader, f: Filters, *, from_facts: bool = False) ->
     return with_effects(ints(reader.query(sql, params), CAMPAIGN_COUNTS))
 
 
+def _campaign_scope(f: Filters, alias: str) -> Where:
+    """Every purchase (`campaign_id` 0) of the chosen institution and channel, in a
+    rollup keyed like purchases: what `fact_queries.campaign_purchases` chooses."""
+    where = Where()
+    where.require(f"{alias}.campaign_id = 0")
+    if f.inst:
+        where.require(f"{alias}.institution_code IN " + SUBTREE, inst=f.inst)
+    if f.channel:
+        where.require(f"{alias}.channel = $channel", channel=f.channel)
+    return where
+
+
 def _variance(group: str) -> str:
     """A group's sample variance as fact_queries has it: exact integer sums, a double only
     at the end."""
@@ -620,10 +626,30 @@ def campaign_daily(
     """As `fact_queries.campaign_daily`: one campaign day by day over its window.
 
     Columns: day, treated_gmv_fen, holdout_gmv_fen, points_awarded, treated_members,
-    holdout_members. Every institution and channel: from `rollup_campaign_day`.
+    holdout_members. Every institution and channel: from `rollup_campaign_day`; with one
+    chosen, each group's targeted GMV from `rollup_buyer`.
     """
-    if from_facts or f.inst or f.channel:
+    if from_facts:
         return facts.campaign_daily(reader, f, code)
+    purchases = _campaign_scope(f, "b")
+    if f.inst or f.channel:
+        sales = f"""
+            SELECT b.date_key,
+                   {sum_of("b.net_fen", "NOT cm.in_holdout")} AS treated_gmv_fen,
+                   {sum_of("b.net_fen", "cm.in_holdout")} AS holdout_gmv_fen
+            FROM c
+            JOIN rollup_buyer b
+              ON b.date_key BETWEEN c.start_key AND c.end_key AND {targeted("b.business_type")}
+            JOIN dim_campaign_member cm
+              ON cm.campaign_code = c.code AND cm.member_id = b.member_id
+            WHERE {purchases.sql}
+            GROUP BY b.date_key
+        """
+    else:
+        sales = """
+            SELECT date_key, treated_gmv_fen, holdout_gmv_fen FROM rollup_campaign_day
+            WHERE code = $code
+        """
     sql = f"""
         WITH c AS ({CAMPAIGN_WINDOWS} WHERE code = $code),
         days AS (
@@ -637,18 +663,22 @@ def campaign_daily(
                    COALESCE(max(holdout_members), 0) AS holdout_members
             FROM rollup_campaign WHERE code = $code
         ),
-        r AS (SELECT * FROM rollup_campaign_day WHERE code = $code)
+        sales AS ({sales}),
+        awarded AS (
+            SELECT date_key, points_awarded FROM rollup_campaign_day WHERE code = $code
+        )
         SELECT days.day,
-               COALESCE(r.treated_gmv_fen, 0) AS treated_gmv_fen,
-               COALESCE(r.holdout_gmv_fen, 0) AS holdout_gmv_fen,
-               COALESCE(r.points_awarded, 0) AS points_awarded,
+               COALESCE(sales.treated_gmv_fen, 0) AS treated_gmv_fen,
+               COALESCE(sales.holdout_gmv_fen, 0) AS holdout_gmv_fen,
+               COALESCE(awarded.points_awarded, 0) AS points_awarded,
                groups.treated_members, groups.holdout_members
         FROM days CROSS JOIN groups
-        LEFT JOIN r ON r.date_key = days.day_key
+        LEFT JOIN sales ON sales.date_key = days.day_key
+        LEFT JOIN awarded ON awarded.date_key = days.day_key
         ORDER BY days.day
     """
     return ints(
-        reader.query(sql, {"code": code}),
+        reader.query(sql, merge(purchases, code=code)),
         (
             "treated_gmv_fen",
             "holdout_gmv_fen",

@@ -87,6 +87,7 @@ DDL: tuple[str, ...] = (
                                          -- (NULL: not in dim_institution)
         channel VARCHAR NOT NULL,
         online BOOLEAN,                  -- dim_channel.is_online (NULL: not in dim_channel)
+        business_type VARCHAR NOT NULL,
         net_fen BIGINT NOT NULL,
         points BIGINT NOT NULL,
         -- The member's standing (dim_member; NULL: not there): for cohorts.
@@ -286,7 +287,7 @@ _ROLLUPS: tuple[_Rollup, ...] = (
         WITH scoped AS (
             SELECT a.accrual_id, a.member_id, a.date_key, a.institution_code,
                    COALESCE(i.district_code, i.code) AS district_key, a.channel,
-                   ch.is_online AS online, a.net_fen, a.points,
+                   ch.is_online AS online, a.business_type, a.net_fen, a.points,
                    (m.registered_date_key // 10000) * 12
                        + (m.registered_date_key // 100 % 100) - 1 AS registered_month,
                    m.registered_institution, m.registered_channel,
@@ -298,8 +299,8 @@ _ROLLUPS: tuple[_Rollup, ...] = (
             WHERE {{keys}}
         )
         SELECT campaign_id, date_key, member_id, accrual_id, institution_code, district_key,
-               channel, online, net_fen, points, registered_month, registered_institution,
-               registered_channel, merged,
+               channel, online, business_type, net_fen, points, registered_month,
+               registered_institution, registered_channel, merged,
                COALESCE(lag(date_key) OVER member, {NO_PREVIOUS}) AS prev_key,
                COALESCE(lead(date_key) OVER member, {NO_NEXT}) AS next_key,
                COALESCE(lag(date_key) OVER (
