@@ -6,7 +6,8 @@ same numbers and columns, but reads `warehouse.rollups` wherever they give the s
 answer:
 
 - sums (purchases, GMV, points, liability, breakage, issuance, campaign cost and GMV)
-  come from rollups by day, institution, channel and business type, or by campaign;
+  come from rollups by day, channel and business type (per institution when one is
+  chosen), or by campaign;
 - members who bought in a period [s, e] are counted, not hashed: `rollup_buyer` holds each
   purchase with the day of the member's previous (and next) purchase in the same scope,
   and a member bought in [s, e] once for each row in [s, e] whose previous purchase was
@@ -14,16 +15,19 @@ answer:
   previous purchase in the same channel, the same district and the same online/offline
   kind too, so members per channel, per district and the channel mix are counts as well;
 - a member's purchases and GMV over [s, e] are the suffix sums of that first row less
-  those of the member's first row after e.
+  those of the member's first row after e;
+- cohorts count each member's first purchase of a month (a row whose previous purchase
+  is from an earlier month) by the registration the row carries.
 
-Counting members within an institution subtree (or a channel, where the next purchase
-would also be needed) has no such rows: those parts come from the facts, as do blocks no
+Rows order each member's purchases in every channel together and within each channel,
+not within an institution subtree: members there come from the facts, as do blocks no
 rollup serves (redemptions, pickups, services, member stock; all small tables).
 `from_facts=True` asks the fact tables for the whole block.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -161,10 +165,42 @@ def _by_institution(f: Filters, rollup: str) -> str:
     return f"rollup_{rollup}_institution_day" if f.inst else f"rollup_{rollup}_day"
 
 
+@dataclass(frozen=True)
+class _Sequence:
+    """The `rollup_buyer` columns that order each member's purchases in a scope."""
+
+    prev: str
+    next: str
+    remaining: str
+    net_after: str
+    points_after: str
+    last: str
+
+
+_EVERY_CHANNEL = _Sequence(
+    "prev_key", "next_key", "remaining", "net_after", "points_after", "last_key"
+)
+_IN_CHANNEL = _Sequence(
+    "prev_channel_key",
+    "next_channel_key",
+    "remaining_channel",
+    "net_after_channel",
+    "points_after_channel",
+    "last_channel_key",
+)
+
+
+def _sequence(f: Filters) -> _Sequence | None:
+    """How `rollup_buyer` orders the purchases the filters choose, member by member: in
+    every purchase's scope or a campaign's, in a channel too; not within a subtree."""
+    if f.inst:
+        return None
+    return _IN_CHANNEL if f.channel else _EVERY_CHANNEL
+
+
 def _counted(f: Filters) -> bool:
-    """Whether `rollup_buyer`'s previous and next purchase days count the members of the
-    filtered purchases: in every purchase's scope or a campaign's, not within a subtree or
-    a channel."""
+    """Whether `rollup_buyer`'s previous purchase days alone count the members of the
+    filtered purchases, in every channel together (rows keep no district sequence)."""
     return not f.inst and not f.channel
 
 
@@ -184,9 +220,11 @@ def headline_totals(reader: Reader, f: Filters, *, from_facts: bool = False) -> 
     lots.require(
         "l.expires_on BETWEEN $from_day AND $to_day", from_day=previous.start, to_day=f.end
     )
-    if _counted(f):
+    sequence = _sequence(f)
+    if sequence:
         # A member bought in a period once: the row whose previous purchase came before
         # it; twice or more when that row's next purchase is in the period too.
+        prev, next_ = sequence.prev, sequence.next
         now = _purchases(f, "b", prefix="cur_")
         before = _purchases(previous, "b", prefix="prev_")
         scope = Where(params={**now.params, **before.params})
@@ -197,11 +235,11 @@ def headline_totals(reader: Reader, f: Filters, *, from_facts: bool = False) -> 
                    count(*) FILTER (WHERE NOT now AND next_key <= $prev_to_key)
                        AS before_repeat
             FROM (
-                SELECT TRUE AS now, b.next_key FROM rollup_buyer b
-                WHERE {now.sql} AND b.prev_key < $cur_from_key
+                SELECT TRUE AS now, b.{next_} AS next_key FROM rollup_buyer b
+                WHERE {now.sql} AND b.{prev} < $cur_from_key
                 UNION ALL
-                SELECT FALSE, b.next_key FROM rollup_buyer b
-                WHERE {before.sql} AND b.prev_key < $prev_from_key
+                SELECT FALSE, b.{next_} FROM rollup_buyer b
+                WHERE {before.sql} AND b.{prev} < $prev_from_key
             )
         """
     else:
@@ -765,22 +803,27 @@ def cohort_retention(reader: Reader, f: Filters, *, from_facts: bool = False) ->
     return ints(reader.query(sql, params), ("months_since", "cohort_size", "active_members"))
 
 
-def _per_member(f: Filters) -> tuple[str, dict[str, object]]:
+def _per_member(f: Filters, sequence: _Sequence) -> tuple[str, dict[str, object]]:
     """Each member who bought in the period, from `rollup_buyer`, as a query of columns
     member_id, purchases, gmv_fen, points_issued, last_key: the suffix sums of the
     member's first row in the period less those of its first row after the period."""
     scope = _purchases(f, "b")
     after = Where()
     _campaign(f, "b", after)
+    if f.channel:
+        after.require("b.channel = $channel", channel=f.channel)
+    q = sequence
     sql = f"""
         WITH first_in AS (
-            SELECT b.member_id, b.remaining, b.net_after, b.points_after, b.last_key
-            FROM rollup_buyer b WHERE {scope.sql} AND b.prev_key < $from_key
+            SELECT b.member_id, b.{q.remaining} AS remaining, b.{q.net_after} AS net_after,
+                   b.{q.points_after} AS points_after, b.{q.last} AS last_key
+            FROM rollup_buyer b WHERE {scope.sql} AND b.{q.prev} < $from_key
         ),
         first_after AS (
-            SELECT b.member_id, b.remaining, b.net_after, b.points_after, b.prev_key
+            SELECT b.member_id, b.{q.remaining} AS remaining, b.{q.net_after} AS net_after,
+                   b.{q.points_after} AS points_after, b.{q.prev} AS prev_key
             FROM rollup_buyer b
-            WHERE {after.sql} AND b.date_key > $to_key AND b.prev_key <= $to_key
+            WHERE {after.sql} AND b.date_key > $to_key AND b.{q.prev} <= $to_key
         )
         SELECT i.member_id, i.remaining - COALESCE(n.remaining, 0) AS purchases,
                i.net_after - COALESCE(n.net_after, 0) AS gmv_fen,
@@ -794,9 +837,10 @@ def _per_member(f: Filters) -> tuple[str, dict[str, object]]:
 def purchase_frequency(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
     """As `fact_queries.purchase_frequency`: how many members made exactly n purchases in
     the period. Columns: purchases, members; by purchases."""
-    if from_facts or not _counted(f):
+    sequence = _sequence(f)
+    if from_facts or not sequence:
         return facts.purchase_frequency(reader, f)
-    buyers, params = _per_member(f)
+    buyers, params = _per_member(f, sequence)
     sql = f"""
         WITH buyers AS ({buyers})
         SELECT purchases, count(*) AS members FROM buyers GROUP BY purchases ORDER BY purchases
@@ -844,9 +888,10 @@ def top_members(
     """As `fact_queries.top_members`: the members with the largest GMV in the period,
     phone and name masked unless `reveal_personal_data`. Columns: member_no, name, phone,
     tier, purchases, gmv_fen, points_issued, last_day."""
-    if from_facts or not _counted(f):
+    sequence = _sequence(f)
+    if from_facts or not sequence:
         return facts.top_members(reader, f, reveal_personal_data=reveal_personal_data, limit=limit)
-    buyers, params = _per_member(f)
+    buyers, params = _per_member(f, sequence)
     personal = (
         "m.name AS name, m.phone AS phone"
         if reveal_personal_data
