@@ -6,7 +6,8 @@ same numbers and columns, but reads `warehouse.rollups` wherever they give the s
 answer:
 
 - sums (purchases, GMV, points, liability, breakage, issuance, campaign cost and GMV)
-  come from rollups by day, institution, channel and business type, or by campaign;
+  come from rollups by day, channel and business type (per institution when one is
+  chosen), or by campaign;
 - members who bought in a period [s, e] are counted, not hashed: `rollup_buyer` holds each
   purchase with the day of the member's previous (and next) purchase in the same scope,
   and a member bought in [s, e] once for each row in [s, e] whose previous purchase was
@@ -14,16 +15,19 @@ answer:
   previous purchase in the same channel, the same district and the same online/offline
   kind too, so members per channel, per district and the channel mix are counts as well;
 - a member's purchases and GMV over [s, e] are the suffix sums of that first row less
-  those of the member's first row after e.
+  those of the member's first row after e;
+- cohorts count each member's first purchase of a month (a row whose previous purchase
+  is from an earlier month) by the registration the row carries.
 
-Counting members within an institution subtree (or a channel, where the next purchase
-would also be needed) has no such rows: those parts come from the facts, as do blocks no
+Rows order each member's purchases in every channel together and within each channel,
+not within an institution subtree: members there come from the facts, as do blocks no
 rollup serves (redemptions, pickups, services, member stock; all small tables).
 `from_facts=True` asks the fact tables for the whole block.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -41,7 +45,6 @@ from warehouse.fact_queries import (
     Where,
     accrual_scope,
     campaign_choice,
-    campaign_purchases,
     children_of,
     day_of,
     incremental_effect,
@@ -162,10 +165,42 @@ def _by_institution(f: Filters, rollup: str) -> str:
     return f"rollup_{rollup}_institution_day" if f.inst else f"rollup_{rollup}_day"
 
 
+@dataclass(frozen=True)
+class _Sequence:
+    """The `rollup_buyer` columns that order each member's purchases in a scope."""
+
+    prev: str
+    next: str
+    remaining: str
+    net_after: str
+    points_after: str
+    last: str
+
+
+_EVERY_CHANNEL = _Sequence(
+    "prev_key", "next_key", "remaining", "net_after", "points_after", "last_key"
+)
+_IN_CHANNEL = _Sequence(
+    "prev_channel_key",
+    "next_channel_key",
+    "remaining_channel",
+    "net_after_channel",
+    "points_after_channel",
+    "last_channel_key",
+)
+
+
+def _sequence(f: Filters) -> _Sequence | None:
+    """How `rollup_buyer` orders the purchases the filters choose, member by member: in
+    every purchase's scope or a campaign's, in a channel too; not within a subtree."""
+    if f.inst:
+        return None
+    return _IN_CHANNEL if f.channel else _EVERY_CHANNEL
+
+
 def _counted(f: Filters) -> bool:
-    """Whether `rollup_buyer`'s previous and next purchase days count the members of the
-    filtered purchases: in every purchase's scope or a campaign's, not within a subtree or
-    a channel."""
+    """Whether `rollup_buyer`'s previous purchase days alone count the members of the
+    filtered purchases, in every channel together (rows keep no district sequence)."""
     return not f.inst and not f.channel
 
 
@@ -185,9 +220,11 @@ def headline_totals(reader: Reader, f: Filters, *, from_facts: bool = False) -> 
     lots.require(
         "l.expires_on BETWEEN $from_day AND $to_day", from_day=previous.start, to_day=f.end
     )
-    if _counted(f):
+    sequence = _sequence(f)
+    if sequence:
         # A member bought in a period once: the row whose previous purchase came before
         # it; twice or more when that row's next purchase is in the period too.
+        prev, next_ = sequence.prev, sequence.next
         now = _purchases(f, "b", prefix="cur_")
         before = _purchases(previous, "b", prefix="prev_")
         scope = Where(params={**now.params, **before.params})
@@ -198,11 +235,11 @@ def headline_totals(reader: Reader, f: Filters, *, from_facts: bool = False) -> 
                    count(*) FILTER (WHERE NOT now AND next_key <= $prev_to_key)
                        AS before_repeat
             FROM (
-                SELECT TRUE AS now, b.next_key FROM rollup_buyer b
-                WHERE {now.sql} AND b.prev_key < $cur_from_key
+                SELECT TRUE AS now, b.{next_} AS next_key FROM rollup_buyer b
+                WHERE {now.sql} AND b.{prev} < $cur_from_key
                 UNION ALL
-                SELECT FALSE, b.next_key FROM rollup_buyer b
-                WHERE {before.sql} AND b.prev_key < $prev_from_key
+                SELECT FALSE, b.{next_} FROM rollup_buyer b
+                WHERE {before.sql} AND b.{prev} < $prev_from_key
             )
         """
     else:
@@ -520,13 +557,8 @@ def campaign_results(reader: Reader, f: Filters, *, from_facts: bool = False) ->
             {_CAMPAIGN_ROWS}
         """
         return with_effects(ints(reader.query(sql, choice.params), CAMPAIGN_COUNTS))
-    purchases = campaign_purchases(f)
-    sales = Where()
-    sales.require("s.campaign_id = 0")
-    if f.inst:
-        sales.require("s.institution_code IN " + SUBTREE, inst=f.inst)
-    if f.channel:
-        sales.require("s.channel = $channel", channel=f.channel)
+    sales = _campaign_scope(f, "s")
+    purchases = _campaign_scope(f, "b")
     sql = f"""
         WITH c AS ({CAMPAIGN_WINDOWS} WHERE {choice.sql}),
         gmv AS (
@@ -539,10 +571,10 @@ def campaign_results(reader: Reader, f: Filters, *, from_facts: bool = False) ->
             GROUP BY c.code
         ),
         s AS (
-            SELECT a.member_id, a.date_key, a.business_type, a.net_fen
-            FROM fact_accrual a
+            SELECT b.member_id, b.date_key, b.business_type, b.net_fen
+            FROM rollup_buyer b
             WHERE {purchases.sql}
-              AND a.date_key BETWEEN (SELECT min(start_key) FROM c) AND (SELECT max(end_key) FROM c)
+              AND b.date_key BETWEEN (SELECT min(start_key) FROM c) AND (SELECT max(end_key) FROM c)
         ),
         targets AS (
             -- Every day of each campaign's window with every business type it counts.
@@ -584,6 +616,18 @@ def campaign_results(reader: Reader, f: Filters, *, from_facts: bool = False) ->
     return with_effects(ints(reader.query(sql, params), CAMPAIGN_COUNTS))
 
 
+def _campaign_scope(f: Filters, alias: str) -> Where:
+    """Every purchase (`campaign_id` 0) of the chosen institution and channel, in a
+    rollup keyed like purchases: what `fact_queries.campaign_purchases` chooses."""
+    where = Where()
+    where.require(f"{alias}.campaign_id = 0")
+    if f.inst:
+        where.require(f"{alias}.institution_code IN " + SUBTREE, inst=f.inst)
+    if f.channel:
+        where.require(f"{alias}.channel = $channel", channel=f.channel)
+    return where
+
+
 def _variance(group: str) -> str:
     """A group's sample variance as fact_queries has it: exact integer sums, a double only
     at the end."""
@@ -620,10 +664,30 @@ def campaign_daily(
     """As `fact_queries.campaign_daily`: one campaign day by day over its window.
 
     Columns: day, treated_gmv_fen, holdout_gmv_fen, points_awarded, treated_members,
-    holdout_members. Every institution and channel: from `rollup_campaign_day`.
+    holdout_members. Every institution and channel: from `rollup_campaign_day`; with one
+    chosen, each group's targeted GMV from `rollup_buyer`.
     """
-    if from_facts or f.inst or f.channel:
+    if from_facts:
         return facts.campaign_daily(reader, f, code)
+    purchases = _campaign_scope(f, "b")
+    if f.inst or f.channel:
+        sales = f"""
+            SELECT b.date_key,
+                   {sum_of("b.net_fen", "NOT cm.in_holdout")} AS treated_gmv_fen,
+                   {sum_of("b.net_fen", "cm.in_holdout")} AS holdout_gmv_fen
+            FROM c
+            JOIN rollup_buyer b
+              ON b.date_key BETWEEN c.start_key AND c.end_key AND {targeted("b.business_type")}
+            JOIN dim_campaign_member cm
+              ON cm.campaign_code = c.code AND cm.member_id = b.member_id
+            WHERE {purchases.sql}
+            GROUP BY b.date_key
+        """
+    else:
+        sales = """
+            SELECT date_key, treated_gmv_fen, holdout_gmv_fen FROM rollup_campaign_day
+            WHERE code = $code
+        """
     sql = f"""
         WITH c AS ({CAMPAIGN_WINDOWS} WHERE code = $code),
         days AS (
@@ -637,18 +701,22 @@ def campaign_daily(
                    COALESCE(max(holdout_members), 0) AS holdout_members
             FROM rollup_campaign WHERE code = $code
         ),
-        r AS (SELECT * FROM rollup_campaign_day WHERE code = $code)
+        sales AS ({sales}),
+        awarded AS (
+            SELECT date_key, points_awarded FROM rollup_campaign_day WHERE code = $code
+        )
         SELECT days.day,
-               COALESCE(r.treated_gmv_fen, 0) AS treated_gmv_fen,
-               COALESCE(r.holdout_gmv_fen, 0) AS holdout_gmv_fen,
-               COALESCE(r.points_awarded, 0) AS points_awarded,
+               COALESCE(sales.treated_gmv_fen, 0) AS treated_gmv_fen,
+               COALESCE(sales.holdout_gmv_fen, 0) AS holdout_gmv_fen,
+               COALESCE(awarded.points_awarded, 0) AS points_awarded,
                groups.treated_members, groups.holdout_members
         FROM days CROSS JOIN groups
-        LEFT JOIN r ON r.date_key = days.day_key
+        LEFT JOIN sales ON sales.date_key = days.day_key
+        LEFT JOIN awarded ON awarded.date_key = days.day_key
         ORDER BY days.day
     """
     return ints(
-        reader.query(sql, {"code": code}),
+        reader.query(sql, merge(purchases, code=code)),
         (
             "treated_gmv_fen",
             "holdout_gmv_fen",
@@ -735,22 +803,27 @@ def cohort_retention(reader: Reader, f: Filters, *, from_facts: bool = False) ->
     return ints(reader.query(sql, params), ("months_since", "cohort_size", "active_members"))
 
 
-def _per_member(f: Filters) -> tuple[str, dict[str, object]]:
+def _per_member(f: Filters, sequence: _Sequence) -> tuple[str, dict[str, object]]:
     """Each member who bought in the period, from `rollup_buyer`, as a query of columns
     member_id, purchases, gmv_fen, points_issued, last_key: the suffix sums of the
     member's first row in the period less those of its first row after the period."""
     scope = _purchases(f, "b")
     after = Where()
     _campaign(f, "b", after)
+    if f.channel:
+        after.require("b.channel = $channel", channel=f.channel)
+    q = sequence
     sql = f"""
         WITH first_in AS (
-            SELECT b.member_id, b.remaining, b.net_after, b.points_after, b.last_key
-            FROM rollup_buyer b WHERE {scope.sql} AND b.prev_key < $from_key
+            SELECT b.member_id, b.{q.remaining} AS remaining, b.{q.net_after} AS net_after,
+                   b.{q.points_after} AS points_after, b.{q.last} AS last_key
+            FROM rollup_buyer b WHERE {scope.sql} AND b.{q.prev} < $from_key
         ),
         first_after AS (
-            SELECT b.member_id, b.remaining, b.net_after, b.points_after, b.prev_key
+            SELECT b.member_id, b.{q.remaining} AS remaining, b.{q.net_after} AS net_after,
+                   b.{q.points_after} AS points_after, b.{q.prev} AS prev_key
             FROM rollup_buyer b
-            WHERE {after.sql} AND b.date_key > $to_key AND b.prev_key <= $to_key
+            WHERE {after.sql} AND b.date_key > $to_key AND b.{q.prev} <= $to_key
         )
         SELECT i.member_id, i.remaining - COALESCE(n.remaining, 0) AS purchases,
                i.net_after - COALESCE(n.net_after, 0) AS gmv_fen,
@@ -764,9 +837,10 @@ def _per_member(f: Filters) -> tuple[str, dict[str, object]]:
 def purchase_frequency(reader: Reader, f: Filters, *, from_facts: bool = False) -> pd.DataFrame:
     """As `fact_queries.purchase_frequency`: how many members made exactly n purchases in
     the period. Columns: purchases, members; by purchases."""
-    if from_facts or not _counted(f):
+    sequence = _sequence(f)
+    if from_facts or not sequence:
         return facts.purchase_frequency(reader, f)
-    buyers, params = _per_member(f)
+    buyers, params = _per_member(f, sequence)
     sql = f"""
         WITH buyers AS ({buyers})
         SELECT purchases, count(*) AS members FROM buyers GROUP BY purchases ORDER BY purchases
@@ -814,9 +888,10 @@ def top_members(
     """As `fact_queries.top_members`: the members with the largest GMV in the period,
     phone and name masked unless `reveal_personal_data`. Columns: member_no, name, phone,
     tier, purchases, gmv_fen, points_issued, last_day."""
-    if from_facts or not _counted(f):
+    sequence = _sequence(f)
+    if from_facts or not sequence:
         return facts.top_members(reader, f, reveal_personal_data=reveal_personal_data, limit=limit)
-    buyers, params = _per_member(f)
+    buyers, params = _per_member(f, sequence)
     personal = (
         "m.name AS name, m.phone AS phone"
         if reveal_personal_data

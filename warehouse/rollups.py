@@ -87,6 +87,7 @@ DDL: tuple[str, ...] = (
                                          -- (NULL: not in dim_institution)
         channel VARCHAR NOT NULL,
         online BOOLEAN,                  -- dim_channel.is_online (NULL: not in dim_channel)
+        business_type VARCHAR NOT NULL,
         net_fen BIGINT NOT NULL,
         points BIGINT NOT NULL,
         -- The member's standing (dim_member; NULL: not there): for cohorts.
@@ -103,7 +104,13 @@ DDL: tuple[str, ...] = (
         remaining BIGINT NOT NULL,       -- purchases from this one to the member's last
         net_after BIGINT NOT NULL,       -- their net_fen
         points_after BIGINT NOT NULL,    -- their points
-        last_key INTEGER NOT NULL        -- day of the member's last purchase
+        last_key INTEGER NOT NULL,       -- day of the member's last purchase
+        -- The same within the purchase's channel: a channel filter's members and theirs.
+        next_channel_key INTEGER NOT NULL,
+        remaining_channel BIGINT NOT NULL,
+        net_after_channel BIGINT NOT NULL,
+        points_after_channel BIGINT NOT NULL,
+        last_channel_key INTEGER NOT NULL
     )
     """,
     """
@@ -286,7 +293,7 @@ _ROLLUPS: tuple[_Rollup, ...] = (
         WITH scoped AS (
             SELECT a.accrual_id, a.member_id, a.date_key, a.institution_code,
                    COALESCE(i.district_code, i.code) AS district_key, a.channel,
-                   ch.is_online AS online, a.net_fen, a.points,
+                   ch.is_online AS online, a.business_type, a.net_fen, a.points,
                    (m.registered_date_key // 10000) * 12
                        + (m.registered_date_key // 100 % 100) - 1 AS registered_month,
                    m.registered_institution, m.registered_channel,
@@ -298,13 +305,11 @@ _ROLLUPS: tuple[_Rollup, ...] = (
             WHERE {{keys}}
         )
         SELECT campaign_id, date_key, member_id, accrual_id, institution_code, district_key,
-               channel, online, net_fen, points, registered_month, registered_institution,
-               registered_channel, merged,
+               channel, online, business_type, net_fen, points, registered_month,
+               registered_institution, registered_channel, merged,
                COALESCE(lag(date_key) OVER member, {NO_PREVIOUS}) AS prev_key,
                COALESCE(lead(date_key) OVER member, {NO_NEXT}) AS next_key,
-               COALESCE(lag(date_key) OVER (
-                   PARTITION BY campaign_id, member_id, channel ORDER BY date_key, accrual_id
-               ), {NO_PREVIOUS}) AS prev_channel_key,
+               COALESCE(lag(date_key) OVER in_channel, {NO_PREVIOUS}) AS prev_channel_key,
                COALESCE(lag(date_key) OVER (
                    PARTITION BY campaign_id, member_id, district_key
                    ORDER BY date_key, accrual_id
@@ -315,11 +320,24 @@ _ROLLUPS: tuple[_Rollup, ...] = (
                count(*) OVER after AS remaining,
                CAST(sum(net_fen) OVER after AS BIGINT) AS net_after,
                CAST(sum(points) OVER after AS BIGINT) AS points_after,
-               max(date_key) OVER (PARTITION BY campaign_id, member_id) AS last_key
+               max(date_key) OVER (PARTITION BY campaign_id, member_id) AS last_key,
+               COALESCE(lead(date_key) OVER in_channel, {NO_NEXT}) AS next_channel_key,
+               count(*) OVER after_in_channel AS remaining_channel,
+               CAST(sum(net_fen) OVER after_in_channel AS BIGINT) AS net_after_channel,
+               CAST(sum(points) OVER after_in_channel AS BIGINT) AS points_after_channel,
+               max(date_key) OVER (PARTITION BY campaign_id, member_id, channel)
+                   AS last_channel_key
         FROM scoped
         WINDOW member AS (PARTITION BY campaign_id, member_id ORDER BY date_key, accrual_id),
                after AS (
                    PARTITION BY campaign_id, member_id ORDER BY date_key, accrual_id
+                   ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
+               ),
+               in_channel AS (
+                   PARTITION BY campaign_id, member_id, channel ORDER BY date_key, accrual_id
+               ),
+               after_in_channel AS (
+                   PARTITION BY campaign_id, member_id, channel ORDER BY date_key, accrual_id
                    ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
                )
         """,

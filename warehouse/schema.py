@@ -8,7 +8,7 @@ it instead of adding it twice.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 9
 
 DDL: tuple[str, ...] = (
     """
