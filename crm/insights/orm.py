@@ -41,8 +41,9 @@ class InsightRun(Base):
 
 
 class MemberScore(Base):
-    """A member's scores of one run: RFM quintiles, segment, churn risk (and, left for the
-    lifetime-value models, an expected value in fen)."""
+    """A member's scores of one run: RFM quintiles, segment, churn risk and, from the
+    lifetime-value models, probability alive, expected purchases and expected value
+    (empty for a member who has not bought yet)."""
 
     __tablename__ = "crm_member_score"
     __table_args__ = (
@@ -66,6 +67,8 @@ class MemberScore(Base):
     # (memberhub.backup has no float kind), and 0.01 % is finer than the model is sure.
     churn_risk_bp: Mapped[int] = mapped_column(Integer)
     expected_value_fen: Mapped[int | None] = mapped_column(BigId)
+    alive_bp: Mapped[int | None] = mapped_column(Integer)
+    expected_purchases_x100: Mapped[int | None] = mapped_column(Integer)
 
 
 __all__ = ["InsightRun", "MemberScore", "Segment"]
