@@ -36,6 +36,10 @@ def train_insights(
     """Sync the warehouse (unless `sync=False`), score every member as of `as_of`
     (default: today in Shanghai) and store the run; its metrics.
 
+    Lifetime value (BG/NBD and Gamma-Gamma) is fitted on every purchase up to as_of and
+    checked by a fit up to as_of - N, whose predicted repeat purchases in the N days after
+    are set beside the counted ones.
+
     The churn model is judged on features as of as_of - 2N (labels up to as_of - N)
     against as_of - N (labels up to as_of), then refitted on the latter. Raises
     warehouse.WarehouseNotReady without a warehouse and crm.insights.NotEnoughData when
@@ -45,7 +49,7 @@ def train_insights(
     test_as_of = day - timedelta(days=horizon_days)
     train_as_of = test_as_of - timedelta(days=horizon_days)
     # disable=None: a bar on a terminal only, so logs and pipes get the lines alone.
-    with tqdm(total=6, desc="insights", unit="step", disable=None if progress else True) as bar:
+    with tqdm(total=7, desc="insights", unit="step", disable=None if progress else True) as bar:
         if sync:
             bar.set_postfix_str("warehouse sync")
             warehouse.sync_warehouse(runtime.engine, runtime.settings.warehouse_path)
@@ -74,6 +78,7 @@ def train_insights(
                 bar.update()
             bar.set_postfix_str(f"features as of {day}")
             current = warehouse.member_features(reader, day)
+            purchases = warehouse.daily_purchases(reader, day)
             bar.update()
         finally:
             reader.close()
@@ -88,6 +93,9 @@ def train_insights(
             horizon_days=horizon_days,
             rules=rules,
         )
+        bar.update()
+        bar.set_postfix_str("lifetime value")
+        run = run.with_values(crm.insights.member_values(purchases, day, check_from=test_as_of))
         bar.update()
         bar.set_postfix_str("storing scores")
         metrics = run.metrics()
@@ -146,3 +154,19 @@ def describe_metrics(metrics: dict[str, Any]) -> Iterator[str]:
         )
     segments = ", ".join(f"{code} {n}" for code, n in metrics["segments"].items())
     yield f"segments: {segments}"
+    value = metrics.get("lifetime_value")
+    if value:
+        bg, gg = value["bgnbd"], value["gamma_gamma"]
+        yield (
+            f"lifetime value over {value['horizon_weeks']:g} weeks for {value['customers']} "
+            f"buyers: {value['expected_value_fen_total'] / 100:,.2f} yuan expected; BG/NBD "
+            f"r {bg['r']:.4g} alpha {bg['alpha']:.4g} a {bg['a']:.4g} b {bg['b']:.4g}, "
+            f"Gamma-Gamma p {gg['p']:.4g} q {gg['q']:.4g} gamma {gg['gamma']:.4g}"
+        )
+        check = value["check"]
+        if check:
+            yield (
+                f"repeat purchases {check['calibration_end']} to {check['holdout_end']}: "
+                f"predicted {check['predicted']:,.0f} from the purchases before, counted "
+                f"{check['actual']:,}"
+            )

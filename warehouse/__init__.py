@@ -8,7 +8,12 @@ per-member features and labels of the insights models (`member_features`).
 
 from common.masking import mask_name, mask_phone
 from warehouse.export import export_parquet
-from warehouse.member_features import member_features, purchase_range, purchases_after
+from warehouse.member_features import (
+    daily_purchases,
+    member_features,
+    purchase_range,
+    purchases_after,
+)
 from warehouse.reader import WarehouseNotReady, WarehouseReader
 from warehouse.schema import DIMENSION_TABLES, FACT_TABLES, SCHEMA_VERSION
 from warehouse.sync import SyncInProgress, SyncReport, install_warehouse, sync_warehouse
@@ -21,6 +26,7 @@ __all__ = [
     "SyncReport",
     "WarehouseNotReady",
     "WarehouseReader",
+    "daily_purchases",
     "export_parquet",
     "install_warehouse",
     "mask_name",

@@ -251,3 +251,22 @@ def purchase_range(reader: Reader) -> tuple[date, date] | None:
         return date(int(text[:4]), int(text[4:6]), int(text[6:]))
 
     return as_day(row["first_key"]), as_day(row["last_key"])
+
+
+_DAILY_PURCHASES_SQL = """
+WITH owner AS (SELECT member_id, survivor_id FROM dim_member)
+SELECT o.survivor_id AS member_id,
+       strptime(CAST(a.date_key AS VARCHAR), '%Y%m%d')::DATE AS day,
+       sum(a.total_fen)::BIGINT AS amount_fen
+FROM fact_accrual a JOIN owner o ON o.member_id = a.member_id
+WHERE a.date_key <= $as_of_key
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+
+def daily_purchases(reader: Reader, as_of: date) -> pd.DataFrame:
+    """What each member (merged records folded into the survivor) spent per business day
+    with a purchase, up to `as_of`: member_id, day, amount_fen (before later refunds, as
+    in `member_features`). The lifetime-value models' input."""
+    return reader.query(_DAILY_PURCHASES_SQL, {"as_of_key": day_key(as_of)})

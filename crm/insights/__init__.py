@@ -10,6 +10,7 @@ from crm.insights import bgnbd, gamma_gamma, lift, pareto_nbd, simulation
 from crm.insights.churn import MODEL_VERSION, ChurnEvaluation, NotEnoughData
 from crm.insights.errors import BadPeriod, BadTransactionFile, FitFailed, NoCustomers
 from crm.insights.lifetime_value import ClvReport, Holdout, fit_clv
+from crm.insights.member_value import MemberValues, ValueCheck, member_values
 from crm.insights.queries import (
     MemberNotScored,
     UnknownSegment,
@@ -44,6 +45,7 @@ __all__ = [
     "Histories",
     "Holdout",
     "MemberNotScored",
+    "MemberValues",
     "NoCustomers",
     "NotEnoughData",
     "Period",
@@ -51,6 +53,7 @@ __all__ = [
     "SegmentRule",
     "Transactions",
     "UnknownSegment",
+    "ValueCheck",
     "assign_segments",
     "bgnbd",
     "fit_clv",
@@ -60,6 +63,7 @@ __all__ = [
     "list_segments",
     "load_segments",
     "member_scores",
+    "member_values",
     "pareto_nbd",
     "quintile_scores",
     "read_transactions",

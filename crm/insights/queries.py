@@ -15,7 +15,7 @@ from common.errors import NotFound
 from crm.adapters.orm import Member
 from crm.insights.orm import InsightRun, MemberScore, Segment
 from crm.insights.segments import parse_conditions
-from crm.insights.store import RISK_SCALE
+from crm.insights.store import PURCHASES_SCALE, RISK_SCALE
 
 
 class UnknownSegment(NotFound):
@@ -90,7 +90,8 @@ def segment_members(
     max_churn_risk: float | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Members of a segment in the latest run, by member id: `{id, member_no, phone, name,
-    r, f, m, churn_risk}`. Raises UnknownSegment. Nothing before the first run."""
+    r, f, m, churn_risk, alive, expected_purchases, expected_value_fen}` (the last three
+    None for a member who has not bought). Raises UnknownSegment. Nothing before the first run."""
     _segment(session, code)
     run = latest_run(session)
     if run is None:
@@ -105,6 +106,9 @@ def segment_members(
             MemberScore.f,
             MemberScore.m,
             MemberScore.churn_risk_bp,
+            MemberScore.alive_bp,
+            MemberScore.expected_purchases_x100,
+            MemberScore.expected_value_fen,
         )
         .join(Member, Member.id == MemberScore.member_id)
         .where(MemberScore.run_id == run.id, MemberScore.segment_code == code)
@@ -131,6 +135,7 @@ def segment_members(
             "f": row.f,
             "m": row.m,
             "churn_risk": row.churn_risk_bp / RISK_SCALE,
+            **_value(row.alive_bp, row.expected_purchases_x100, row.expected_value_fen),
         }
         for row in session.execute(query.execution_options(yield_per=1000))
     )
@@ -154,5 +159,15 @@ def member_scores(session: Session, member_id: int) -> dict[str, Any] | None:
         "segment": {"code": segment.code, "name": segment.name, "name_en": segment.name_en},
         "rfm": {"r": score.r, "f": score.f, "m": score.m},
         "churn_risk": score.churn_risk_bp / RISK_SCALE,
-        "expected_value_fen": score.expected_value_fen,
+        **_value(score.alive_bp, score.expected_purchases_x100, score.expected_value_fen),
+    }
+
+
+def _value(
+    alive_bp: int | None, purchases_x100: int | None, value_fen: int | None
+) -> dict[str, Any]:
+    return {
+        "alive": None if alive_bp is None else alive_bp / RISK_SCALE,
+        "expected_purchases": None if purchases_x100 is None else purchases_x100 / PURCHASES_SCALE,
+        "expected_value_fen": value_fen,
     }

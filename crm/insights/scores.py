@@ -9,7 +9,7 @@ for each member comes from the freshest labels that exist as of the day.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -22,6 +22,7 @@ from crm.insights.churn import (
     fit_churn_model,
     predict_churn,
 )
+from crm.insights.member_value import MemberValues
 from crm.insights.rfm import rfm_scores
 from crm.insights.segments import SegmentRule, assign_segments
 
@@ -48,6 +49,8 @@ class ScoreRun:
     scores: pd.DataFrame  # member_id, r, f, m, segment_code, churn_risk
     segment_counts: dict[str, int]
 
+    value_metrics: dict[str, Any] | None = None
+
     def metrics(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of.isoformat(),
@@ -55,7 +58,14 @@ class ScoreRun:
             "members": len(self.scores),
             **self.evaluation.as_dict(),
             "segments": self.segment_counts,
+            "lifetime_value": self.value_metrics,
         }
+
+    def with_values(self, values: MemberValues) -> ScoreRun:
+        """These scores with each member's probability alive, expected purchases and value
+        (left empty, NaN, for members who have not bought)."""
+        scores = self.scores.merge(values.values, on="member_id", how="left")
+        return replace(self, scores=scores, value_metrics=values.metrics())
 
 
 def score_members(

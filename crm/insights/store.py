@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -16,7 +17,9 @@ from crm.insights.orm import InsightRun, MemberScore, Segment
 from crm.insights.segments import SegmentRule, parse_conditions
 
 SCORE_COLUMNS = ("member_id", "r", "f", "m", "segment_code", "churn_risk")
-RISK_SCALE = 10_000  # churn risk is stored in basis points
+VALUE_COLUMNS = ("alive", "expected_purchases", "expected_value_fen")
+RISK_SCALE = 10_000  # churn risk and probability alive are stored in basis points
+PURCHASES_SCALE = 100  # expected purchases are stored in hundredths
 
 
 def load_segments(uow: UnitOfWork, rules: Iterable[SegmentRule]) -> None:
@@ -101,9 +104,21 @@ def store_scores(
                     "m": int(row["m"]),
                     "segment_code": str(row["segment_code"]),
                     "churn_risk_bp": round(float(row["churn_risk"]) * RISK_SCALE),
-                    "expected_value_fen": None,
+                    "alive_bp": _scaled(row.get("alive"), RISK_SCALE),
+                    "expected_purchases_x100": _scaled(
+                        row.get("expected_purchases"), PURCHASES_SCALE
+                    ),
+                    "expected_value_fen": _scaled(row.get("expected_value_fen"), 1),
                 }
                 for row in scores
             ],
         )
     return int(run_id)
+
+
+def _scaled(value: object, scale: int) -> int | None:
+    """An integer of `value` × `scale`; None for a missing value (None or NaN)."""
+    if value is None:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(number) else round(number * scale)

@@ -27,7 +27,18 @@ from storefront_api.http.segments_schemas import (
 
 blueprint = Blueprint("segments", __name__, url_prefix="/api/v1")
 
-CSV_COLUMNS = ("member_no", "phone", "name", "r", "f", "m", "churn_risk")
+CSV_COLUMNS = (
+    "member_no",
+    "phone",
+    "name",
+    "r",
+    "f",
+    "m",
+    "churn_risk",
+    "alive",
+    "expected_purchases",
+    "expected_value_fen",
+)
 
 
 @route(

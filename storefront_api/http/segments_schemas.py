@@ -49,6 +49,13 @@ class SegmentMemberOut(Open):
     f: int
     m: int
     churn_risk: float
+    alive: float | None = Field(description="probability the member is still a customer")
+    expected_purchases: float | None = Field(
+        description="repeat purchases expected in the next 52 weeks (BG/NBD)"
+    )
+    expected_value_fen: int | None = Field(
+        description="what those purchases are expected to be worth (Gamma-Gamma spend), fen"
+    )
 
 
 class SegmentMemberPage(Open):
@@ -76,4 +83,10 @@ class MemberScoresOut(Open):
     segment: SegmentRef
     rfm: Rfm
     churn_risk: float
-    expected_value_fen: int | None
+    alive: float | None = Field(description="probability the member is still a customer")
+    expected_purchases: float | None = Field(
+        description="repeat purchases expected in the next 52 weeks (BG/NBD)"
+    )
+    expected_value_fen: int | None = Field(
+        description="what those purchases are expected to be worth (Gamma-Gamma spend), fen"
+    )

@@ -48,6 +48,16 @@ def test_a_run_scores_every_member_and_training_again_replaces_it(trained):
     assert sum(row["members"] for row in metrics["calibration"]) == metrics["test_members"]
     assert sum(metrics["segments"].values()) == MEMBERS
     assert counts(runtime) == (1, MEMBERS)
+    value = metrics["lifetime_value"]
+    assert 0 < value["customers"] <= MEMBERS and value["bgnbd"]["r"] > 0
+    assert value["check"]["calibration_end"] == "2026-10-01" and value["check"]["actual"] > 0
+    with read_session(runtime.session_factory) as session:
+        valued = session.scalar(
+            select(func.count()).where(MemberScore.expected_value_fen.is_not(None))
+        )
+        total = session.scalar(select(func.sum(MemberScore.expected_value_fen)))
+    assert valued == value["customers"]
+    assert abs(total - value["expected_value_fen_total"]) <= valued  # rounding per member
 
     again = train_insights(runtime, END, horizon_days=60, sync=False)
     assert again["roc_auc"] == metrics["roc_auc"]  # same data, same model, same answer
@@ -123,7 +133,7 @@ def test_the_csv_export_holds_every_member_masked_by_role(trained, client, staff
 
 
 def test_a_members_scores(trained, client, staff_token, auth):
-    _, _, ids = trained
+    runtime, _, ids = trained
     marketer = auth(staff_token("marketer"))
     response = client.get(f"{API}/members/{ids[0]:012d}/scores", headers=marketer)
     assert response.status_code == 200, response.json
@@ -131,7 +141,21 @@ def test_a_members_scores(trained, client, staff_token, auth):
     assert body["member_no"] == f"{ids[0]:012d}" and body["as_of"] == END.isoformat()
     assert set(body["rfm"]) == {"r", "f", "m"} and 0 <= body["churn_risk"] <= 1
     assert body["segment"]["code"] and body["segment"]["name_en"]
-    assert body["expected_value_fen"] is None
+    # A buyer's lifetime value, as stored by the run (integers, scaled back here).
+    with read_session(runtime.session_factory) as session:
+        stored = session.execute(
+            select(
+                MemberScore.expected_value_fen,
+                MemberScore.alive_bp,
+                MemberScore.expected_purchases_x100,
+            ).where(MemberScore.member_id == ids[0])
+        ).one()
+    if stored.expected_value_fen is None:  # bought nothing in the generated history
+        assert body["alive"] is None and body["expected_purchases"] is None
+    else:
+        assert body["expected_value_fen"] == stored.expected_value_fen >= 0
+        assert body["alive"] == stored.alive_bp / 10_000
+        assert body["expected_purchases"] == stored.expected_purchases_x100 / 100
 
 
 def test_unscored_unknown_and_bad_requests_are_problems(trained, db, client, staff_token, auth):
