@@ -95,7 +95,12 @@ def train_insights(
         )
         bar.update()
         bar.set_postfix_str("lifetime value")
-        run = run.with_values(crm.insights.member_values(purchases, day, check_from=test_as_of))
+        try:
+            values = crm.insights.member_values(purchases, day, check_from=test_as_of)
+        except (crm.insights.FitFailed, crm.insights.NoCustomers) as error:
+            run = run.without_values(str(error))
+        else:
+            run = run.with_values(values)
         bar.update()
         bar.set_postfix_str("storing scores")
         metrics = run.metrics()
@@ -155,18 +160,33 @@ def describe_metrics(metrics: dict[str, Any]) -> Iterator[str]:
     segments = ", ".join(f"{code} {n}" for code, n in metrics["segments"].items())
     yield f"segments: {segments}"
     value = metrics.get("lifetime_value")
-    if value:
-        bg, gg = value["bgnbd"], value["gamma_gamma"]
+    if value and "not_fitted" in value:
+        yield f"lifetime value not fitted: {value['not_fitted']}"
+    elif value:
+        model, spend = value["purchases"], value["gamma_gamma"]
+        parameters = ", ".join(
+            f"{name} {number:.4g}"
+            for name, number in model.items()
+            if name not in ("model", "log_likelihood", "passed_over")
+        )
         yield (
             f"lifetime value over {value['horizon_weeks']:g} weeks for {value['customers']} "
-            f"buyers: {value['expected_value_fen_total'] / 100:,.2f} yuan expected; BG/NBD "
-            f"r {bg['r']:.4g} alpha {bg['alpha']:.4g} a {bg['a']:.4g} b {bg['b']:.4g}, "
-            f"Gamma-Gamma p {gg['p']:.4g} q {gg['q']:.4g} gamma {gg['gamma']:.4g}"
+            f"buyers: {value['expected_value_fen_total'] / 100:,.2f} yuan expected; "
+            f"purchases by {model['model']} ({parameters}; passed over: "
+            f"{model['passed_over'] or 'none'})"
         )
+        if "fallback" in spend:
+            pooled = spend["pooled_mean_fen"] / 100
+            yield f"spend: pooled mean {pooled:.2f} yuan ({spend['fallback']})"
+        else:
+            yield (
+                "spend by Gamma-Gamma (" + ", ".join(f"{k} {v:.4g}" for k, v in spend.items()) + ")"
+            )
         check = value["check"]
         if check:
             yield (
                 f"repeat purchases {check['calibration_end']} to {check['holdout_end']}: "
-                f"predicted {check['predicted']:,.0f} from the purchases before, counted "
+                f"predicted {check['predicted']:,.0f} by {check['model']} from the purchases "
+                "before, counted "
                 f"{check['actual']:,}"
             )

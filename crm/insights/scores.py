@@ -67,6 +67,11 @@ class ScoreRun:
         scores = self.scores.merge(values.values, on="member_id", how="left")
         return replace(self, scores=scores, value_metrics=values.metrics())
 
+    def without_values(self, reason: str) -> ScoreRun:
+        """These scores with no lifetime value, and the reason in the metrics: a history
+        the purchase models cannot be fitted to must not cost the churn and RFM scores."""
+        return replace(self, value_metrics={"not_fitted": reason})
+
 
 def score_members(
     *,

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from common.db import read_session
-from crm.insights import NotEnoughData
+from crm.insights import FitFailed, NotEnoughData
 from crm.insights.orm import InsightRun, MemberScore
-from memberhub.insights_jobs import train_if_due, train_insights
+from memberhub.insights_jobs import describe_metrics, train_if_due, train_insights
 from tests.integration.insights_world import Warehouse, add_crm_members, btyd_population
 
 API = "/api/v1"
@@ -49,7 +49,8 @@ def test_a_run_scores_every_member_and_training_again_replaces_it(trained):
     assert sum(metrics["segments"].values()) == MEMBERS
     assert counts(runtime) == (1, MEMBERS)
     value = metrics["lifetime_value"]
-    assert 0 < value["customers"] <= MEMBERS and value["bgnbd"]["r"] > 0
+    assert 0 < value["customers"] <= MEMBERS
+    assert value["purchases"]["model"] in ("bgnbd", "pareto_nbd")
     assert value["check"]["calibration_end"] == "2026-10-01" and value["check"]["actual"] > 0
     with read_session(runtime.session_factory) as session:
         valued = session.scalar(
@@ -66,6 +67,26 @@ def test_a_run_scores_every_member_and_training_again_replaces_it(trained):
     train_insights(runtime, END - timedelta(days=7), horizon_days=60, sync=False)
     assert counts(runtime) == (2, 2 * MEMBERS)
     assert train_if_due(runtime, END + timedelta(days=3)).startswith("not due")
+
+
+def test_a_purchase_model_that_cannot_be_fitted_leaves_values_empty_not_the_run(
+    trained, monkeypatch
+):
+    runtime, _, _ = trained
+
+    def no_fit(*args, **kwargs):
+        raise FitFailed("BG/NBD did not converge: a ran to the edge")
+
+    monkeypatch.setattr("crm.insights.member_values", no_fit)
+    metrics = train_insights(runtime, END, horizon_days=60, sync=False)
+    assert metrics["lifetime_value"] == {"not_fitted": "BG/NBD did not converge: a ran to the edge"}
+    assert "lifetime value not fitted: BG/NBD" in "\n".join(describe_metrics(metrics))
+    with read_session(runtime.session_factory) as session:
+        scored = session.scalar(select(func.count()).select_from(MemberScore))
+        valued = session.scalar(
+            select(func.count()).where(MemberScore.expected_value_fen.is_not(None))
+        )
+    assert (scored, valued) == (MEMBERS, 0)
 
 
 def test_too_short_a_history_is_refused_in_words(trained):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm.insights import NoCustomers, gamma_gamma, member_values
+from crm.insights import FitFailed, NoCustomers, bgnbd, gamma_gamma, member_values, pareto_nbd
 from crm.insights.member_value import expected_spend
 
 START = date(2025, 1, 1)
@@ -56,11 +56,30 @@ def test_every_buyer_gets_a_value_from_their_own_history(purchases):
     # The value is expected purchases times expected spend, rounded to the fen; a member
     # without repeat purchases is expected to spend the population mean.
     assert result.spend.fit is not None  # spend differs between members here
+    assert result.purchases.name == "bgnbd"  # the population follows BG/NBD
     population = gamma_gamma.population_mean_spend(result.spend.fit.params)
     first = values.loc[one_timers]
     assert np.allclose(
         first["expected_value_fen"], np.rint(first["expected_purchases"] * population), atol=0.5
     )
+
+
+def test_pareto_nbd_stands_in_when_bgnbd_has_no_maximum(purchases, monkeypatch):
+    def edge(histories):
+        raise FitFailed("BG/NBD: no maximum with parameters within [1e-6, 1e6] (a ran to the edge)")
+
+    monkeypatch.setattr(bgnbd, "fit", edge)
+    result = member_values(purchases, AS_OF)
+    assert result.purchases.name == "pareto_nbd"
+    metrics = result.metrics()["purchases"]
+    assert metrics["model"] == "pareto_nbd"
+    assert "a ran to the edge" in metrics["passed_over"]["bgnbd"]
+    assert {"r", "alpha", "s", "beta"} <= set(metrics)
+    assert result.values["alive"].between(0, 1).all()
+
+    monkeypatch.setattr(pareto_nbd, "fit", edge)
+    with pytest.raises(FitFailed):
+        member_values(purchases, AS_OF)
 
 
 def test_more_recent_buyers_with_the_same_frequency_are_worth_more():
