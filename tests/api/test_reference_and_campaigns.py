@@ -110,7 +110,11 @@ def test_channels_categories_and_business_types(client):
 
 
 def now():
-    return (datetime.now(SHANGHAI) - timedelta(hours=1)).replace(microsecond=0)
+    """An hour ago, but never yesterday: between 00:00 and 01:00 in Shanghai an hour ago
+    is the day before, and the campaigns below start on this time's business day."""
+    current = datetime.now(SHANGHAI).replace(microsecond=0)
+    midnight = current.replace(hour=0, minute=0, second=0)
+    return max(current - timedelta(hours=1), midnight)
 
 
 def campaign(code="MID-AUTUMN", **changes):
