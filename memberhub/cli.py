@@ -519,22 +519,36 @@ def demo(members: int, days: int, seed: int, host: str, port: int, no_serve: boo
         run_server(host, port, None)
 
 
+DEMO_EARLIER_RUNS_WEEKS = (12, 8, 4)  # earlier runs, so segments can be followed over time
+
+
 def _demo_insights(runtime: Runtime) -> str:
-    """Train insights on the demo's warehouse; a history too short for it is no failure."""
+    """Train insights on the demo's warehouse as of 12, 8 and 4 weeks ago and today, so
+    the Members page has segments over time; a history too short for a run is no failure."""
     from crm.insights import NotEnoughData
     from memberhub.insights_jobs import describe_metrics, train_insights
 
+    latest = today()
+    skipped: list[str] = []
+    for weeks in DEMO_EARLIER_RUNS_WEEKS:
+        try:
+            train_insights(runtime, latest - timedelta(weeks=weeks), sync=False, progress=True)
+        except NotEnoughData:
+            skipped.append(f"{weeks} weeks ago")
     try:
-        metrics = train_insights(runtime, sync=False, progress=True)
+        metrics = train_insights(runtime, latest, sync=False, progress=True)
     except NotEnoughData as error:
         return f"not trained: {error.detail}"
     for line in describe_metrics(metrics):
         click.echo(line)
     click.echo(json.dumps(metrics, ensure_ascii=False, separators=(",", ":")))
+    runs = len(DEMO_EARLIER_RUNS_WEEKS) + 1 - len(skipped)
+    earlier = f" (too little history {', '.join(skipped)})" if skipped else ""
     return (
         f"churn ROC AUC {metrics['roc_auc']:.3f} vs {metrics['baseline_roc_auc']:.3f} "
         f"for recency alone; {metrics['members']:,} members in "
-        f"{len(metrics['segments'])} segments"
+        f"{len(metrics['segments'])} segments; {runs} run{'' if runs == 1 else 's'} up to "
+        f"{latest}{earlier}"
     )
 
 
