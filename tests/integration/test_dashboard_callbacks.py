@@ -73,6 +73,7 @@ def world(
 ) -> Iterator[Scenario]:
     """The scenario, synced into the warehouse the app reads."""
     scenario = dashboard_scenario.build(client, db, channel_key, staff_token, auth)
+    dashboard_scenario.train_insights(db)
     sync_warehouse(db.engine, db.settings.warehouse_path)
     yield scenario
     for suffix in ("", ".lock"):
@@ -364,8 +365,8 @@ def test_the_review_s_csv_exploit_gets_401_and_no_file(
     """No cookie, a download output, inputs claiming the login page: it used to answer 200
     with the top members as CSV."""
     body = {
-        "output": "members-table-top-download.data",
-        "outputs": {"id": "members-table-top-download", "property": "data"},
+        "output": "members-grid-atrisk-download.data",
+        "outputs": {"id": "members-grid-atrisk-download", "property": "data"},
         "inputs": [LOGIN_PAGE_CLAIM],
         "state": [{"id": "members-query", "property": "data", "value": STORE_ALL}],
         "changedPropIds": ["_pages_location.pathname"],
@@ -389,13 +390,13 @@ def test_the_review_s_csv_exploit_gets_401_and_no_file(
     # With a session that ended, or a forged cookie, just the same.
     log_in(dash, *staff("finance"))
     proper = dash.body(
-        "members-table-top-download",
-        {"members-table-top-download-button.n_clicks": 1},
+        "members-grid-atrisk-download",
+        {"members-grid-atrisk-download-button.n_clicks": 1},
         {"members-query.data": STORE_ALL},
     )
     answer = client.post(CALLBACK_URL, json=proper)
     assert answer.status_code == 200
-    assert answer.json["response"]["members-table-top-download"]["data"]["type"] == "text/csv"
+    assert answer.json["response"]["members-grid-atrisk-download"]["data"]["type"] == "text/csv"
     copied = session_cookie(client)
     client.get("/dashboards/logout")
     client.set_cookie(SESSION_COOKIE, str(copied), path=COOKIE_PATH)
@@ -409,7 +410,8 @@ def test_the_review_s_csv_exploit_gets_401_and_no_file(
 @pytest.mark.parametrize(
     ("output_id", "inputs"),
     [
-        ("members-table-top", {"members-query.data": STORE_ALL}),
+        ("members-table-segments", {"members-query.data": STORE_ALL}),
+        ("members-grid-list", {"members-grid-list.getRowsRequest": {"startRow": 0, "endRow": 50}}),
         ("members-kpis", {"members-query.data": STORE_ALL}),
         ("members-chart-cohorts", {"members-query.data": STORE_ALL}),
         ("overview-chart-gmv-trend", {"members-query.data": STORE_ALL}),
@@ -449,8 +451,8 @@ def test_the_router_renders_only_the_login_page_for_anonymous_callers(
     assert client.post(CALLBACK_URL, json=swapped).status_code == 401
     # Nor does labelling a download's answer as the login form's.
     relabelled = dash.body(
-        "members-table-top-download",
-        {"members-table-top-download-button.n_clicks": 1},
+        "members-grid-atrisk-download",
+        {"members-grid-atrisk-download-button.n_clicks": 1},
         {"members-query.data": STORE_ALL},
     )
     relabelled["outputs"] = [
@@ -611,12 +613,21 @@ def _find_store(layout: Any, store_id: str) -> Any:
     raise AssertionError(f"no store {store_id}")
 
 
+def list_cells(dash: DashClient, request: dict[str, Any] | None = None) -> Any:
+    """The member list grid's answer to a page request."""
+    return dash.response(
+        "members-grid-list",
+        {"members-grid-list.getRowsRequest": request or {"startRow": 0, "endRow": 50}},
+        {"members-query.data": STORE_ALL},
+    )["members-grid-list"]["getRowsResponse"]
+
+
 def top_members_csv(dash: DashClient) -> str:
     answer = dash.response(
-        "members-table-top-download",
-        {"members-table-top-download-button.n_clicks": 1},
+        "members-grid-atrisk-download",
+        {"members-grid-atrisk-download-button.n_clicks": 1},
         {"members-query.data": STORE_ALL},
-    )["members-table-top-download"]["data"]
+    )["members-grid-atrisk-download"]["data"]
     assert answer["filename"].endswith(".csv") and answer["content"].startswith("\ufeff")
     return str(answer["content"])
 
@@ -628,15 +639,14 @@ def test_marketers_see_masked_members_and_finance_sees_them_whole(
     masked = re.compile(r"^1\d\d\*{4}\d{4}$")
 
     log_in(dash, *staff("marketer"))
-    table = dash.response("members-table-top", {"members-query.data": STORE_ALL})
-    cells = texts_in(table)
+    cells = texts_in(list_cells(dash))
     assert any(masked.match(c) for c in cells) and not any(phones.match(c) for c in cells)
     csv = top_members_csv(dash)
     assert "****" in csv and not re.search(r"\b1\d{10}\b", csv)
 
     client.get("/dashboards/logout")
     log_in(dash, *staff("finance"))
-    cells = texts_in(dash.response("members-table-top", {"members-query.data": STORE_ALL}))
+    cells = texts_in(list_cells(dash))
     assert any(phones.match(c) for c in cells) and not any(masked.match(c) for c in cells)
     csv = top_members_csv(dash)
     assert re.search(r"\b1\d{10}\b", csv) and "****" not in csv
@@ -651,14 +661,19 @@ def test_the_download_itself_refuses_a_request_without_a_live_session(
     app.before_request_funcs[None] = [hook for hook in gates if hook.__name__ != "gate"]
     assert len(app.before_request_funcs[None]) == len(gates) - 1
     request = dash.body(
-        "members-table-top-download",
-        {"members-table-top-download-button.n_clicks": 1},
+        "members-grid-atrisk-download",
+        {"members-grid-atrisk-download-button.n_clicks": 1},
         {"members-query.data": STORE_ALL},
     )
     answer = client.post(CALLBACK_URL, json=request)
     assert answer.status_code == 204 and not answer.get_data()
     table = client.post(
-        CALLBACK_URL, json=dash.body("members-table-top", {"members-query.data": STORE_ALL})
+        CALLBACK_URL,
+        json=dash.body(
+            "members-grid-list",
+            {"members-grid-list.getRowsRequest": {"startRow": 0, "endRow": 50}},
+            {"members-query.data": STORE_ALL},
+        ),
     )
     assert table.status_code == 204
 
