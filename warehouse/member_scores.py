@@ -199,13 +199,17 @@ LIST_COLUMNS: dict[str, str] = {
     "purchases": "COALESCE(p.purchases, 0)",
     "spend_fen": "COALESCE(p.spend_fen, 0)",
     "segment_code": "s.segment_code",
+    "segment_name": "g.name",
+    "segment_name_en": "g.name_en",
     "r": "s.r",
     "f": "s.f",
     "m": "s.m",
     "churn_risk": "s.churn_risk",
     "expected_value_fen": "s.expected_value_fen",
 }
-TEXT_COLUMNS = frozenset({"member_no", "tier", "registered_channel", "segment_code"})
+TEXT_COLUMNS = frozenset(
+    {"member_no", "tier", "registered_channel", "segment_code", "segment_name", "segment_name_en"}
+)
 Op = Literal["contains", "equals", "starts_with", ">=", "<=", ">", "<"]
 _NUMBER_OPS = {">=": ">=", "<=": "<=", ">": ">", "<": "<", "equals": "="}
 
