@@ -643,9 +643,10 @@ def _grid_scale(column: Column) -> float:
 
 
 def grid_request(request: Mapping[str, Any], columns: Sequence[Column]) -> GridRequest:
-    """A grid's getRowsRequest read strictly: only the grid's own columns, only the
-    operators above; anything else is left out rather than passed on."""
-    by_key = {column.key: column for column in columns}
+    """A grid's getRowsRequest read strictly: only the grid's own columns that are not
+    personal data, only the operators above; anything else is left out rather than
+    passed on."""
+    by_key = {column.key: column for column in columns if not column.personal}
     start = max(0, int(request.get("startRow") or 0))
     end = max(start + 1, min(int(request.get("endRow") or start + GRID_PAGE), start + 500))
     sort = tuple(

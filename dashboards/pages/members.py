@@ -166,7 +166,11 @@ def list_request(request: GridRequest, lang: Lang) -> ListRequest:
     return ListRequest(
         offset=request.start,
         limit=request.end - request.start,
-        sort=tuple((key(column), descending) for column, descending in request.sort),
+        sort=tuple(
+            (key(column), descending)
+            for column, descending in request.sort
+            if key(column) in member_scores.LIST_COLUMNS
+        ),
         conditions=tuple(
             Condition(key(column), op, value)  # type: ignore[arg-type]
             for column, op, value in request.conditions

@@ -752,3 +752,98 @@ def test_a_page_says_so_until_the_first_sync(dash: DashClient, staff: Any, db: R
     log_in(dash, *staff("marketer"))
     layout = render(dash, "/dashboards/").json["response"]["_pages_content"]["children"]
     assert "warehouse-not-ready" in ids_in(layout)
+
+
+# -- the insights cards and the member list --------------------------------------------
+
+
+def test_the_member_list_pages_sorts_and_filters_on_the_server(
+    dash: DashClient, staff: Any, world: Scenario, db: Runtime
+) -> None:
+    log_in(dash, *staff("finance"))
+    reader = WarehouseReader(db.settings.warehouse_path)
+    try:
+        members = int(
+            reader.query("SELECT count(*) AS n FROM dim_member WHERE status <> 'merged'", [])[
+                "n"
+            ].iloc[0]
+        )
+    finally:
+        reader.close()
+    page = list_cells(dash, {"startRow": 0, "endRow": 5})
+    assert page["rowCount"] == members and len(page["rowData"]) == 5
+    descending = list_cells(
+        dash, {"startRow": 0, "endRow": 5, "sortModel": [{"colId": "member_no", "sort": "desc"}]}
+    )
+    numbers = [row["member_no"] for row in descending["rowData"]]
+    assert numbers == sorted(numbers, reverse=True) and numbers[0] > page["rowData"][0]["member_no"]
+    risky = list_cells(
+        dash,
+        {
+            "startRow": 0,
+            "endRow": 100,
+            "filterModel": {
+                "churn_risk": {"filterType": "number", "type": "greaterThanOrEqual", "filter": 80}
+            },
+            # A sort by a personal column or an unknown one is ignored, never run as SQL.
+            "sortModel": [{"colId": "phone", "sort": "asc"}, {"colId": "x;drop", "sort": "asc"}],
+        },
+    )
+    risks = [float(row["churn_risk"].rstrip("%")) for row in risky["rowData"]]
+    assert risks and all(r >= 80 for r in risks) and risky["rowCount"] == len(risks) < members
+
+
+def test_at_risk_csv_puts_the_value_at_stake_first_and_masks_by_role(
+    dash: DashClient, staff: Any, world: Scenario, client: FlaskClient
+) -> None:
+    log_in(dash, *staff("marketer"))
+    rows = list(csv_module.reader(io.StringIO(top_members_csv(dash).lstrip("\ufeff"))))
+    header, body = rows[0], rows[1:]
+    stake = header.index(f"{i18n.t('col.value_at_risk', 'zh')} ({i18n.t('unit.yuan', 'zh')})")
+    values = [float(row[stake]) for row in body if row[stake]]
+    assert values and values == sorted(values, reverse=True)
+    assert all("****" in row[2] for row in body)
+    client.get("/dashboards/logout")
+    log_in(dash, *staff("admin"))
+    rows = list(csv_module.reader(io.StringIO(top_members_csv(dash).lstrip("\ufeff"))))
+    assert all(re.fullmatch(r"1\d{10}", row[2]) for row in rows[1:])
+
+
+def test_the_insight_charts_draw_every_run_and_segment(
+    dash: DashClient, staff: Any, world: Scenario
+) -> None:
+    log_in(dash, *staff("marketer"))
+    figure = dash.response("members-chart-segments", {"members-query.data": STORE_ALL})[
+        "members-chart-segments"
+    ]["figure"]
+    assert len(figure["data"]) == 6
+    assert all(list(trace["x"]) == ["2026-01-31", "2026-02-28"] for trace in figure["data"])
+    per_day = [sum(trace["y"][i] for trace in figure["data"]) for i in range(2)]
+    assert per_day[0] == per_day[1] > 0
+    clv = dash.response("members-chart-clv", {"members-query.data": STORE_ALL})[
+        "members-chart-clv"
+    ]["figure"]
+    assert clv["data"][0]["x"][0] == "0–50" and sum(clv["data"][0]["y"]) > 0
+
+
+def test_without_insights_the_cards_say_so(
+    dash: DashClient,
+    staff: Any,
+    db: Runtime,
+    client: FlaskClient,
+    channel_key: Any,
+    staff_token: Any,
+    auth: Any,
+) -> None:
+    dashboard_scenario.build(client, db, channel_key, staff_token, auth)
+    sync_warehouse(db.engine, db.settings.warehouse_path)
+    try:
+        log_in(dash, *staff("marketer"))
+        for lang in ("zh", "en"):
+            layout = render(dash, "/dashboards/members", f"?lang={lang}").json["response"]
+            texts = texts_in(layout["_pages_content"]["children"])
+            assert texts.count(i18n.t("insights.none", lang)) == 4, lang
+            assert "members-grid-list" in ids_in(layout)
+            assert "members-chart-segments" not in ids_in(layout)
+    finally:
+        db.settings.warehouse_path.unlink(missing_ok=True)
