@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar, cast
 
+import dash_ag_grid as dag
 import pandas as pd
 from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
@@ -350,7 +351,8 @@ class Column:
 
     kinds: text; name (the row's name/name_en); label:<family> (a code's label, e.g.
     label:tier); money (fen); points; count; percent; hours; date; bool; change:<column>
-    (this column against <column>); link:<column> (text linking to the href in <column>).
+    (this column against <column>); link:<column> (text linking to the href in <column>);
+    decimal (one decimal place).
     `personal` ("phone" or "name") marks personal data, masked for roles that may not
     see it.
     """
@@ -364,7 +366,7 @@ class Column:
 # How each kind of personal data is masked (common.masking: one rule for API and dashboards).
 MASKS: dict[str, Callable[[str], str]] = {"phone": mask_phone, "name": mask_name}
 # Kinds whose CSV cells are numbers written by us, not text a member could have typed.
-CSV_NUMBERS = ("money", "points", "count", "percent", "hours")
+CSV_NUMBERS = ("money", "points", "count", "percent", "hours", "decimal")
 # What makes a spreadsheet read a cell as a formula (OWASP, CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -431,7 +433,7 @@ def cell_text(column: Column, row: pd.Series, lang: Lang, scale: MoneyScale | No
         return f"{int(value):,}"
     if kind == "percent":
         return i18n.percent(float(value), lang)
-    if kind == "hours":
+    if kind in ("hours", "decimal"):
         return f"{float(value):,.1f}"
     if kind == "date":
         return str(pd.Timestamp(value).strftime("%Y-%m-%d"))
@@ -448,7 +450,7 @@ def render_table(columns: Sequence[Column], frame: pd.DataFrame, lang: Lang) -> 
     if frame.empty:
         return empty_state(lang)
     scales = {c.key: _money_scale(frame, c, lang) for c in columns if c.kind == "money"}
-    numeric = ("money", "points", "count", "percent", "hours")
+    numeric = ("money", "points", "count", "percent", "hours", "decimal")
     head = html.Thead(
         html.Tr(
             [
@@ -493,7 +495,7 @@ def _cell_class(column: Column, row: pd.Series) -> str:
             else "flat"
         )
         return f"num delta-{direction}"
-    if column.kind in ("money", "points", "count", "percent", "hours"):
+    if column.kind in ("money", "points", "count", "percent", "hours", "decimal"):
         return "num"
     return ""
 
@@ -512,7 +514,7 @@ def csv_cell(column: Column, row: pd.Series, lang: Lang) -> str:
         return str(int(value))
     if kind == "percent":
         return f"{float(value) * 100:.2f}%"
-    if kind == "hours":
+    if kind in ("hours", "decimal"):
         return f"{float(value):.1f}"
     if kind.startswith("change:") and not _missing(value):
         previous = row.get(kind.split(":", 1)[1])
@@ -606,4 +608,213 @@ def register_table(
         shown = columns_for(view)
         return csv_download(
             shown, for_viewer(shown, load(view), who), view.lang, download_name(prefix, name, view)
+        )
+
+
+# -- grids: rows paged, sorted and filtered on the server -------------------------------
+
+GRID_PAGE = 50
+# AG Grid's filter types that a grid request may carry, as warehouse operators.
+GRID_TEXT_OPS = {"contains": "contains", "equals": "equals", "startsWith": "starts_with"}
+GRID_NUMBER_OPS = {
+    "equals": "equals",
+    "greaterThan": ">",
+    "greaterThanOrEqual": ">=",
+    "lessThan": "<",
+    "lessThanOrEqual": "<=",
+}
+
+
+@dataclass(frozen=True)
+class GridRequest:
+    """What an infinite-row-model grid asks for: rows [start, end), sorted by (column,
+    descending?) pairs, filtered by (column, operator, value) triples in the units the
+    table stores (fen, fractions), with operators of `warehouse.member_scores`."""
+
+    start: int
+    end: int
+    sort: tuple[tuple[str, bool], ...]
+    conditions: tuple[tuple[str, str, str | float], ...]
+
+
+def _grid_scale(column: Column) -> float:
+    """What a typed filter number is multiplied by: 元 → fen, percent → fraction."""
+    return 100.0 if column.kind == "money" else 0.01 if column.kind == "percent" else 1.0
+
+
+def grid_request(request: Mapping[str, Any], columns: Sequence[Column]) -> GridRequest:
+    """A grid's getRowsRequest read strictly: only the grid's own columns that are not
+    personal data, only the operators above; anything else is left out rather than
+    passed on."""
+    by_key = {column.key: column for column in columns if not column.personal}
+    start = max(0, int(request.get("startRow") or 0))
+    end = max(start + 1, min(int(request.get("endRow") or start + GRID_PAGE), start + 500))
+    sort = tuple(
+        (str(item["colId"]), item.get("sort") == "desc")
+        for item in request.get("sortModel") or []
+        if isinstance(item, Mapping) and item.get("colId") in by_key
+    )
+    conditions: list[tuple[str, str, str | float]] = []
+    for key, model in (request.get("filterModel") or {}).items():
+        if key not in by_key or not isinstance(model, Mapping):
+            continue
+        parts = model.get("conditions") if model.get("operator") == "AND" else [model]
+        for part in parts or []:
+            conditions.extend(_grid_condition(by_key[key], part))
+    return GridRequest(start, end, sort, tuple(conditions))
+
+
+def _grid_condition(column: Column, part: Mapping[str, Any]) -> list[tuple[str, str, str | float]]:
+    kind, value = part.get("type"), part.get("filter")
+    if value is None or value == "":
+        return []
+    if part.get("filterType") == "text":
+        op = GRID_TEXT_OPS.get(str(kind))
+        return [(column.key, op, str(value))] if op else []
+    scale = _grid_scale(column)
+    try:
+        number = float(value) * scale
+        if kind == "inRange":
+            high = float(part["filterTo"]) * scale
+            return [(column.key, ">=", number), (column.key, "<=", high)]
+    except (KeyError, TypeError, ValueError):
+        return []
+    op = GRID_NUMBER_OPS.get(str(kind))
+    return [(column.key, op, number)] if op else []
+
+
+def grid_rows(columns: Sequence[Column], frame: pd.DataFrame, lang: Lang) -> list[dict[str, str]]:
+    """Rows as the grid shows them: every cell formatted as in tables, money in 元."""
+    scale = i18n.money_scale(0, lang)
+    return [
+        {c.key: cell_text(c, row, lang, scale if c.kind == "money" else None) for c in columns}
+        for _, row in frame.iterrows()
+    ]
+
+
+def _grid_column(column: Column, lang: Lang, filters: Mapping[str, str]) -> dict[str, Any]:
+    header = t(column.header, lang)
+    if column.kind == "money":
+        header = f"{header} ({t('unit.yuan', lang)})"
+    elif column.kind == "percent":
+        header = f"{header} (%)"
+    definition: dict[str, Any] = {"field": column.key, "headerName": header, "sortable": True}
+    kind = filters.get(column.key)
+    if kind == "text":
+        definition["filter"] = "agTextColumnFilter"
+        definition["filterParams"] = {"filterOptions": list(GRID_TEXT_OPS), "maxNumConditions": 1}
+    elif kind == "number":
+        definition["filter"] = "agNumberColumnFilter"
+        definition["filterParams"] = {
+            "filterOptions": [*GRID_NUMBER_OPS, "inRange"],
+            "maxNumConditions": 1,
+        }
+    else:
+        definition["filter"] = False
+    if column.personal:
+        # Personal data is neither sorted nor searched: a masked viewer could otherwise
+        # learn it by probing.
+        definition["sortable"] = False
+    if column.kind in CSV_NUMBERS:
+        definition["type"] = "rightAligned"
+    return definition
+
+
+def grid_card(
+    prefix: str,
+    name: str,
+    title_key: str,
+    lang: Lang,
+    columns: Sequence[Column],
+    *,
+    filters: Mapping[str, str] | None = None,
+    download: bool = False,
+    note: Any = None,
+) -> html.Section:
+    """A card with an AG Grid on the infinite row model: the browser asks for a page of
+    rows at a time (`<prefix>-grid-<name>`), the server sorts, filters and pages."""
+    grid = dag.AgGrid(
+        id=f"{prefix}-grid-{name}",
+        rowModelType="infinite",
+        columnDefs=[_grid_column(c, lang, filters or {}) for c in columns],
+        defaultColDef={"resizable": True, "minWidth": 90, "flex": 1},
+        dashGridOptions={
+            "pagination": True,
+            "paginationPageSize": GRID_PAGE,
+            "paginationPageSizeSelector": False,
+            "cacheBlockSize": GRID_PAGE,
+            "maxBlocksInCache": 4,
+            "rowBuffer": 0,
+        },
+        style={"height": "460px", "width": "100%"},
+        className="ag-theme-alpine",
+    )
+    tools = None
+    if download:
+        tools = [
+            html.Button(
+                t("download", lang),
+                id=f"{prefix}-grid-{name}-download-button",
+                className="download",
+                n_clicks=0,
+            ),
+            dcc.Download(id=f"{prefix}-grid-{name}-download"),
+        ]
+    body = [note, grid] if note is not None else [grid]
+    return card(t(title_key, lang), body, wide=True, tools=tools)
+
+
+def register_grid(
+    app: Any,
+    prefix: str,
+    name: str,
+    columns: Sequence[Column],
+    load_page: Callable[[View, GridRequest, Viewer], tuple[pd.DataFrame, int]],
+    context: PageContext,
+    *,
+    load_all: Callable[[View, Viewer], pd.DataFrame] | None = None,
+) -> None:
+    """The callbacks of a grid card: answer each page request, and (with `load_all`)
+    send every row as CSV. Both ask for the live session and mask personal columns by
+    its role (`for_viewer`), as tables do."""
+    stored_view, viewer = context.stored_view, context.viewer
+
+    @callback(
+        app,
+        Output(f"{prefix}-grid-{name}", "getRowsResponse"),
+        Input(f"{prefix}-grid-{name}", "getRowsRequest"),
+        State(f"{prefix}-query", "data"),
+    )
+    def rows(request: Mapping[str, Any] | None, data: Mapping[str, Any] | None) -> Any:
+        who = viewer()
+        if who is None or not request:
+            raise PreventUpdate
+        view = stored_view(data)
+        frame, total = load_page(view, grid_request(request, columns), who)
+        shown = for_viewer(columns, frame, who)
+        return {"rowData": grid_rows(columns, shown, view.lang), "rowCount": total}
+
+    if load_all is None:
+        return
+    all_rows = load_all
+
+    @callback(
+        app,
+        Output(f"{prefix}-grid-{name}-download", "data"),
+        Input(f"{prefix}-grid-{name}-download-button", "n_clicks"),
+        State(f"{prefix}-query", "data"),
+        prevent_initial_call=True,
+    )
+    def download(clicks: int | None, data: Mapping[str, Any] | None) -> Any:
+        who = viewer()
+        if who is None:
+            raise PreventUpdate
+        if not clicks:
+            return no_update
+        view = stored_view(data)
+        return csv_download(
+            columns,
+            for_viewer(columns, all_rows(view, who), who),
+            view.lang,
+            download_name(prefix, name, view),
         )

@@ -12,7 +12,16 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.i18n import SERVICE_KIND_PREFIX, Lang, MoneyScale, label, money_scale, name_of, t
+from dashboards.i18n import (
+    FEN_PER_YUAN,
+    SERVICE_KIND_PREFIX,
+    Lang,
+    MoneyScale,
+    label,
+    money_scale,
+    name_of,
+    t,
+)
 
 FONT_FAMILY = (
     '"PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", '
@@ -726,3 +735,66 @@ def liability_bars(frame: pd.DataFrame, lang: Lang) -> go.Figure:
         )
     figure.update_layout(barmode="overlay")
     return _style(figure, x_title=t("axis.points", lang), height=max(320, 36 * len(names)))
+
+
+SEGMENT_COLORS = {
+    "champions": "#007A4D",
+    "potential": "#2F6DB5",
+    "new": "#7B5EA7",
+    "regular": "#8A8F98",
+    "at_risk": "#F2A900",
+    "lost": "#C8102E",
+}
+
+
+def segments_over_time(frame: pd.DataFrame, lang: Lang) -> go.Figure:
+    """Members per segment at each model as-of date, stacked, segments in rule order."""
+    if frame.empty:
+        return empty_figure(lang)
+    days = sorted({pd.Timestamp(d) for d in frame["as_of"]})
+    figure = go.Figure()
+    segments = frame.drop_duplicates("segment_code")
+    for position, (_, segment) in enumerate(segments.iterrows()):
+        code = str(segment["segment_code"])
+        rows = frame[frame["segment_code"] == code]
+        counts = {
+            pd.Timestamp(d): int(n) for d, n in zip(rows["as_of"], rows["members"], strict=True)
+        }
+        figure.add_trace(
+            go.Bar(
+                x=[d.strftime("%Y-%m-%d") for d in days],
+                y=[counts.get(d, 0) for d in days],
+                name=name_of(segment["name"], segment["name_en"], lang, code),
+                marker={"color": SEGMENT_COLORS.get(code, PALETTE[position % len(PALETTE)])},
+                hovertemplate="%{x}: %{y:,}<extra>%{fullData.name}</extra>",
+            )
+        )
+    figure.update_layout(barmode="stack")
+    figure.update_xaxes(type="category")
+    return _style(figure, x_title=t("axis.as_of", lang), y_title=t("axis.members", lang))
+
+
+def clv_bucket_label(low_fen: int, high_fen: float | None) -> str:
+    """A bucket of expected value in 元: "0–50", "5,000+"."""
+    low = f"{low_fen // FEN_PER_YUAN:,}"
+    if high_fen is None or pd.isna(high_fen):
+        return f"{low}+"
+    return f"{low}–{int(high_fen) // FEN_PER_YUAN:,}"
+
+
+def clv_histogram(frame: pd.DataFrame, lang: Lang) -> go.Figure:
+    """Members per bucket of expected lifetime value (the buckets the query chose)."""
+    if frame.empty or int(frame["members"].sum()) == 0:
+        return empty_figure(lang)
+    figure = go.Figure(
+        go.Bar(
+            x=[clv_bucket_label(int(r.low_fen), r.high_fen) for r in frame.itertuples()],
+            y=[int(v) for v in frame["members"]],
+            marker={"color": "#007A4D"},
+            hovertemplate="%{x}: %{y:,}<extra></extra>",
+        )
+    )
+    figure.update_xaxes(type="category")
+    return _style(
+        figure, x_title=t("axis.clv", lang), y_title=t("axis.members", lang), legend=False
+    )

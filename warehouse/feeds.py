@@ -551,6 +551,43 @@ REWARDS = Feed(
     transform="SELECT code, name, name_en, kind, points_cost, cash_fen FROM batch",
 )
 
+SEGMENTS = Feed(
+    target="dim_segment",
+    source="crm_segment",
+    key=("code",),
+    mode="reference",
+    query=select(s.segment),
+    transform="SELECT code, name, name_en, priority FROM batch",
+)
+
+# Runs are few and immutable: read whole, so a run deleted (a re-train of its day) is
+# seen. Their scores are loaded per run by the sync (`_Loader.member_scores`).
+INSIGHT_RUNS = Feed(
+    target="dim_insight_run",
+    source="crm_insight_run",
+    key=("run_id",),
+    mode="reference",
+    query=select(s.insight_run),
+    transform="""
+        SELECT id AS run_id, CAST(as_of AS DATE) AS as_of, model_version,
+               utc(trained_at) AS trained_at, members
+        FROM batch
+    """,
+)
+
+# One run's scores; `run_id` is bound per run. Basis points and hundredths become
+# fractions and counts in the transform.
+MEMBER_SCORES = select(s.member_score).where(s.member_score.c.run_id == bindparam("run_id"))
+MEMBER_SCORES_TRANSFORM = """
+    SELECT run_id, member_id, CAST(as_of AS DATE) AS as_of, r, f, m, segment_code,
+           CAST(churn_risk_bp AS DOUBLE) / 10000 AS churn_risk,
+           -- Cast first: a batch whose values are all NULL has no type of its own.
+           CAST(alive_bp AS DOUBLE) / 10000 AS alive,
+           CAST(expected_purchases_x100 AS DOUBLE) / 100 AS expected_purchases,
+           CAST(expected_value_fen AS BIGINT) AS expected_value_fen
+    FROM batch
+"""
+
 # Load order: dimensions the derived tables need first (members, campaigns).
 FEEDS: tuple[Feed, ...] = (
     INSTITUTIONS,
@@ -560,6 +597,8 @@ FEEDS: tuple[Feed, ...] = (
     PRODUCTS,
     CAMPAIGNS,
     REWARDS,
+    SEGMENTS,
+    INSIGHT_RUNS,
     MEMBERS,
     POSTINGS,
     ACCRUALS,

@@ -8,7 +8,7 @@ it instead of adding it twice.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 DDL: tuple[str, ...] = (
     """
@@ -333,6 +333,40 @@ DDL: tuple[str, ...] = (
         updated_at TIMESTAMPTZ NOT NULL
     )
     """,
+    # -- member insights: each `memberhub insights train` run and its scores -------------
+    """
+    CREATE TABLE IF NOT EXISTS dim_segment (
+        code VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL,
+        name_en VARCHAR NOT NULL,
+        priority INTEGER NOT NULL        -- rule order: lowest is tried first
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS dim_insight_run (
+        run_id BIGINT PRIMARY KEY,
+        as_of DATE NOT NULL,
+        model_version VARCHAR NOT NULL,
+        trained_at TIMESTAMPTZ NOT NULL, -- a re-train may reuse the id: this tells them apart
+        members INTEGER NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS fact_member_score (
+        run_id BIGINT NOT NULL,
+        member_id BIGINT NOT NULL,
+        as_of DATE NOT NULL,
+        r TINYINT NOT NULL,              -- RFM quintiles, 1..5
+        f TINYINT NOT NULL,
+        m TINYINT NOT NULL,
+        segment_code VARCHAR NOT NULL,
+        churn_risk DOUBLE NOT NULL,      -- 0..1, from basis points
+        alive DOUBLE,                    -- 0..1; these three NULL for members who never bought
+        expected_purchases DOUBLE,
+        expected_value_fen BIGINT,
+        PRIMARY KEY (run_id, member_id)
+    )
+    """,
 )
 
 FACT_TABLES = (
@@ -346,6 +380,7 @@ FACT_TABLES = (
     "fact_bill_payment",
     "fact_mailing",
     "fact_subscription",
+    "fact_member_score",
 )
 DIMENSION_TABLES = (
     "dim_date",
@@ -358,4 +393,6 @@ DIMENSION_TABLES = (
     "dim_campaign",
     "dim_campaign_member",
     "dim_reward",
+    "dim_segment",
+    "dim_insight_run",
 )

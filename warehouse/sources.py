@@ -248,3 +248,31 @@ subscription = table(
     column("created_at", Timestamp),
     column("updated_at", Timestamp),
 )
+
+segment = table(
+    "crm_segment", column("code"), column("name"), column("name_en"), column("priority")
+)
+
+insight_run = table(
+    "crm_insight_run",
+    column("id", BigInteger),
+    column("as_of", Date),
+    column("model_version"),
+    column("trained_at", Timestamp),
+    column("members", Integer),
+)
+
+member_score = table(
+    "crm_member_score",
+    column("run_id", BigInteger),
+    column("member_id", BigInteger),
+    column("as_of", Date),
+    column("r", Integer),
+    column("f", Integer),
+    column("m", Integer),
+    column("segment_code"),
+    column("churn_risk_bp", Integer),
+    column("alive_bp", Integer),
+    column("expected_purchases_x100", Integer),
+    column("expected_value_fen", BigInteger),
+)

@@ -33,7 +33,15 @@ from common.db import read_snapshot
 from common.errors import Conflict
 from common.masking import mask_name, mask_phone
 from warehouse import calendar, rollups
-from warehouse.feeds import FEEDS, IDENTITY_CHECKS, MACROS, Child, Feed
+from warehouse.feeds import (
+    FEEDS,
+    IDENTITY_CHECKS,
+    MACROS,
+    MEMBER_SCORES,
+    MEMBER_SCORES_TRANSFORM,
+    Child,
+    Feed,
+)
 from warehouse.schema import DDL, SCHEMA_VERSION
 
 # Ids a concurrent transaction may still commit below the highest id already seen.
@@ -344,6 +352,7 @@ class _Loader:
             if feed.target == "dim_member":
                 self._count("dim_member", self.resolve_survivors())
         self._count("dim_campaign_member", self.campaign_members())
+        self._count("fact_member_score", self.member_scores())
         self._count("dim_date", self.calendar())
         for table, rows in self.tracker.refresh().items():
             self._count(table, rows)
@@ -592,6 +601,53 @@ class _Loader:
                     )
                 ]
             )
+        return removed + added
+
+    def member_scores(self) -> int:
+        """Scores of the runs in `dim_insight_run`, loaded once per run; returns rows
+        written or removed.
+
+        A run never changes once stored; a re-train of the same day deletes the run and
+        stores a new one, which may get the old id back (SQLite reuses the highest
+        rowid). So the scores of a run removed or changed this sync are dropped, and
+        every run without scores here is read whole from the source.
+        """
+        touched = [int(run_id) for (run_id,) in self.touched.get("dim_insight_run", [])]
+        removed = self._scalar(
+            """
+            DELETE FROM fact_member_score
+            WHERE run_id IN (SELECT unnest($runs::BIGINT[]))
+               OR run_id NOT IN (SELECT run_id FROM dim_insight_run)
+            """,
+            {"runs": touched},
+        )
+        missing = _fetch(
+            self.writer,
+            """
+            SELECT r.run_id FROM dim_insight_run r
+            ANTI JOIN (SELECT DISTINCT run_id FROM fact_member_score) s ON s.run_id = r.run_id
+            ORDER BY r.run_id
+            """,
+        )
+        self.read.setdefault("crm_member_score", 0)
+        added = 0
+        for (run_id,) in missing:
+            result = self.source.execution_options(yield_per=self.batch_size).execute(
+                _times_as_text(MEMBER_SCORES), {"run_id": int(run_id)}
+            )
+            names = list(result.keys())
+            for rows in result.partitions():
+                self._register(rows, names)
+                try:
+                    added += self._scalar(
+                        f"INSERT INTO fact_member_score BY NAME {MEMBER_SCORES_TRANSFORM}"
+                    )
+                finally:
+                    self.writer.unregister("batch")
+                self.read["crm_member_score"] += len(rows)
+                if self.progress is not None:
+                    self.progress("fact_member_score", len(rows))
+            result.close()
         return removed + added
 
     def calendar(self) -> int:

@@ -1,6 +1,8 @@
 """会员 Members: new members, tier distribution, monthly cohort retention, purchase
-frequency, members by channel mix, and the top members (phone and name masked unless the
-viewer's role allows them)."""
+frequency, members by channel mix; from the insights runs, segments over time, members at
+risk, the lifetime-value distribution and the segments compared; and the whole member
+list, paged, sorted and filtered on the server (phone and name masked unless the viewer's
+role allows them)."""
 
 from __future__ import annotations
 
@@ -10,22 +12,59 @@ import pandas as pd
 from dash import Input, Output, dcc, html
 
 from dashboards import components, figures, i18n
-from dashboards.components import Column
+from dashboards.auth import Viewer
+from dashboards.components import Column, GridRequest
 from dashboards.context import Context, current
 from dashboards.i18n import Lang
-from dashboards.urls import to_store
-from warehouse import queries
+from dashboards.urls import View, to_store
+from warehouse import member_scores, queries
+from warehouse.member_scores import Condition, ListRequest
 
 PREFIX = "members"
-TOP_COLUMNS = (
+LIST_COLUMNS = (
     Column("member_no", "col.member_no", "text"),
     Column("name", "col.name", "text", personal="name"),
     Column("phone", "col.phone", "text", personal="phone"),
     Column("tier", "col.tier", "label:tier"),
+    Column("registered_on", "col.registered_on", "date"),
+    Column("registered_channel", "col.registered_channel", "text"),
     Column("purchases", "metric.purchases", "count"),
-    Column("gmv_fen", "metric.gmv", "money"),
-    Column("points_issued", "metric.points_issued", "points"),
-    Column("last_day", "metric.last_day", "date"),
+    Column("spend_fen", "col.spend", "money"),
+    Column("segment", "col.segment", "text"),
+    Column("churn_risk", "col.churn_risk", "percent"),
+    Column("expected_value_fen", "col.expected_value", "money"),
+)
+# What the list's columns may be filtered by; personal columns never are.
+LIST_FILTERS = {
+    "member_no": "text",
+    "tier": "text",
+    "registered_channel": "text",
+    "segment": "text",
+    "purchases": "number",
+    "spend_fen": "number",
+    "churn_risk": "number",
+    "expected_value_fen": "number",
+}
+AT_RISK_COLUMNS = (
+    Column("member_no", "col.member_no", "text"),
+    Column("name", "col.name", "text", personal="name"),
+    Column("phone", "col.phone", "text", personal="phone"),
+    Column("tier", "col.tier", "label:tier"),
+    Column("segment", "col.segment", "text"),
+    Column("churn_risk", "col.churn_risk", "percent"),
+    Column("expected_value_fen", "col.expected_value", "money"),
+    Column("value_at_risk_fen", "col.value_at_risk", "money"),
+)
+AT_RISK_LIMIT = 500
+SEGMENT_COLUMNS = (
+    Column("name", "col.segment", "name"),
+    Column("members", "metric.members", "count"),
+    Column("avg_r", "col.avg_r", "decimal"),
+    Column("avg_f", "col.avg_f", "decimal"),
+    Column("avg_m", "col.avg_m", "decimal"),
+    Column("avg_churn_risk", "col.avg_churn_risk", "percent"),
+    Column("avg_expected_value_fen", "col.avg_expected_value", "money"),
+    Column("total_expected_value_fen", "col.total_expected_value", "money"),
 )
 TIER_ORDER = ("regular", "silver", "gold", "diamond")
 MIX_COLORS = {"online_only": "#2F6DB5", "offline_only": "#F2A900", "both": "#007A4D"}
@@ -37,6 +76,7 @@ def layout(**query: str) -> html.Div:
     if not context.ready():
         return components.not_ready(view.lang)
     lang = view.lang
+    run = member_scores.latest_run(context.reader)
     return html.Div(
         [
             components.page_title(PREFIX, "nav.members", view),
@@ -50,7 +90,15 @@ def layout(**query: str) -> html.Div:
                     components.chart_card(PREFIX, "mix", "block.channel_mix", lang),
                     components.chart_card(PREFIX, "cohorts", "block.cohorts", lang, wide=True),
                     components.chart_card(PREFIX, "frequency", "block.frequency", lang, wide=True),
-                    components.table_card(PREFIX, "top", "block.top_members", lang),
+                    *insight_cards(run, lang),
+                    components.grid_card(
+                        PREFIX,
+                        "list",
+                        "block.member_list",
+                        lang,
+                        LIST_COLUMNS,
+                        filters=LIST_FILTERS,
+                    ),
                 ],
                 className="grid",
             ),
@@ -58,6 +106,93 @@ def layout(**query: str) -> html.Div:
         className="page",
         id=f"{PREFIX}-page",
     )
+
+
+def insight_cards(run: pd.DataFrame, lang: Lang) -> list[Any]:
+    """The cards drawn from the latest insights run; before any run, each says so."""
+    if run.empty:
+        return [
+            components.card(
+                i18n.t(title, lang),
+                html.P(i18n.t("insights.none", lang), className="empty insights-none"),
+                wide=wide,
+            )
+            for title, wide in (
+                ("block.segments_over_time", True),
+                ("block.at_risk", True),
+                ("block.clv", False),
+                ("block.segment_compare", True),
+            )
+        ]
+    latest = run.iloc[0]
+    note = html.Div(
+        i18n.t("insights.as_of", lang).format(
+            as_of=pd.Timestamp(latest["as_of"]).strftime("%Y-%m-%d"),
+            version=latest["model_version"],
+        ),
+        className="table-note",
+        id=f"{PREFIX}-insights-as-of",
+    )
+    return [
+        components.chart_card(PREFIX, "segments", "block.segments_over_time", lang, wide=True),
+        components.grid_card(
+            PREFIX, "atrisk", "block.at_risk", lang, AT_RISK_COLUMNS, download=True, note=note
+        ),
+        components.chart_card(PREFIX, "clv", "block.clv", lang),
+        components.table_card(PREFIX, "segments", "block.segment_compare", lang),
+    ]
+
+
+def with_segment_names(frame: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    """A `segment` column: the segment's name in the viewer's language."""
+    names = [
+        i18n.name_of(name, name_en, lang, code) if isinstance(code, str) else None
+        for code, name, name_en in zip(
+            frame["segment_code"], frame["segment_name"], frame["segment_name_en"], strict=True
+        )
+    ]
+    return frame.assign(segment=names)
+
+
+def list_request(request: GridRequest, lang: Lang) -> ListRequest:
+    """The grid's page request as the warehouse's list request; the segment column is
+    sorted and searched by the name the viewer reads."""
+
+    def key(column: str) -> str:
+        if column == "segment":
+            return "segment_name_en" if lang == "en" else "segment_name"
+        return column
+
+    return ListRequest(
+        offset=request.start,
+        limit=request.end - request.start,
+        sort=tuple(
+            (key(column), descending)
+            for column, descending in request.sort
+            if key(column) in member_scores.LIST_COLUMNS
+        ),
+        conditions=tuple(
+            Condition(key(column), op, value)  # type: ignore[arg-type]
+            for column, op, value in request.conditions
+            if key(column) in member_scores.LIST_COLUMNS
+        ),
+    )
+
+
+def sorted_page(
+    frame: pd.DataFrame, request: GridRequest, columns: tuple[Column, ...]
+) -> tuple[pd.DataFrame, int]:
+    """A page of a small frame held whole (the at-risk list), sorted as asked."""
+    known = {column.key for column in columns if not column.personal}
+    order = [(column, descending) for column, descending in request.sort if column in known]
+    if order:
+        frame = frame.sort_values(
+            [column for column, _ in order],
+            ascending=[not descending for _, descending in order],
+            na_position="last",
+            kind="stable",
+        )
+    return frame.iloc[request.start : request.end], len(frame)
 
 
 def kpi_cards(totals: pd.DataFrame, lang: Lang) -> list[Any]:
@@ -150,12 +285,48 @@ def register(app: Any, context: Context) -> None:
             queries.purchase_frequency(context.reader, view.filters), view.lang
         )
 
-    def top(view: Any) -> pd.DataFrame:
-        viewer = context.viewer()
-        return queries.top_members(
-            context.reader,
-            view.filters,
-            reveal_personal_data=bool(viewer and viewer.sees_personal_data),
+    @components.callback(app, Output(f"{PREFIX}-chart-segments", "figure"), query)
+    def segments(data: dict[str, str]) -> Any:
+        view = context.stored_view(data)
+        frame = member_scores.segments_over_time(context.reader, view.filters)
+        return figures.segments_over_time(frame, view.lang)
+
+    @components.callback(app, Output(f"{PREFIX}-chart-clv", "figure"), query)
+    def clv(data: dict[str, str]) -> Any:
+        view = context.stored_view(data)
+        return figures.clv_histogram(
+            member_scores.clv_distribution(context.reader, view.filters), view.lang
         )
 
-    components.register_table(app, PREFIX, "top", TOP_COLUMNS, top, context)
+    def compared(view: View) -> pd.DataFrame:
+        frame = member_scores.segment_comparison(context.reader, view.filters)
+        return frame.rename(columns={"segment_code": "code"})
+
+    components.register_table(app, PREFIX, "segments", SEGMENT_COLUMNS, compared, context)
+
+    def at_risk(view: View, viewer: Viewer) -> pd.DataFrame:
+        frame = member_scores.at_risk_members(
+            context.reader,
+            view.filters,
+            reveal_personal_data=viewer.sees_personal_data,
+            limit=AT_RISK_LIMIT,
+        )
+        return with_segment_names(frame, view.lang)
+
+    def at_risk_page(view: View, request: GridRequest, viewer: Viewer) -> tuple[pd.DataFrame, int]:
+        return sorted_page(at_risk(view, viewer), request, AT_RISK_COLUMNS)
+
+    components.register_grid(
+        app, PREFIX, "atrisk", AT_RISK_COLUMNS, at_risk_page, context, load_all=at_risk
+    )
+
+    def member_page(view: View, request: GridRequest, viewer: Viewer) -> tuple[pd.DataFrame, int]:
+        frame, total = member_scores.member_list(
+            context.reader,
+            view.filters,
+            list_request(request, view.lang),
+            reveal_personal_data=viewer.sees_personal_data,
+        )
+        return with_segment_names(frame, view.lang), total
+
+    components.register_grid(app, PREFIX, "list", LIST_COLUMNS, member_page, context)

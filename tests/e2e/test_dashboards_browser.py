@@ -265,6 +265,7 @@ def world(
 ) -> Iterator[World]:
     """The dashboard scenario's history, synced into a warehouse, served by gunicorn."""
     dashboard_scenario.build(client, db, channel_key, staff_token, auth)
+    dashboard_scenario.train_insights(db)
     var = tmp_path / "var"
     var.mkdir()
     # start_server points the server at var/warehouse.duckdb.
@@ -370,6 +371,8 @@ def _journey(browser: Browser, world: World) -> None:
         browser.collect_console()
         if prefix == "campaigns":
             _campaign_detail(browser)
+        if prefix == "members":
+            _member_insights(browser, world)
 
     # -- the channel filter on the channels page narrows its GMV to the counters'
     assert browser.text_of("channels-kpi-gmv-value") == shown(year, "zh")
@@ -466,3 +469,51 @@ def _campaign_detail(browser: Browser) -> None:
     browser.click(browser.element("campaigns-page").find_element(By.CSS_SELECTOR, ".back-link a"))
     browser.wait(lambda d: "campaign" not in browser.query(), "the campaign list again")
     browser.settled("campaigns", "campaigns-kpi-points-cost-value")
+
+
+def _grid_rows(browser: Browser, grid_id: str) -> list[WebElement]:
+    return browser.driver.find_elements(
+        By.CSS_SELECTOR, f"#{grid_id} .ag-center-cols-container [role=row]"
+    )
+
+
+def _member_insights(browser: Browser, world: World) -> None:
+    """The insights cards draw their charts, the at-risk grid fills and sorts on the
+    server, and the member list pages through every member, 50 at a time."""
+    for chart in ("members-chart-segments", "members-chart-clv"):
+        traces = browser.driver.execute_script(
+            "const g = document.querySelector(arguments[0]);"
+            " return g && g.data ? g.data.length : 0",
+            f"#{chart} .js-plotly-plot",
+        )
+        assert traces, f"{chart} has no traces"
+    browser.wait(lambda d: len(_grid_rows(browser, "members-grid-atrisk")) > 0, "at-risk rows")
+    assert "****" in browser.element("members-grid-atrisk").text  # a marketer sees masks
+    members = int(
+        world.reader.query("SELECT count(*) AS n FROM dim_member WHERE status <> 'merged'", [])[
+            "n"
+        ].iloc[0]
+    )
+    browser.wait(lambda d: len(_grid_rows(browser, "members-grid-list")) > 0, "member list rows")
+    # The grid draws only the rows in view; its pager counts what the server said.
+    summary = browser.element("members-grid-list").find_element(
+        By.CSS_SELECTOR, ".ag-paging-row-summary-panel"
+    )
+    browser.wait(
+        lambda d: summary.text.split()[-1] == str(members), "the member count in the pager"
+    )
+    # Sorting by the member number, descending, asks the server for the other end.
+    header = browser.element("members-grid-list").find_element(
+        By.CSS_SELECTOR, '.ag-header-cell[col-id="member_no"] .ag-header-cell-label'
+    )
+    first = _grid_rows(browser, "members-grid-list")[0].text
+    browser.click(header)
+    browser.click(header)
+    browser.wait(
+        lambda d: (
+            _grid_rows(browser, "members-grid-list")
+            and _grid_rows(browser, "members-grid-list")[0].text != first
+        ),
+        "the list sorted the other way",
+    )
+    browser.screenshot("04-members-insights")

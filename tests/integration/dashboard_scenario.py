@@ -429,3 +429,40 @@ def _spread_commerce_over_time(runtime: Runtime, now: date, rng: random.Random) 
                     if value is not None
                 }
                 connection.execute(update(table).where(table.id == row.id).values(**values))
+
+
+INSIGHT_DAYS = (date(2026, 1, 31), date(2026, 2, 28))
+
+
+def train_insights(runtime: Runtime) -> list[dict[str, Any]]:
+    """Two insights runs over every member, as `memberhub insights train` stores them,
+    with scores chosen so each segment, risk level and value bucket has members; returns
+    the latest run's scores (by member id)."""
+    import crm.insights
+    from common.unit_of_work import transaction
+
+    segments = ("champions", "potential", "at_risk", "lost", "regular", "new")
+    with read_session(runtime.session_factory) as session:
+        ids = list(session.scalars(select(Member.id).order_by(Member.id)))
+    latest: list[dict[str, Any]] = []
+    for run, as_of in enumerate(INSIGHT_DAYS):
+        scores = [
+            {
+                "member_id": member_id,
+                "r": 1 + (i + run) % 5,
+                "f": 1 + i % 5,
+                "m": 1 + (2 * i) % 5,
+                "segment_code": segments[(i + run) % len(segments)],
+                "churn_risk": ((i * 37 + run * 11) % 100) / 100,
+                "alive": None if i % 7 == 6 else 1 - ((i * 37) % 100) / 100,
+                "expected_purchases": None if i % 7 == 6 else 1 + i % 4,
+                "expected_value_fen": None if i % 7 == 6 else (i + 1) * 7_919 * (run + 1),
+            }
+            for i, member_id in enumerate(ids)
+        ]
+        with transaction(runtime.session_factory) as uow:
+            crm.insights.store_scores(
+                uow, as_of=as_of, model_version="dashboard-test", metrics={}, scores=scores
+            )
+        latest = scores
+    return latest

@@ -73,6 +73,7 @@ def world(
 ) -> Iterator[Scenario]:
     """The scenario, synced into the warehouse the app reads."""
     scenario = dashboard_scenario.build(client, db, channel_key, staff_token, auth)
+    dashboard_scenario.train_insights(db)
     sync_warehouse(db.engine, db.settings.warehouse_path)
     yield scenario
     for suffix in ("", ".lock"):
@@ -364,8 +365,8 @@ def test_the_review_s_csv_exploit_gets_401_and_no_file(
     """No cookie, a download output, inputs claiming the login page: it used to answer 200
     with the top members as CSV."""
     body = {
-        "output": "members-table-top-download.data",
-        "outputs": {"id": "members-table-top-download", "property": "data"},
+        "output": "members-grid-atrisk-download.data",
+        "outputs": {"id": "members-grid-atrisk-download", "property": "data"},
         "inputs": [LOGIN_PAGE_CLAIM],
         "state": [{"id": "members-query", "property": "data", "value": STORE_ALL}],
         "changedPropIds": ["_pages_location.pathname"],
@@ -389,13 +390,13 @@ def test_the_review_s_csv_exploit_gets_401_and_no_file(
     # With a session that ended, or a forged cookie, just the same.
     log_in(dash, *staff("finance"))
     proper = dash.body(
-        "members-table-top-download",
-        {"members-table-top-download-button.n_clicks": 1},
+        "members-grid-atrisk-download",
+        {"members-grid-atrisk-download-button.n_clicks": 1},
         {"members-query.data": STORE_ALL},
     )
     answer = client.post(CALLBACK_URL, json=proper)
     assert answer.status_code == 200
-    assert answer.json["response"]["members-table-top-download"]["data"]["type"] == "text/csv"
+    assert answer.json["response"]["members-grid-atrisk-download"]["data"]["type"] == "text/csv"
     copied = session_cookie(client)
     client.get("/dashboards/logout")
     client.set_cookie(SESSION_COOKIE, str(copied), path=COOKIE_PATH)
@@ -409,7 +410,8 @@ def test_the_review_s_csv_exploit_gets_401_and_no_file(
 @pytest.mark.parametrize(
     ("output_id", "inputs"),
     [
-        ("members-table-top", {"members-query.data": STORE_ALL}),
+        ("members-table-segments", {"members-query.data": STORE_ALL}),
+        ("members-grid-list", {"members-grid-list.getRowsRequest": {"startRow": 0, "endRow": 50}}),
         ("members-kpis", {"members-query.data": STORE_ALL}),
         ("members-chart-cohorts", {"members-query.data": STORE_ALL}),
         ("overview-chart-gmv-trend", {"members-query.data": STORE_ALL}),
@@ -449,8 +451,8 @@ def test_the_router_renders_only_the_login_page_for_anonymous_callers(
     assert client.post(CALLBACK_URL, json=swapped).status_code == 401
     # Nor does labelling a download's answer as the login form's.
     relabelled = dash.body(
-        "members-table-top-download",
-        {"members-table-top-download-button.n_clicks": 1},
+        "members-grid-atrisk-download",
+        {"members-grid-atrisk-download-button.n_clicks": 1},
         {"members-query.data": STORE_ALL},
     )
     relabelled["outputs"] = [
@@ -611,12 +613,21 @@ def _find_store(layout: Any, store_id: str) -> Any:
     raise AssertionError(f"no store {store_id}")
 
 
+def list_cells(dash: DashClient, request: dict[str, Any] | None = None) -> Any:
+    """The member list grid's answer to a page request."""
+    return dash.response(
+        "members-grid-list",
+        {"members-grid-list.getRowsRequest": request or {"startRow": 0, "endRow": 50}},
+        {"members-query.data": STORE_ALL},
+    )["members-grid-list"]["getRowsResponse"]
+
+
 def top_members_csv(dash: DashClient) -> str:
     answer = dash.response(
-        "members-table-top-download",
-        {"members-table-top-download-button.n_clicks": 1},
+        "members-grid-atrisk-download",
+        {"members-grid-atrisk-download-button.n_clicks": 1},
         {"members-query.data": STORE_ALL},
-    )["members-table-top-download"]["data"]
+    )["members-grid-atrisk-download"]["data"]
     assert answer["filename"].endswith(".csv") and answer["content"].startswith("\ufeff")
     return str(answer["content"])
 
@@ -628,15 +639,14 @@ def test_marketers_see_masked_members_and_finance_sees_them_whole(
     masked = re.compile(r"^1\d\d\*{4}\d{4}$")
 
     log_in(dash, *staff("marketer"))
-    table = dash.response("members-table-top", {"members-query.data": STORE_ALL})
-    cells = texts_in(table)
+    cells = texts_in(list_cells(dash))
     assert any(masked.match(c) for c in cells) and not any(phones.match(c) for c in cells)
     csv = top_members_csv(dash)
     assert "****" in csv and not re.search(r"\b1\d{10}\b", csv)
 
     client.get("/dashboards/logout")
     log_in(dash, *staff("finance"))
-    cells = texts_in(dash.response("members-table-top", {"members-query.data": STORE_ALL}))
+    cells = texts_in(list_cells(dash))
     assert any(phones.match(c) for c in cells) and not any(masked.match(c) for c in cells)
     csv = top_members_csv(dash)
     assert re.search(r"\b1\d{10}\b", csv) and "****" not in csv
@@ -651,14 +661,19 @@ def test_the_download_itself_refuses_a_request_without_a_live_session(
     app.before_request_funcs[None] = [hook for hook in gates if hook.__name__ != "gate"]
     assert len(app.before_request_funcs[None]) == len(gates) - 1
     request = dash.body(
-        "members-table-top-download",
-        {"members-table-top-download-button.n_clicks": 1},
+        "members-grid-atrisk-download",
+        {"members-grid-atrisk-download-button.n_clicks": 1},
         {"members-query.data": STORE_ALL},
     )
     answer = client.post(CALLBACK_URL, json=request)
     assert answer.status_code == 204 and not answer.get_data()
     table = client.post(
-        CALLBACK_URL, json=dash.body("members-table-top", {"members-query.data": STORE_ALL})
+        CALLBACK_URL,
+        json=dash.body(
+            "members-grid-list",
+            {"members-grid-list.getRowsRequest": {"startRow": 0, "endRow": 50}},
+            {"members-query.data": STORE_ALL},
+        ),
     )
     assert table.status_code == 204
 
@@ -737,3 +752,98 @@ def test_a_page_says_so_until_the_first_sync(dash: DashClient, staff: Any, db: R
     log_in(dash, *staff("marketer"))
     layout = render(dash, "/dashboards/").json["response"]["_pages_content"]["children"]
     assert "warehouse-not-ready" in ids_in(layout)
+
+
+# -- the insights cards and the member list --------------------------------------------
+
+
+def test_the_member_list_pages_sorts_and_filters_on_the_server(
+    dash: DashClient, staff: Any, world: Scenario, db: Runtime
+) -> None:
+    log_in(dash, *staff("finance"))
+    reader = WarehouseReader(db.settings.warehouse_path)
+    try:
+        members = int(
+            reader.query("SELECT count(*) AS n FROM dim_member WHERE status <> 'merged'", [])[
+                "n"
+            ].iloc[0]
+        )
+    finally:
+        reader.close()
+    page = list_cells(dash, {"startRow": 0, "endRow": 5})
+    assert page["rowCount"] == members and len(page["rowData"]) == 5
+    descending = list_cells(
+        dash, {"startRow": 0, "endRow": 5, "sortModel": [{"colId": "member_no", "sort": "desc"}]}
+    )
+    numbers = [row["member_no"] for row in descending["rowData"]]
+    assert numbers == sorted(numbers, reverse=True) and numbers[0] > page["rowData"][0]["member_no"]
+    risky = list_cells(
+        dash,
+        {
+            "startRow": 0,
+            "endRow": 100,
+            "filterModel": {
+                "churn_risk": {"filterType": "number", "type": "greaterThanOrEqual", "filter": 80}
+            },
+            # A sort by a personal column or an unknown one is ignored, never run as SQL.
+            "sortModel": [{"colId": "phone", "sort": "asc"}, {"colId": "x;drop", "sort": "asc"}],
+        },
+    )
+    risks = [float(row["churn_risk"].rstrip("%")) for row in risky["rowData"]]
+    assert risks and all(r >= 80 for r in risks) and risky["rowCount"] == len(risks) < members
+
+
+def test_at_risk_csv_puts_the_value_at_stake_first_and_masks_by_role(
+    dash: DashClient, staff: Any, world: Scenario, client: FlaskClient
+) -> None:
+    log_in(dash, *staff("marketer"))
+    rows = list(csv_module.reader(io.StringIO(top_members_csv(dash).lstrip("\ufeff"))))
+    header, body = rows[0], rows[1:]
+    stake = header.index(f"{i18n.t('col.value_at_risk', 'zh')} ({i18n.t('unit.yuan', 'zh')})")
+    values = [float(row[stake]) for row in body if row[stake]]
+    assert values and values == sorted(values, reverse=True)
+    assert all("****" in row[2] for row in body)
+    client.get("/dashboards/logout")
+    log_in(dash, *staff("admin"))
+    rows = list(csv_module.reader(io.StringIO(top_members_csv(dash).lstrip("\ufeff"))))
+    assert all(re.fullmatch(r"1\d{10}", row[2]) for row in rows[1:])
+
+
+def test_the_insight_charts_draw_every_run_and_segment(
+    dash: DashClient, staff: Any, world: Scenario
+) -> None:
+    log_in(dash, *staff("marketer"))
+    figure = dash.response("members-chart-segments", {"members-query.data": STORE_ALL})[
+        "members-chart-segments"
+    ]["figure"]
+    assert len(figure["data"]) == 6
+    assert all(list(trace["x"]) == ["2026-01-31", "2026-02-28"] for trace in figure["data"])
+    per_day = [sum(trace["y"][i] for trace in figure["data"]) for i in range(2)]
+    assert per_day[0] == per_day[1] > 0
+    clv = dash.response("members-chart-clv", {"members-query.data": STORE_ALL})[
+        "members-chart-clv"
+    ]["figure"]
+    assert clv["data"][0]["x"][0] == "0–50" and sum(clv["data"][0]["y"]) > 0
+
+
+def test_without_insights_the_cards_say_so(
+    dash: DashClient,
+    staff: Any,
+    db: Runtime,
+    client: FlaskClient,
+    channel_key: Any,
+    staff_token: Any,
+    auth: Any,
+) -> None:
+    dashboard_scenario.build(client, db, channel_key, staff_token, auth)
+    sync_warehouse(db.engine, db.settings.warehouse_path)
+    try:
+        log_in(dash, *staff("marketer"))
+        for lang in ("zh", "en"):
+            layout = render(dash, "/dashboards/members", f"?lang={lang}").json["response"]
+            texts = texts_in(layout["_pages_content"]["children"])
+            assert texts.count(i18n.t("insights.none", lang)) == 4, lang
+            assert "members-grid-list" in ids_in(layout)
+            assert "members-chart-segments" not in ids_in(layout)
+    finally:
+        db.settings.warehouse_path.unlink(missing_ok=True)

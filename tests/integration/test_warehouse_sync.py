@@ -20,8 +20,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, insert, select, text
 
+import crm.insights
 import points_engine
 from common.clock import SHANGHAI, business_date, utcnow
+from common.unit_of_work import transaction
 from memberhub.models import metadata
 from tests.api.support import self_register
 from warehouse import (
@@ -301,8 +303,33 @@ def source_count(db, sql: str, **params: Any) -> int:
 # -- incremental, idempotent, rebuild -------------------------------------------------
 
 
+def _score_every_member(db) -> None:
+    """One insights run over the members, so the score tables have rows to load."""
+    with transaction(db.session_factory) as uow:
+        ids = uow.session.execute(text("SELECT id FROM crm_member ORDER BY id")).scalars().all()
+        crm.insights.store_scores(
+            uow,
+            as_of=date(2026, 1, 31),
+            model_version="sync-test",
+            metrics={},
+            scores=[
+                {
+                    "member_id": i,
+                    "r": 1,
+                    "f": 1,
+                    "m": 1,
+                    "segment_code": "regular",
+                    "churn_risk": 0.5,
+                    "expected_value_fen": 100,
+                }
+                for i in ids
+            ],
+        )
+
+
 def test_first_sync_loads_every_flow_and_dimension(db, shop, tmp_path):
     history = first_round(shop)
+    _score_every_member(db)
     path = tmp_path / "warehouse.duckdb"
     report = sync_warehouse(db.engine, path)
     assert report.rebuilt and report.reason == "new warehouse"

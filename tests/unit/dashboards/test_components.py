@@ -177,3 +177,42 @@ def test_institution_choices_read_as_a_tree() -> None:
         ("SH", "Shanghai · SH"),
         ("SH-HP", "\u3000Huangpu · SH-HP"),
     ]
+
+
+def test_a_grid_request_keeps_only_known_columns_and_operators() -> None:
+    from dashboards.components import Column, grid_request
+
+    columns = (
+        Column("member_no", "col.member_no"),
+        Column("phone", "col.phone", personal="phone"),
+        Column("spend_fen", "col.spend", "money"),
+        Column("churn_risk", "col.churn_risk", "percent"),
+    )
+    request = grid_request(
+        {
+            "startRow": 50,
+            "endRow": 100_000,
+            "sortModel": [{"colId": "spend_fen", "sort": "desc"}, {"colId": "evil", "sort": "asc"}],
+            "filterModel": {
+                "member_no": {"filterType": "text", "type": "startsWith", "filter": "00"},
+                "spend_fen": {
+                    "filterType": "number",
+                    "type": "inRange",
+                    "filter": 1,
+                    "filterTo": 2,
+                },
+                "churn_risk": {"filterType": "number", "type": "greaterThan", "filter": 50},
+                "evil": {"filterType": "text", "type": "contains", "filter": "x"},
+                "phone": {"filterType": "text", "type": "notContains", "filter": "1"},
+            },
+        },
+        columns,
+    )
+    assert (request.start, request.end) == (50, 550)
+    assert request.sort == (("spend_fen", True),)
+    assert request.conditions == (
+        ("member_no", "starts_with", "00"),
+        ("spend_fen", ">=", 100.0),
+        ("spend_fen", "<=", 200.0),
+        ("churn_risk", ">", 0.5),
+    )
