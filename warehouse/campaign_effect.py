@@ -38,6 +38,7 @@ class CampaignHeadline:
     measured_from: date
     measured_to: date
     baseline_from: date
+    fen_per_point: int  # what a point costs the programme, as configured
     effect: lift.CampaignEffect | None
     missing: Missing | None
 
@@ -60,7 +61,9 @@ def campaign_headline(
     before = starts_on - timedelta(days=days)
 
     def headline(effect: lift.CampaignEffect | None, missing: Missing | None) -> CampaignHeadline:
-        return CampaignHeadline(code, holdout_pct, starts_on, end, before, effect, missing)
+        return CampaignHeadline(
+            code, holdout_pct, starts_on, end, before, fen_per_point, effect, missing
+        )
 
     if holdout_pct == 0:
         return headline(None, "no-holdout")

@@ -159,6 +159,7 @@ def list_kpis(frame: pd.DataFrame, lang: Lang) -> list[Any]:
             int(frame["gmv_window_fen"].sum()),
             int(frame["gmv_baseline_fen"].sum()),
             kind="money",
+            note=t("metric.before_after", lang),
         ),
     ]
 
@@ -285,7 +286,6 @@ def headline_block(headline: CampaignHeadline | None, lang: Lang) -> Any:
             ),
             components.kpi_card(PREFIX, "roi", t("metric.roi", lang), roi, note=roi_note),
         ]
-    fen_per_point = effect.fen_per_point if effect is not None else current().fen_per_point
     return html.Div(
         [
             html.Div(cards, className="kpi-row lift-cards"),
@@ -298,7 +298,7 @@ def headline_block(headline: CampaignHeadline | None, lang: Lang) -> Any:
                 [
                     measured,
                     " · ",
-                    t("lift.method", lang).format(code=headline.code, fen=fen_per_point),
+                    t("lift.method", lang).format(code=headline.code, fen=headline.fen_per_point),
                 ],
                 className="method-note",
             ),
