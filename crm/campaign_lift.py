@@ -6,41 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 import points_engine
 from common.clock import start_of_day
 from crm import queries
 from crm.insights import lift
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One outcome per eligible member: the plain difference and the CUPED one."""
-
-    treated_mean: float
-    holdout_mean: float
-    difference: float
-    interval: lift.Interval  # Welch, CUPED-adjusted: the headline
-    unadjusted_interval: lift.Interval
-    bootstrap_interval: lift.Interval  # the cross-check of the adjusted one
-    variance_reduction: float
-    minimum_detectable: float
-
-    @classmethod
-    def of(cls, adjusted: lift.Adjusted, raw: lift.Difference) -> Outcome:
-        d = adjusted.difference
-        return cls(
-            treated_mean=raw.treated_mean,
-            holdout_mean=raw.holdout_mean,
-            difference=d.difference,
-            interval=d.welch,
-            unadjusted_interval=raw.welch,
-            bootstrap_interval=d.bootstrap,
-            variance_reduction=adjusted.variance_reduction,
-            minimum_detectable=d.minimum_detectable,
-        )
 
 
 @dataclass(frozen=True)
@@ -52,8 +23,8 @@ class CampaignLift:
     treated_members: int
     holdout_members: int
     holdout_pct: int
-    gmv_fen: Outcome  # net spend per eligible member in the campaign's days
-    purchase_rate: Outcome  # share of eligible members who bought at all
+    gmv_fen: lift.Outcome  # net spend per eligible member in the campaign's days
+    purchase_rate: lift.Outcome  # share of eligible members who bought at all
     points_per_member: float  # what the campaign gave per treated member
     points_cost: int
     fen_per_point: int
@@ -93,82 +64,52 @@ def campaign_lift(session: Session, code: str, today: date, fen_per_point: int) 
         session, start_of_day(before), start_of_day(start)
     )
     awards = points_engine.queries.campaign_awards(session, code)
-    held = np.array(
-        [points_engine.in_holdout(code, m, campaign.holdout_pct) for m in eligible], dtype=bool
+    held = [points_engine.in_holdout(code, m, campaign.holdout_pct) for m in eligible]
+    effect = lift.campaign_effect(
+        held,
+        [during.get(m, (0, 0))[0] for m in eligible],
+        [earlier.get(m, (0, 0))[0] for m in eligible],
+        [1.0 if during.get(m, (0, 0))[1] else 0.0 for m in eligible],
+        [1.0 if earlier.get(m, (0, 0))[1] else 0.0 for m in eligible],
+        points_cost=sum(awards.values()),
+        fen_per_point=fen_per_point,
     )
-    gmv = np.array([during.get(m, (0, 0))[0] for m in eligible], dtype=float)
-    bought = np.array([1.0 if during.get(m, (0, 0))[1] else 0.0 for m in eligible])
-    gmv_before = np.array([earlier.get(m, (0, 0))[0] for m in eligible], dtype=float)
-    bought_before = np.array([1.0 if earlier.get(m, (0, 0))[1] else 0.0 for m in eligible])
-    treated, holdout = ~held, held
-
-    def outcome(values: np.ndarray, covariate: np.ndarray) -> Outcome:
-        raw = lift.difference(values[treated], values[holdout])
-        adjusted = lift.cuped(
-            values[treated], values[holdout], covariate[treated], covariate[holdout]
-        )
-        return Outcome.of(adjusted, raw)
-
-    gmv_outcome = outcome(gmv, gmv_before)
-    rate_outcome = outcome(bought, bought_before)
-    points_cost = sum(awards.values())
-    cost_yuan = points_cost * fen_per_point / 100
-    n_treated = int(treated.sum())
-    incremental = gmv_outcome.difference * n_treated / 100
-    interval = lift.Interval(
-        gmv_outcome.interval.low * n_treated / 100, gmv_outcome.interval.high * n_treated / 100
-    )
-    roi = (incremental - cost_yuan) / cost_yuan if cost_yuan > 0 else None
-    roi_interval = (
-        lift.Interval(
-            (interval.low - cost_yuan) / cost_yuan, (interval.high - cost_yuan) / cost_yuan
-        )
-        if cost_yuan > 0
-        else None
-    )
-    spent_before = float(gmv_before[treated].sum())
     return CampaignLift(
         code=code,
         measured_from=start,
         measured_to=end,
         baseline_from=before,
-        treated_members=n_treated,
-        holdout_members=int(holdout.sum()),
+        treated_members=effect.treated_members,
+        holdout_members=effect.holdout_members,
         holdout_pct=campaign.holdout_pct,
-        gmv_fen=gmv_outcome,
-        purchase_rate=rate_outcome,
-        points_per_member=points_cost / n_treated if n_treated else 0.0,
-        points_cost=points_cost,
+        gmv_fen=effect.gmv_fen,
+        purchase_rate=effect.purchase_rate,
+        points_per_member=effect.points_per_member,
+        points_cost=effect.points_cost,
         fen_per_point=fen_per_point,
-        points_cost_yuan=cost_yuan,
-        incremental_gmv_yuan=incremental,
-        incremental_gmv_yuan_interval=interval,
-        roi=roi,
-        roi_interval=roi_interval,
-        conclusion=_conclusion(incremental, interval, cost_yuan),
-        treated_gmv_change_vs_before=(
-            float(gmv[treated].sum()) / spent_before - 1 if spent_before else None
-        ),
+        points_cost_yuan=effect.points_cost_yuan,
+        incremental_gmv_yuan=effect.incremental_gmv_yuan,
+        incremental_gmv_yuan_interval=effect.incremental_gmv_yuan_interval,
+        roi=effect.roi,
+        roi_interval=effect.roi_interval,
+        conclusion=conclusion(effect),
+        treated_gmv_change_vs_before=effect.treated_gmv_change_vs_before,
     )
 
 
-def _conclusion(incremental: float, interval: lift.Interval, cost_yuan: float) -> str:
-    if interval.includes_zero():
+def conclusion(effect: lift.CampaignEffect) -> str:
+    """The verdict in an English sentence, amounts in whole yuan."""
+    interval = effect.incremental_gmv_yuan_interval
+    verdict = effect.verdict
+    if verdict.includes_zero:
         return (
             f"The 95% interval of the incremental GMV (¥{interval.low:,.0f} to "
             f"¥{interval.high:,.0f}) includes zero: this campaign's effect cannot be told "
             "apart from no effect."
         )
-    direction = "added" if incremental > 0 else "lost"
-    verdict = (
-        "more than"
-        if interval.low > cost_yuan
-        else "less than"
-        if interval.high < cost_yuan
-        else "about"
-    )
+    against = {"more": "more than", "less": "less than", "about": "about"}[verdict.against_cost]
     return (
-        f"The campaign {direction} ¥{abs(incremental):,.0f} of GMV against its holdout "
-        f"(95% interval ¥{interval.low:,.0f} to ¥{interval.high:,.0f}), {verdict} the "
-        f"¥{cost_yuan:,.0f} its points cost."
+        f"The campaign {verdict.direction} ¥{abs(effect.incremental_gmv_yuan):,.0f} of GMV "
+        f"against its holdout (95% interval ¥{interval.low:,.0f} to ¥{interval.high:,.0f}), "
+        f"{against} the ¥{effect.points_cost_yuan:,.0f} its points cost."
     )

@@ -57,12 +57,14 @@ def mount(
     session_seconds: int = auth.SESSION_SECONDS,
     secure_cookie: bool = False,
     today: Callable[[], date] = business_today,
+    fen_per_point: int = 1,
 ) -> Dash:
     """Serve the dashboards from `flask_app` under /dashboards/.
 
     `reader` answers the metric queries (a read-only warehouse reader); `accounts` opens,
     looks up and ends staff sessions; `secure_cookie` marks the session cookie Secure
-    (behind HTTPS). One mounted app per process: Dash Pages keeps a single page registry.
+    (behind HTTPS); `fen_per_point` prices the points a campaign gave. One mounted app
+    per process: Dash Pages keeps a single page registry.
     """
     app = Dash(
         "dashboards",
@@ -84,7 +86,7 @@ def mount(
         max_age=session_seconds,
         secure=secure_cookie,
     )
-    context = Context(reader, sessions, today)
+    context = Context(reader, sessions, today, fen_per_point)
     install(context)
     app.index_string = INDEX
     register_page: Any = dash.register_page  # not annotated

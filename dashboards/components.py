@@ -354,13 +354,15 @@ class Column:
     (this column against <column>); link:<column> (text linking to the href in <column>);
     decimal (one decimal place).
     `personal` ("phone" or "name") marks personal data, masked for roles that may not
-    see it.
+    see it. `unit` "yuan" keeps a money column in 元 whatever its size, so columns read
+    side by side share one unit; otherwise each column picks 元 or 万元 by its largest.
     """
 
     key: str
     header: str
     kind: str = "text"
     personal: str | None = None
+    unit: str | None = None
 
 
 # How each kind of personal data is masked (common.masking: one rule for API and dashboards).
@@ -396,6 +398,8 @@ def for_viewer(columns: Sequence[Column], frame: pd.DataFrame, viewer: Viewer) -
 
 
 def _money_scale(frame: pd.DataFrame, column: Column, lang: Lang) -> MoneyScale:
+    if column.unit == "yuan":
+        return MoneyScale(FEN_PER_YUAN, t("unit.yuan", lang))
     values = frame[column.key].dropna() if column.key in frame.columns else pd.Series()
     return i18n.money_scale(round(float(values.abs().max())) if len(values) else 0, lang)
 

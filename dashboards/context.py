@@ -19,7 +19,7 @@ from dashboards import components
 from dashboards.auth import Sessions, Viewer
 from dashboards.i18n import Lang
 from dashboards.urls import DEFAULT_DAYS, View, from_store, read_view
-from warehouse import WarehouseNotReady, queries
+from warehouse import CampaignHeadline, WarehouseNotReady, campaign_headline, queries
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Context:
     reader: queries.Reader
     sessions: Sessions
     today: Callable[[], date]
+    fen_per_point: int = 1  # what a point costs, for the campaign page's points cost in 元
     # What every page render needs and only a sync changes, by warehouse version.
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
@@ -86,6 +87,17 @@ class Context:
             )
 
         result: components.Choices = self._cached(f"choices:{lang}", load)
+        return result
+
+    def campaign_headline(self, code: str) -> CampaignHeadline | None:
+        """A campaign's incremental effect as of today, by the API's rules (None for an
+        unknown campaign); computed once per warehouse version and day."""
+        today = self.today()
+
+        def load() -> CampaignHeadline | None:
+            return campaign_headline(self.reader, code, today, self.fen_per_point)
+
+        result: CampaignHeadline | None = self._cached(f"headline:{code}:{today}", load)
         return result
 
     def viewer(self) -> Viewer | None:

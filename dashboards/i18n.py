@@ -117,6 +117,40 @@ TEXT: dict[str, tuple[str, str]] = {
     "metric.treated_members": ("活动组人数", "Treated members"),
     "metric.holdout_members": ("对照组人数", "Holdout members"),
     "metric.window": ("活动期", "Window"),
+    "metric.incremental_gmv": ("增量交易额（对照组）", "Incremental GMV vs holdout"),
+    "metric.points_cost_yuan": ("积分成本（元）", "Points cost (CNY)"),
+    "metric.roi": ("投资回报率", "ROI"),
+    "metric.before_after": ("前后对比（非因果）", "Before vs after (not causal)"),
+    "metric.measured": ("测算期", "Measured"),
+    "lift.includes_zero": (
+        "增量交易额的95%置信区间（{low} 至 {high} 元）包含零：无法把本活动的效果与没有效果区分开。",
+        "The 95% interval of the incremental GMV ({low} to {high} CNY) includes zero: this "
+        "campaign's effect cannot be told apart from no effect.",
+    ),
+    "lift.effect": (
+        "与对照组相比，活动{direction}交易额 {amount} 元（95%置信区间 {low} 至 {high} 元），"
+        "{against}积分成本 {cost} 元。",
+        "The campaign {direction} {amount} CNY of GMV against its holdout (95% interval {low} "
+        "to {high} CNY), {against} the {cost} CNY its points cost.",
+    ),
+    "lift.added": ("增加", "added"),
+    "lift.lost": ("减少", "lost"),
+    "lift.more": ("高于", "more than"),
+    "lift.less": ("低于", "less than"),
+    "lift.about": ("约等于", "about"),
+    "lift.no-holdout": ("无对照组：无法给出因果估计", "no holdout: no causal estimate"),
+    "lift.no-complete-day": ("活动尚无完整的一天，暂无估计", "no complete day yet: no estimate"),
+    "lift.too-few-members": (
+        "对照组或活动组不足两人，无法估计",
+        "fewer than two members in a group: no estimate",
+    ),
+    "lift.method": (
+        "按随机对照组估计（与接口 GET /campaigns/{code}/lift 相同）：CUPED 调整后人均交易额之差"
+        "的 Welch 95% 置信区间乘以活动组人数；积分成本按每积分 {fen} 分计。",
+        "Against the random holdout, as GET /campaigns/{code}/lift: the Welch 95% interval of "
+        "the CUPED-adjusted difference in GMV per member, times the treated members; points "
+        "cost at {fen} fen per point.",
+    ),
     "metric.pickup_orders": ("自提订单", "Pickup orders"),
     "metric.online_picked_up": ("线上下单·网点自提", "Ordered online, collected offline"),
     "metric.picked_up": ("已提货", "Picked up"),
@@ -354,6 +388,12 @@ def money(fen: int, lang: Lang) -> Shown:
     """
     scale = money_scale(fen, lang)
     return Shown(_grouped(Decimal(int(fen)) / scale.fen_per_unit, 2), scale.unit)
+
+
+def yuan(fen: int, lang: Lang) -> Shown:
+    """Integer fen always in 元 with two decimals and separators (a headline whose
+    amounts sit side by side keeps one unit): 123456789 fen → 1,234,567.89 元."""
+    return Shown(_grouped(Decimal(int(fen)) / FEN_PER_YUAN, 2), t("unit.yuan", lang))
 
 
 def money_in(fen: int, scale: MoneyScale) -> str:

@@ -63,6 +63,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         secret_key=runtime.settings.secret_key,
         session_seconds=runtime.settings.token_ttl_seconds,
         secure_cookie=runtime.settings.https,
+        fen_per_point=runtime.settings.fen_per_point,
     )
     http_headers.install(app, script_hashes=mounted.csp_hashes(), https=runtime.settings.https)
 

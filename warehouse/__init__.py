@@ -3,10 +3,12 @@
 The public facade: `sync_warehouse` (the only writer), `install_warehouse` (puts a
 backed-up file in place the way a sync publishes), `WarehouseReader` (dashboards' read
 side), `export_parquet`, the masking and calendar rules the dashboards share, and the
-per-member features and labels of the insights models (`member_features`).
+per-member features and labels of the insights models (`member_features`), and a
+campaign's incremental effect by the API's rules (`campaign_headline`).
 """
 
 from common.masking import mask_name, mask_phone
+from warehouse.campaign_effect import CampaignHeadline, campaign_headline
 from warehouse.export import export_parquet
 from warehouse.member_features import (
     daily_purchases,
@@ -22,10 +24,12 @@ __all__ = [
     "DIMENSION_TABLES",
     "FACT_TABLES",
     "SCHEMA_VERSION",
+    "CampaignHeadline",
     "SyncInProgress",
     "SyncReport",
     "WarehouseNotReady",
     "WarehouseReader",
+    "campaign_headline",
     "daily_purchases",
     "export_parquet",
     "install_warehouse",

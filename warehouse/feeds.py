@@ -579,7 +579,8 @@ INSIGHT_RUNS = Feed(
 # fractions and counts in the transform.
 MEMBER_SCORES = select(s.member_score).where(s.member_score.c.run_id == bindparam("run_id"))
 MEMBER_SCORES_TRANSFORM = """
-    SELECT run_id, member_id, CAST(as_of AS DATE) AS as_of, r, f, m, segment_code,
+    SELECT run_id, member_id, CAST(as_of AS DATE) AS as_of,
+           day_key(CAST(as_of AS DATE)) AS date_key, r, f, m, segment_code,
            CAST(churn_risk_bp AS DOUBLE) / 10000 AS churn_risk,
            -- Cast first: a batch whose values are all NULL has no type of its own.
            CAST(alive_bp AS DOUBLE) / 10000 AS alive,

@@ -356,6 +356,7 @@ DDL: tuple[str, ...] = (
         run_id BIGINT NOT NULL,
         member_id BIGINT NOT NULL,
         as_of DATE NOT NULL,
+        date_key INTEGER NOT NULL,       -- the as-of day: exports partition every fact by it
         r TINYINT NOT NULL,              -- RFM quintiles, 1..5
         f TINYINT NOT NULL,
         m TINYINT NOT NULL,

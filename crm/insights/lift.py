@@ -6,12 +6,18 @@ by a hash of campaign and member, so it is independent of everything else). Its 
 interval is Welch's (unequal variances), cross-checked by a bootstrap; CUPED (Deng et
 al. 2013) subtracts the part of each member's outcome that their pre-period outcome
 predicts, which leaves the expected difference unchanged and narrows the interval.
+
+`campaign_effect` turns one outcome per eligible member into the campaign's answer in
+money: incremental GMV with its interval, points cost, ROI and a verdict. It is the one
+arithmetic both the API (from the operational database, `crm.campaign_lift`) and the
+campaign page (from the warehouse, `warehouse.campaign_effects`) run, so they agree.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -54,6 +60,64 @@ class Adjusted:
     theta: float
     difference: Difference
     variance_reduction: float  # 1 − var(adjusted) / var(raw), pooled over both groups
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome per eligible member: the plain difference and the CUPED one."""
+
+    treated_mean: float
+    holdout_mean: float
+    difference: float
+    interval: Interval  # Welch, CUPED-adjusted: the headline
+    unadjusted_interval: Interval
+    bootstrap_interval: Interval  # the cross-check of the adjusted one
+    variance_reduction: float
+    minimum_detectable: float
+
+    @classmethod
+    def of(cls, adjusted: Adjusted, raw: Difference) -> Outcome:
+        d = adjusted.difference
+        return cls(
+            treated_mean=raw.treated_mean,
+            holdout_mean=raw.holdout_mean,
+            difference=d.difference,
+            interval=d.welch,
+            unadjusted_interval=raw.welch,
+            bootstrap_interval=d.bootstrap,
+            variance_reduction=adjusted.variance_reduction,
+            minimum_detectable=d.minimum_detectable,
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the interval of the incremental GMV says, for a sentence in any language."""
+
+    includes_zero: bool  # no effect cannot be ruled out
+    direction: Literal["added", "lost"]
+    against_cost: Literal["more", "less", "about"]  # the interval against the points cost
+
+
+@dataclass(frozen=True)
+class CampaignEffect:
+    """A campaign's incremental effect in money, from one outcome per eligible member."""
+
+    treated_members: int
+    holdout_members: int
+    gmv_fen: Outcome  # net spend per eligible member in the measured days
+    purchase_rate: Outcome  # share of eligible members who bought at all
+    points_per_member: float  # what the campaign gave per treated member
+    points_cost: int
+    fen_per_point: int
+    points_cost_yuan: float
+    incremental_gmv_yuan: float
+    incremental_gmv_yuan_interval: Interval
+    roi: float | None  # (incremental GMV - points cost) / points cost
+    roi_interval: Interval | None
+    verdict: Verdict
+    # Secondary and not causal: the treated members' own spend, measured days vs before.
+    treated_gmv_change_vs_before: float | None
 
 
 class TooFewMembers(Invalid):
@@ -113,6 +177,82 @@ def cuped(
         theta=theta,
         difference=difference(adjusted_t, adjusted_h, seed=seed, resamples=resamples),
         variance_reduction=reduction,
+    )
+
+
+def campaign_effect(
+    in_holdout: ArrayLike,
+    gmv_fen: ArrayLike,
+    gmv_before_fen: ArrayLike,
+    bought: ArrayLike,
+    bought_before: ArrayLike,
+    *,
+    points_cost: int,
+    fen_per_point: int,
+) -> CampaignEffect:
+    """Treated against holdout, one entry per eligible member in each array (in the same
+    order, by member id for a reproducible bootstrap): whether held out, net spend in
+    fen in the measured days and in as many days before, whether they bought at all.
+
+    Incremental GMV = CUPED difference per member x treated members; its interval is
+    the Welch interval scaled alike. Money turns into yuan (fen / 100) only here and is
+    not rounded. ROI is (incremental GMV - points cost) / points cost, None when the
+    points cost nothing. Raises TooFewMembers when a group has fewer than two members.
+    """
+    held = np.asarray(in_holdout, dtype=bool)
+    gmv = np.asarray(gmv_fen, dtype=float)
+    gmv_before = np.asarray(gmv_before_fen, dtype=float)
+    treated = ~held
+
+    def outcome(values: np.ndarray, covariate: np.ndarray) -> Outcome:
+        raw = difference(values[treated], values[held])
+        adjusted = cuped(values[treated], values[held], covariate[treated], covariate[held])
+        return Outcome.of(adjusted, raw)
+
+    gmv_outcome = outcome(gmv, gmv_before)
+    rate_outcome = outcome(np.asarray(bought, dtype=float), np.asarray(bought_before, dtype=float))
+    cost_yuan = points_cost * fen_per_point / 100
+    n_treated = int(treated.sum())
+    incremental = gmv_outcome.difference * n_treated / 100
+    interval = Interval(
+        gmv_outcome.interval.low * n_treated / 100, gmv_outcome.interval.high * n_treated / 100
+    )
+    roi = (incremental - cost_yuan) / cost_yuan if cost_yuan > 0 else None
+    roi_interval = (
+        Interval((interval.low - cost_yuan) / cost_yuan, (interval.high - cost_yuan) / cost_yuan)
+        if cost_yuan > 0
+        else None
+    )
+    spent_before = float(gmv_before[treated].sum())
+    return CampaignEffect(
+        treated_members=n_treated,
+        holdout_members=int(held.sum()),
+        gmv_fen=gmv_outcome,
+        purchase_rate=rate_outcome,
+        points_per_member=points_cost / n_treated if n_treated else 0.0,
+        points_cost=points_cost,
+        fen_per_point=fen_per_point,
+        points_cost_yuan=cost_yuan,
+        incremental_gmv_yuan=incremental,
+        incremental_gmv_yuan_interval=interval,
+        roi=roi,
+        roi_interval=roi_interval,
+        verdict=verdict(incremental, interval, cost_yuan),
+        treated_gmv_change_vs_before=(
+            float(gmv[treated].sum()) / spent_before - 1 if spent_before else None
+        ),
+    )
+
+
+def verdict(incremental: float, interval: Interval, cost_yuan: float) -> Verdict:
+    """Whether the interval includes zero, which way the effect goes, and whether the
+    whole interval lies above ("more") or below ("less") the points cost."""
+    return Verdict(
+        includes_zero=interval.includes_zero(),
+        direction="added" if incremental > 0 else "lost",
+        against_cost=(
+            "more" if interval.low > cost_yuan else "less" if interval.high < cost_yuan else "about"
+        ),
     )
 
 

@@ -1,6 +1,8 @@
 """营销活动 Campaigns: per campaign its participants, points cost against budget, GMV in its
 window against a baseline, and the incremental effect against its holdout group; with
-?campaign=CODE the detail view of one campaign."""
+?campaign=CODE the detail view of one campaign, whose headline is the incremental GMV
+against the holdout by the API's rules (`warehouse.campaign_headline`) and whose
+before/after comparison is secondary and labelled not causal."""
 
 from __future__ import annotations
 
@@ -15,25 +17,24 @@ from dashboards.components import Column
 from dashboards.context import Context, current
 from dashboards.i18n import Lang, t
 from dashboards.urls import View, page_href, to_store
-from warehouse import queries
+from warehouse import CampaignHeadline, queries
 
 PREFIX = "campaigns"
 # Campaigns run a few weeks each, a few times a year: a year shows the whole calendar.
 DEFAULT_DAYS = 365
+# Every money column in 元 (one unit side by side); the budget shows as budget used.
 CAMPAIGN_COLUMNS = (
     Column("name", "col.campaign", "link:href"),
     Column("starts_on", "col.starts_on", "date"),
     Column("ends_on", "col.ends_on", "date"),
     Column("participants", "metric.participants", "count"),
-    Column("budget_points", "metric.budget", "points"),
     Column("points_cost", "metric.points_cost", "points"),
     Column("budget_used", "metric.budget_used", "percent"),
-    Column("gmv_window_fen", "metric.gmv_window", "money"),
-    Column("gmv_baseline_fen", "metric.gmv_baseline", "money"),
-    Column("gmv_window_fen", "metric.gmv_uplift", "change:gmv_baseline_fen"),
-    Column("lift_fen", "metric.lift", "money"),
-    Column("lift_low_fen", "metric.lift_low", "money"),
-    Column("lift_high_fen", "metric.lift_high", "money"),
+    Column("gmv_window_fen", "metric.gmv_window", "money", unit="yuan"),
+    Column("gmv_window_fen", "metric.before_after", "change:gmv_baseline_fen"),
+    Column("lift_fen", "metric.lift", "money", unit="yuan"),
+    Column("lift_low_fen", "metric.lift_low", "money", unit="yuan"),
+    Column("lift_high_fen", "metric.lift_high", "money", unit="yuan"),
 )
 DAILY_COLUMNS = (
     Column("day", "col.day", "date"),
@@ -87,7 +88,13 @@ def _detail_blocks(view: View) -> list[Any]:
             dcc.Link(t("block.campaign_back", lang), href=page_href("campaigns", back)),
             className="back-link",
         ),
+        dcc.Loading(
+            html.Div(id=f"{PREFIX}-headline", className="lift-headline"),
+            type="dot",
+            color="#007A4D",
+        ),
         components.kpi_row(PREFIX, "detail-kpis"),
+        html.Div(id=f"{PREFIX}-before-after", className="secondary-block"),
         html.Div(
             [
                 components.chart_card(PREFIX, "groups", "block.campaign_daily", lang),
@@ -152,6 +159,7 @@ def list_kpis(frame: pd.DataFrame, lang: Lang) -> list[Any]:
             int(frame["gmv_window_fen"].sum()),
             int(frame["gmv_baseline_fen"].sum()),
             kind="money",
+            note=t("metric.before_after", lang),
         ),
     ]
 
@@ -159,16 +167,6 @@ def list_kpis(frame: pd.DataFrame, lang: Lang) -> list[Any]:
 def detail_kpis(row: pd.Series, lang: Lang) -> list[Any]:
     """The cards of one campaign (a row of `queries.campaign_results`)."""
     budget = int(row["budget_points"])
-    lift = row["lift_fen"]
-    has_lift = not (lift is None or (isinstance(lift, float) and math.isnan(lift)))
-    if has_lift:
-        shown_lift = i18n.money(round(float(lift)), lang)
-        interval = (
-            f"95% CI {i18n.money(round(float(row['lift_low_fen'])), lang)} ~ "
-            f"{i18n.money(round(float(row['lift_high_fen'])), lang)}"
-        )
-    else:
-        shown_lift, interval = i18n.Shown("—", ""), t("no_estimate", lang)
     return [
         components.kpi(
             PREFIX,
@@ -195,17 +193,6 @@ def detail_kpis(row: pd.Series, lang: Lang) -> list[Any]:
         ),
         components.kpi(
             PREFIX,
-            "gmv-window",
-            "metric.gmv_window",
-            lang,
-            int(row["gmv_window_fen"]),
-            int(row["gmv_baseline_fen"]),
-            kind="money",
-            note=t("metric.gmv_uplift", lang),
-        ),
-        components.kpi_card(PREFIX, "lift", t("metric.lift", lang), shown_lift, note=interval),
-        components.kpi(
-            PREFIX,
             "treated",
             "metric.treated_members",
             lang,
@@ -221,6 +208,123 @@ def detail_kpis(row: pd.Series, lang: Lang) -> list[Any]:
             kind="people",
         ),
     ]
+
+
+def _fen(yuan: float) -> int:
+    """The API's yuan amounts back in whole fen, for display (half away from zero)."""
+    return int(math.copysign(math.floor(abs(yuan) * 100 + 0.5), yuan))
+
+
+def _roi(ratio: float) -> str:
+    return f"{ratio * 100:+,.1f}%".replace("-", "−")
+
+
+def headline_sentence(headline: CampaignHeadline, lang: Lang) -> str:
+    """The effect in words: that the interval includes zero, or which way it went and
+    how it compares with the points cost; or why there is no estimate."""
+    effect = headline.effect
+    if effect is None:
+        return t(f"lift.{headline.missing}", lang)
+    interval = effect.incremental_gmv_yuan_interval
+    low = i18n.yuan(_fen(interval.low), lang).number
+    high = i18n.yuan(_fen(interval.high), lang).number
+    if effect.verdict.includes_zero:
+        return t("lift.includes_zero", lang).format(low=low, high=high)
+    return t("lift.effect", lang).format(
+        direction=t(f"lift.{effect.verdict.direction}", lang),
+        amount=i18n.yuan(_fen(abs(effect.incremental_gmv_yuan)), lang).number,
+        low=low,
+        high=high,
+        against=t(f"lift.{effect.verdict.against_cost}", lang),
+        cost=i18n.yuan(_fen(effect.points_cost_yuan), lang).number,
+    )
+
+
+def headline_block(headline: CampaignHeadline | None, lang: Lang) -> Any:
+    """The detail view's headline: incremental GMV against the holdout with its 95 %
+    interval, the points cost in 元, ROI with its interval, and the verdict in words.
+    Every amount in 元."""
+    if headline is None:
+        return components.empty_state(lang)
+    effect = headline.effect
+    measured = (
+        f"{t('metric.measured', lang)} {headline.measured_from:%Y-%m-%d} ~ "
+        f"{headline.measured_to:%Y-%m-%d}"
+    )
+    if effect is None:
+        cards = [
+            components.kpi_card(
+                PREFIX, "incremental", t("metric.incremental_gmv", lang), i18n.Shown("—", "")
+            )
+        ]
+    else:
+        interval = effect.incremental_gmv_yuan_interval
+        ci = (
+            f"95% CI {i18n.yuan(_fen(interval.low), lang).number} ~ "
+            f"{i18n.yuan(_fen(interval.high), lang)}"
+        )
+        roi = i18n.Shown(_roi(effect.roi), "") if effect.roi is not None else i18n.Shown("—", "")
+        roi_note = (
+            f"95% CI {_roi(effect.roi_interval.low)} ~ {_roi(effect.roi_interval.high)}"
+            if effect.roi_interval is not None
+            else None
+        )
+        cards = [
+            components.kpi_card(
+                PREFIX,
+                "incremental",
+                t("metric.incremental_gmv", lang),
+                i18n.yuan(_fen(effect.incremental_gmv_yuan), lang),
+                note=ci,
+            ),
+            components.kpi_card(
+                PREFIX,
+                "cost-yuan",
+                t("metric.points_cost_yuan", lang),
+                i18n.yuan(_fen(effect.points_cost_yuan), lang),
+                note=f"{effect.points_cost:,} {t('unit.points', lang)}",
+            ),
+            components.kpi_card(PREFIX, "roi", t("metric.roi", lang), roi, note=roi_note),
+        ]
+    return html.Div(
+        [
+            html.Div(cards, className="kpi-row lift-cards"),
+            html.P(
+                headline_sentence(headline, lang),
+                className="lift-sentence",
+                id=f"{PREFIX}-headline-sentence",
+            ),
+            html.P(
+                [
+                    measured,
+                    " · ",
+                    t("lift.method", lang).format(code=headline.code, fen=headline.fen_per_point),
+                ],
+                className="method-note",
+            ),
+        ]
+    )
+
+
+def before_after_block(row: pd.Series, lang: Lang) -> Any:
+    """Secondary: the campaign window's GMV against the days just before it, labelled as
+    not causal (everyone's spend moves with the season)."""
+    window, baseline = int(row["gmv_window_fen"]), int(row["gmv_baseline_fen"])
+    change = i18n.change(window, baseline, lang)
+    return html.Div(
+        [
+            html.Span(t("metric.before_after", lang), className="secondary-label"),
+            html.Span(
+                f"{t('metric.gmv_window', lang)} {i18n.yuan(window, lang)} · "
+                f"{t('metric.gmv_baseline', lang)} {i18n.yuan(baseline, lang)} · ",
+            ),
+            html.Span(
+                change.text,
+                className=f"delta delta-{change.direction}",
+                id=f"{PREFIX}-before-after-change",
+            ),
+        ]
+    )
 
 
 def register(app: Any, context: Context) -> None:
@@ -270,6 +374,19 @@ def register(app: Any, context: Context) -> None:
         if frame.empty:
             return components.empty_state(view.lang)
         return detail_kpis(frame.iloc[0], view.lang)
+
+    @components.callback(
+        app,
+        Output(f"{PREFIX}-headline", "children"),
+        Output(f"{PREFIX}-before-after", "children"),
+        query,
+    )
+    def headline(data: dict[str, str]) -> tuple[Any, Any]:
+        view = context.stored_view(data)
+        frame = results(view)
+        shown = headline_block(context.campaign_headline(view.filters.campaign or ""), view.lang)
+        secondary = None if frame.empty else before_after_block(frame.iloc[0], view.lang)
+        return shown, secondary
 
     @components.callback(
         app,

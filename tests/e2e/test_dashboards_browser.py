@@ -370,6 +370,7 @@ def _journey(browser: Browser, world: World) -> None:
         browser.screenshot(f"04-{prefix}")
         browser.collect_console()
         if prefix == "campaigns":
+            _campaign_table_fits(browser)
             _campaign_detail(browser)
         if prefix == "members":
             _member_insights(browser, world)
@@ -459,12 +460,60 @@ def _sees_content(browser: Browser, prefix: str) -> None:
         assert filled, f"table {table.get_attribute('id')} was never filled"
 
 
+# Each header cell of the campaign table: its text, its left and right edge, and the
+# visible box of the scrolling table wrap and of the window.
+TABLE_EDGES = """
+const wrap = document.getElementById('campaigns-table-campaigns');
+const box = wrap.getBoundingClientRect();
+return {
+  wrap: [box.left, box.right, wrap.scrollWidth, wrap.clientWidth, window.innerWidth],
+  cells: [...wrap.querySelectorAll('th')].map(th => {
+    const r = th.getBoundingClientRect();
+    return [th.innerText, r.left, r.right];
+  }),
+};
+"""
+
+
+def _campaign_table_fits(browser: Browser) -> None:
+    """At 1440 px the campaign table needs no sideways scrolling: the lift and interval
+    columns are whole inside the card, every money column in 元."""
+    browser.first(By.CSS_SELECTOR, "#campaigns-table-campaigns table.data-table")
+    edges = browser.driver.execute_script(TABLE_EDGES)
+    left, right, scroll_width, client_width, window_width = edges["wrap"]
+    assert window_width <= WIDTH, window_width
+    assert scroll_width <= client_width, f"the table scrolls sideways: {edges}"
+    headers = {text.replace("\n", " "): (lo, hi) for text, lo, hi in edges["cells"]}
+    for key in ("metric.lift", "metric.lift_low", "metric.lift_high"):
+        found = [h for h in headers if h.startswith(t(key, "zh"))]
+        assert found, (key, list(headers))
+        cell_left, cell_right = headers[found[0]]
+        assert left - 0.5 <= cell_left and cell_right <= right + 0.5, (key, edges)
+        assert t("unit.yuan", "zh") in found[0], found
+    assert not any(t("unit.wan_yuan", "zh") in h for h in headers), list(headers)
+
+
 def _campaign_detail(browser: Browser) -> None:
-    """A campaign's name in the table opens its detail view; the back link returns."""
+    """A campaign's name in the table opens its detail view, headed by the incremental
+    GMV against the holdout with its interval and a sentence; the before/after
+    comparison follows, smaller and labelled not causal; the back link returns."""
     browser.click(browser.first(By.CSS_SELECTOR, "#campaigns-table-campaigns a"))
     browser.wait(lambda d: "campaign" in browser.query(), "the campaign detail URL")
     browser.settled("campaigns", "campaigns-kpi-treated-value")
     _sees_content(browser, "campaigns")
+    browser.wait(lambda d: browser.text_of("campaigns-headline-sentence"), "the verdict")
+    incremental = browser.element("campaigns-kpi-incremental")
+    assert incremental.is_displayed() and "95% CI" in incremental.text, incremental.text
+    assert browser.text_of("campaigns-kpi-cost-yuan-value")
+    assert browser.text_of("campaigns-kpi-roi-value")
+    secondary = browser.element("campaigns-before-after")
+    assert t("metric.before_after", "zh") in secondary.text, secondary.text
+    number = incremental.find_element(By.CSS_SELECTOR, ".kpi-number")
+    small = float(secondary.value_of_css_property("font-size").removesuffix("px"))
+    big = float(number.value_of_css_property("font-size").removesuffix("px"))
+    assert small < big / 2, (small, big)
+    # The headline comes first on the page.
+    assert incremental.location["y"] < secondary.location["y"]
     browser.screenshot("04-campaigns-detail")
     browser.click(browser.element("campaigns-page").find_element(By.CSS_SELECTOR, ".back-link a"))
     browser.wait(lambda d: "campaign" not in browser.query(), "the campaign list again")

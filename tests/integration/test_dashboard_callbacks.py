@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select, update
 
+import warehouse
 from bench.dash_client import CALLBACK_URL, DashClient
 from common.audit import AuditEvent
 from common.clock import today, utcnow
@@ -847,3 +848,137 @@ def test_without_insights_the_cards_say_so(
             assert "members-chart-segments" not in ids_in(layout)
     finally:
         db.settings.warehouse_path.unlink(missing_ok=True)
+
+
+# -- the campaign headline is the API's lift -------------------------------------------------
+
+
+def _number(text: str) -> float:
+    """A shown number back as a float: 1,234.56 / −12.3% / +4.0%."""
+    return float(text.replace(",", "").replace("−", "-").replace("%", "").replace("+", ""))
+
+
+def _note(children: Any, element_id: str) -> str:
+    """The footer note of the KPI card `element_id`."""
+    stack = [children]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            props = item.get("props", item)
+            if props.get("id") == element_id:
+                return next(t for t in texts_in(props) if t.startswith("95% CI"))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    raise AssertionError(f"no card {element_id}")
+
+
+def _interval(note: str) -> tuple[float, float]:
+    low, high = note.removeprefix("95% CI ").split(" ~ ")
+    return _number(low), _number(high.split(" ")[0])
+
+
+def test_the_campaign_headline_is_the_api_s_lift_for_the_same_data(
+    dash: DashClient,
+    staff: Any,
+    world: Scenario,
+    db: Runtime,
+    client: FlaskClient,
+    staff_token: Any,
+    auth: Any,
+) -> None:
+    finance = auth(staff_token("finance"))
+    api = client.get(f"/api/v1/campaigns/{CAMPAIGN}/lift", headers=finance)
+    assert api.status_code == 200, api.get_data(as_text=True)
+    lift = api.json
+    log_in(dash, *staff("finance"))
+    store = {"campaign": CAMPAIGN, "lang": "en"}
+    answer = dash.response("campaigns-headline", {"campaigns-query.data": store})
+    shown = answer["campaigns-headline"]["children"]
+
+    incremental = kpi_value(shown, "campaigns-kpi-incremental-value")
+    assert _number(incremental) == pytest.approx(lift["incremental_gmv_yuan"], abs=0.006)
+    low, high = _interval(_note(shown, "campaigns-kpi-incremental"))
+    api_interval = lift["incremental_gmv_yuan_interval"]
+    assert low == pytest.approx(api_interval["low"], abs=0.006)
+    assert high == pytest.approx(api_interval["high"], abs=0.006)
+    cost = kpi_value(shown, "campaigns-kpi-cost-yuan-value")
+    assert lift["points_cost"] > 0
+    assert _number(cost) == pytest.approx(lift["points_cost_yuan"], abs=0.006)
+    roi = kpi_value(shown, "campaigns-kpi-roi-value")
+    assert _number(roi) == pytest.approx(lift["roi"] * 100, abs=0.051)
+    roi_low, roi_high = _interval(_note(shown, "campaigns-kpi-roi"))
+    assert roi_low == pytest.approx(lift["roi_interval"]["low"] * 100, abs=0.051)
+    assert roi_high == pytest.approx(lift["roi_interval"]["high"] * 100, abs=0.051)
+    sentence = kpi_value(shown, "campaigns-headline-sentence")
+    includes_zero = api_interval["low"] <= 0 <= api_interval["high"]
+    assert ("includes zero" in sentence) == includes_zero == ("includes zero" in lift["conclusion"])
+
+    # The warehouse's figures themselves, unrounded: same members, groups and arithmetic.
+    reader = WarehouseReader(db.settings.warehouse_path)
+    try:
+        headline = warehouse.campaign_headline(reader, CAMPAIGN, today(), 1)
+    finally:
+        reader.close()
+    assert headline is not None and headline.effect is not None
+    effect = headline.effect
+    assert (effect.treated_members, effect.holdout_members) == (
+        lift["treated_members"],
+        lift["holdout_members"],
+    )
+    assert effect.holdout_members >= 2
+    assert str(headline.measured_from) == lift["measured_from"]
+    assert str(headline.measured_to) == lift["measured_to"]
+    for name in ("difference", "treated_mean", "holdout_mean", "variance_reduction"):
+        assert getattr(effect.gmv_fen, name) == pytest.approx(lift["gmv_fen"][name], rel=1e-9)
+    assert effect.gmv_fen.bootstrap_interval.low == pytest.approx(
+        lift["gmv_fen"]["bootstrap_interval"]["low"], rel=1e-9
+    )
+    assert effect.purchase_rate.difference == pytest.approx(
+        lift["purchase_rate"]["difference"], rel=1e-9, abs=1e-12
+    )
+
+    # The same sentence in Chinese, and the before/after comparison labelled not causal.
+    zh = dash.response("campaigns-headline", {"campaigns-query.data": {"campaign": CAMPAIGN}})
+    zh_sentence = kpi_value(zh["campaigns-headline"]["children"], "campaigns-headline-sentence")
+    assert ("包含零" in zh_sentence) == includes_zero
+    assert "前后对比（非因果）" in texts_in(zh["campaigns-before-after"]["children"])
+    assert "Before vs after (not causal)" in texts_in(answer["campaigns-before-after"]["children"])
+
+
+def test_a_campaign_without_a_holdout_says_so_in_words(
+    dash: DashClient,
+    staff: Any,
+    world: Scenario,
+    db: Runtime,
+    client: FlaskClient,
+    staff_token: Any,
+    auth: Any,
+) -> None:
+    admin = auth(staff_token("admin"))
+    body = {
+        "code": "DASH-NOHOLD",
+        "name": "无对照组",
+        "name_en": "No holdout",
+        "starts_on": (world.today - timedelta(days=10)).isoformat(),
+        "ends_on": (world.today - timedelta(days=2)).isoformat(),
+        "budget_points": 1_000,
+        "bonus_points": 5,
+        "holdout_pct": 0,
+    }
+    created = client.post("/api/v1/campaigns", json=body, headers=admin)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    sync_warehouse(db.engine, db.settings.warehouse_path)
+    log_in(dash, *staff("marketer"))
+    for lang, words in (("en", "no holdout: no causal estimate"), ("zh", "无对照组")):
+        store = {"campaign": "DASH-NOHOLD", "lang": lang}
+        answer = dash.response("campaigns-headline", {"campaigns-query.data": store})
+        shown = answer["campaigns-headline"]["children"]
+        assert words in kpi_value(shown, "campaigns-headline-sentence")
+        assert kpi_value(shown, "campaigns-kpi-incremental-value") == "—"
+    # The campaign with a holdout still gets a number.
+    answer = dash.response("campaigns-headline", {"campaigns-query.data": {"campaign": CAMPAIGN}})
+    assert (
+        kpi_value(answer["campaigns-headline"]["children"], "campaigns-kpi-incremental-value")
+        != "—"
+    )

@@ -671,11 +671,15 @@ def test_export_writes_date_partitioned_parquet_other_engines_read(db, shop, tmp
 
     engine = duckdb.connect()
     for table in FACT_TABLES:
+        rows = scalar(path, f"SELECT count(*) FROM {table}")
+        if rows == 0:  # no business date, so no partition (here: no insights trained)
+            assert not list((out / table).rglob("*.parquet")), table
+            continue
         files_of_table = f"{out / table}/**/*.parquet"
         exported = engine.execute(
             f"SELECT count(*) FROM read_parquet('{files_of_table}', hive_partitioning = true)"
         ).fetchall()[0][0]
-        assert exported == scalar(path, f"SELECT count(*) FROM {table}"), table
+        assert exported == rows, table
     keys = engine.execute(
         f"SELECT DISTINCT date_key FROM read_parquet('{out}/fact_accrual/**/*.parquet', "
         "hive_partitioning = true)"
