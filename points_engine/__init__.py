@@ -19,6 +19,8 @@ from points_engine.commands import (
     MemberDirectory,
     MemberInfo,
     MemberRef,
+    MemberScore,
+    MemberScores,
     Redeemed,
     RedemptionCancelled,
     RedemptionCommand,
@@ -27,6 +29,7 @@ from points_engine.commands import (
     RewardView,
     RuleVersionCommand,
     RuleVersionView,
+    ScoreBounds,
 )
 from points_engine.domain.earning import in_holdout
 from points_engine.domain.errors import (
@@ -95,6 +98,8 @@ __all__ = [
     "MemberDirectory",
     "MemberInfo",
     "MemberRef",
+    "MemberScore",
+    "MemberScores",
     "OutOfStock",
     "PointsDebtOutstanding",
     "Redeemed",
@@ -108,6 +113,7 @@ __all__ = [
     "RuleData",
     "RuleVersionCommand",
     "RuleVersionView",
+    "ScoreBounds",
     "UnknownAccrual",
     "UnknownCampaign",
     "UnknownReward",
