@@ -55,6 +55,7 @@ from points_engine.services.campaigns import (
     create_campaign,
     pause_campaign,
     resume_campaign,
+    score_target_of,
     stop_campaign,
     update_campaign,
 )
@@ -147,6 +148,7 @@ __all__ = [
     "reward_view",
     "schedule_release",
     "schedule_rule_version",
+    "score_target_of",
     "simulate_campaign",
     "stop_campaign",
     "stored_campaign",

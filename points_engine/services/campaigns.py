@@ -413,6 +413,23 @@ def campaign_spec_target(target: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def score_target_of(target: dict[str, Any]) -> Callable[[earning.MemberScore | None], bool] | None:
+    """For a stored target with segments or score ranges, the test a member's scores must
+    pass (None scores never do); None when the target names no scores."""
+    spec = earning.Campaign(
+        code="",
+        starts_on=date.min,
+        ends_on=date.min,
+        multiplier_bp=earning.BP,
+        bonus_points=0,
+        per_member_cap=None,
+        budget_remaining=0,
+        holdout_pct=0,
+        **campaign_spec_target(target),
+    )
+    return spec.scores_match if spec.needs_scores else None
+
+
 def campaign_view(
     row: orm.Campaign, budget_remaining: int, warnings: tuple[str, ...] = ()
 ) -> CampaignView:
