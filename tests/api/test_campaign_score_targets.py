@@ -361,3 +361,59 @@ def test_reading_one_campaign_is_for_marketing_and_finance_staff(
         403,
     )
     assert row_counts(db) == before
+
+
+# -- lift ---------------------------------------------------------------------------------
+
+
+def test_lift_of_a_segment_campaign_compares_only_members_in_it_at_the_start(
+    client, db, marketer, staff_token, auth, counter
+):
+    import points_engine
+
+    today = business_date(now())
+    start = today - timedelta(days=6)
+    body = campaign(
+        "LIFT-SEG",
+        starts_on=start.isoformat(),
+        ends_on=(today + timedelta(days=3)).isoformat(),
+        holdout_pct=50,
+        segments=["at_risk"],
+    )
+    assert client.post("/api/v1/campaigns", json=body, headers=marketer).status_code == 201
+    members = [register(client, f"1370000{n:04d}") for n in range(30)]
+    # As of the campaign's start the first 20 were at risk, the rest champions; a run
+    # after the start says the opposite, and must not decide who was eligible.
+    score(
+        db,
+        {m: ("at_risk" if n < 20 else "champions", 7_000, 1) for n, m in enumerate(members)},
+        as_of=start - timedelta(days=1),
+    )
+    score(
+        db,
+        {m: ("champions" if n < 20 else "at_risk", 7_000, 1) for n, m in enumerate(members)},
+        as_of=today,
+    )
+    for n, member_no in enumerate(members):
+        for days_ago in (9, 3):
+            payload = accrual(member_no, 5_000 + 100 * n + 1_000 * (days_ago == 3))
+            payload["occurred_at"] = (now() - timedelta(days=days_ago)).isoformat()
+            response = client.post("/api/v1/accruals", json=payload, headers=counter)
+            assert response.status_code == 201, response.get_data(as_text=True)
+    with db.engine.connect() as connection:
+        ids = dict(
+            connection.execute(
+                select(Member.member_no, Member.id).where(Member.member_no.in_(members))
+            ).all()
+        )
+    reached = [ids[m] for m in members[:20]]
+    held = sum(points_engine.in_holdout("LIFT-SEG", member_id, 50) for member_id in reached)
+    answer = client.get("/api/v1/campaigns/LIFT-SEG/lift", headers=auth(staff_token("finance")))
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.json["holdout_members"] == held
+    assert answer.json["treated_members"] == 20 - held
+    # Without a score target every registered member would count: the 30 and more.
+    plain = campaign("LIFT-ALL", starts_on=start.isoformat(), holdout_pct=50)
+    assert client.post("/api/v1/campaigns", json=plain, headers=marketer).status_code == 201
+    everyone = client.get("/api/v1/campaigns/LIFT-ALL/lift", headers=auth(staff_token("finance")))
+    assert everyone.json["treated_members"] + everyone.json["holdout_members"] >= 30
