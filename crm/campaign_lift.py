@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,7 @@ import points_engine
 from common.clock import start_of_day
 from crm import queries
 from crm.insights import lift
+from crm.insights import queries as insight_queries
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,10 @@ def campaign_lift(session: Session, code: str, today: date, fen_per_point: int) 
     before = start - timedelta(days=days)
     # Members registered before the campaign ended (today, while it runs): as the
     # warehouse defines the groups. Assignment is random, so late joiners dilute both alike.
+    # A score target narrows them to the members it reached (see _matching_target).
     registered_by = start_of_day(min(campaign.ends_on, today) + timedelta(days=1))
     eligible = queries.members_registered_before(session, registered_by)
+    eligible = _matching_target(session, campaign.target or {}, eligible, start)
     during = points_engine.queries.spend_by_member(
         session, start_of_day(start), start_of_day(end + timedelta(days=1))
     )
@@ -95,6 +99,23 @@ def campaign_lift(session: Session, code: str, today: date, fen_per_point: int) 
         conclusion=conclusion(effect),
         treated_gmv_change_vs_before=effect.treated_gmv_change_vs_before,
     )
+
+
+def _matching_target(
+    session: Session, target: dict[str, Any], members: list[int], start: date
+) -> list[int]:
+    """With a score target, only the members it reached as the campaign began: their
+    scores in the latest run as of its first day (else the latest run), treated and
+    holdout alike, so the two groups are drawn from the same population."""
+    matches = points_engine.score_target_of(target)
+    if matches is None:
+        return members
+    scores = insight_queries.scores_of(session, members, as_of=start)
+    return [
+        member_id
+        for member_id in members
+        if matches(points_engine.MemberScore(*scores[member_id]) if member_id in scores else None)
+    ]
 
 
 def conclusion(effect: lift.CampaignEffect) -> str:

@@ -28,6 +28,7 @@ from crm.domain.errors import (
 )
 from crm.domain.identity import new_member_no, normalise_identifier, normalise_phone
 from crm.domain.tiers import TierRule, tier_for
+from crm.insights import queries as insight_queries
 
 DEFAULT_TIER = "regular"
 # Rows per bulk statement: well under SQLite's limit on bound parameters.
@@ -586,3 +587,18 @@ class CrmMemberDirectory:
             select(Member.id, Member.tier).where(Member.id.in_(set(member_ids)))
         )
         return {int(member_id): tier for member_id, tier in rows}
+
+    def segment_codes(self, uow: UnitOfWork) -> frozenset[str]:
+        return insight_queries.segment_codes(uow.session)
+
+    def latest_scores(
+        self, uow: UnitOfWork, member_ids: Sequence[int]
+    ) -> dict[int, points_engine.MemberScore]:
+        """One query: the latest run's scores of these members (merges not followed: an
+        accrual asks for the member the points go to)."""
+        return {
+            member_id: points_engine.MemberScore(segment, risk_bp, value_fen)
+            for member_id, (segment, risk_bp, value_fen) in insight_queries.scores_of(
+                uow.session, member_ids
+            ).items()
+        }

@@ -19,6 +19,8 @@ from points_engine.commands import (
     MemberDirectory,
     MemberInfo,
     MemberRef,
+    MemberScore,
+    MemberScores,
     Redeemed,
     RedemptionCancelled,
     RedemptionCommand,
@@ -27,6 +29,7 @@ from points_engine.commands import (
     RewardView,
     RuleVersionCommand,
     RuleVersionView,
+    ScoreBounds,
 )
 from points_engine.domain.earning import in_holdout
 from points_engine.domain.errors import (
@@ -52,6 +55,7 @@ from points_engine.services.campaigns import (
     create_campaign,
     pause_campaign,
     resume_campaign,
+    score_target_of,
     stop_campaign,
     update_campaign,
 )
@@ -95,6 +99,8 @@ __all__ = [
     "MemberDirectory",
     "MemberInfo",
     "MemberRef",
+    "MemberScore",
+    "MemberScores",
     "OutOfStock",
     "PointsDebtOutstanding",
     "Redeemed",
@@ -108,6 +114,7 @@ __all__ = [
     "RuleData",
     "RuleVersionCommand",
     "RuleVersionView",
+    "ScoreBounds",
     "UnknownAccrual",
     "UnknownCampaign",
     "UnknownReward",
@@ -141,6 +148,7 @@ __all__ = [
     "reward_view",
     "schedule_release",
     "schedule_rule_version",
+    "score_target_of",
     "simulate_campaign",
     "stop_campaign",
     "stored_campaign",

@@ -35,8 +35,26 @@ class MemberInfo:
     tier: str
 
 
-class MemberDirectory(Protocol):
-    """Resolves a member reference (following merges) inside the caller's session."""
+MemberScore = earning.MemberScore
+
+
+class MemberScores(Protocol):
+    """The member hub's insight scores as campaign targets read them, inside the caller's
+    session (the ledger must not import crm: the composition root hands the adapter in)."""
+
+    def segment_codes(self, uow: UnitOfWork) -> frozenset[str]:
+        """The codes of the segments members can be scored into."""
+        ...
+
+    def latest_scores(self, uow: UnitOfWork, member_ids: Sequence[int]) -> dict[int, MemberScore]:
+        """Each member's scores in the latest insight run, in one query; members that run
+        did not score (or no run at all) are left out."""
+        ...
+
+
+class MemberDirectory(MemberScores, Protocol):
+    """Resolves a member reference (following merges) inside the caller's session, and
+    reads the members' scores for score-based campaign targets."""
 
     def resolve(self, uow: UnitOfWork, ref: MemberRef, field: str) -> MemberInfo: ...
 
@@ -224,6 +242,18 @@ class CampaignView:
 
 
 @dataclass(frozen=True)
+class ScoreBounds:
+    """Inclusive bounds of a score target; None leaves that end open. Churn risk is a
+    share (0..1), expected value whole fen."""
+
+    min: float | None = None
+    max: float | None = None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {"min": self.min, "max": self.max}
+
+
+@dataclass(frozen=True)
 class CampaignChanges:
     """What to change in a campaign that has not started; None leaves a field as it is
     (`per_member_cap` is removed with `remove_cap`)."""
@@ -243,6 +273,11 @@ class CampaignChanges:
     categories: tuple[str, ...] | None = None
     skus: tuple[str, ...] | None = None
     tiers: tuple[str, ...] | None = None
+    segments: tuple[str, ...] | None = None
+    churn_risk: ScoreBounds | None = None
+    remove_churn_risk: bool = False
+    expected_value_fen: ScoreBounds | None = None
+    remove_expected_value_fen: bool = False
 
 
 @dataclass(frozen=True)
@@ -306,6 +341,10 @@ class CampaignCommand:
     skus: tuple[str, ...] = ()
     tiers: tuple[str, ...] = ()
     funded_by: str = COMPANY_CODE
+    # Score targets (the member's latest insight scores); see earning.Campaign.
+    segments: tuple[str, ...] = ()
+    churn_risk: ScoreBounds | None = None
+    expected_value_fen: ScoreBounds | None = None
 
 
 @dataclass(frozen=True)

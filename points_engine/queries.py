@@ -13,6 +13,7 @@ from common.clock import as_utc
 from common.ownership import Owner
 from points_engine.adapters import orm
 from points_engine.domain.accounts import LotStatus, member_account_code, pending_account_code
+from points_engine.domain.errors import UnknownCampaign
 
 
 def member_account_ids(session: Session, member_id: int) -> tuple[list[int], list[int]]:
@@ -133,6 +134,18 @@ def list_campaigns(session: Session) -> list[tuple[orm.Campaign, int]]:
         .order_by(orm.Campaign.starts_on, orm.Campaign.code)
     ).all()
     return [(campaign, int(balance)) for campaign, balance in rows]
+
+
+def campaign(session: Session, code: str) -> tuple[orm.Campaign, int]:
+    """A campaign and its remaining budget. Raises UnknownCampaign."""
+    row = session.execute(
+        select(orm.Campaign, orm.Account.balance)
+        .join(orm.Account, orm.Account.id == orm.Campaign.account_id)
+        .where(orm.Campaign.code == code)
+    ).first()
+    if row is None:
+        raise UnknownCampaign(f"no campaign {code!r}")
+    return row[0], int(row[1])
 
 
 def earned_since(session: Session, since: datetime, until: datetime) -> dict[int, int]:

@@ -18,7 +18,12 @@ from points_engine.commands import CampaignCommand, MemberDirectory
 from points_engine.domain import earning
 from points_engine.domain.errors import UnknownCampaign
 from points_engine.services.accrual import rule_book, tier_multiplier
-from points_engine.services.campaigns import validate_campaign
+from points_engine.services.campaigns import (
+    campaign_spec_target,
+    score_bounds,
+    target_of,
+    validate_campaign,
+)
 
 MAX_HISTORY_DAYS = 366
 # Far wider than any ledger's history, and narrow enough that every day in it has a
@@ -87,6 +92,9 @@ def stored_campaign(uow: UnitOfWork, code: str) -> CampaignCommand:
         categories=tuple(target.get("categories", [])),
         skus=tuple(target.get("skus", [])),
         tiers=tuple(target.get("tiers", [])),
+        segments=tuple(target.get("segments", [])),
+        churn_risk=score_bounds(target, "churn_risk"),
+        expected_value_fen=score_bounds(target, "expected_value_fen"),
     )
 
 
@@ -101,7 +109,8 @@ def simulate_campaign(
 
     Every accrual whose Asia/Shanghai business date falls in the period is replayed in
     the order it happened (occurred_at, then id) against today's earning rules and the
-    member's current tier, with the campaign's window moved onto the period. Per-member
+    member's current tier (and latest insight scores, for score targets), with the
+    campaign's window moved onto the period. Per-member
     awards (for the cap) and the remaining budget carry from one accrual to the next,
     exactly as live accruals draw on them; holdout members earn nothing and are counted.
     Each accrual is replayed as it was posted: later refunds are not netted out, and
@@ -117,7 +126,7 @@ def simulate_campaign(
     """
     _begin_reading(uow)
     session = uow.session
-    validate_campaign(session, command)
+    validate_campaign(session, command, directory, uow)
     for name, day in (("history_from", since), ("history_to", until)):
         if not EARLIEST <= day <= LATEST:
             raise InconsistentFields.field(name, f"must be between {EARLIEST} and {LATEST}")
@@ -142,6 +151,7 @@ def simulate_campaign(
             categories=frozenset(command.categories),
             skus=frozenset(command.skus),
             tiers=frozenset(command.tiers),
+            **campaign_spec_target(target_of(command)),
         ),
         rules=rule_book(session),
     )
@@ -161,7 +171,10 @@ def simulate_campaign(
         .execution_options(yield_per=CHUNK_SIZE)
     )
     for chunk in session.execute(query).partitions():
-        tiers = directory.tiers_of(uow, sorted({row.member_id for row in chunk}))
+        member_ids = sorted({row.member_id for row in chunk})
+        tiers = directory.tiers_of(uow, member_ids)
+        # Score targets are read against the latest insight run, as tiers are today's.
+        scores = directory.latest_scores(uow, member_ids) if replay.campaign.needs_scores else {}
         for member_id, channel, business_type, occurred_at, lines in chunk:
             # A member id the directory does not know has no tier: no tier bonus or target.
             tier = tiers.get(member_id, "")
@@ -174,6 +187,7 @@ def simulate_campaign(
                     channel=channel,
                     occurred_on=business_date(occurred_at),
                     lines=_lines(lines),
+                    score=scores.get(member_id),
                 )
             )
     return {

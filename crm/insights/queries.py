@@ -4,7 +4,7 @@ scores, always from the latest training run."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -35,6 +35,63 @@ def latest_run(session: Session) -> InsightRun | None:
 def last_trained_on(session: Session) -> date | None:
     """The latest as-of day any run scored, None if insights were never trained."""
     return session.scalar(select(func.max(InsightRun.as_of)))
+
+
+def segment_codes(session: Session) -> frozenset[str]:
+    """The codes of the named segments (loaded by init-db)."""
+    return frozenset(session.scalars(select(Segment.code)))
+
+
+ScoreRow = tuple[str, int, int | None]  # segment code, churn risk (bp), expected value (fen)
+
+
+def scores_of(
+    session: Session, member_ids: Sequence[int], *, as_of: date | None = None
+) -> dict[int, ScoreRow]:
+    """`{member_id: (segment_code, churn_risk_bp, expected_value_fen)}` for these members
+    in one run: the latest, or with `as_of` the latest run as of that day (else the
+    latest at all, for a campaign that started before the first run). Members that run
+    did not score are left out; nothing before any run. One query per 500 ids."""
+    if not member_ids:
+        return {}
+    # The latest run as a subquery: an accrual's lookup is one round trip.
+    run_id: Any = select(func.max(InsightRun.id)).scalar_subquery()
+    if as_of is not None:
+        run_id = _run_as_of(session, as_of)
+        if run_id is None:
+            return {}
+    found: dict[int, ScoreRow] = {}
+    ids = sorted(set(member_ids))
+    for start in range(0, len(ids), _IN_CHUNK):
+        for member_id, segment, risk, value in session.execute(
+            select(
+                MemberScore.member_id,
+                MemberScore.segment_code,
+                MemberScore.churn_risk_bp,
+                MemberScore.expected_value_fen,
+            ).where(
+                MemberScore.run_id == run_id,
+                MemberScore.member_id.in_(ids[start : start + _IN_CHUNK]),
+            )
+        ):
+            found[member_id] = (segment, risk, value)
+    return found
+
+
+_IN_CHUNK = 500
+
+
+def _run_as_of(session: Session, as_of: date) -> int | None:
+    run_id = session.scalar(
+        select(InsightRun.id)
+        .where(InsightRun.as_of <= as_of)
+        .order_by(InsightRun.as_of.desc(), InsightRun.id.desc())
+        .limit(1)
+    )
+    if run_id is not None:
+        return int(run_id)
+    run = latest_run(session)
+    return None if run is None else run.id
 
 
 def _run_header(run: InsightRun | None) -> dict[str, Any]:

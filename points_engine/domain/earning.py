@@ -12,6 +12,7 @@ member is never credited more than the rules allow.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -51,6 +52,44 @@ class EarningRule:
         )
 
 
+@dataclass(frozen=True)
+class MemberScore:
+    """A member's scores in the latest insight run, as campaign targets read them:
+    segment code, churn risk in basis points (0..10,000) and expected value in fen
+    (None for a member who has not bought yet)."""
+
+    segment_code: str
+    churn_risk_bp: int
+    expected_value_fen: int | None
+
+
+@dataclass(frozen=True)
+class Range:
+    """Inclusive integer bounds; None leaves that end open."""
+
+    low: int | None = None
+    high: int | None = None
+
+    def holds(self, value: int) -> bool:
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+    def meets(self, other: Range) -> bool:
+        """Whether some value lies in both ranges."""
+        lows = [v for v in (self.low, other.low) if v is not None]
+        highs = [v for v in (self.high, other.high) if v is not None]
+        return not lows or not highs or max(lows) <= min(highs)
+
+
+def risk_bp_range(low: float | None, high: float | None) -> Range:
+    """Churn-risk bounds (0..1) in basis points, rounded inwards: a minimum of 0.6 keeps
+    6000 and above, a maximum of 0.33333 keeps 3333 and below (as the segment member
+    filters round them)."""
+    return Range(
+        None if low is None else math.ceil(round(low * BP, 6)),
+        None if high is None else math.floor(round(high * BP, 6)),
+    )
+
+
 class CampaignStatus(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"  # awards nothing until resumed; the budget stays in its account
@@ -72,16 +111,46 @@ class Campaign:
     categories: frozenset[str] = frozenset()
     skus: frozenset[str] = frozenset()
     tiers: frozenset[str] = frozenset()
+    # Score targets, read from the member's scores in the latest insight run: a member
+    # without scores (or, for expected value, without a first purchase) does not match.
+    segments: frozenset[str] = frozenset()
+    churn_risk_bp: Range | None = None
+    expected_value_fen: Range | None = None
+
+    @property
+    def needs_scores(self) -> bool:
+        return (
+            bool(self.segments)
+            or self.churn_risk_bp is not None
+            or (self.expected_value_fen is not None)
+        )
 
     def is_running(self, day: date) -> bool:
         return self.starts_on <= day <= self.ends_on
 
-    def targets(self, business_type: str, channel: str, tier: str) -> bool:
+    def targets(
+        self, business_type: str, channel: str, tier: str, score: MemberScore | None = None
+    ) -> bool:
         return (
             (not self.business_types or business_type in self.business_types)
             and (not self.channels or channel in self.channels)
             and (not self.tiers or tier in self.tiers)
+            and self.scores_match(score)
         )
+
+    def scores_match(self, score: MemberScore | None) -> bool:
+        if not self.needs_scores:
+            return True
+        if score is None:
+            return False
+        if self.segments and score.segment_code not in self.segments:
+            return False
+        if self.churn_risk_bp is not None and not self.churn_risk_bp.holds(score.churn_risk_bp):
+            return False
+        if self.expected_value_fen is None:
+            return True
+        value = score.expected_value_fen
+        return value is not None and self.expected_value_fen.holds(value)
 
     def line_eligible(self, line: Line) -> bool:
         if not self.categories and not self.skus:
@@ -118,6 +187,8 @@ class AccrualContext:
     channel: str
     occurred_on: date
     lines: Sequence[Line]
+    # The member's latest scores; looked up only when a running campaign targets them.
+    score: MemberScore | None = None
 
 
 @dataclass(frozen=True)
@@ -246,7 +317,7 @@ def evaluate(
     awards: list[CampaignAward] = []
     for campaign in sorted(campaigns, key=lambda c: c.code):
         if not campaign.is_running(context.occurred_on) or not campaign.targets(
-            context.business_type, context.channel, context.tier
+            context.business_type, context.channel, context.tier, context.score
         ):
             continue
         eligible = [

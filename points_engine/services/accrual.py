@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -42,6 +43,7 @@ from points_engine.commands import (
     BudgetDraw,
     MemberDirectory,
     MemberInfo,
+    MemberScores,
 )
 from points_engine.domain import earning
 from points_engine.domain.accounts import (
@@ -54,6 +56,7 @@ from points_engine.domain.errors import (
     NoEarningRuleFor,
 )
 from points_engine.services.accounts import balance_of
+from points_engine.services.campaigns import campaign_spec_target
 from points_engine.services.shared import public_id
 
 # -- accrual ------------------------------------------------------------------------
@@ -158,6 +161,12 @@ def accrue_many(
     campaign_days = _CampaignDays()
     campaign_days.read_awards(
         session,
+        {prepared[index].earned_on for index in fresh},
+        {accounts.member_id for accounts in locked.values()},
+    )
+    campaign_days.read_scores(
+        uow,
+        directory,
         {prepared[index].earned_on for index in fresh},
         {accounts.member_id for accounts in locked.values()},
     )
@@ -386,6 +395,7 @@ class _CampaignDays:
         self._by_day: dict[date, _RunningCampaigns] = {}
         self._locked: dict[int, orm.Account] = {}
         self._awards: dict[tuple[int, int], orm.CampaignAward | None] = {}
+        self._scores: dict[int, earning.MemberScore | None] = {}
 
     def on(self, session: Session, day: date) -> _RunningCampaigns:
         if day not in self._by_day:
@@ -421,6 +431,30 @@ class _CampaignDays:
             for member_id in member_ids:
                 key = (campaign_id, member_id)
                 self._awards.setdefault(key, found.get(key))
+
+    def read_scores(
+        self, uow: UnitOfWork, scores: MemberScores, days: Iterable[date], member_ids: set[int]
+    ) -> None:
+        """Read these members' latest scores in one query, if a campaign running on one of
+        these days targets scores (a batch would otherwise ask once per member)."""
+        if not any(self.on(uow.session, day).need_scores for day in days):
+            return
+        wanted = sorted(member_ids - self._scores.keys())
+        if wanted:
+            found = scores.latest_scores(uow, wanted)
+            for member_id in wanted:
+                self._scores[member_id] = found.get(member_id)
+
+    def score_of(
+        self, uow: UnitOfWork, scores: MemberScores, running: _RunningCampaigns, member_id: int
+    ) -> earning.MemberScore | None:
+        """The member's latest scores when a running campaign targets them, else None
+        (not looked up: the accrual hot path reads no scores it does not need)."""
+        if not running.need_scores:
+            return None
+        if member_id not in self._scores:
+            self._scores[member_id] = scores.latest_scores(uow, [member_id]).get(member_id)
+        return self._scores[member_id]
 
     def awarded(
         self, session: Session, member_id: int, rows: Sequence[orm.Campaign]
@@ -468,11 +502,11 @@ def _apply_accrual(
     session = uow.session
     book = LedgerBook(session)
     command = prepared.command
-    member, context = _context(uow, directory, prepared, accounts.member_id)
+    running = campaign_days.on(session, prepared.earned_on)
+    member, context = _context(uow, directory, prepared, accounts.member_id, running, campaign_days)
     # First pass without campaign locks to learn which campaigns would award anything;
     # only those budget accounts are locked and the rules re-run on the locked
     # balances, so accruals outside a campaign never queue on it.
-    running = campaign_days.on(session, prepared.earned_on)
     evaluation = earning.evaluate(context, prepared.rules, running.specs(), {})
     awarding = {a.campaign_code for a in evaluation.campaign_awards}
     budgets: dict[str, orm.Account] = {}
@@ -566,9 +600,15 @@ def _apply_accrual(
 
 
 def _context(
-    uow: UnitOfWork, directory: MemberDirectory, prepared: _PreparedAccrual, member_id: int
+    uow: UnitOfWork,
+    directory: MemberDirectory,
+    prepared: _PreparedAccrual,
+    member_id: int,
+    running: _RunningCampaigns,
+    campaign_days: _CampaignDays,
 ) -> tuple[MemberInfo, earning.AccrualContext]:
-    """The member the points go to (`member_id`: merges followed) and what the rules see."""
+    """The member the points go to (`member_id`: merges followed) and what the rules see:
+    the member's latest scores only when a running campaign targets scores."""
     member = prepared.member
     if member_id != member.member_id:
         member = directory.by_id(uow, member_id)  # merged while we waited
@@ -584,6 +624,7 @@ def _context(
             earning.Line(line.sku, line.category, line.quantity, line.amount_fen)
             for line in command.lines
         ],
+        score=campaign_days.score_of(uow, directory, running, member_id),
     )
     return member, context
 
@@ -620,9 +661,9 @@ def preview_accrual(
     prepared = _prepare_accrual(uow, directory, channel, command)
     session = uow.session
     accounts = LedgerBook(session).member_accounts(prepared.member.member_id)
-    member, context = _context(uow, directory, prepared, accounts.member_id)
     campaign_days = _CampaignDays()
     running = campaign_days.on(session, prepared.earned_on)
+    member, context = _context(uow, directory, prepared, accounts.member_id, running, campaign_days)
     evaluation = earning.evaluate(context, prepared.rules, running.specs(), {})
     if evaluation.campaign_awards:
         rows = [running.row(award.campaign_code) for award in evaluation.campaign_awards]
@@ -663,6 +704,11 @@ class _RunningCampaigns:
 
     rows: list[orm.Campaign]
     budgets: dict[str, int]
+
+    @cached_property
+    def need_scores(self) -> bool:
+        """Whether any of these campaigns targets segments or score ranges."""
+        return any(campaign_spec(row, 0).needs_scores for row in self.rows)
 
     def specs(self, locked: dict[str, orm.Account] | None = None) -> list[earning.Campaign]:
         locked = locked or {}
@@ -709,4 +755,5 @@ def campaign_spec(row: orm.Campaign, budget_remaining: int) -> earning.Campaign:
         categories=frozenset(target.get("categories", [])),
         skus=frozenset(target.get("skus", [])),
         tiers=frozenset(target.get("tiers", [])),
+        **campaign_spec_target(target),
     )

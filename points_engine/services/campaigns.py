@@ -4,6 +4,8 @@ start, paused, resumed or stopped while they run, described."""
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -25,7 +27,13 @@ from points_engine.adapters.book import (
     LedgerBook,
     new_txn_id,
 )
-from points_engine.commands import CampaignChanges, CampaignCommand, CampaignView
+from points_engine.commands import (
+    CampaignChanges,
+    CampaignCommand,
+    CampaignView,
+    MemberScores,
+    ScoreBounds,
+)
 from points_engine.domain import earning
 from points_engine.domain.accounts import (
     AccountKind,
@@ -38,11 +46,23 @@ from points_engine.domain.errors import DayAlreadyBegun, UnknownCampaign
 
 # -- campaigns ----------------------------------------------------------------------
 
-TARGETS = ("business_types", "channels", "categories", "skus", "tiers")
+TARGETS = ("business_types", "channels", "categories", "skus", "tiers", "segments")
+# Score ranges of the target, each {min, max} (null: open) or absent (any score).
+SCORE_TARGETS = ("churn_risk", "expected_value_fen")
 
 
-def validate_campaign(session: Session, command: CampaignCommand) -> None:
-    """Check a campaign's dates, effect, budget, cap, holdout and targets. Raises Invalid."""
+def validate_campaign(
+    session: Session,
+    command: CampaignCommand,
+    scores: MemberScores | None = None,
+    uow: UnitOfWork | None = None,
+) -> None:
+    """Check a campaign's dates, effect, budget, cap, holdout and targets. Raises Invalid
+    naming the field (`segments`, `churn_risk.min`, ...).
+
+    Segment codes are checked against the member hub's segments through `scores` (with
+    its `uow`); a command naming segments needs both (a wiring error, ValueError, if not).
+    """
     if command.ends_on < command.starts_on:
         raise InconsistentFields.field("ends_on", "must not be before starts_on")
     if command.budget_points <= 0:
@@ -64,15 +84,78 @@ def validate_campaign(session: Session, command: CampaignCommand) -> None:
         unknown = sorted(set(values) - known)
         if unknown:
             raise UnknownReference.field(name, f"unknown codes: {', '.join(unknown)}")
+    validate_score_targets(command)
+    if command.segments:
+        if scores is None or uow is None:
+            raise ValueError("segment targets are checked through the MemberScores port")
+        unknown = sorted(set(command.segments) - scores.segment_codes(uow))
+        if unknown:
+            raise UnknownReference.field(
+                "segments", f"unknown segments: {', '.join(unknown)}; see GET /segments"
+            )
 
 
-def create_campaign(uow: UnitOfWork, command: CampaignCommand) -> CampaignView:
+def validate_score_targets(command: CampaignCommand) -> None:
+    """Churn risk bounds lie in 0..1, expected value bounds are whole fen from 0, each
+    range gives at least one end and its min is not above its max. Raises Invalid."""
+    risk, value = command.churn_risk, command.expected_value_fen
+    if risk is not None:
+        _check_bounds("churn_risk", risk, lambda v: 0 <= v <= 1, "must be between 0 and 1")
+        span = earning.risk_bp_range(risk.min, risk.max)
+        if span.low is not None and span.high is not None and span.low > span.high:
+            raise InconsistentFields.field(
+                "churn_risk.max", "the range holds no churn risk (to 0.0001)"
+            )
+    if value is not None:
+        _check_bounds(
+            "expected_value_fen",
+            value,
+            lambda v: float(v).is_integer() and v >= 0,
+            "must be a whole number of fen, 0 or more",
+        )
+
+
+def _check_bounds(
+    name: str, bounds: ScoreBounds, fits: Callable[[float], bool], message: str
+) -> None:
+    if bounds.min is None and bounds.max is None:
+        raise Invalid.field(name, "give min, max or both")
+    for end, value in (("min", bounds.min), ("max", bounds.max)):
+        if value is not None and (not math.isfinite(value) or not fits(value)):
+            raise Invalid.field(f"{name}.{end}", message)
+    if bounds.min is not None and bounds.max is not None and bounds.min > bounds.max:
+        raise InconsistentFields.field(f"{name}.min", f"must not be above {name}.max")
+
+
+def target_of(command: CampaignCommand) -> dict[str, Any]:
+    """The campaign's target as stored (JSON): lists, and score ranges only when given."""
+    target: dict[str, Any] = {name: list(getattr(command, name)) for name in TARGETS}
+    if command.churn_risk is not None:
+        target["churn_risk"] = command.churn_risk.as_dict()
+    if command.expected_value_fen is not None:
+        value = command.expected_value_fen
+        target["expected_value_fen"] = {
+            "min": None if value.min is None else int(value.min),
+            "max": None if value.max is None else int(value.max),
+        }
+    return target
+
+
+def score_bounds(target: dict[str, Any], name: str) -> ScoreBounds | None:
+    stored = target.get(name)
+    return None if stored is None else ScoreBounds(stored.get("min"), stored.get("max"))
+
+
+def create_campaign(
+    uow: UnitOfWork, command: CampaignCommand, scores: MemberScores | None = None
+) -> CampaignView:
     """Create a campaign and fund its budget account from the funding institution's issuance.
 
-    Raises Invalid (dates, effect, budget, targets), Conflict (code taken).
+    `scores` checks segment targets (needed when the command names segments). Raises
+    Invalid (dates, effect, budget, targets), Conflict (code taken).
     """
     session = uow.session
-    validate_campaign(session, command)
+    validate_campaign(session, command, scores, uow)
     funder = session.get(Institution, command.funded_by)
     if funder is None:
         raise UnknownReference.field("funded_by", "unknown institution")
@@ -89,13 +172,7 @@ def create_campaign(uow: UnitOfWork, command: CampaignCommand) -> CampaignView:
         name_en=command.name_en,
         starts_on=command.starts_on,
         ends_on=command.ends_on,
-        target={
-            "business_types": list(command.business_types),
-            "channels": list(command.channels),
-            "categories": list(command.categories),
-            "skus": list(command.skus),
-            "tiers": list(command.tiers),
-        },
+        target=target_of(command),
         multiplier_bp=command.multiplier_bp,
         bonus_points=command.bonus_points,
         per_member_cap=command.per_member_cap,
@@ -121,7 +198,11 @@ def create_campaign(uow: UnitOfWork, command: CampaignCommand) -> CampaignView:
 
 
 def update_campaign(
-    uow: UnitOfWork, code: str, changes: CampaignChanges, today: date
+    uow: UnitOfWork,
+    code: str,
+    changes: CampaignChanges,
+    today: date,
+    scores: MemberScores | None = None,
 ) -> CampaignView:
     """Change a campaign that has not started yet (window, target, effect, cap, budget,
     holdout). A bigger budget is drawn from the funder's issuance account, a smaller one
@@ -140,7 +221,7 @@ def update_campaign(
     command = _changed(row, changes)
     if command.starts_on < today:
         raise DayAlreadyBegun.field("starts_on", "must not be in the past")
-    validate_campaign(session, command)
+    validate_campaign(session, command, scores, uow)
     difference = command.budget_points - row.budget_points
     if difference:
         issuance = book.system_account(
@@ -156,11 +237,11 @@ def update_campaign(
             reference=f"campaign:{code}",
             occurred_at=utcnow(),
         )
-    for name, value in dataclasses.asdict(command).items():
-        if name in TARGETS or name in {"code", "funded_by"}:
+    for name in (field.name for field in dataclasses.fields(command)):
+        if name in TARGETS or name in SCORE_TARGETS or name in {"code", "funded_by"}:
             continue
-        setattr(row, name, value)
-    row.target = {name: list(getattr(command, name)) for name in TARGETS}
+        setattr(row, name, getattr(command, name))
+    row.target = target_of(command)
     row.updated_at = utcnow()
     session.flush()
     return campaign_view(row, budget.balance, overlapping(session, row))
@@ -250,17 +331,23 @@ def _changed(row: orm.Campaign, changes: CampaignChanges) -> CampaignCommand:
         "holdout_pct": row.holdout_pct,
         "funded_by": row.funded_by,
         **{name: tuple(target.get(name, [])) for name in TARGETS},
+        **{name: score_bounds(target, name) for name in SCORE_TARGETS},
     }
     given = {
-        name: value
-        for name, value in dataclasses.asdict(changes).items()
-        if value is not None and name != "remove_cap"
+        field.name: value
+        for field in dataclasses.fields(changes)
+        if (value := getattr(changes, field.name)) is not None
+        and not field.name.startswith("remove_")
     }
     for name in TARGETS:
         if name in given:
             given[name] = tuple(given[name])
     if changes.remove_cap:
         given["per_member_cap"] = None
+    if changes.remove_churn_risk:
+        given["churn_risk"] = None
+    if changes.remove_expected_value_fen:
+        given["expected_value_fen"] = None
     return CampaignCommand(**{**current, **given})
 
 
@@ -278,18 +365,69 @@ def overlapping(session: Session, row: orm.Campaign) -> tuple[str, ...]:
     mine = row.target or {}
     warnings = []
     for other in sorted(others, key=lambda o: o.code):
-        theirs = other.target or {}
-        # An empty target list means "all"; two lists that share nothing cannot meet.
-        if all(
-            not mine.get(name) or not theirs.get(name) or set(mine[name]) & set(theirs[name])
-            for name in TARGETS
-        ):
+        if targets_meet(mine, other.target or {}):
             start = max(row.starts_on, other.starts_on).isoformat()
             end = min(row.ends_on, other.ends_on).isoformat()
             warnings.append(
                 f"overlaps campaign {other.code!r} from {start} to {end} on the same target"
             )
     return tuple(warnings)
+
+
+def targets_meet(mine: dict[str, Any], theirs: dict[str, Any]) -> bool:
+    """Whether one member's purchase could be in both targets (stored form).
+
+    An empty list means "all"; two lists that share nothing cannot meet. An absent score
+    range means "any score"; two ranges that share no value cannot meet.
+    """
+    if not all(
+        not mine.get(name) or not theirs.get(name) or set(mine[name]) & set(theirs[name])
+        for name in TARGETS
+    ):
+        return False
+    for name in SCORE_TARGETS:
+        a, b = _score_range(mine, name), _score_range(theirs, name)
+        if a is not None and b is not None and not a.meets(b):
+            return False
+    return True
+
+
+def _score_range(target: dict[str, Any], name: str) -> earning.Range | None:
+    bounds = score_bounds(target, name)
+    if bounds is None:
+        return None
+    if name == "churn_risk":
+        return earning.risk_bp_range(bounds.min, bounds.max)
+    return earning.Range(
+        None if bounds.min is None else int(bounds.min),
+        None if bounds.max is None else int(bounds.max),
+    )
+
+
+def campaign_spec_target(target: dict[str, Any]) -> dict[str, Any]:
+    """The score fields of `earning.Campaign` for a stored target."""
+    return {
+        "segments": frozenset(target.get("segments", [])),
+        "churn_risk_bp": _score_range(target, "churn_risk"),
+        "expected_value_fen": _score_range(target, "expected_value_fen"),
+    }
+
+
+def score_target_of(target: dict[str, Any]) -> Callable[[earning.MemberScore | None], bool] | None:
+    """For a stored target with segments or score ranges, the test a member's scores must
+    pass (None scores never do); None when the target names no scores."""
+    spec = earning.Campaign(
+        code="",
+        starts_on=date.min,
+        ends_on=date.min,
+        multiplier_bp=earning.BP,
+        bonus_points=0,
+        per_member_cap=None,
+        budget_remaining=0,
+        holdout_pct=0,
+        **campaign_spec_target(target),
+    )
+    return spec.scores_match if spec.needs_scores else None
 
 
 def campaign_view(

@@ -208,6 +208,7 @@ POLICY: dict[str, Rule] = {
     "reference.categories": anyone(),
     "reference.business_types": anyone(),
     "reference.list_campaigns": staff("marketer", "finance", "admin"),
+    "reference.get_campaign": staff("marketer", "finance", "admin"),
     "reference.create_campaign": staff(*MARKETING),
     "reference.update_campaign": staff(*MARKETING),
     "reference.campaign_lift": staff("marketer", "finance", "admin", audit=False),

@@ -25,6 +25,8 @@ from storefront_api.http.schemas import (
     CampaignSimulationIn,
     CampaignSimulationOut,
     CampaignStopped,
+    ChurnRiskIn,
+    ExpectedValueIn,
     HistoryWindowIn,
     InstitutionPage,
     InstitutionQuery,
@@ -116,6 +118,21 @@ def list_campaigns() -> Response:
 
 @route(
     blueprint,
+    "/campaigns/<code>",
+    "GET",
+    summary="One campaign: window, target (score targets included), effect, budget left",
+    responses={200: CampaignOut},
+    errors=(401, 403, 404),
+)
+def get_campaign(code: str) -> Response:
+    with read_session(api_context().session_factory) as session:
+        row, remaining = points_engine.queries.campaign(session, code)
+        answer = points_engine.campaign_view(row, remaining)
+    return json_response(answer)
+
+
+@route(
+    blueprint,
     "/campaigns",
     "POST",
     summary="Create a campaign with its own points budget",
@@ -125,8 +142,10 @@ def list_campaigns() -> Response:
 )
 def create_campaign(body: CampaignIn) -> Response:
     command = _campaign_command(body)
+    context = api_context()
     created = run_in_transaction(
-        api_context().session_factory, lambda uow: points_engine.create_campaign(uow, command)
+        context.session_factory,
+        lambda uow: points_engine.create_campaign(uow, command, context.directory),
     )
     return json_response(created, 201)
 
@@ -143,20 +162,24 @@ def create_campaign(body: CampaignIn) -> Response:
 def update_campaign(code: str, body: CampaignPatchIn) -> Response:
     given = body.model_fields_set
     nulls = [name for name in sorted(given) if getattr(body, name) is None]
-    if set(nulls) - {"per_member_cap"}:
+    if set(nulls) - _REMOVABLE:
         raise combined(
-            [Invalid.field(name, "must not be null") for name in nulls if name != "per_member_cap"]
+            [Invalid.field(name, "must not be null") for name in nulls if name not in _REMOVABLE]
         )
     # Only the fields the body names change (a list given empty clears that target).
     values: dict[str, Any] = {
-        name: tuple(value) if isinstance(value, list) else value
-        for name in given
-        if (value := getattr(body, name)) is not None
+        name: _command_value(value) for name in given if (value := getattr(body, name)) is not None
     }
-    changes = points_engine.CampaignChanges(**values, remove_cap="per_member_cap" in nulls)
+    changes = points_engine.CampaignChanges(
+        **values,
+        remove_cap="per_member_cap" in nulls,
+        remove_churn_risk="churn_risk" in nulls,
+        remove_expected_value_fen="expected_value_fen" in nulls,
+    )
+    context = api_context()
     updated = run_in_transaction(
-        api_context().session_factory,
-        lambda uow: points_engine.update_campaign(uow, code, changes, today()),
+        context.session_factory,
+        lambda uow: points_engine.update_campaign(uow, code, changes, today(), context.directory),
     )
     return json_response(updated)
 
@@ -256,17 +279,26 @@ def schedule_earning_rule(body: RuleVersionIn) -> Response:
     return json_response(scheduled, 201)
 
 
+# PATCH fields that `null` removes rather than refuses.
+_REMOVABLE = {"per_member_cap", "churn_risk", "expected_value_fen"}
+
+
+def _command_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, ChurnRiskIn | ExpectedValueIn):
+        return points_engine.ScoreBounds(value.min, value.max)
+    return value
+
+
 def _campaign_command(body: CampaignIn) -> points_engine.CampaignCommand:
-    data = body.model_dump(include=set(CampaignIn.model_fields))
     return points_engine.CampaignCommand(
         **{
-            **data,
-            "name_en": data["name_en"] or data["name"],
-            **{
-                k: tuple(data[k])
-                for k in ("business_types", "channels", "categories", "skus", "tiers")
-            },
-        }
+            name: _command_value(getattr(body, name))
+            for name in CampaignIn.model_fields
+            if name != "name_en"
+        },
+        name_en=body.name_en or body.name,
     )
 
 

@@ -563,6 +563,22 @@ class InstitutionPage(Open):
     next_cursor: str | None
 
 
+class ChurnRiskIn(Strict):
+    """Churn risk bounds, inclusive, as a share from 0 to 1 (null or absent: open);
+    rounded inwards to basis points. min not above max."""
+
+    min: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    max: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+
+
+class ExpectedValueIn(Strict):
+    """Expected value bounds in whole fen, inclusive (null or absent: open); min not
+    above max."""
+
+    min: Annotated[int, Field(ge=0, le=10**12), INTEGRAL] | None = None
+    max: Annotated[int, Field(ge=0, le=10**12), INTEGRAL] | None = None
+
+
 class CampaignIn(Strict):
     """A campaign multiplies points (multiplier_bp above 10000) or adds bonus_points, one of
     the two; ends_on is not before starts_on. Breaking either is inconsistent-fields."""
@@ -589,6 +605,15 @@ class CampaignIn(Strict):
     skus: Annotated[list[Code], Field(max_length=500)] = []
     tiers: list[Code] = []
     funded_by: Code = Field(default=COMPANY_CODE, description="an institution code")
+    segments: list[Code] = Field(
+        default=[], description="segment codes (GET /segments); the member's latest run"
+    )
+    churn_risk: ChurnRiskIn | None = Field(
+        default=None, description="the member's churn risk in the latest run, 0 to 1"
+    )
+    expected_value_fen: ExpectedValueIn | None = Field(
+        default=None, description="the member's expected value in the latest run, in fen"
+    )
 
 
 class CampaignPatchIn(Strict):
@@ -613,6 +638,9 @@ class CampaignPatchIn(Strict):
     categories: list[Category] = Field(default_factory=list)
     skus: Annotated[list[Code], Field(max_length=500)] = Field(default_factory=list)
     tiers: list[Code] = Field(default_factory=list)
+    segments: list[Code] = Field(default_factory=list)
+    churn_risk: ChurnRiskIn | None = Field(default=None, description="null removes it")
+    expected_value_fen: ExpectedValueIn | None = Field(default=None, description="null removes it")
 
     @model_validator(mode="after")
     def something_to_change(self) -> CampaignPatchIn:
@@ -675,13 +703,38 @@ class CampaignLiftOut(Open):
     conclusion: str
 
 
+class BoundsOut(Open):
+    min: float | None
+    max: float | None
+
+
+class CampaignTargetOut(Open):
+    """Empty lists and absent ranges mean "all"; score targets read the member's scores
+    in the latest insight run, and a member without scores does not match them."""
+
+    business_types: list[str]
+    channels: list[str]
+    categories: list[str]
+    skus: list[str]
+    tiers: list[str]
+    segments: list[str] = []
+    churn_risk: BoundsOut | None = Field(default=None, description="0 to 1, inclusive")
+    expected_value_fen: BoundsOut | None = Field(default=None, description="fen, inclusive")
+
+
 class CampaignOut(Open):
     code: str
     name: str
+    name_en: str
     starts_on: date
     ends_on: date
+    target: CampaignTargetOut
+    multiplier_bp: int
+    bonus_points: int
+    per_member_cap: int | None
     budget_points: int
     budget_remaining: int
+    holdout_pct: int
     status: Literal["active", "paused", "stopped"]
     warnings: list[str] = []
 

@@ -550,6 +550,7 @@ def cases(operation: Operation, w: World) -> list[Case]:
         "reference.categories": [Case("", "get", "/api/v1/categories")],
         "reference.business_types": [Case("", "get", "/api/v1/business-types")],
         "reference.list_campaigns": [Case("", "get", "/api/v1/campaigns")],
+        "reference.get_campaign": [Case("", "get", f"/api/v1/campaigns/{w.campaign}")],
         "reference.create_campaign": [
             Case("", "post", "/api/v1/campaigns", lambda: campaign_body(uid("CMP")))
         ],
