@@ -8,18 +8,23 @@ members registered by the campaign's last day (today, while it runs) who are not
 into another; each is treated or held out as `dim_campaign_member` says (drawn by
 `points_engine.in_holdout` at sync). A member's outcome is their net spend (total less
 refunded, every business type, institution and channel) on purchases made under their
-own id, 0 when they bought nothing. The points cost is what the campaign's budget paid
+own id, 0 when they bought nothing. A campaign targeting segments or score ranges is
+measured on the members its target reached as it began: their scores in the latest run
+as of its first day (else the latest run), tested by the ledger's own rule
+(`points_engine.score_target_of`). The points cost is what the campaign's budget paid
 out less what refunds gave back. `crm.insights.lift.campaign_effect` does the rest.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
+import points_engine
 from crm.insights import lift
 from warehouse.calendar import date_key
 from warehouse.fact_queries import Reader
@@ -48,7 +53,7 @@ def campaign_headline(
 ) -> CampaignHeadline | None:
     """The campaign's effect as of `today` (business day); None for an unknown campaign."""
     found = reader.query(
-        "SELECT starts_on, ends_on, holdout_pct FROM dim_campaign WHERE code = $code",
+        "SELECT starts_on, ends_on, holdout_pct, target_json FROM dim_campaign WHERE code = $code",
         {"code": code},
     )
     if found.empty:
@@ -70,6 +75,7 @@ def campaign_headline(
     if end < starts_on:
         return headline(None, "no-complete-day")
     members = _members(reader, code, starts_on, end, before, min(ends_on, today))
+    members = _reached(reader, json.loads(found["target_json"].iloc[0]), members, starts_on)
     try:
         effect = lift.campaign_effect(
             members["in_holdout"].to_numpy(dtype=bool),
@@ -126,6 +132,42 @@ def _members(
             "before_key": date_key(before),
         },
     )
+
+
+def _reached(
+    reader: Reader, target: dict[str, Any], members: pd.DataFrame, start: date
+) -> pd.DataFrame:
+    """The members a score target reached as the campaign began (all of them when the
+    target names no scores)."""
+    matches = points_engine.score_target_of(target)
+    if matches is None:
+        return members
+    scores = reader.query(
+        """
+        WITH run AS (
+            SELECT COALESCE(
+                (SELECT run_id FROM dim_insight_run WHERE as_of <= $start
+                 ORDER BY as_of DESC, run_id DESC LIMIT 1),
+                (SELECT max(run_id) FROM dim_insight_run)
+            ) AS run_id
+        )
+        SELECT s.member_id, s.segment_code,
+               CAST(round(s.churn_risk * 10000) AS INTEGER) AS churn_risk_bp,
+               s.expected_value_fen
+        FROM fact_member_score s JOIN run USING (run_id)
+        """,
+        {"start": start},
+    )
+    scored = {
+        int(row.member_id): points_engine.MemberScore(
+            str(row.segment_code),
+            int(row.churn_risk_bp),
+            None if pd.isna(row.expected_value_fen) else int(row.expected_value_fen),
+        )
+        for row in scores.itertuples(index=False)
+    }
+    reached = [bool(matches(scored.get(int(m)))) for m in members["member_id"]]
+    return members[reached].reset_index(drop=True)
 
 
 def _points_cost(reader: Reader, code: str) -> int:

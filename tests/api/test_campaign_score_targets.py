@@ -10,18 +10,22 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+import warehouse
 from common.clock import business_date, utcnow
 from common.unit_of_work import transaction
 from crm.adapters.orm import Member
 from crm.insights.orm import InsightRun, MemberScore
 from tests.api.support import each_is_problem, problem, row_counts, self_register
+from warehouse import WarehouseReader, sync_warehouse
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ids = itertools.count(1)
 
 
 def now() -> datetime:
-    return (datetime.now(SHANGHAI) - timedelta(hours=1)).replace(microsecond=0)
+    """An hour ago, but never yesterday (the campaigns start on this time's business day)."""
+    current = datetime.now(SHANGHAI).replace(microsecond=0)
+    return max(current - timedelta(hours=1), current.replace(hour=0, minute=0, second=0))
 
 
 def campaign(code: str, **changes: object) -> dict[str, object]:
@@ -412,6 +416,20 @@ def test_lift_of_a_segment_campaign_compares_only_members_in_it_at_the_start(
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert answer.json["holdout_members"] == held
     assert answer.json["treated_members"] == 20 - held
+    # The campaign page's headline, from the warehouse, measures the same members.
+    sync_warehouse(db.engine, db.settings.warehouse_path)
+    reader = WarehouseReader(db.settings.warehouse_path)
+    try:
+        headline = warehouse.campaign_headline(reader, "LIFT-SEG", today, 1)
+    finally:
+        reader.close()
+        db.settings.warehouse_path.unlink(missing_ok=True)
+    assert headline is not None and headline.effect is not None
+    assert headline.effect.holdout_members == held
+    assert headline.effect.treated_members == 20 - held
+    assert headline.effect.incremental_gmv_yuan == pytest.approx(
+        answer.json["incremental_gmv_yuan"], abs=0.01
+    )
     # Without a score target every registered member would count: the 30 and more.
     plain = campaign("LIFT-ALL", starts_on=start.isoformat(), holdout_pct=50)
     assert client.post("/api/v1/campaigns", json=plain, headers=marketer).status_code == 201
