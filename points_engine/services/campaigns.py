@@ -119,7 +119,7 @@ def _check_bounds(
     name: str, bounds: ScoreBounds, fits: Callable[[float], bool], message: str
 ) -> None:
     if bounds.min is None and bounds.max is None:
-        raise Invalid.field(name, "give min, max or both")
+        raise InconsistentFields.field(name, "give min, max or both")
     for end, value in (("min", bounds.min), ("max", bounds.max)):
         if value is not None and (not math.isfinite(value) or not fits(value)):
             raise Invalid.field(f"{name}.{end}", message)

@@ -565,15 +565,16 @@ class InstitutionPage(Open):
 
 class ChurnRiskIn(Strict):
     """Churn risk bounds, inclusive, as a share from 0 to 1 (null or absent: open);
-    rounded inwards to basis points. min not above max."""
+    rounded inwards to basis points. At least one of min and max, and min not above max:
+    breaking either is inconsistent-fields."""
 
     min: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     max: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
 
 
 class ExpectedValueIn(Strict):
-    """Expected value bounds in whole fen, inclusive (null or absent: open); min not
-    above max."""
+    """Expected value bounds in whole fen, inclusive (null or absent: open). At least one
+    of min and max, and min not above max: breaking either is inconsistent-fields."""
 
     min: Annotated[int, Field(ge=0, le=10**12), INTEGRAL] | None = None
     max: Annotated[int, Field(ge=0, le=10**12), INTEGRAL] | None = None
