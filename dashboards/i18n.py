@@ -207,6 +207,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "col.total_expected_value": ("预期价值合计", "Total expected value"),
     "block.segments_over_time": ("会员分群变化", "Segments over time"),
     "block.at_risk": ("流失风险会员（按风险价值排序）", "Members at risk (by value at risk)"),
+    "insights.at_risk_limit": (
+        "表格列出风险价值最高的 {limit} 位，CSV 含全部流失风险会员。",
+        "The grid lists the {limit} with the most value at risk; "
+        "the CSV holds every member at risk.",
+    ),
     "block.clv": ("会员预期价值分布", "Customer lifetime value distribution"),
     "block.segment_compare": ("分群对比", "Segments compared"),
     "block.member_list": ("会员列表", "Member list"),

@@ -129,7 +129,9 @@ def insight_cards(run: pd.DataFrame, lang: Lang) -> list[Any]:
         i18n.t("insights.as_of", lang).format(
             as_of=pd.Timestamp(latest["as_of"]).strftime("%Y-%m-%d"),
             version=latest["model_version"],
-        ),
+        )
+        + " "
+        + i18n.t("insights.at_risk_limit", lang).format(limit=AT_RISK_LIMIT),
         className="table-note",
         id=f"{PREFIX}-insights-as-of",
     )
@@ -304,20 +306,25 @@ def register(app: Any, context: Context) -> None:
 
     components.register_table(app, PREFIX, "segments", SEGMENT_COLUMNS, compared, context)
 
-    def at_risk(view: View, viewer: Viewer) -> pd.DataFrame:
+    def at_risk(view: View, viewer: Viewer, limit: int | None) -> pd.DataFrame:
         frame = member_scores.at_risk_members(
             context.reader,
             view.filters,
             reveal_personal_data=viewer.sees_personal_data,
-            limit=AT_RISK_LIMIT,
+            limit=limit,
         )
         return with_segment_names(frame, view.lang)
 
     def at_risk_page(view: View, request: GridRequest, viewer: Viewer) -> tuple[pd.DataFrame, int]:
-        return sorted_page(at_risk(view, viewer), request, AT_RISK_COLUMNS)
+        return sorted_page(at_risk(view, viewer, AT_RISK_LIMIT), request, AT_RISK_COLUMNS)
+
+    def every_member_at_risk(view: View, viewer: Viewer) -> pd.DataFrame:
+        # The grid shows the members with the most at stake; the CSV is the whole list,
+        # for a retention campaign's mailing.
+        return at_risk(view, viewer, limit=None)
 
     components.register_grid(
-        app, PREFIX, "atrisk", AT_RISK_COLUMNS, at_risk_page, context, load_all=at_risk
+        app, PREFIX, "atrisk", AT_RISK_COLUMNS, at_risk_page, context, load_all=every_member_at_risk
     )
 
     def member_page(view: View, request: GridRequest, viewer: Viewer) -> tuple[pd.DataFrame, int]:

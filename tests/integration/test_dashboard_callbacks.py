@@ -29,6 +29,7 @@ from common.unit_of_work import transaction
 from crm.adapters.orm import Member
 from dashboards import i18n
 from dashboards.auth import COOKIE_PATH, SESSION_COOKIE
+from dashboards.pages import members as members_page
 from memberhub.wiring import Runtime
 from storefront_api.auth import (
     LOGIN_PER_ACCOUNT,
@@ -808,6 +809,28 @@ def test_at_risk_csv_puts_the_value_at_stake_first_and_masks_by_role(
     log_in(dash, *staff("admin"))
     rows = list(csv_module.reader(io.StringIO(top_members_csv(dash).lstrip("\ufeff"))))
     assert all(re.fullmatch(r"1\d{10}", row[2]) for row in rows[1:])
+
+
+def test_the_at_risk_csv_holds_every_member_at_risk_beyond_the_grid(
+    dash: DashClient, staff: Any, world: Scenario, db: Runtime, monkeypatch: Any
+) -> None:
+    reader = WarehouseReader(db.settings.warehouse_path)
+    try:
+        at_risk = int(
+            reader.query(
+                "SELECT count(*) AS n FROM fact_member_score s JOIN dim_member m USING (member_id) "
+                "WHERE s.run_id = (SELECT max(run_id) FROM dim_insight_run) "
+                "AND s.churn_risk >= 0.5 AND m.status <> 'merged'",
+                [],
+            )["n"].iloc[0]
+        )
+    finally:
+        reader.close()
+    assert at_risk > 2
+    monkeypatch.setattr(members_page, "AT_RISK_LIMIT", 2)
+    log_in(dash, *staff("marketer"))
+    rows = list(csv_module.reader(io.StringIO(top_members_csv(dash).lstrip("\ufeff"))))
+    assert len(rows) - 1 == at_risk
 
 
 def test_the_insight_charts_draw_every_run_and_segment(
