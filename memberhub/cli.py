@@ -539,6 +539,7 @@ def _demo_insights(runtime: Runtime) -> str:
         metrics = train_insights(runtime, latest, sync=False, progress=True)
     except NotEnoughData as error:
         return f"not trained: {error.detail}"
+    sync_to_warehouse(runtime)  # the runs, for the Members page
     for line in describe_metrics(metrics):
         click.echo(line)
     click.echo(json.dumps(metrics, ensure_ascii=False, separators=(",", ":")))

@@ -34,7 +34,8 @@ def train_insights(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Sync the warehouse (unless `sync=False`), score every member as of `as_of`
-    (default: today in Shanghai) and store the run; its metrics.
+    (default: today in Shanghai), store the run and sync again so the warehouse (and the
+    Members page) holds it; its metrics. With `sync=False` the caller syncs.
 
     Lifetime value (BG/NBD and Gamma-Gamma) is fitted on every purchase up to as_of and
     checked by a fit up to as_of - N, whose predicted repeat purchases in the N days after
@@ -49,7 +50,8 @@ def train_insights(
     test_as_of = day - timedelta(days=horizon_days)
     train_as_of = test_as_of - timedelta(days=horizon_days)
     # disable=None: a bar on a terminal only, so logs and pipes get the lines alone.
-    with tqdm(total=7, desc="insights", unit="step", disable=None if progress else True) as bar:
+    steps = 8 if sync else 7
+    with tqdm(total=steps, desc="insights", unit="step", disable=None if progress else True) as bar:
         if sync:
             bar.set_postfix_str("warehouse sync")
             warehouse.sync_warehouse(runtime.engine, runtime.settings.warehouse_path)
@@ -113,6 +115,10 @@ def train_insights(
                 scores=run.scores.to_dict("records"),
             )
         bar.update()
+        if sync:
+            bar.set_postfix_str("warehouse sync")
+            warehouse.sync_warehouse(runtime.engine, runtime.settings.warehouse_path)
+            bar.update()
     return metrics
 
 

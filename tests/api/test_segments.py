@@ -89,6 +89,18 @@ def test_a_purchase_model_that_cannot_be_fitted_leaves_values_empty_not_the_run(
     assert (scored, valued) == (MEMBERS, 0)
 
 
+def test_training_with_a_sync_syncs_again_once_its_run_is_stored(trained, monkeypatch):
+    runtime, _, _ = trained
+    runs_at_each_sync = []
+    monkeypatch.setattr(
+        "memberhub.insights_jobs.warehouse.sync_warehouse",
+        lambda engine, path: runs_at_each_sync.append(counts(runtime)[0]),
+    )
+    train_insights(runtime, END - timedelta(days=14), horizon_days=60, sync=True)
+    # Before: the facts it reads; after: the run, for the Members page.
+    assert runs_at_each_sync == [1, 2]
+
+
 def test_too_short_a_history_is_refused_in_words(trained):
     runtime, _, _ = trained
     with pytest.raises(NotEnoughData, match="needs history from"):
