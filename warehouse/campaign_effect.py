@@ -148,7 +148,7 @@ def _reached(
             SELECT COALESCE(
                 (SELECT run_id FROM dim_insight_run WHERE as_of <= $start
                  ORDER BY as_of DESC, run_id DESC LIMIT 1),
-                (SELECT max(run_id) FROM dim_insight_run)
+                (SELECT run_id FROM dim_insight_run ORDER BY as_of DESC, run_id DESC LIMIT 1)
             ) AS run_id
         )
         SELECT s.member_id, s.segment_code,

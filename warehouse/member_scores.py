@@ -42,7 +42,8 @@ __all__ = [
 
 # Lower edges of the lifetime-value buckets (fen): 0-50 元, 50-100 元, ... 5,000 元 and up.
 CLV_EDGES_FEN: tuple[int, ...] = (0, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000)
-LATEST = "(SELECT max(run_id) FROM dim_insight_run)"
+# The run of the latest as-of day (the last trained of that day), as crm.insights reads it.
+LATEST = "(SELECT run_id FROM dim_insight_run ORDER BY as_of DESC, run_id DESC LIMIT 1)"
 
 
 def _personal(reveal_personal_data: bool) -> str:

@@ -29,7 +29,11 @@ class MemberNotScored(NotFound):
 
 
 def latest_run(session: Session) -> InsightRun | None:
-    return session.scalars(select(InsightRun).order_by(InsightRun.id.desc()).limit(1)).first()
+    """The run of the latest as-of day (the last trained of that day): a run trained later
+    for an earlier day, a backfill, does not replace today's scores."""
+    return session.scalars(
+        select(InsightRun).order_by(InsightRun.as_of.desc(), InsightRun.id.desc()).limit(1)
+    ).first()
 
 
 def last_trained_on(session: Session) -> date | None:
@@ -55,7 +59,12 @@ def scores_of(
     if not member_ids:
         return {}
     # The latest run as a subquery: an accrual's lookup is one round trip.
-    run_id: Any = select(func.max(InsightRun.id)).scalar_subquery()
+    run_id: Any = (
+        select(InsightRun.id)
+        .order_by(InsightRun.as_of.desc(), InsightRun.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     if as_of is not None:
         run_id = _run_as_of(session, as_of)
         if run_id is None:

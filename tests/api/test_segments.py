@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from common.db import read_session
 from crm.insights import FitFailed, NotEnoughData
 from crm.insights.orm import InsightRun, MemberScore
+from crm.insights.queries import latest_run
 from memberhub.insights_jobs import describe_metrics, train_if_due, train_insights
 from tests.integration.insights_world import Warehouse, add_crm_members, btyd_population
 
@@ -66,6 +67,9 @@ def test_a_run_scores_every_member_and_training_again_replaces_it(trained):
 
     train_insights(runtime, END - timedelta(days=7), horizon_days=60, sync=False)
     assert counts(runtime) == (2, 2 * MEMBERS)
+    with read_session(runtime.session_factory) as session:
+        # A run trained later for an earlier day (a backfill) is not the latest.
+        assert latest_run(session).as_of == END
     assert train_if_due(runtime, END + timedelta(days=3)).startswith("not due")
 
 

@@ -21,7 +21,7 @@ from warehouse import WarehouseReader, member_scores, sync_warehouse
 from warehouse.member_scores import Condition, ListRequest
 from warehouse.queries import Filters
 
-D1, D2 = date(2026, 1, 31), date(2026, 2, 28)
+D0, D1, D2 = date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28)
 ALL = Filters(date(2026, 1, 1), date(2026, 2, 28))
 
 
@@ -199,6 +199,20 @@ def world(tmp_path: Path) -> Any:
             expected_value_fen=value,
             alive=None if value is None else 1 - risk,
         )
+    # Run 4: a backfill, trained last for a day before both; it is not the latest run.
+    w.add("dim_insight_run", run_id=4, as_of=D0, model_version="v2", trained_at=at(D2), members=1)
+    w.add(
+        "fact_member_score",
+        run_id=4,
+        member_id=2,
+        as_of=D0,
+        r=5,
+        f=5,
+        m=5,
+        segment_code="champions",
+        churn_risk=0.95,
+        expected_value_fen=9_000_000,
+    )
     yield w
     w.close()
 
@@ -207,6 +221,7 @@ def test_segments_over_time_take_each_day_s_latest_run(world: Warehouse) -> None
     frame = member_scores.segments_over_time(world, ALL)
     rows = [(str(r.as_of)[:10], r.segment_code, r.members) for r in frame.itertuples()]
     assert rows == [
+        ("2025-12-31", "champions", 1),
         ("2026-01-31", "lost", 1),
         ("2026-01-31", "champions", 1),
         ("2026-01-31", "regular", 2),
@@ -216,6 +231,7 @@ def test_segments_over_time_take_each_day_s_latest_run(world: Warehouse) -> None
     ]
     home = member_scores.segments_over_time(world, Filters(ALL.start, ALL.end, inst="HP"))
     assert list(zip(home["segment_code"], home["members"], strict=True)) == [
+        ("champions", 1),
         ("regular", 2),
         ("lost", 1),
         ("champions", 1),
