@@ -741,7 +741,9 @@ def grid_card(
         id=f"{prefix}-grid-{name}",
         rowModelType="infinite",
         columnDefs=[_grid_column(c, lang, filters or {}) for c in columns],
-        defaultColDef={"resizable": True, "minWidth": 90, "flex": 1},
+        # Fixed widths, not flex: flex columns stay hidden (ag-delay-render) until the
+        # grid measures a width, which a grid laid out late on a busy machine never did.
+        defaultColDef={"resizable": True, "minWidth": 90, "width": 150},
         dashGridOptions={
             "pagination": True,
             "paginationPageSize": GRID_PAGE,
