@@ -10,7 +10,7 @@ predicts, which leaves the expected difference unchanged and narrows the interva
 `campaign_effect` turns one outcome per eligible member into the campaign's answer in
 money: incremental GMV with its interval, points cost, ROI and a verdict. It is the one
 arithmetic both the API (from the operational database, `crm.campaign_lift`) and the
-campaign page (from the warehouse, `warehouse.campaign_effects`) run, so they agree.
+campaign page (from the warehouse, `warehouse.campaign_headline`) run, so they agree.
 """
 
 from __future__ import annotations
