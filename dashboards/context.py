@@ -27,7 +27,7 @@ class Context:
     reader: queries.Reader
     sessions: Sessions
     today: Callable[[], date]
-    fen_per_point: int = 1  # what a point costs, for the campaign page's points cost in 元
+    fen_per_point: int = 1  # what a point costs: campaign points cost and liability in 元
     # What every page render needs and only a sync changes, by warehouse version.
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 

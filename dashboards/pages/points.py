@@ -3,12 +3,13 @@ breakage, liability by institution, and points expiring in the next 30 / 90 days
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 from dash import Input, Output, dcc, html
 
-from dashboards import components, figures
+from dashboards import components, figures, i18n
 from dashboards.components import Column
 from dashboards.context import Context, current
 from dashboards.i18n import Lang, t
@@ -69,30 +70,54 @@ def layout(**query: str) -> html.Div:
     )
 
 
-def kpi_cards(totals: pd.DataFrame, liability: pd.DataFrame, lang: Lang, as_of: str) -> list[Any]:
+def kpi_cards(
+    totals: pd.DataFrame, liability: pd.DataFrame, lang: Lang, as_of: date, fen_per_point: int
+) -> list[Any]:
+    """Flows of the period against the previous one; stocks as of the day, the points
+    outstanding also in 元 at what a point costs; the expiring cards name their days
+    (lots expiring on as_of up to 29 or 89 days after); breakage is the period's expired
+    points over its issued ones."""
     now = totals.set_index("period").loc["current"]
     before = totals.set_index("period").loc["previous"]
     held = liability.iloc[0]
-    note = f"{t('as_of', lang)} {as_of}"
+    note = f"{t('as_of', lang)} {as_of.isoformat()}"
 
     def flow(metric: str, column: str, key: str) -> html.Div:
         return components.kpi(
             PREFIX, metric, key, lang, int(now[column]), int(before[column]), kind="points"
         )
 
-    def stock(metric: str, column: str, key: str) -> html.Div:
+    def stock(metric: str, column: str, key: str, note: str) -> html.Div:
         return components.kpi(
             PREFIX, metric, key, lang, int(held[column]), kind="points", note=note
         )
 
+    def until(days: int) -> str:
+        return f"{as_of.isoformat()} ~ {(as_of + timedelta(days=days - 1)).isoformat()}"
+
+    worth = i18n.money(int(held["outstanding"]) * fen_per_point, lang)
+    issued, expired = int(now["points_issued"]), int(now["points_expired"])
     return [
         flow("issued", "points_issued", "metric.points_issued"),
         flow("redeemed", "points_redeemed", "metric.points_redeemed"),
         flow("expired", "points_expired", "metric.points_expired"),
-        stock("outstanding", "outstanding", "metric.points_outstanding"),
-        stock("pending", "pending", "metric.pending"),
-        stock("expiring-30", "expiring_30", "metric.expiring_30"),
-        stock("expiring-90", "expiring_90", "metric.expiring_90"),
+        components.kpi_card(
+            PREFIX,
+            "breakage",
+            t("metric.breakage_rate", lang),
+            i18n.Shown(i18n.percent(expired / issued if issued else None, lang), ""),
+            note=t("metric.breakage_rate_note", lang),
+        ),
+        stock(
+            "outstanding",
+            "outstanding",
+            "metric.points_outstanding",
+            f"≈ {worth} · {note} · "
+            + t("metric.fen_per_point", lang).format(fen_per_point=fen_per_point),
+        ),
+        stock("pending", "pending", "metric.pending", note),
+        stock("expiring-30", "expiring_30", "metric.expiring_30", until(30)),
+        stock("expiring-90", "expiring_90", "metric.expiring_90", until(90)),
     ]
 
 
@@ -106,7 +131,7 @@ def register(app: Any, context: Context) -> None:
         as_of = context.today()
         totals = queries.headline_totals(context.reader, view.filters)
         liability = queries.points_liability(context.reader, view.filters, as_of)
-        return kpi_cards(totals, liability, view.lang, as_of.isoformat())
+        return kpi_cards(totals, liability, view.lang, as_of, context.fen_per_point)
 
     @components.callback(app, Output(f"{PREFIX}-chart-flow", "figure"), query)
     def flow(data: dict[str, str]) -> Any:

@@ -492,6 +492,31 @@ def test_every_page_renders_with_its_filters_kpis_and_tables(
         assert i18n.t(f"nav.{prefix}", "en") in texts_in(layout)
 
 
+def test_points_cards_price_the_liability_date_the_expiring_and_state_breakage(
+    dash: DashClient, staff: Any, world: Scenario, db: Runtime
+) -> None:
+    log_in(dash, *staff("finance"))
+    start, end = world.today - timedelta(days=364), world.today
+    reader = WarehouseReader(db.settings.warehouse_path)
+    try:
+        totals = queries.headline_totals(reader, Filters(start, end)).set_index("period")
+        held = queries.points_liability(reader, Filters(start, end), today()).iloc[0]
+    finally:
+        reader.close()
+    store = {"from": start.isoformat(), "to": end.isoformat()}
+    cards = dash.response("points-kpis", {"points-query.data": store})["points-kpis"]["children"]
+    issued = int(totals.loc["current", "points_issued"])
+    expired = int(totals.loc["current", "points_expired"])
+    assert issued > 0
+    assert kpi_value(cards, "points-kpi-breakage-value") == i18n.percent(expired / issued, "zh")
+    texts = texts_in(cards)
+    worth = i18n.money(int(held["outstanding"]), "zh")  # the scenario's 1 fen a point
+    assert any(text.startswith(f"≈ {worth} ·") for text in texts), texts
+    day = today()
+    for days in (30, 90):
+        assert f"{day} ~ {day + timedelta(days=days - 1)}" in texts
+
+
 def test_overview_kpis_are_the_warehouse_numbers_and_follow_a_filter_change(
     dash: DashClient, staff: Any, world: Scenario, db: Runtime
 ) -> None:
