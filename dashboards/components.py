@@ -651,21 +651,35 @@ def grid_request(request: Mapping[str, Any], columns: Sequence[Column]) -> GridR
     personal data, only the operators above; anything else is left out rather than
     passed on."""
     by_key = {column.key: column for column in columns if not column.personal}
-    start = max(0, int(request.get("startRow") or 0))
-    end = max(start + 1, min(int(request.get("endRow") or start + GRID_PAGE), start + 500))
+    if not isinstance(request, Mapping):
+        request = {}
+    sort_model = request.get("sortModel")
+    filter_model = request.get("filterModel")
+    start = max(0, _row_number(request.get("startRow"), 0))
+    end = max(start + 1, min(_row_number(request.get("endRow"), start + GRID_PAGE), start + 500))
     sort = tuple(
         (str(item["colId"]), item.get("sort") == "desc")
-        for item in request.get("sortModel") or []
+        for item in (sort_model if isinstance(sort_model, list) else [])
         if isinstance(item, Mapping) and item.get("colId") in by_key
     )
     conditions: list[tuple[str, str, str | float]] = []
-    for key, model in (request.get("filterModel") or {}).items():
+    for key, model in (filter_model if isinstance(filter_model, Mapping) else {}).items():
         if key not in by_key or not isinstance(model, Mapping):
             continue
         parts = model.get("conditions") if model.get("operator") == "AND" else [model]
-        for part in parts or []:
-            conditions.extend(_grid_condition(by_key[key], part))
+        for part in parts if isinstance(parts, list) else []:
+            if isinstance(part, Mapping):
+                conditions.extend(_grid_condition(by_key[key], part))
     return GridRequest(start, end, sort, tuple(conditions))
+
+
+def _row_number(value: Any, default: int) -> int:
+    """A row index from a request, `default` for anything that is not a whole number (a
+    forged request must not fail the callback)."""
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else default
+    except (TypeError, ValueError, OverflowError):
+        return default
 
 
 def _grid_condition(column: Column, part: Mapping[str, Any]) -> list[tuple[str, str, str | float]]:

@@ -216,3 +216,24 @@ def test_a_grid_request_keeps_only_known_columns_and_operators() -> None:
         ("spend_fen", "<=", 200.0),
         ("churn_risk", ">", 0.5),
     )
+
+
+def test_a_forged_grid_request_falls_back_to_the_first_page() -> None:
+    from dashboards.components import GRID_PAGE, Column, grid_request
+
+    columns = (Column("member_no", "col.member_no"),)
+    for start, end in (("abc", None), ([1], {"x": 1}), (float("inf"), "9" * 400), (True, False)):
+        request = grid_request(
+            {"startRow": start, "endRow": end, "sortModel": "x", "filterModel": {}}, columns
+        )
+        assert 0 <= request.start < request.end <= request.start + 500
+    assert grid_request({"startRow": "oops"}, columns).end == GRID_PAGE
+    for shape in (
+        {"sortModel": 7, "filterModel": ["member_no"]},
+        {"filterModel": {"member_no": {"operator": "AND", "conditions": 3}}},
+        {"filterModel": {"member_no": {"operator": "AND", "conditions": ["x", None]}}},
+        {"filterModel": {"member_no": {"filterType": "text", "type": "equals", "filter": "1"}}},
+    ):
+        request = grid_request(shape, columns)
+        assert request.sort == () and len(request.conditions) <= 1
+    assert grid_request(["not", "a", "mapping"], columns).start == 0  # type: ignore[arg-type]
