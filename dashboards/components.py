@@ -593,10 +593,32 @@ def register_table(
         shown = columns_for(view)
         return render_table(shown, for_viewer(shown, load(view), who), view.lang)
 
+    _register_csv_download(
+        app,
+        prefix,
+        f"{prefix}-table-{name}",
+        context,
+        lambda view, who: (columns_for(view), load(view)),
+        lambda view: download_name(prefix, name, view),
+    )
+
+
+def _register_csv_download(
+    app: Any,
+    prefix: str,
+    element: str,
+    context: PageContext,
+    rows: Callable[[View, Viewer], tuple[Sequence[Column], pd.DataFrame]],
+    filename: Callable[[View], str],
+) -> None:
+    """The download callback of a table or grid card (`<element>-download-button` fills
+    `<element>-download`): its columns and rows as CSV, masked for the viewer's role."""
+    stored_view, viewer = context.stored_view, context.viewer
+
     @callback(
         app,
-        Output(f"{prefix}-table-{name}-download", "data"),
-        Input(f"{prefix}-table-{name}-download-button", "n_clicks"),
+        Output(f"{element}-download", "data"),
+        Input(f"{element}-download-button", "n_clicks"),
         State(f"{prefix}-query", "data"),
         prevent_initial_call=True,
     )
@@ -609,10 +631,8 @@ def register_table(
         if not clicks:
             return no_update
         view = stored_view(data)
-        shown = columns_for(view)
-        return csv_download(
-            shown, for_viewer(shown, load(view), who), view.lang, download_name(prefix, name, view)
-        )
+        columns, frame = rows(view, who)
+        return csv_download(columns, for_viewer(columns, frame, who), view.lang, filename(view))
 
 
 # -- grids: rows paged, sorted and filtered on the server -------------------------------
@@ -814,27 +834,12 @@ def register_grid(
         shown = for_viewer(columns, frame, who)
         return {"rowData": grid_rows(columns, shown, view.lang), "rowCount": total}
 
-    if load_all is None:
-        return
-    all_rows = load_all
-
-    @callback(
-        app,
-        Output(f"{prefix}-grid-{name}-download", "data"),
-        Input(f"{prefix}-grid-{name}-download-button", "n_clicks"),
-        State(f"{prefix}-query", "data"),
-        prevent_initial_call=True,
-    )
-    def download(clicks: int | None, data: Mapping[str, Any] | None) -> Any:
-        who = viewer()
-        if who is None:
-            raise PreventUpdate
-        if not clicks:
-            return no_update
-        view = stored_view(data)
-        return csv_download(
-            columns,
-            for_viewer(columns, all_rows(view, who), who),
-            view.lang,
-            download_name(prefix, name, view),
+    if load_all is not None:
+        _register_csv_download(
+            app,
+            prefix,
+            f"{prefix}-grid-{name}",
+            context,
+            lambda view, who: (columns, load_all(view, who)),
+            lambda view: download_name(prefix, name, view),
         )
