@@ -28,6 +28,7 @@ import points_engine
 from crm.insights import lift
 from warehouse.calendar import date_key
 from warehouse.fact_queries import Reader
+from warehouse.member_scores import LATEST
 
 # Why a campaign has no estimate: no members held out at all (nothing causal to say),
 # no complete day yet, or a group too small for an interval.
@@ -143,12 +144,12 @@ def _reached(
     if matches is None:
         return members
     scores = reader.query(
-        """
+        f"""
         WITH run AS (
             SELECT COALESCE(
                 (SELECT run_id FROM dim_insight_run WHERE as_of <= $start
                  ORDER BY as_of DESC, run_id DESC LIMIT 1),
-                (SELECT run_id FROM dim_insight_run ORDER BY as_of DESC, run_id DESC LIMIT 1)
+                {LATEST}
             ) AS run_id
         )
         SELECT s.member_id, s.segment_code,

@@ -28,12 +28,14 @@ class MemberNotScored(NotFound):
     title = "The member has no scores yet"
 
 
+# Runs in the order "latest" reads them: by as-of day, the last trained of a day first.
+LATEST_FIRST = (InsightRun.as_of.desc(), InsightRun.id.desc())
+
+
 def latest_run(session: Session) -> InsightRun | None:
     """The run of the latest as-of day (the last trained of that day): a run trained later
     for an earlier day, a backfill, does not replace today's scores."""
-    return session.scalars(
-        select(InsightRun).order_by(InsightRun.as_of.desc(), InsightRun.id.desc()).limit(1)
-    ).first()
+    return session.scalars(select(InsightRun).order_by(*LATEST_FIRST).limit(1)).first()
 
 
 def last_trained_on(session: Session) -> date | None:
@@ -59,12 +61,7 @@ def scores_of(
     if not member_ids:
         return {}
     # The latest run as a subquery: an accrual's lookup is one round trip.
-    run_id: Any = (
-        select(InsightRun.id)
-        .order_by(InsightRun.as_of.desc(), InsightRun.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    run_id: Any = select(InsightRun.id).order_by(*LATEST_FIRST).limit(1).scalar_subquery()
     if as_of is not None:
         run_id = _run_as_of(session, as_of)
         if run_id is None:
@@ -92,10 +89,7 @@ _IN_CHUNK = 500
 
 def _run_as_of(session: Session, as_of: date) -> int | None:
     run_id = session.scalar(
-        select(InsightRun.id)
-        .where(InsightRun.as_of <= as_of)
-        .order_by(InsightRun.as_of.desc(), InsightRun.id.desc())
-        .limit(1)
+        select(InsightRun.id).where(InsightRun.as_of <= as_of).order_by(*LATEST_FIRST).limit(1)
     )
     if run_id is not None:
         return int(run_id)

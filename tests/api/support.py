@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from common.clock import SHANGHAI
 from common.errors import Invalid
 from common.sms import last_code_sent
 from crm import normalise_phone
@@ -79,3 +81,10 @@ def self_register(client, body):
     code = sent_code(client, body["phone"]) if isinstance(body.get("phone"), str) else None
     sent = {**body, "verification_code": code} if code is not None else body
     return client.post("/api/v1/members", json=sent)
+
+
+def an_hour_ago_today() -> datetime:
+    """An hour ago in Shanghai, but never yesterday: between 00:00 and 01:00 an hour ago
+    is the day before, and campaigns made for tests start on this time's business day."""
+    current = datetime.now(SHANGHAI).replace(microsecond=0)
+    return max(current - timedelta(hours=1), current.replace(hour=0, minute=0, second=0))

@@ -4,8 +4,7 @@ refuse bad input, award only matching members (single, batch, preview), warn ove
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,17 +14,11 @@ from common.clock import business_date, utcnow
 from common.unit_of_work import transaction
 from crm.adapters.orm import Member
 from crm.insights.orm import InsightRun, MemberScore
+from tests.api.support import an_hour_ago_today as now
 from tests.api.support import each_is_problem, problem, row_counts, self_register
 from warehouse import WarehouseReader, sync_warehouse
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ids = itertools.count(1)
-
-
-def now() -> datetime:
-    """An hour ago, but never yesterday (the campaigns start on this time's business day)."""
-    current = datetime.now(SHANGHAI).replace(microsecond=0)
-    return max(current - timedelta(hours=1), current.replace(hour=0, minute=0, second=0))
 
 
 def campaign(code: str, **changes: object) -> dict[str, object]:

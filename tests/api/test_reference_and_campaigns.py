@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from common.clock import business_date
+from tests.api.support import an_hour_ago_today as now
 from tests.api.support import each_is_problem, problem, row_counts, self_register
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ids = itertools.count(1)
 
 CATEGORY_LABELS = {
@@ -107,14 +106,6 @@ def test_channels_categories_and_business_types(client):
 
 
 # -- campaigns ----------------------------------------------------------------------------
-
-
-def now():
-    """An hour ago, but never yesterday: between 00:00 and 01:00 in Shanghai an hour ago
-    is the day before, and the campaigns below start on this time's business day."""
-    current = datetime.now(SHANGHAI).replace(microsecond=0)
-    midnight = current.replace(hour=0, minute=0, second=0)
-    return max(current - timedelta(hours=1), midnight)
 
 
 def campaign(code="MID-AUTUMN", **changes):
