@@ -28,6 +28,7 @@ from common.unit_of_work import transaction
 from memberhub.backup import create_backup, restore_backup
 from memberhub.operations import prepare_database, run_due_jobs
 from memberhub.wiring import Runtime, build_runtime
+from storefront_api import clearing as clearing_facade
 from storefront_api import prepaid
 from storefront_api.auth import (
     create_api_key,
@@ -318,6 +319,110 @@ def verify() -> None:
             raise click.ClickException(f"ledger breach: {prepaid_breaches[0]}")
         postings = points_engine.queries.posting_count(session)
     click.echo(f"ledger ok: every invariant holds over {postings} postings")
+
+
+@cli.group()
+def clearing() -> None:
+    """Daily clearing and settlement for finance."""
+
+
+@clearing.command("run")
+@click.option(
+    "--date",
+    "day",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="the business day (Asia/Shanghai) to clear",
+)
+@click.option(
+    "--through",
+    default=None,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="clear every day from --date up to and including this one",
+)
+@click.option("--close", is_flag=True, help="lock the day(s) once cleared")
+@click.option("--reason", default=None, help="why finance closes despite mismatches")
+@click.option(
+    "--level",
+    default="outlet",
+    show_default=True,
+    type=click.Choice(clearing_facade.LEVELS),
+    help="institution level of the lines report",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="where to write the CSV reports (default: <var dir>/clearing)",
+)
+def clearing_run(
+    day: Any, through: Any, close: bool, reason: str | None, level: str, out_dir: Path | None
+) -> None:
+    """Clear business days and write their reports (lines, positions, transfers, liability,
+    control-total check) as CSV; a closed day is left as it is."""
+    runtime = _runtime()
+    first = day.date()
+    last = through.date() if through is not None else first
+    if last < first:
+        raise click.BadParameter("must not be before --date", param_hint="'--through'")
+    directory = out_dir or runtime.settings.var_dir / "clearing"
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    results = []
+    for business_day in tqdm(days, desc="clearing", unit="day", disable=len(days) < 2 or None):
+        with transaction(runtime.session_factory) as uow:
+            results.append(
+                clearing_facade.run_day(
+                    uow,
+                    business_day,
+                    actor="cli",
+                    fen_per_point=runtime.settings.fen_per_point,
+                    close=close,
+                    reason=reason,
+                )
+            )
+        with read_session(runtime.session_factory) as session:
+            report = clearing_facade.day_report(session, business_day, level)
+        clearing_facade.write_reports(report, directory)
+    for result in results:
+        click.echo(result.message)
+    click.echo(f"reports in {directory}")
+
+
+@clearing.command("journal")
+@click.option(
+    "--month",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m"]),
+    help="the month (YYYY-MM) whose closed days to book",
+)
+@click.option(
+    "--out",
+    "out_file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="the CSV file to write (default: <var dir>/clearing/journal-<month>.csv)",
+)
+def clearing_journal(month: Any, out_file: Path | None) -> None:
+    """Write the month's accounting journal (debit and credit per account) as CSV; it
+    books the closed days and names the days that are not closed."""
+    runtime = _runtime()
+    with read_session(runtime.session_factory) as session:
+        journal = clearing_facade.monthly_journal(session, month.date(), today())
+    path = out_file or runtime.settings.var_dir / "clearing" / f"journal-{journal.month}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(clearing_facade.journal_csv(journal), encoding="utf-8")
+    click.echo(
+        f"journal {journal.month}: {len(journal.closed_days)} closed days, "
+        f"{len(journal.lines)} account lines, debit {journal.debit_fen:,} fen = "
+        f"credit {journal.credit_fen:,} fen -> {path}"
+    )
+    if journal.not_closed:
+        missing = ", ".join(str(day) for day in journal.not_closed[:5])
+        more = len(journal.not_closed) - 5
+        click.echo(
+            f"not closed (not booked): {missing}" + (f" and {more} more" if more > 0 else "")
+        )
 
 
 @cli.group()

@@ -12,6 +12,7 @@ import points_engine.adapters.orm
 import storefront_api.auth.orm
 import storefront_api.bills.orm
 import storefront_api.catalogue.orm
+import storefront_api.clearing.orm
 import storefront_api.mail.orm
 import storefront_api.orders.orm
 import storefront_api.pickup.orm

@@ -2,7 +2,7 @@
 
 from common.codes import BUSINESS_TYPES, REWARD_KINDS
 from common.idempotency import Written
-from points_engine import queries
+from points_engine import movements, queries
 from points_engine.commands import (
     AccrualCommand,
     AccrualLine,
@@ -135,6 +135,7 @@ __all__ = [
     "list_rule_versions",
     "load_ledger_reference",
     "merge_member_accounts",
+    "movements",
     "open_accounts_for_members",
     "open_member_accounts",
     "pause_campaign",

@@ -25,7 +25,7 @@ from common.errors import Conflict, DomainError
 from common.organisation import list_institutions
 from common.settings import load_settings
 from common.unit_of_work import transaction
-from memberhub.demo import ordering, post_office, sales, seasons, summary
+from memberhub.demo import finance, ordering, post_office, sales, seasons, summary
 from memberhub.demo.people import (
     COUNTER_OUTLET,
     OFFER_PULL,
@@ -212,7 +212,8 @@ def _generate(
     demo = next(p for p in people if p.password is not None)
     with read_session(factory) as session:
         balance = points_engine.queries.points_summary(session, demo.member_id, last)
-    return summary.lines(world, postings, report, staff, keys, demo, balance, base_url)
+    books = finance.close_books(runtime, last, runtime.settings.var_dir / "clearing")
+    return [*summary.lines(world, postings, report, staff, keys, demo, balance, base_url), books]
 
 
 def _world(

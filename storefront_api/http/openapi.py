@@ -71,6 +71,15 @@ PATH_PARAMETERS: dict[str, dict[str, str]] = {
     "username": {"pattern": r"^[a-z][a-z0-9_.-]{2,63}$", "description": "the staff login"},
     "sku": {"pattern": _FREE_CODE, "description": "the product's SKU"},
     "code": {"pattern": _FREE_CODE, "description": "the campaign's code"},
+    "business_date": {
+        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        "description": "the business day as YYYY-MM-DD (Asia/Shanghai)",
+    },
+    "month": {"pattern": r"^[0-9]{4}-[0-9]{2}$", "description": "the month as YYYY-MM"},
+    "report_name": {
+        "pattern": r"^(lines|positions|transfers|liability|mismatches)$",
+        "description": "which report of the day",
+    },
     "segment_code": {
         "pattern": r"^[a-z][a-z0-9_]{0,31}$",
         "description": "the segment's code, as GET /segments lists them",

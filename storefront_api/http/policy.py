@@ -219,6 +219,17 @@ POLICY: dict[str, Rule] = {
     "reference.stop_campaign": staff(*MARKETING),
     "reference.simulate_proposed_campaign": staff(*MARKETING, audit=False),
     "reference.simulate_existing_campaign": staff(*MARKETING, audit=False),
+    # -- daily clearing --------------------------------------------------------------
+    "clearing.run_clearing": staff(*FINANCE),
+    "clearing.get_run": staff(*FINANCE, audit=False),
+    "clearing.download_report": staff(*FINANCE, audit=False),
+    "clearing.download_journal": staff(*FINANCE, audit=False),
+    # A channel reports its own sales; a key bound to an outlet only for that outlet.
+    "clearing.submit_control_total": Rule(
+        channels=CHANNELS,
+        scope=(Scope.INSTITUTION,),
+        target=Target("institution", "institution_code", in_body=True),
+    ),
     # -- segments and member scores (crm.insights) -----------------------------------
     "segments.list_segments": staff(*MARKETING),
     "segments.segment_members": staff(*MARKETING, personal=("phone", "name")),

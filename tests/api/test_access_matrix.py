@@ -91,6 +91,10 @@ class Facts:
     only_for_channel: str | None = None
 
 
+# A past day: clearing it (and reading it back) must not depend on the test's order.
+CLEARED_DAY = "2026-01-05"
+
+
 @dataclass
 class Case:
     """One request: where, what, and the facts of the object it names (if any)."""
@@ -570,6 +574,28 @@ def cases(operation: Operation, w: World) -> list[Case]:
         "reference.stop_campaign": [Case("", "post", f"/api/v1/campaigns/{w.campaign}/stop")],
         "reference.simulate_existing_campaign": [
             Case("", "post", f"/api/v1/campaigns/{w.campaign}/simulate", lambda: {})
+        ],
+        "clearing.run_clearing": [
+            Case("", "post", "/api/v1/clearing/runs", lambda: {"business_date": CLEARED_DAY})
+        ],
+        "clearing.get_run": [Case("", "get", f"/api/v1/clearing/runs/{CLEARED_DAY}")],
+        "clearing.download_report": [
+            Case("", "get", f"/api/v1/clearing/runs/{CLEARED_DAY}/reports/lines")
+        ],
+        "clearing.download_journal": [Case("", "get", "/api/v1/clearing/journal/2026-01")],
+        "clearing.submit_control_total": [
+            Case(
+                "",
+                "post",
+                "/api/v1/clearing/control-totals",
+                lambda: {
+                    "business_date": CLEARED_DAY,
+                    "institution_code": OUTLET_A,
+                    "sales": 0,
+                    "amount_fen": 0,
+                },
+                institution_a,
+            )
         ],
         "segments.list_segments": [Case("", "get", "/api/v1/segments")],
         "segments.segment_members": [Case("", "get", "/api/v1/segments/champions/members")],

@@ -41,9 +41,10 @@ from memberhub.cli import cli, main
 from memberhub.models import metadata
 from memberhub.schema import current_revision, known_revisions, upgrade
 from memberhub.wiring import Runtime
+from storefront_api import clearing
 from storefront_api.auth import create_staff_user, open_staff_session
 from tests.conftest import IS_POSTGRES, empty_database
-from tests.integration.test_demo import _generate
+from tests.integration.test_demo import END, _generate
 from tests.integration.test_ledger_services import register
 
 IDEMPOTENCY = metadata.tables["common_idempotency"]
@@ -68,9 +69,30 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
         engine = make_engine(normalise_database_url(url))
         _add_security_records(engine, var)
         _add_member_scores(engine)
+        _add_clearing(engine)
         warehouse.sync_warehouse(engine, var / "warehouse.duckdb")
         yield Source(url, engine, var / "warehouse.duckdb")
         engine.dispose()
+
+
+def _add_clearing(engine: Engine) -> None:
+    """Cleared days of the history's last week (the first closed despite a channel's
+    control total that does not match), so every clearing table has rows."""
+    factory = make_session_factory(engine)
+    first = END - timedelta(days=6)
+    with transaction(factory) as uow:
+        command = clearing.ControlTotalCommand(first, "SH", 1, 100, ("WEB-1",))
+        clearing.submit_control_total(uow, command, channel="web", actor="channel:web:test")
+    for offset in range(7):
+        with transaction(factory) as uow:
+            clearing.run_day(
+                uow,
+                first + timedelta(days=offset),
+                actor="staff:finance",
+                fen_per_point=1,
+                close=offset < 6,
+                reason="test: the web channel's total is made up",
+            )
 
 
 def _add_member_scores(engine: Engine) -> None:

@@ -653,3 +653,25 @@ def test_postgres_demo_fills_an_empty_database_and_refuses_one_in_use(
             assert session.scalar(text("SELECT COUNT(*) FROM crm_member")) == 5
     finally:
         runtime.engine.dispose()
+
+
+def test_the_demo_closes_its_books_and_finance_sees_the_lost_till_sale(
+    demo: Demo, client: FlaskClient
+) -> None:
+    [line] = [line for line in demo.lines if line.startswith("clearing")]
+    assert "14 days cleared to 2026-02-27 (13 closed)" in line, line
+    assert "(1 mismatch, explained, on 2026-02-24)" in line, line
+    finance = next(f for f in _field(demo.lines, "staff") if f[1] == "finance")
+    token = client.post(
+        "/api/v1/auth/staff-token", json={"username": finance[0], "password": finance[2]}
+    ).json["access_token"]  # type: ignore[index]
+    headers = {"Authorization": f"Bearer {token}"}
+    day = client.get("/api/v1/clearing/runs/2026-02-24", headers=headers).json
+    assert day["status"] == "closed" and day["balanced"], day
+    assert "till lost one sale" in day["close_reason"]
+    [lost] = [m for m in day["mismatches"] if m["status"] == "mismatch"]
+    assert len(lost["extra"]) == 1 and lost["missing"] == []
+    assert lost["cleared_sales"] == lost["reported_sales"] + 1
+    yesterday = client.get("/api/v1/clearing/runs/2026-02-27", headers=headers).json
+    assert yesterday["status"] == "open"
+    assert (demo.var / "clearing" / "2026-02-27" / "transfers.csv").exists()

@@ -1,0 +1,57 @@
+"""Daily clearing facade: clear and close a business day, control totals, day reports."""
+
+from storefront_api.clearing.domain import (
+    DayClosed,
+    DayNotRun,
+    PointsFlow,
+    Position,
+    Transfer,
+    UnexplainedMismatches,
+    net_positions,
+    transfer_instructions,
+)
+from storefront_api.clearing.reports import (
+    LEVELS,
+    REPORTS,
+    DayReport,
+    MonthlyJournal,
+    day_report,
+    journal_csv,
+    monthly_journal,
+    report_csv,
+    write_reports,
+)
+from storefront_api.clearing.services import (
+    ClearingRun,
+    ControlTotalCommand,
+    Mismatch,
+    mismatches,
+    run_day,
+    submit_control_total,
+)
+
+__all__ = [
+    "LEVELS",
+    "REPORTS",
+    "ClearingRun",
+    "ControlTotalCommand",
+    "DayClosed",
+    "DayNotRun",
+    "DayReport",
+    "Mismatch",
+    "MonthlyJournal",
+    "PointsFlow",
+    "Position",
+    "Transfer",
+    "UnexplainedMismatches",
+    "day_report",
+    "journal_csv",
+    "mismatches",
+    "monthly_journal",
+    "net_positions",
+    "report_csv",
+    "run_day",
+    "submit_control_total",
+    "transfer_instructions",
+    "write_reports",
+]

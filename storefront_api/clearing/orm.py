@@ -1,0 +1,123 @@
+"""Typed ORM models of daily clearing (tables `storefront_clearing_*`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from common.db import Base, BigId, intpk, json_value, utc_datetime
+
+
+class ClearingDay(Base):
+    """A cleared business day: open (may be run again) or closed (locked)."""
+
+    __tablename__ = "storefront_clearing_day"
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    runs: Mapped[int] = mapped_column(Integer, default=1)
+    run_at: Mapped[utc_datetime]
+    run_by: Mapped[str] = mapped_column(String(120))
+    fen_per_point: Mapped[int] = mapped_column(Integer)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(120))
+    close_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class ClearingEntry(Base):
+    """Which cleared day took each money or points movement: each one exactly once."""
+
+    __tablename__ = "storefront_clearing_entry"
+    __table_args__ = (UniqueConstraint("source_kind", "source_id"),)
+
+    id: Mapped[intpk]
+    source_kind: Mapped[str] = mapped_column(String(16))  # sale, refund, posting
+    source_id: Mapped[int] = mapped_column(BigId)
+    business_date: Mapped[date] = mapped_column(Date)  # the day it happened
+    cleared_on: Mapped[date] = mapped_column(
+        Date, ForeignKey("storefront_clearing_day.business_date"), index=True
+    )
+
+
+class ClearingLine(Base):
+    __tablename__ = "storefront_clearing_line"
+
+    id: Mapped[intpk]
+    cleared_on: Mapped[date] = mapped_column(
+        Date, ForeignKey("storefront_clearing_day.business_date"), index=True
+    )
+    institution_code: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    business_type: Mapped[str] = mapped_column(String(32))
+    # Set on the adjustment line of events that arrived after their own day was closed.
+    original_date: Mapped[date | None] = mapped_column(Date)
+    sales: Mapped[int] = mapped_column(Integer)
+    gross_fen: Mapped[int] = mapped_column(BigInteger)
+    refunds: Mapped[int] = mapped_column(Integer)
+    refunds_fen: Mapped[int] = mapped_column(BigInteger)
+    net_fen: Mapped[int] = mapped_column(BigInteger)
+    points_issued: Mapped[int] = mapped_column(BigInteger)
+    points_reversed: Mapped[int] = mapped_column(BigInteger)
+    points_redeemed: Mapped[int] = mapped_column(BigInteger)
+    points_expired: Mapped[int] = mapped_column(BigInteger)
+    points_adjusted: Mapped[int] = mapped_column(BigInteger)
+
+
+class ClearingPosition(Base):
+    __tablename__ = "storefront_clearing_position"
+
+    id: Mapped[intpk]
+    cleared_on: Mapped[date] = mapped_column(
+        Date, ForeignKey("storefront_clearing_day.business_date"), index=True
+    )
+    institution_code: Mapped[str] = mapped_column(String(32))
+    money_fen: Mapped[int] = mapped_column(BigInteger)
+    points_cost_fen: Mapped[int] = mapped_column(BigInteger)
+    net_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class ClearingTransfer(Base):
+    __tablename__ = "storefront_clearing_transfer"
+
+    id: Mapped[intpk]
+    cleared_on: Mapped[date] = mapped_column(
+        Date, ForeignKey("storefront_clearing_day.business_date"), index=True
+    )
+    payer: Mapped[str] = mapped_column(String(32))
+    payee: Mapped[str] = mapped_column(String(32))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class ClearingLiability(Base):
+    """Points members held when the day was (last) run, by the institution that issued
+    them: a closed day keeps the figures it was closed with."""
+
+    __tablename__ = "storefront_clearing_liability"
+
+    id: Mapped[intpk]
+    cleared_on: Mapped[date] = mapped_column(
+        Date, ForeignKey("storefront_clearing_day.business_date"), index=True
+    )
+    institution_code: Mapped[str] = mapped_column(String(32))
+    points: Mapped[int] = mapped_column(BigInteger)
+
+
+class ControlTotal(Base):
+    """A channel's own count and amount of its sales at one institution on one day."""
+
+    __tablename__ = "storefront_clearing_control_total"
+    __table_args__ = (UniqueConstraint("business_date", "channel", "institution_code"),)
+
+    id: Mapped[intpk]
+    business_date: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(32))
+    institution_code: Mapped[str] = mapped_column(String(32))
+    sales: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    # The channel's transaction ids (external ids), when it sent them: mismatches then
+    # name the missing and extra transactions.
+    transaction_ids: Mapped[json_value | None]
+    submitted_at: Mapped[utc_datetime]
+    submitted_by: Mapped[str] = mapped_column(String(120))
