@@ -131,7 +131,8 @@ def run_demo(
         raise ValueError("members and days must be at least 1")
     settings = load_settings()
     _delete_sqlite_database(settings.database_url)
-    runtime = build_runtime(settings)
+    # A SQLite file is deleted above and regenerated from the seed: nothing to keep safe.
+    runtime = build_runtime(settings, scratch_sqlite=settings.is_sqlite)
     try:
         _refuse_database_in_use(runtime)
         # The warehouse is derived from the operational database; a stale one would not match.
