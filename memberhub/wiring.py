@@ -36,9 +36,10 @@ class Runtime:
     session_factory: sessionmaker[Session]
 
 
-def build_runtime(settings: Settings | None = None) -> Runtime:
+def build_runtime(settings: Settings | None = None, *, scratch_sqlite: bool = False) -> Runtime:
+    """`scratch_sqlite`: see common.db.make_engine; only for a database made to throw away."""
     settings = settings or load_settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, scratch_sqlite=scratch_sqlite)
     return Runtime(settings, engine, make_session_factory(engine))
 
 
