@@ -92,6 +92,13 @@ def member_numbers(session: Session, limit: int) -> list[str]:
     )
 
 
+def member_no_of(session: Session, member_id: int) -> str:
+    member_no = session.scalar(select(Member.member_no).where(Member.id == member_id))
+    if member_no is None:
+        raise UnknownMember(f"unknown member id {member_id}")
+    return member_no
+
+
 def member_ids_merged_into(session: Session, member_id: int) -> list[int]:
     """The member's id and the ids of every member merged into it, directly or in a chain.
 

@@ -17,6 +17,7 @@ import duckdb
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
+import crm
 import points_engine
 import warehouse as warehouse_facade
 from common import audit
@@ -29,6 +30,7 @@ from memberhub.backup import create_backup, restore_backup
 from memberhub.operations import prepare_database, run_due_jobs
 from memberhub.wiring import Runtime, build_runtime
 from storefront_api import clearing as clearing_facade
+from storefront_api import partners as partners_facade
 from storefront_api import prepaid
 from storefront_api.auth import (
     create_api_key,
@@ -423,6 +425,60 @@ def clearing_journal(month: Any, out_file: Path | None) -> None:
         click.echo(
             f"not closed (not booked): {missing}" + (f" and {more} more" if more > 0 else "")
         )
+
+
+@cli.group("partners")
+def partners_group() -> None:
+    """Partner exchange files: the daily settlement out, the partner's answer in."""
+
+
+@partners_group.command("settle")
+@click.option("--partner", "partner_code", required=True, help="the partner's code, e.g. MU")
+@click.option(
+    "--date",
+    "day",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="the business day whose exchange lines to send",
+)
+@click.option(
+    "--out",
+    "out_file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="the CSV file (default: <var dir>/partners/<partner>-<date>.csv)",
+)
+def partners_settle(partner_code: str, day: Any, out_file: Path | None) -> None:
+    """Write the day's settlement file for a partner; its lines are marked sent."""
+    runtime = _runtime()
+    business_day = day.date()
+    with transaction(runtime.session_factory) as uow:
+        text = partners_facade.settlement_file(uow, partner_code, business_day)
+    path = out_file or runtime.settings.var_dir / "partners" / f"{partner_code}-{business_day}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"{len(text.splitlines()) - 1} lines for {partner_code} on {business_day} -> {path}")
+
+
+@partners_group.command("acknowledge")
+@click.option("--partner", "partner_code", required=True, help="the partner's code, e.g. MU")
+@click.option(
+    "--file",
+    "answer_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="the partner's CSV: exchange_no,result,reason (result settled or rejected)",
+)
+def partners_acknowledge(partner_code: str, answer_file: Path) -> None:
+    """Apply a partner's answers, all or none; rejected lines give the points back."""
+    runtime = _runtime()
+    answers = partners_facade.parse_acknowledgement(answer_file.read_text(encoding="utf-8"))
+    with transaction(runtime.session_factory) as uow:
+        done = partners_facade.acknowledge(uow, crm.CrmMemberDirectory(), partner_code, answers)
+    click.echo(
+        f"{partner_code}: {done.settled} settled, {done.rejected} rejected "
+        f"({done.points_returned} points back to their lots), {done.unchanged} already answered"
+    )
 
 
 @cli.group()

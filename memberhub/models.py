@@ -15,6 +15,7 @@ import storefront_api.catalogue.orm
 import storefront_api.clearing.orm
 import storefront_api.mail.orm
 import storefront_api.orders.orm
+import storefront_api.partners.orm
 import storefront_api.pickup.orm
 import storefront_api.prepaid.orm
 import storefront_api.subscriptions.orm

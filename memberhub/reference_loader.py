@@ -10,7 +10,7 @@ import points_engine
 from common.organisation import BusinessType, Category, Channel, Institution
 from common.unit_of_work import transaction
 from memberhub import reference_data as data
-from storefront_api import bills, catalogue, subscriptions
+from storefront_api import bills, catalogue, partners, subscriptions
 
 
 def load_reference_data(session_factory: sessionmaker[Session]) -> None:
@@ -50,3 +50,5 @@ def load_reference_data(session_factory: sessionmaker[Session]) -> None:
         catalogue.load_products(uow, catalogue.PRODUCTS)
     with transaction(session_factory) as uow:
         bills.load_billers(uow)
+    with transaction(session_factory) as uow:
+        partners.load_partners(uow)

@@ -66,6 +66,7 @@ from points_engine.services.jobs import (
     release_due_pending,
     schedule_release,
 )
+from points_engine.services.partners import credit_from_partner, ensure_partner_reward
 from points_engine.services.redemption import (
     add_reward,
     cancel_redemption,
@@ -127,7 +128,9 @@ __all__ = [
     "campaign_view",
     "cancel_redemption",
     "create_campaign",
+    "credit_from_partner",
     "due_pending_lots",
+    "ensure_partner_reward",
     "expire_due_lots",
     "find_breaches",
     "history_window",

@@ -35,6 +35,7 @@ CLEARED_POSTINGS = (
     PostingType.REDEMPTION_CANCEL.value,
     PostingType.EXPIRY.value,
     PostingType.ADJUSTMENT.value,
+    PostingType.PARTNER_IN.value,
 )
 # Where the lines of movements without a purchase of their own are booked.
 SYSTEM_CHANNEL = "system"

@@ -223,3 +223,14 @@ def campaign_awards(session: Session, code: str) -> dict[int, int]:
         .where(orm.Campaign.code == code)
     ).all()
     return {int(member_id): int(points) for member_id, points in rows}
+
+
+def richest_members(session: Session, limit: int) -> list[tuple[int, int]]:
+    """(member id, available points) of the members holding the most points."""
+    rows = session.execute(
+        select(orm.Account.member_id, orm.Account.balance)
+        .where(orm.Account.kind == "member", orm.Account.status == "open")
+        .order_by(orm.Account.balance.desc(), orm.Account.member_id)
+        .limit(limit)
+    ).all()
+    return [(int(member_id), int(balance)) for member_id, balance in rows if member_id]

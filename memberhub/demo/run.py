@@ -26,7 +26,15 @@ from common.errors import Conflict, DomainError
 from common.organisation import list_institutions
 from common.settings import load_settings
 from common.unit_of_work import transaction
-from memberhub.demo import finance, ordering, post_office, sales, seasons, summary
+from memberhub.demo import (
+    finance,
+    ordering,
+    partner_exchange,
+    post_office,
+    sales,
+    seasons,
+    summary,
+)
 from memberhub.demo.people import (
     COUNTER_OUTLET,
     OFFER_PULL,
@@ -221,8 +229,10 @@ def _generate(
     demo = next(p for p in people if p.password is not None)
     with read_session(factory) as session:
         balance = points_engine.queries.points_summary(session, demo.member_id, last)
+    exchanges = partner_exchange.exchange_with_partners(runtime, last)
     books = finance.close_books(runtime, last, runtime.settings.var_dir / "clearing")
-    return [*summary.lines(world, postings, report, staff, keys, demo, balance, base_url), books]
+    printed = summary.lines(world, postings, report, staff, keys, demo, balance, base_url)
+    return [*printed, exchanges, books]
 
 
 def _world(

@@ -35,6 +35,7 @@ class PostingType(StrEnum):
     MERGE = "merge"
     ADJUSTMENT = "adjustment"
     BUDGET = "budget"
+    PARTNER_IN = "partner_in"  # points a member bought in from a partner's programme
 
 
 class LotStatus(StrEnum):

@@ -173,12 +173,14 @@ def pay_with_points(
     channel: str | None,
     field: str = "payment.points",
     as_of: date | None = None,
+    reward_code: str = ORDER_POINTS_REWARD,
 ) -> str:
     """Spend points as part of an order's payment (FIFO by expiry); returns the redemption number.
 
-    Recorded as a redemption of the hidden ORDER-POINTS reward, so `cancel_redemption`
-    gives the points back to the lots they came from. Raises
-    PointsDebtOutstanding, InsufficientPoints (naming `field`).
+    Recorded as a redemption of the hidden ORDER-POINTS reward (or of `reward_code`: a
+    partner's, for points exchanged into its currency), so `cancel_redemption` gives the
+    points back to the lots they came from. Raises PointsDebtOutstanding,
+    InsufficientPoints (naming `field`).
     """
     session = uow.session
     book = LedgerBook(session)
@@ -195,12 +197,18 @@ def pay_with_points(
             f"{points} points needed, {spendable} available",
             Invalid.field(field, f"{points} points needed, {spendable} available").errors,
         )
+    kind = "voucher"
+    if reward_code != ORDER_POINTS_REWARD:
+        reward = session.get(orm.Reward, reward_code)
+        if reward is None:
+            raise UnknownReward(f"unknown reward {reward_code!r}")
+        kind = reward.kind
     takes, short = book.take_from_lots(lots, points)
     assert short == 0
     redemption = orm.Redemption(
         redemption_no=public_id("RD"),
         member_id=member_id,
-        reward_code=ORDER_POINTS_REWARD,
+        reward_code=reward_code,
         quantity=points,
         points_spent=points,
         cash_fen=cash_fen,
@@ -218,11 +226,11 @@ def pay_with_points(
         txn_id=new_txn_id(),
         type=PostingType.REDEMPTION,
         source=accounts.available,
-        target=book.system_account(*reward_account(ORDER_POINTS_REWARD, "voucher")),
+        target=book.system_account(*reward_account(reward_code, kind)),
         points=points,
         reference=f"redemption:{redemption.redemption_no}",
         occurred_at=redemption.created_at,
-        breakdown={"reward_code": ORDER_POINTS_REWARD, "order": reference},
+        breakdown={"reward_code": reward_code, "for": reference},
     )
     session.flush()
     return redemption.redemption_no

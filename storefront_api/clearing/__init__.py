@@ -2,6 +2,7 @@
 
 from storefront_api.clearing.domain import (
     DayClosed,
+    DayNotBegun,
     DayNotRun,
     PointsFlow,
     Position,
@@ -36,6 +37,7 @@ __all__ = [
     "ClearingRun",
     "ControlTotalCommand",
     "DayClosed",
+    "DayNotBegun",
     "DayNotRun",
     "DayReport",
     "Mismatch",

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from common.errors import Conflict, RuleViolation
+from common.errors import Conflict, Invalid, RuleViolation
 
 
 class DayClosed(Conflict):
@@ -29,6 +29,13 @@ class DayClosed(Conflict):
 class DayNotRun(Conflict):
     code = "clearing-day-not-run"
     title = "The business day has not been cleared yet"
+
+
+class DayNotBegun(Invalid):
+    """A business day after today: a rule of the clock, not of the request's shape."""
+
+    code = "date-in-the-future"
+    title = "The business day has not begun"
 
 
 class UnexplainedMismatches(RuleViolation):

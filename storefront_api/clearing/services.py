@@ -26,6 +26,7 @@ from common.organisation import institution_codes
 from common.unit_of_work import UnitOfWork
 from storefront_api.clearing.domain import (
     DayClosed,
+    DayNotBegun,
     LineKey,
     LineTotals,
     PointsFlow,
@@ -167,7 +168,10 @@ def _locked_day(session: Session, day: date, actor: str, now: datetime) -> Clear
 
 def _check_date(day: date) -> None:
     if day > business_date(utcnow()):
-        raise Invalid.field("business_date", "cannot clear a day that has not begun")
+        raise DayNotBegun(
+            f"business_date: {day} has not begun",
+            Invalid.field("business_date", "cannot be after today").errors,
+        )
 
 
 def _count_lines(session: Session, day: date) -> int:
@@ -241,7 +245,7 @@ def _clear(session: Session, day: date, fen_per_point: int) -> tuple[int, int, i
             LineKey(where.institution_code, where.channel, where.business_type, original_date)
         ]
         points = int(row.points)
-        if row.type == "accrual":
+        if row.type in ("accrual", "partner_in"):
             line.points_issued += points
         elif row.type == "reversal":
             line.points_reversed -= points

@@ -3,13 +3,14 @@ their reports; channels submit their control totals."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask import Blueprint, Response
 
 from common.clock import today
 from common.db import read_session
-from common.errors import Invalid
+from common.errors import Invalid, NotFound
 from common.unit_of_work import run_in_transaction
 from storefront_api import clearing
 from storefront_api.http.clearing_schemas import (
@@ -25,13 +26,19 @@ from storefront_api.http.routing import json_response, route
 from storefront_api.http.security import channel_caller, staff_caller
 
 blueprint = Blueprint("clearing", __name__, url_prefix="/api/v1")
+DATE_PATTERN = r"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+MONTH_PATTERN = r"[1-9][0-9]{3}-(0[1-9]|1[0-2])"
 
 
 def _business_date(text: str) -> date:
+    """A date of the path; one the pattern admits but the calendar has not (30 February)
+    names no day, so nothing is there: 404."""
+    if not re.fullmatch(DATE_PATTERN, text):
+        raise Invalid.field("business_date", "a date as YYYY-MM-DD")
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise Invalid.field("business_date", "a date as YYYY-MM-DD") from None
+        raise NotFound(f"there is no day {text}") from None
 
 
 @route(
@@ -80,7 +87,7 @@ def run_clearing(body: ClearingRunIn) -> Response:
     summary="A cleared day: lines, net positions, transfers, liability, control-total check",
     query=ReportQuery,
     responses={200: ClearingDayOut},
-    errors=(404, 409),
+    errors=(404, 409, 422),
 )
 def get_run(business_date: str, query: ReportQuery) -> Response:
     day = _business_date(business_date)
@@ -119,7 +126,7 @@ def get_run(business_date: str, query: ReportQuery) -> Response:
     "mismatches); fen and points as integers",
     query=ReportQuery,
     responses={200: None},
-    errors=(404, 409),
+    errors=(404, 409, 422),
     media_type="text/csv",
 )
 def download_report(business_date: str, report_name: str, query: ReportQuery) -> Response:
@@ -180,14 +187,13 @@ def submit_control_total(body: ControlTotalIn) -> Response:
     summary="The month's accounting journal as CSV: debit and credit per account and "
     "sub-account over its closed days (headers name the closed and the missing days)",
     responses={200: None},
-    errors=(409, 422),
+    errors=(404, 409, 422),
     media_type="text/csv",
 )
 def download_journal(month: str) -> Response:
-    try:
-        first = date.fromisoformat(f"{month}-01")
-    except ValueError:
-        raise Invalid.field("month", "a month as YYYY-MM") from None
+    if not re.fullmatch(MONTH_PATTERN, month):
+        raise Invalid.field("month", "a month as YYYY-MM")
+    first = date.fromisoformat(f"{month}-01")
     with read_session(api_context().session_factory) as session:
         journal = clearing.monthly_journal(session, first, today())
     response = Response(clearing.journal_csv(journal), mimetype="text/csv")

@@ -15,7 +15,10 @@ ReportName = Literal["lines", "positions", "transfers", "liability", "mismatches
 
 
 class ClearingRunIn(Strict):
-    business_date: date = Field(description="the Asia/Shanghai business day to clear")
+    business_date: date = Field(
+        description="the Asia/Shanghai business day to clear, not after today (else "
+        "date-in-the-future)"
+    )
     close: bool = Field(default=False, description="lock the day once cleared")
     reason: (
         Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NO_NUL)] | None
@@ -114,7 +117,7 @@ class ClearingDayOut(Open):
 
 
 class ControlTotalIn(Strict):
-    business_date: date
+    business_date: date = Field(description="not after today (else date-in-the-future)")
     institution_code: Text32
     sales: Annotated[int, Field(ge=0, le=10_000_000), INTEGRAL]
     amount_fen: Annotated[int, Field(ge=0, le=10**14), INTEGRAL]

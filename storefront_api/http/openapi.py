@@ -72,10 +72,12 @@ PATH_PARAMETERS: dict[str, dict[str, str]] = {
     "sku": {"pattern": _FREE_CODE, "description": "the product's SKU"},
     "code": {"pattern": _FREE_CODE, "description": "the campaign's code"},
     "business_date": {
-        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-        "description": "the business day as YYYY-MM-DD (Asia/Shanghai)",
+        "pattern": r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        "description": "the business day as YYYY-MM-DD (Asia/Shanghai); a date the calendar "
+        "does not have (30 February) is 404",
     },
-    "month": {"pattern": r"^[0-9]{4}-[0-9]{2}$", "description": "the month as YYYY-MM"},
+    "exchange_no": {"pattern": _PUBLIC_NO, "description": "the exchange line's number"},
+    "month": {"pattern": r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$", "description": "the month as YYYY-MM"},
     "report_name": {
         "pattern": r"^(lines|positions|transfers|liability|mismatches)$",
         "description": "which report of the day",

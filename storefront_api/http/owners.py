@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 import crm
 import points_engine
 from common.ownership import Owner
-from storefront_api import bills, orders, prepaid, subscriptions
+from storefront_api import bills, orders, partners, prepaid, subscriptions
 from storefront_api.auth import ChannelPrincipal, Principal
 
 Resolver = Callable[[Session, Any, Principal | None], Owner | None]
@@ -57,6 +57,7 @@ RESOLVERS: dict[str, Resolver] = {
     "card_charge": _keyed(prepaid.queries.charge_owner),
     "bill_payment": _keyed(bills.payment_owner),
     "subscription": _keyed(subscriptions.subscription_owner),
+    "partner_exchange": _keyed(partners.exchange_owner),
     "institution": _institution,
 }
 

@@ -219,6 +219,19 @@ POLICY: dict[str, Rule] = {
     "reference.stop_campaign": staff(*MARKETING),
     "reference.simulate_proposed_campaign": staff(*MARKETING, audit=False),
     "reference.simulate_existing_campaign": staff(*MARKETING, audit=False),
+    # -- partner exchange ------------------------------------------------------------
+    "partners.list_partners": anyone(),
+    "partners.exchange_out": Rule(member=True, channels=SERVING, target=MEMBER_BODY),
+    # Finance books what a partner's file says its members bought in (a channel key is
+    # not bound to one partner, so no key may credit a partner's points).
+    "partners.exchange_in": staff(*FINANCE),
+    "partners.get_exchange": Rule(
+        member=True,
+        channels=SERVING,
+        scope=(Scope.CREATOR,),
+        staff=FINANCE,
+        target=Target("partner_exchange", "exchange_no"),
+    ),
     # -- daily clearing --------------------------------------------------------------
     "clearing.run_clearing": staff(*FINANCE),
     "clearing.get_run": staff(*FINANCE, audit=False),

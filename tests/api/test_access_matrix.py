@@ -120,6 +120,7 @@ class World:
     charge_no: str = ""
     payments: dict[str, str] = field(default_factory=dict)
     subscription_no: str = ""
+    exchange_no: str = ""
     tracking_no: str = ""
     bill: dict[str, Any] = field(default_factory=dict)
     campaign: str = ""
@@ -303,6 +304,14 @@ def world(app, client, db, auth, staff_token) -> World:
             headers=keys["hotline key"],
         )
     )["subscription_no"]
+    # Points exchanged into airline miles for member A at the hotline.
+    w.exchange_no = ok(
+        client.post(
+            "/api/v1/partner-exchanges",
+            json=exchange_body(w.member_a),
+            headers=keys["hotline key"],
+        )
+    )["exchange_no"]
     w.tracking_no = tracking_number()
     ok(client.post("/api/v1/mailings", json=mailing_body(w, w.tracking_no), headers=counter))
     w.campaign = "MATRIX-CAMPAIGN"
@@ -313,6 +322,16 @@ def world(app, client, db, auth, staff_token) -> World:
     with transaction(db.session_factory) as uow:
         w.key_ids = [create_api_key(uow, "web", None).split("_")[1] for _ in range(2)]
     return w
+
+
+def exchange_body(member_no: str) -> dict[str, Any]:
+    return {
+        "external_id": uid("PX"),
+        "member_no": member_no,
+        "partner_code": "MU",
+        "points": 1_000,
+        "partner_member_no": "MU12345678",
+    }
 
 
 def subscription_body(member_no: str) -> dict[str, Any]:
@@ -574,6 +593,34 @@ def cases(operation: Operation, w: World) -> list[Case]:
         "reference.stop_campaign": [Case("", "post", f"/api/v1/campaigns/{w.campaign}/stop")],
         "reference.simulate_existing_campaign": [
             Case("", "post", f"/api/v1/campaigns/{w.campaign}/simulate", lambda: {})
+        ],
+        "partners.list_partners": [Case("", "get", "/api/v1/partners")],
+        "partners.exchange_out": [
+            Case(
+                "", "post", "/api/v1/partner-exchanges", lambda: exchange_body(w.member_a), member_a
+            )
+        ],
+        "partners.exchange_in": [
+            Case(
+                "",
+                "post",
+                "/api/v1/partner-exchanges/inbound",
+                lambda: {
+                    "external_id": uid("BANK"),
+                    "member_no": w.member_a,
+                    "partner_code": "PSBC",
+                    "partner_points": 100,
+                    "partner_member_no": "62170000",
+                },
+            )
+        ],
+        "partners.get_exchange": [
+            Case(
+                "",
+                "get",
+                f"/api/v1/partner-exchanges/{w.exchange_no}",
+                facts=Facts("A", "hotline", None),
+            )
         ],
         "clearing.run_clearing": [
             Case("", "post", "/api/v1/clearing/runs", lambda: {"business_date": CLEARED_DAY})

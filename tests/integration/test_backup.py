@@ -41,7 +41,7 @@ from memberhub.cli import cli, main
 from memberhub.models import metadata
 from memberhub.schema import current_revision, known_revisions, upgrade
 from memberhub.wiring import Runtime
-from storefront_api import clearing
+from storefront_api import clearing, partners
 from storefront_api.auth import create_staff_user, open_staff_session
 from tests.conftest import IS_POSTGRES, empty_database
 from tests.integration.test_demo import END, _generate
@@ -69,30 +69,44 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
         engine = make_engine(normalise_database_url(url))
         _add_security_records(engine, var)
         _add_member_scores(engine)
+        _add_partner_exchanges(engine)
         _add_clearing(engine)
         warehouse.sync_warehouse(engine, var / "warehouse.duckdb")
         yield Source(url, engine, var / "warehouse.duckdb")
         engine.dispose()
 
 
-def _add_clearing(engine: Engine) -> None:
-    """Cleared days of the history's last week (the first closed despite a channel's
-    control total that does not match), so every clearing table has rows."""
+def _add_partner_exchanges(engine: Engine) -> None:
+    """Bank points bought in for a member, then some of them spent into airline miles."""
     factory = make_session_factory(engine)
-    first = END - timedelta(days=6)
+    with read_session(factory) as session:
+        member_no = crm.queries.member_numbers(session, 1)[0]
+    directory = crm.CrmMemberDirectory()
+    bought = partners.ExchangeInCommand("PSBC-BK-1", member_no, "PSBC", 20_000, "62170000")
     with transaction(factory) as uow:
-        command = clearing.ControlTotalCommand(first, "SH", 1, 100, ("WEB-1",))
+        partners.exchange_in(uow, directory, bought)
+    spent = partners.ExchangeOutCommand("APP-BK-1", member_no, "MU", 1_000, "MU12345678")
+    with transaction(factory) as uow:
+        partners.exchange_out(uow, directory, spent, scope="test", channel="app")
+
+
+def _add_clearing(engine: Engine) -> None:
+    """The demo cleared its last two weeks and left the newest day open: a channel's
+    control total that does not match, and the day closed over it with a reason."""
+    factory = make_session_factory(engine)
+    day = END - timedelta(days=1)
+    with transaction(factory) as uow:
+        command = clearing.ControlTotalCommand(day, "SH", 1, 100, ("WEB-1",))
         clearing.submit_control_total(uow, command, channel="web", actor="channel:web:test")
-    for offset in range(7):
-        with transaction(factory) as uow:
-            clearing.run_day(
-                uow,
-                first + timedelta(days=offset),
-                actor="staff:finance",
-                fen_per_point=1,
-                close=offset < 6,
-                reason="test: the web channel's total is made up",
-            )
+    with transaction(factory) as uow:
+        clearing.run_day(
+            uow,
+            day,
+            actor="staff:finance",
+            fen_per_point=1,
+            close=True,
+            reason="test: the web channel's total is made up",
+        )
 
 
 def _add_member_scores(engine: Engine) -> None:

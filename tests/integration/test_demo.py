@@ -675,3 +675,10 @@ def test_the_demo_closes_its_books_and_finance_sees_the_lost_till_sale(
     yesterday = client.get("/api/v1/clearing/runs/2026-02-27", headers=headers).json
     assert yesterday["status"] == "open"
     assert (demo.var / "clearing" / "2026-02-27" / "transfers.csv").exists()
+
+
+def test_the_demo_exchanges_points_with_partners(demo: Demo) -> None:
+    [line] = [line for line in demo.lines if line.startswith("partners")]
+    assert "12 exchanges of 2000 points into MU miles on 2026-02-27" in line, line
+    assert "11 settled, 1 rejected (2000 points back to their lots)" in line, line
+    assert "5000 points bought in with PSBC card points" in line, line
