@@ -16,17 +16,22 @@ from common.clock import today as business_today
 from dashboards import auth, components
 from dashboards.context import Context, install
 from dashboards.i18n import Lang, parse_lang, t
-from dashboards.pages import campaigns, channels, login, members, overview, points
+from dashboards.pages import campaigns, channels, clearing, login, members, overview, points
 from dashboards.urls import PREFIX, parse_search
 from warehouse import queries
 
-# (page module, path under PREFIX, nav label key); the order is the navigation's.
+EVERY_ROLE = frozenset(auth.ROLES)
+FINANCE = frozenset({"finance", "admin"})
+# (page module, path under PREFIX, nav label key, roles that may open it); the order is
+# the navigation's. The one place a page's access is declared: the gate refuses a page
+# and its callbacks to other roles (auth.may_open), and the navigation leaves it out.
 PAGES = (
-    (overview, "/", "nav.overview"),
-    (campaigns, "/campaigns", "nav.campaigns"),
-    (channels, "/channels", "nav.channels"),
-    (members, "/members", "nav.members"),
-    (points, "/points", "nav.points"),
+    (overview, "/", "nav.overview", EVERY_ROLE),
+    (campaigns, "/campaigns", "nav.campaigns", EVERY_ROLE),
+    (channels, "/channels", "nav.channels", EVERY_ROLE),
+    (members, "/members", "nav.members", EVERY_ROLE),
+    (points, "/points", "nav.points", EVERY_ROLE),
+    (clearing, "/clearing", "nav.clearing", FINANCE),
 )
 PRODUCT_TITLE = "会员中心 Member Hub"
 INDEX = """<!DOCTYPE html>
@@ -90,7 +95,7 @@ def mount(
     install(context)
     app.index_string = INDEX
     register_page: Any = dash.register_page  # not annotated
-    for order, (page, path, key) in enumerate(PAGES):
+    for order, (page, path, key, _) in enumerate(PAGES):
         register_page(
             page.__name__,
             path=path,
@@ -109,7 +114,7 @@ def mount(
     )
     app.layout = shell
     _register_shell(app, context)
-    for page, _, _ in PAGES:
+    for page, _, _, _ in PAGES:
         page.register(app, context)
     login.register(app, context)
     _finish_setup_now(flask_app)
@@ -155,7 +160,7 @@ def shell() -> html.Div:
                                 id=f"nav-{page.PREFIX}",
                                 className="nav-link",
                             )
-                            for page, path, key in PAGES
+                            for page, path, key, _ in PAGES
                         ],
                         className="nav",
                         id="nav",
@@ -206,14 +211,16 @@ def header_state(
     flipped_query = "?" + urlencode(flipped) if flipped else ""
     here = (pathname or PREFIX).rstrip("/") + "/"
     nav = []
-    for page, path, key in PAGES:
+    for page, path, key, roles in PAGES:
         target = PREFIX + path.lstrip("/")
         active = here == target or (path != "/" and here.startswith(target.rstrip("/") + "/"))
+        shown = "nav-link active" if active else "nav-link"
         nav.append(
             {
                 "label": t(key, lang),
                 "href": target + query,
-                "class": "nav-link active" if active else "nav-link",
+                # A page the viewer may not open is not offered.
+                "class": shown if may_see(viewer, roles) else "nav-link hidden",
                 "page": page.PREFIX,
             }
         )
@@ -232,6 +239,12 @@ def header_state(
     }
 
 
+def may_see(viewer: auth.Viewer | None, roles: frozenset[str]) -> bool:
+    """Whether the navigation offers a page: pages open to every role always (the header
+    is hidden until someone logs in), the others to their roles."""
+    return roles == EVERY_ROLE or (viewer is not None and viewer.role in roles)
+
+
 def header_outputs() -> list[tuple[str, str]]:
     """What the header callback sets: labels and links, and the viewer's name (empty for
     an anonymous visitor, so the login page may run it)."""
@@ -245,7 +258,7 @@ def header_outputs() -> list[tuple[str, str]]:
         ("header-user", "children"),
         ("app-header", "className"),
     ]
-    for page, _, _ in PAGES:
+    for page, _, _, _ in PAGES:
         outputs += [
             (f"nav-{page.PREFIX}", "children"),
             (f"nav-{page.PREFIX}", "href"),
@@ -286,9 +299,20 @@ def _register_shell(app: Dash, context: Context) -> None:
         )
 
 
+def page_access() -> tuple[auth.PageAccess, ...]:
+    """The pages not open to every role, as the gate checks them."""
+    return tuple(
+        auth.PageAccess(path, page.PREFIX, roles)
+        for page, path, _, roles in PAGES
+        if roles != EVERY_ROLE
+    )
+
+
 def _install_gate(
     flask_app: Any, app: Dash, sessions: auth.Sessions, public: frozenset[str]
 ) -> None:
+    pages = page_access()
+
     def gate() -> Any:
         request = app.backend.request_adapter()
         path = request.path
@@ -300,7 +324,7 @@ def _install_gate(
                 return None
             return cast(object, request.get_json())  # type: ignore[no-untyped-call]
 
-        refusal = auth.check(path, request.full_path, sessions.current, body, public)
+        refusal = auth.check(path, request.full_path, sessions.current, body, public, pages)
         return None if refusal is None else refusal.response()
 
     flask_app.before_request(gate)

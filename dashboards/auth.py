@@ -230,8 +230,59 @@ class Refusal:
         """A (body, status, headers) tuple as a Flask view or before_request returns."""
         if self.location is not None:
             return "", self.status, {"Location": self.location, "Cache-Control": "no-store"}
+        if self.status == 403:
+            return {"error": "not open to your role"}, 403, {"Cache-Control": "no-store"}
         body = {"error": "login required", "login": LOGIN_PATH}
         return body, self.status, {"Cache-Control": "no-store"}
+
+
+@dataclass(frozen=True)
+class PageAccess:
+    """Who may open a page (declared once, in dashboards.app.PAGES): its path under
+    PREFIX ("/clearing"), the prefix of its components' ids ("clearing", so its callbacks
+    are known by their outputs) and the roles it is open to."""
+
+    path: str
+    prefix: str
+    roles: frozenset[str]
+
+    def opened_by(self, pathname: object) -> bool:
+        """Whether a URL path renders this page (however its slashes are written)."""
+        if not isinstance(pathname, str) or not pathname.startswith(PREFIX.rstrip("/")):
+            return False
+        segments = [part for part in pathname[len(PREFIX.rstrip("/")) :].split("/") if part]
+        own = [part for part in self.path.split("/") if part]
+        return [s.lower() for s in segments[: len(own)]] == own if own else not segments
+
+    def runs(self, outputs: Iterable[Output]) -> bool:
+        """Whether a callback with these outputs belongs to the page."""
+        return any(component.startswith(f"{self.prefix}-") for component, _ in outputs)
+
+
+def may_open(role: str, path: str, body: Callable[[], object], pages: Iterable[PageAccess]) -> bool:
+    """Whether a logged-in viewer of `role` may have this request: a page path, one of a
+    page's callbacks (named by their outputs), or the page router rendering a page (by
+    the pathname it is handed first, as Dash hands it inputs by position)."""
+    closed = [page for page in pages if role not in page.roles]
+    if not closed:
+        return True
+    if path != CALLBACK_PATH:
+        return not any(page.opened_by(path) for page in closed)
+    request = body()
+    if not isinstance(request, dict):
+        return True  # not a callback Dash can run
+    callback_id = request.get("output")
+    if not isinstance(callback_id, str):
+        return True
+    outputs = callback_outputs(callback_id)
+    if any(page.runs(outputs) for page in closed):
+        return False
+    if any(output in ROUTER_OUTPUTS for output in outputs):
+        inputs = request.get("inputs")
+        first = inputs[0] if isinstance(inputs, list) and inputs else None
+        pathname = first.get("value") if isinstance(first, dict) else None
+        return not any(page.opened_by(pathname) for page in closed)
+    return True
 
 
 def callback_outputs(callback_id: str) -> list[Output]:
@@ -320,20 +371,23 @@ def check(
     viewer: Callable[[], Viewer | None],
     body: Callable[[], object],
     callbacks: frozenset[str],
+    pages: Iterable[PageAccess] = (),
 ) -> Refusal | None:
     """The gate: None lets the request through to Dash, a Refusal answers instead.
 
     `viewer` looks the request's session up (not for public paths); `body` reads the
-    JSON of a callback request, only for anonymous ones; `callbacks` are those anonymous
-    visitors may run. Paths outside the dashboards are not the gate's business.
+    JSON of a callback request; `callbacks` are those anonymous visitors may run;
+    `pages` says which roles may open which page (403 for the others, pages and
+    callbacks alike). Paths outside the dashboards are not the gate's business.
     """
     root = PREFIX.rstrip("/")
     if path != root and not path.startswith(PREFIX):
         return None
     if is_public(path):
         return None
-    if viewer() is not None:
-        return None
+    who = viewer()
+    if who is not None:
+        return None if may_open(who.role, path, body, pages) else Refusal(403)
     if path == CALLBACK_PATH:
         return None if anonymous_may_call(body(), callbacks) else Refusal(401)
     return Refusal(302, login_url(full_path))

@@ -363,6 +363,8 @@ class Column:
     kind: str = "text"
     personal: str | None = None
     unit: str | None = None
+    # A grid column's fixed width in pixels (grids default to 150).
+    width: int | None = None
 
 
 # How each kind of personal data is masked (common.masking: one rule for API and dashboards).
@@ -755,6 +757,8 @@ def _grid_column(column: Column, lang: Lang, filters: Mapping[str, str]) -> dict
         definition["sortable"] = False
     if column.kind in CSV_NUMBERS:
         definition["type"] = "rightAligned"
+    if column.width is not None:
+        definition["width"] = column.width
     return definition
 
 
@@ -768,9 +772,12 @@ def grid_card(
     filters: Mapping[str, str] | None = None,
     download: bool = False,
     note: Any = None,
+    row_class_rules: Mapping[str, str] | None = None,
+    height: int = 460,
 ) -> html.Section:
     """A card with an AG Grid on the infinite row model: the browser asks for a page of
-    rows at a time (`<prefix>-grid-<name>`), the server sorts, filters and pages."""
+    rows at a time (`<prefix>-grid-<name>`), the server sorts, filters and pages.
+    `row_class_rules` gives rows a CSS class by an expression over the shown row (`data`)."""
     grid = dag.AgGrid(
         id=f"{prefix}-grid-{name}",
         rowModelType="infinite",
@@ -785,8 +792,10 @@ def grid_card(
             "cacheBlockSize": GRID_PAGE,
             "maxBlocksInCache": 4,
             "rowBuffer": 0,
+            "localeText": {"noRowsToShow": t("empty.rows", lang)},
+            **({"rowClassRules": dict(row_class_rules)} if row_class_rules else {}),
         },
-        style={"height": "460px", "width": "100%"},
+        style={"height": f"{height}px", "width": "100%"},
         className="ag-theme-alpine",
     )
     tools = None
@@ -802,6 +811,23 @@ def grid_card(
         ]
     body = [note, grid] if note is not None else [grid]
     return card(t(title_key, lang), body, wide=True, tools=tools)
+
+
+def sorted_page(
+    frame: pd.DataFrame, request: GridRequest, columns: Sequence[Column]
+) -> tuple[pd.DataFrame, int]:
+    """A page of a small frame held whole (the at-risk list, a cleared day's tables),
+    sorted as asked by the grid."""
+    known = {column.key for column in columns if not column.personal}
+    order = [(column, descending) for column, descending in request.sort if column in known]
+    if order:
+        frame = frame.sort_values(
+            [column for column, _ in order],
+            ascending=[not descending for _, descending in order],
+            na_position="last",
+            kind="stable",
+        )
+    return frame.iloc[request.start : request.end], len(frame)
 
 
 def register_grid(

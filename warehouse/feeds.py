@@ -20,7 +20,7 @@ fixed UTC+8 (Shanghai has kept no daylight saving time since 1991).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Select, Text, and_, bindparam, cast, func, select
 from sqlalchemy.sql import ColumnElement
@@ -589,6 +589,152 @@ MEMBER_SCORES_TRANSFORM = """
     FROM batch
 """
 
+# -- daily clearing ------------------------------------------------------------------
+
+# Cleared days are few (one a day) and a re-run of an open day rebuilds its rows with new
+# ids, so days are read whole and compared: a day whose row changed (run again, closed)
+# or vanished has its rows reloaded by the sync (`_Loader.clearing`); a closed day never
+# changes, so it is read once.
+CLEARING_DAYS = Feed(
+    target="fact_clearing_day",
+    source="storefront_clearing_day",
+    key=("business_date",),
+    mode="reference",
+    query=select(s.clearing_day),
+    transform="""
+        SELECT
+            CAST(business_date AS DATE) AS business_date,
+            day_key(business_date) AS date_key,
+            status,
+            runs,
+            utc(run_at) AS run_at,
+            run_by,
+            fen_per_point,
+            utc(closed_at) AS closed_at,
+            closed_by,
+            close_reason
+        FROM batch
+    """,
+)
+
+# A channel corrects its control total in place until the day is closed.
+CONTROL_TOTALS = Feed(
+    target="fact_clearing_control_total",
+    source="storefront_clearing_control_total",
+    key=("control_id",),
+    mode="changing",
+    watermark=s.control_total.c.submitted_at,
+    query=select(
+        *(c for c in s.control_total.c if c.name != "transaction_ids"),
+        cast(s.control_total.c.transaction_ids, Text).label("transaction_ids"),
+    ),
+    transform="""
+        SELECT
+            id AS control_id,
+            CAST(business_date AS DATE) AS business_date,
+            day_key(business_date) AS date_key,
+            channel,
+            institution_code,
+            sales,
+            amount_fen,
+            CASE WHEN transaction_ids IS NULL OR transaction_ids = 'null' THEN NULL
+                 ELSE from_json(transaction_ids, '["VARCHAR"]') END AS transaction_ids,
+            utc(submitted_at) AS submitted_at
+        FROM batch
+    """,
+)
+
+
+@dataclass(frozen=True)
+class DayPart:
+    """Rows of the cleared days bound as `days` (an expanding list of dates)."""
+
+    target: str
+    source: str
+    query: Select[tuple[object, ...]]
+    transform: str
+
+
+def _of_days(query: Select[tuple[object, ...]], cleared_on: ColumnElement[object]) -> Select[Any]:
+    return query.where(cleared_on.in_(bindparam("days", expanding=True)))
+
+
+CLEARING_PARTS: tuple[DayPart, ...] = (
+    DayPart(
+        "fact_clearing_line",
+        "storefront_clearing_line",
+        _of_days(select(s.clearing_line), s.clearing_line.c.cleared_on),
+        """
+        SELECT id AS line_id, CAST(cleared_on AS DATE) AS cleared_on,
+               day_key(cleared_on) AS date_key, institution_code, channel, business_type,
+               CAST(original_date AS DATE) AS original_date, sales, gross_fen, refunds,
+               refunds_fen, net_fen, points_issued, points_reversed, points_redeemed,
+               points_expired, points_adjusted
+        FROM batch
+        """,
+    ),
+    DayPart(
+        "fact_clearing_position",
+        "storefront_clearing_position",
+        _of_days(select(s.clearing_position), s.clearing_position.c.cleared_on),
+        """
+        SELECT id AS position_id, CAST(cleared_on AS DATE) AS cleared_on,
+               day_key(cleared_on) AS date_key, institution_code, money_fen,
+               points_cost_fen, net_fen
+        FROM batch
+        """,
+    ),
+    DayPart(
+        "fact_clearing_transfer",
+        "storefront_clearing_transfer",
+        _of_days(select(s.clearing_transfer), s.clearing_transfer.c.cleared_on),
+        """
+        SELECT id AS transfer_id, CAST(cleared_on AS DATE) AS cleared_on,
+               day_key(cleared_on) AS date_key, payer, payee, amount_fen
+        FROM batch
+        """,
+    ),
+    DayPart(
+        "fact_clearing_liability",
+        "storefront_clearing_liability",
+        _of_days(select(s.clearing_liability), s.clearing_liability.c.cleared_on),
+        """
+        SELECT id AS liability_id, CAST(cleared_on AS DATE) AS cleared_on,
+               day_key(cleared_on) AS date_key, institution_code, points
+        FROM batch
+        """,
+    ),
+    # The day's own sales, as clearing's control-total check reads them
+    # (storefront_api.clearing.mismatches): entries of kind sale cleared on their own day.
+    DayPart(
+        "fact_clearing_sale",
+        "storefront_clearing_entry",
+        _of_days(
+            select(
+                s.clearing_entry.c.id,
+                s.clearing_entry.c.cleared_on,
+                s.accrual.c.id.label("accrual_id"),
+                s.accrual.c.channel,
+                s.accrual.c.institution_code,
+                s.accrual.c.external_id,
+                s.accrual.c.total_fen,
+            )
+            .join(s.accrual, s.accrual.c.id == s.clearing_entry.c.source_id)
+            .where(
+                s.clearing_entry.c.source_kind == "sale",
+                s.clearing_entry.c.business_date == s.clearing_entry.c.cleared_on,
+            ),
+            s.clearing_entry.c.cleared_on,
+        ),
+        """
+        SELECT id AS entry_id, CAST(cleared_on AS DATE) AS cleared_on,
+               day_key(cleared_on) AS date_key, accrual_id, channel, institution_code,
+               external_id, total_fen AS amount_fen
+        FROM batch
+        """,
+    ),
+)
+
 # Load order: dimensions the derived tables need first (members, campaigns).
 FEEDS: tuple[Feed, ...] = (
     INSTITUTIONS,
@@ -610,6 +756,8 @@ FEEDS: tuple[Feed, ...] = (
     BILL_PAYMENTS,
     MAILINGS,
     SUBSCRIPTIONS,
+    CLEARING_DAYS,
+    CONTROL_TOTALS,
 )
 
 

@@ -8,7 +8,7 @@ it instead of adding it twice.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 DDL: tuple[str, ...] = (
     """
@@ -368,6 +368,99 @@ DDL: tuple[str, ...] = (
         PRIMARY KEY (run_id, member_id)
     )
     """,
+    # -- daily clearing: each cleared day and its results, replaced whole per day -------
+    """
+    CREATE TABLE IF NOT EXISTS fact_clearing_day (
+        business_date DATE PRIMARY KEY,
+        date_key INTEGER NOT NULL,
+        status VARCHAR NOT NULL,         -- open (may be run again) or closed (locked)
+        runs INTEGER NOT NULL,
+        run_at TIMESTAMPTZ NOT NULL,     -- the last run: a new one rebuilds the day's rows
+        run_by VARCHAR NOT NULL,
+        fen_per_point INTEGER NOT NULL,  -- what a point cost when the day was last run
+        closed_at TIMESTAMPTZ,
+        closed_by VARCHAR,
+        close_reason VARCHAR             -- why finance closed it despite mismatches
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS fact_clearing_line (
+        line_id BIGINT NOT NULL,         -- the source id: a re-run gives new ones
+        cleared_on DATE NOT NULL,
+        date_key INTEGER NOT NULL,
+        institution_code VARCHAR NOT NULL,   -- the outlet (or above) the movement belongs to
+        channel VARCHAR NOT NULL,
+        business_type VARCHAR NOT NULL,
+        original_date DATE,              -- adjustment lines: the closed day the events are of
+        sales INTEGER NOT NULL,
+        gross_fen BIGINT NOT NULL,
+        refunds INTEGER NOT NULL,
+        refunds_fen BIGINT NOT NULL,
+        net_fen BIGINT NOT NULL,
+        points_issued BIGINT NOT NULL,
+        points_reversed BIGINT NOT NULL,
+        points_redeemed BIGINT NOT NULL,
+        points_expired BIGINT NOT NULL,
+        points_adjusted BIGINT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS fact_clearing_position (
+        position_id BIGINT NOT NULL,
+        cleared_on DATE NOT NULL,
+        date_key INTEGER NOT NULL,
+        institution_code VARCHAR NOT NULL,
+        money_fen BIGINT NOT NULL,
+        points_cost_fen BIGINT NOT NULL,
+        net_fen BIGINT NOT NULL          -- > 0: the institution is owed; < 0: it pays
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS fact_clearing_transfer (
+        transfer_id BIGINT NOT NULL,     -- the order the instructions were worked out in
+        cleared_on DATE NOT NULL,
+        date_key INTEGER NOT NULL,
+        payer VARCHAR NOT NULL,
+        payee VARCHAR NOT NULL,
+        amount_fen BIGINT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS fact_clearing_liability (
+        liability_id BIGINT NOT NULL,
+        cleared_on DATE NOT NULL,
+        date_key INTEGER NOT NULL,
+        institution_code VARCHAR NOT NULL,   -- the institution that issued the points
+        points BIGINT NOT NULL
+    )
+    """,
+    # The sales a day took as its own (not late events of earlier days): what the
+    # channels' control totals are checked against.
+    """
+    CREATE TABLE IF NOT EXISTS fact_clearing_sale (
+        entry_id BIGINT NOT NULL,
+        cleared_on DATE NOT NULL,
+        date_key INTEGER NOT NULL,
+        accrual_id BIGINT NOT NULL,
+        channel VARCHAR NOT NULL,
+        institution_code VARCHAR NOT NULL,
+        external_id VARCHAR,
+        amount_fen BIGINT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS fact_clearing_control_total (
+        control_id BIGINT PRIMARY KEY,
+        business_date DATE NOT NULL,
+        date_key INTEGER NOT NULL,
+        channel VARCHAR NOT NULL,
+        institution_code VARCHAR NOT NULL,
+        sales INTEGER NOT NULL,          -- the channel's own count and amount
+        amount_fen BIGINT NOT NULL,
+        transaction_ids VARCHAR[],       -- its transaction ids, when it sent them
+        submitted_at TIMESTAMPTZ NOT NULL
+    )
+    """,
 )
 
 FACT_TABLES = (
@@ -396,4 +489,14 @@ DIMENSION_TABLES = (
     "dim_reward",
     "dim_segment",
     "dim_insight_run",
+)
+# Daily clearing, loaded per cleared day (not exported: finance has its own CSV reports).
+CLEARING_TABLES = (
+    "fact_clearing_day",
+    "fact_clearing_line",
+    "fact_clearing_position",
+    "fact_clearing_transfer",
+    "fact_clearing_liability",
+    "fact_clearing_sale",
+    "fact_clearing_control_total",
 )

@@ -276,3 +276,86 @@ member_score = table(
     column("expected_purchases_x100", Integer),
     column("expected_value_fen", BigInteger),
 )
+
+# -- daily clearing (storefront_api.clearing): read per cleared day --------------------
+
+clearing_day = table(
+    "storefront_clearing_day",
+    column("business_date", Date),
+    column("status"),
+    column("runs", Integer),
+    column("run_at", Timestamp),
+    column("run_by"),
+    column("fen_per_point", Integer),
+    column("closed_at", Timestamp),
+    column("closed_by"),
+    column("close_reason"),
+)
+
+clearing_entry = table(
+    "storefront_clearing_entry",
+    column("id", BigInteger),
+    column("source_kind"),
+    column("source_id", BigInteger),
+    column("business_date", Date),
+    column("cleared_on", Date),
+)
+
+clearing_line = table(
+    "storefront_clearing_line",
+    column("id", BigInteger),
+    column("cleared_on", Date),
+    column("institution_code"),
+    column("channel"),
+    column("business_type"),
+    column("original_date", Date),
+    column("sales", Integer),
+    column("gross_fen", BigInteger),
+    column("refunds", Integer),
+    column("refunds_fen", BigInteger),
+    column("net_fen", BigInteger),
+    column("points_issued", BigInteger),
+    column("points_reversed", BigInteger),
+    column("points_redeemed", BigInteger),
+    column("points_expired", BigInteger),
+    column("points_adjusted", BigInteger),
+)
+
+clearing_position = table(
+    "storefront_clearing_position",
+    column("id", BigInteger),
+    column("cleared_on", Date),
+    column("institution_code"),
+    column("money_fen", BigInteger),
+    column("points_cost_fen", BigInteger),
+    column("net_fen", BigInteger),
+)
+
+clearing_transfer = table(
+    "storefront_clearing_transfer",
+    column("id", BigInteger),
+    column("cleared_on", Date),
+    column("payer"),
+    column("payee"),
+    column("amount_fen", BigInteger),
+)
+
+clearing_liability = table(
+    "storefront_clearing_liability",
+    column("id", BigInteger),
+    column("cleared_on", Date),
+    column("institution_code"),
+    column("points", BigInteger),
+)
+
+control_total = table(
+    "storefront_clearing_control_total",
+    column("id", BigInteger),
+    column("business_date", Date),
+    column("channel"),
+    column("institution_code"),
+    column("sales", Integer),
+    column("amount_fen", BigInteger),
+    column("transaction_ids"),
+    column("submitted_at", Timestamp),
+)

@@ -34,6 +34,7 @@ from common.errors import Conflict
 from common.masking import mask_name, mask_phone
 from warehouse import calendar, rollups
 from warehouse.feeds import (
+    CLEARING_PARTS,
     FEEDS,
     IDENTITY_CHECKS,
     MACROS,
@@ -49,6 +50,8 @@ ID_LOOKBACK = 10_000
 # How long a transaction may run between stamping updated_at and committing.
 TIME_LOOKBACK = timedelta(minutes=5)
 DEFAULT_MEMORY_LIMIT = "1GB"
+# Cleared days read per query (an IN list of dates).
+CLEARING_DAYS_PER_QUERY = 200
 
 Progress = Callable[[str, int], None]
 Params = Mapping[str, object]
@@ -353,6 +356,8 @@ class _Loader:
                 self._count("dim_member", self.resolve_survivors())
         self._count("dim_campaign_member", self.campaign_members())
         self._count("fact_member_score", self.member_scores())
+        for table, rows in self.clearing().items():
+            self._count(table, rows)
         self._count("dim_date", self.calendar())
         for table, rows in self.tracker.refresh().items():
             self._count(table, rows)
@@ -649,6 +654,52 @@ class _Loader:
                     self.progress("fact_member_score", len(rows))
             result.close()
         return removed + added
+
+    def clearing(self) -> dict[str, int]:
+        """Reload the rows of every cleared day whose day row changed or vanished this
+        sync; returns rows written or removed per table.
+
+        A run of an open day deletes its rows and writes new ones with new ids, so rows
+        are replaced per day, never matched by id; `fact_clearing_day` (read whole, see
+        feeds.CLEARING_DAYS) says which days changed. A closed day is read once.
+        """
+        days = [day for (day,) in self.touched.get("fact_clearing_day", [])]
+        counts: dict[str, int] = {}
+        for part in CLEARING_PARTS:
+            counts[part.target] = self._scalar(
+                f"DELETE FROM {part.target} WHERE cleared_on IN (SELECT unnest($days::DATE[]))",
+                {"days": days},
+            )
+            self.read.setdefault(part.source, 0)
+        present = [
+            day
+            for (day,) in _fetch(
+                self.writer,
+                "SELECT business_date FROM fact_clearing_day "
+                "WHERE business_date IN (SELECT unnest($days::DATE[])) ORDER BY 1",
+                {"days": days},
+            )
+        ]
+        for start in range(0, len(present), CLEARING_DAYS_PER_QUERY):
+            chunk = present[start : start + CLEARING_DAYS_PER_QUERY]
+            for part in CLEARING_PARTS:
+                result = self.source.execution_options(yield_per=self.batch_size).execute(
+                    _times_as_text(part.query), {"days": chunk}
+                )
+                names = list(result.keys())
+                for rows in result.partitions():
+                    self._register(rows, names)
+                    try:
+                        counts[part.target] += self._scalar(
+                            f"INSERT INTO {part.target} BY NAME {part.transform}"
+                        )
+                    finally:
+                        self.writer.unregister("batch")
+                    self.read[part.source] += len(rows)
+                    if self.progress is not None:
+                        self.progress(part.target, len(rows))
+                result.close()
+        return counts
 
     def calendar(self) -> int:
         days = list(calendar.calendar_days())

@@ -181,22 +181,6 @@ def list_request(request: GridRequest, lang: Lang) -> ListRequest:
     )
 
 
-def sorted_page(
-    frame: pd.DataFrame, request: GridRequest, columns: tuple[Column, ...]
-) -> tuple[pd.DataFrame, int]:
-    """A page of a small frame held whole (the at-risk list), sorted as asked."""
-    known = {column.key for column in columns if not column.personal}
-    order = [(column, descending) for column, descending in request.sort if column in known]
-    if order:
-        frame = frame.sort_values(
-            [column for column, _ in order],
-            ascending=[not descending for _, descending in order],
-            na_position="last",
-            kind="stable",
-        )
-    return frame.iloc[request.start : request.end], len(frame)
-
-
 def kpi_cards(totals: pd.DataFrame, lang: Lang) -> list[Any]:
     now = totals.set_index("period").loc["current"]
     before = totals.set_index("period").loc["previous"]
@@ -316,7 +300,9 @@ def register(app: Any, context: Context) -> None:
         return with_segment_names(frame, view.lang)
 
     def at_risk_page(view: View, request: GridRequest, viewer: Viewer) -> tuple[pd.DataFrame, int]:
-        return sorted_page(at_risk(view, viewer, AT_RISK_LIMIT), request, AT_RISK_COLUMNS)
+        return components.sorted_page(
+            at_risk(view, viewer, AT_RISK_LIMIT), request, AT_RISK_COLUMNS
+        )
 
     def every_member_at_risk(view: View, viewer: Viewer) -> pd.DataFrame:
         # The grid shows the members with the most at stake; the CSV is the whole list,

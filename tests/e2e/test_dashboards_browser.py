@@ -38,9 +38,12 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bench.server import RunningServer, start_server
+from common.clock import today
+from common.db import read_session
 from common.unit_of_work import transaction
-from dashboards.i18n import Lang, money, t
+from dashboards.i18n import Lang, money, t, yuan
 from memberhub.wiring import Runtime
+from storefront_api import clearing
 from storefront_api.auth import create_staff_user, reset_staff_password
 from tests.integration import dashboard_scenario
 from warehouse import WarehouseReader, queries, sync_warehouse
@@ -56,6 +59,8 @@ WIDTH, HEIGHT = 1440, 1000
 # machine. Waits end as soon as their condition holds; nothing asserts on time.
 TIMEOUT = 90
 USERNAME = "browser-marketer"
+FINANCE_USERNAME = "browser-finance"
+CLOSE_REASON = "柜台漏报一笔 / the counter missed a sale"
 
 pytestmark = [
     pytest.mark.skipif(
@@ -241,6 +246,9 @@ class World:
     last_day: date
     reader: WarehouseReader
     runtime: Runtime
+    finance_password: str = ""
+    # The cleared days: the newest is open, the one before closed with a reason.
+    cleared: tuple[date, ...] = ()
 
     def reset_password(self) -> str:
         """What an admin does to a lost account: every session of it ends at once."""
@@ -270,9 +278,12 @@ def world(
     var.mkdir()
     # start_server points the server at var/warehouse.duckdb.
     warehouse_path = var / "warehouse.duckdb"
+    cleared = _clear_last_days(db)
     sync_warehouse(db.engine, warehouse_path)
     with transaction(db.session_factory) as uow:
         password = create_staff_user(uow, USERNAME, "marketer")
+    with transaction(db.session_factory) as uow:
+        finance_password = create_staff_user(uow, FINANCE_USERNAME, "finance")
     reader = WarehouseReader(warehouse_path)
     last_day = queries.activity_range(reader)["last_day"].iloc[0]
     server = start_server(
@@ -283,10 +294,35 @@ def world(
         threads=4,
     )
     try:
-        yield World(server, password, last_day.date(), reader, db)
+        yield World(server, password, last_day.date(), reader, db, finance_password, cleared)
     finally:
         server.stop()
         reader.close()
+
+
+def _clear_last_days(db: Runtime) -> tuple[date, ...]:
+    """Finance clears the last three days: the middle one's counter total misses a sale
+    and is closed with a reason, the newest stays open."""
+    last = today() - timedelta(days=1)
+    days = (last - timedelta(days=2), last - timedelta(days=1), last)
+    with transaction(db.session_factory) as uow:
+        clearing.submit_control_total(
+            uow,
+            clearing.ControlTotalCommand(days[1], "SH-HP-0001", 1, 100, ("TILL-ONLY",)),
+            channel="counter",
+            actor="channel:counter",
+        )
+    for day in days:
+        with transaction(db.session_factory) as uow:
+            clearing.run_day(
+                uow,
+                day,
+                actor="staff:finance",
+                fen_per_point=db.settings.fen_per_point,
+                close=day != last,
+                reason=CLOSE_REASON if day == days[1] else None,
+            )
+    return days
 
 
 def shown(fen: int, lang: Lang) -> str:
@@ -415,12 +451,83 @@ def _journey(browser: Browser, world: World) -> None:
     errors = browser.console_errors()
     assert not errors, "\n".join(errors)
 
+    # A marketer is not offered the Clearing page.
+    assert not browser.element("nav-clearing").is_displayed()
+
     _session_ends(browser, world)
+    _finance_clears(browser, world)
 
 
-def _log_in(browser: Browser, password: str) -> None:
-    browser.element("login-username").send_keys(USERNAME)
+def _log_in(browser: Browser, password: str, username: str = USERNAME) -> None:
+    browser.element("login-username").send_keys(username)
     browser.element("login-password").send_keys(password, Keys.ENTER)
+
+
+GRID_ROWS = """
+    return Array.from(document.querySelectorAll('[id^="clearing-grid-"]'))
+        .filter(el => !el.id.endsWith('download') && !el.id.endsWith('download-button'))
+        .map(el => [el.id, el.querySelectorAll('.ag-center-cols-container .ag-row').length]);
+"""
+
+
+def _finance_clears(browser: Browser, world: World) -> None:
+    """Finance opens 清分结算 from the navigation: the latest cleared day (open), its
+    figures as the API's day report has them, every grid filled; then a closed day with
+    its reason, and the same in English."""
+    # The ended session's refused callback (above) is expected; what follows must be clean.
+    browser.collect_console()
+    browser.console.clear()
+    browser.click(browser.element("logout-link"))
+    browser.wait(lambda d: browser.path() == "/dashboards/login", "the login page")
+    _log_in(browser, world.finance_password, FINANCE_USERNAME)
+    browser.element("overview-kpi-gmv-value")
+    nav = browser.element("nav-clearing")
+    browser.wait(lambda d: nav.is_displayed(), "the Clearing link for finance")
+    browser.click(nav)
+    browser.wait(lambda d: browser.path() == "/dashboards/clearing", "the clearing page")
+    with read_session(world.runtime.session_factory) as session:
+        report = clearing.day_report(session, world.cleared[-1])
+        closed = clearing.day_report(session, world.cleared[1], "district")
+    browser.wait_for_text("clearing-kpi-gross-value", yuan(report.totals["gross_fen"], "zh").number)
+    assert browser.text_of("clearing-kpi-sales-value") == f"{report.totals['sales']:,}"
+    assert browser.text_of("clearing-status") == t("clearing.status.open", "zh")
+
+    def grids_filled(expected: clearing.DayReport) -> Callable[[Any], bool]:
+        def filled(_: Any) -> bool:
+            rows = dict(browser.driver.execute_script(GRID_ROWS))
+            return (
+                len(rows) == 5
+                and (rows["clearing-grid-lines"] > 0) == bool(expected.tables["lines"])
+                and rows["clearing-grid-liability"] > 0
+            )
+
+        return filled
+
+    def full_page_shot(name: str, expected: clearing.DayReport) -> None:
+        # A whole-page capture resizes the viewport and AG Grid lays out again: let it.
+        height = browser.driver.execute_script("return document.documentElement.scrollHeight")
+        browser.driver.set_window_size(WIDTH, height)
+        browser.wait(grids_filled(expected), "the clearing grids to lay out again")
+        browser.wait(lambda d: d.execute_script(PENDING_CALLBACKS) == 0, "callbacks to finish")
+        browser.screenshot(name)
+        browser.driver.set_window_size(WIDTH, HEIGHT)
+
+    browser.wait(grids_filled(report), "the clearing grids to fill")
+    browser.wait(lambda d: d.execute_script(PENDING_CALLBACKS) == 0, "callbacks to finish")
+    full_page_shot("09-clearing", report)
+
+    browser.open(f"/dashboards/clearing?day={world.cleared[1]}&level=district&lang=en")
+    browser.wait_for_text("clearing-status", t("clearing.status.closed", "en"))
+    browser.wait_for_text("clearing-kpi-net-value", yuan(closed.totals["net_fen"], "en").number)
+    assert browser.text_of("clearing-close-reason") == CLOSE_REASON
+    assert browser.text_of("nav-clearing") == t("nav.clearing", "en")
+    browser.wait(grids_filled(closed), "the clearing grids to fill")
+    browser.wait(lambda d: d.execute_script(PENDING_CALLBACKS) == 0, "callbacks to finish")
+    mismatches = browser.element("clearing-grid-mismatches").text
+    assert "TILL-ONLY" in mismatches
+    full_page_shot("10-en-clearing-closed", closed)
+    errors = browser.console_errors()
+    assert not errors, "\n".join(errors)
 
 
 def _session_ends(browser: Browser, world: World) -> None:
