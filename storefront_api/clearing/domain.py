@@ -38,6 +38,17 @@ class DayNotBegun(Invalid):
     title = "The business day has not begun"
 
 
+class DayBeforeRecords(Invalid):
+    """A business day before the platform kept any record (before 2000): nothing to clear,
+    and no instant of it that the clock can name in UTC for the earliest dates."""
+
+    code = "date-before-records"
+    title = "The business day is before any record"
+
+
+EARLIEST_DAY = date(2000, 1, 1)
+
+
 class UnexplainedMismatches(RuleViolation):
     code = "clearing-unexplained-mismatches"
     title = "Control totals disagree and no reason was recorded"

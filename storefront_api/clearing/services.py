@@ -25,6 +25,8 @@ from common.errors import Conflict, Invalid, UnknownReference
 from common.organisation import institution_codes
 from common.unit_of_work import UnitOfWork
 from storefront_api.clearing.domain import (
+    EARLIEST_DAY,
+    DayBeforeRecords,
     DayClosed,
     DayNotBegun,
     LineKey,
@@ -167,6 +169,11 @@ def _locked_day(session: Session, day: date, actor: str, now: datetime) -> Clear
 
 
 def _check_date(day: date) -> None:
+    if day < EARLIEST_DAY:
+        raise DayBeforeRecords(
+            f"business_date: {day} is before any record",
+            Invalid.field("business_date", f"cannot be before {EARLIEST_DAY}").errors,
+        )
     if day > business_date(utcnow()):
         raise DayNotBegun(
             f"business_date: {day} has not begun",

@@ -16,8 +16,8 @@ ReportName = Literal["lines", "positions", "transfers", "liability", "mismatches
 
 class ClearingRunIn(Strict):
     business_date: date = Field(
-        description="the Asia/Shanghai business day to clear, not after today (else "
-        "date-in-the-future)"
+        description="the Asia/Shanghai business day to clear, from 2000-01-01 (else "
+        "date-before-records) up to today (else date-in-the-future)"
     )
     close: bool = Field(default=False, description="lock the day once cleared")
     reason: (
@@ -117,7 +117,10 @@ class ClearingDayOut(Open):
 
 
 class ControlTotalIn(Strict):
-    business_date: date = Field(description="not after today (else date-in-the-future)")
+    business_date: date = Field(
+        description="from 2000-01-01 (else date-before-records) up to today (else "
+        "date-in-the-future)"
+    )
     institution_code: Text32
     sales: Annotated[int, Field(ge=0, le=10_000_000), INTEGRAL]
     amount_fen: Annotated[int, Field(ge=0, le=10**14), INTEGRAL]

@@ -68,9 +68,17 @@ class CampaignCodeConverter(BaseConverter):
     regex = "(?!simulate$)[^/]+"
 
 
+class ExchangeNoConverter(BaseConverter):
+    """`<exchange_no>` is any segment but `inbound`, so POST /partner-exchanges/inbound is
+    not also advertised as a GET of an exchange line named "inbound"."""
+
+    regex = "(?!inbound$)[^/]+"
+
+
 CONVERTERS: dict[str, type[BaseConverter]] = {
     "member_no": MemberNoConverter,
     "campaign_code": CampaignCodeConverter,
+    "exchange_no": ExchangeNoConverter,
 }
 
 
@@ -143,9 +151,9 @@ def route(
 
         endpoint.__name__ = view.__name__
         blueprint.add_url_rule(
-            path.replace("<member_no>", "<member_no:member_no>").replace(
-                "/campaigns/<code>", "/campaigns/<campaign_code:code>"
-            ),
+            path.replace("<member_no>", "<member_no:member_no>")
+            .replace("/campaigns/<code>", "/campaigns/<campaign_code:code>")
+            .replace("<exchange_no>", "<exchange_no:exchange_no>"),
             view.__name__,
             endpoint,
             methods=[method],
