@@ -39,7 +39,8 @@ def close_books(runtime: Runtime, last: date, directory: Path) -> str:
     for day in reported:
         totals = _till_totals(runtime, day)
         # On one day the busiest till's own records miss its first sale.
-        lossy = max(totals, key=lambda pair: len(totals[pair])) if day == lost_on else None
+        busiest = max(totals, key=lambda pair: len(totals[pair])) if totals else None
+        lossy = busiest if day == lost_on else None
         for (channel, institution), sales in sorted(totals.items()):
             if (channel, institution) == lossy:
                 sales = sales[1:]
