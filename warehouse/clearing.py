@@ -1,38 +1,33 @@
 """A cleared day's results for the Clearing page, from the warehouse's clearing tables.
 
 Each function answers what `storefront_api.clearing.day_report` answers for the same day
-and level (the warehouse cannot import it: `storefront_api` sits above `warehouse`), so
-the roll-up of the institution tree, the transfer instructions between rolled-up
-positions and the control-total check are worked out here by the same rules; the tests
-compare the two day by day.
+and level: the warehouse cannot import it (`storefront_api` sits above `warehouse`), so
+both take the tree roll-up, the transfer instructions and the control-total check from
+`common.settlement`; the tests compare the two day by day.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
-from warehouse.fact_queries import Reader
-
-LEVELS = ("company", "district", "outlet")
-LINE_KEYS = ("institution_code", "channel", "business_type", "original_date")
-SUMMED = (
-    "sales",
-    "gross_fen",
-    "refunds",
-    "refunds_fen",
-    "net_fen",
-    "points_issued",
-    "points_reversed",
-    "points_redeemed",
-    "points_expired",
-    "points_adjusted",
+from common.settlement import (
+    LEVELS,
+    LINE_AMOUNTS,
+    LINE_KEYS,
+    Position,
+    ReportedTotal,
+    check_control_totals,
+    roll_up,
+    transfer_instructions,
+    tree_level,
 )
+from warehouse.fact_queries import Reader
 
 
 @dataclass(frozen=True)
@@ -98,27 +93,8 @@ def synced_at(reader: Reader) -> datetime | None:
 def _tree(reader: Reader) -> tuple[dict[str, str | None], dict[str, str]]:
     frame = reader.query("SELECT code, kind, parent_code FROM dim_institution", {})
     parent_of = {str(r.code): _text(r.parent_code) for r in frame.itertuples()}
-    # Stores and kiosks sit at the outlets' level of the tree.
-    kind_of = {
-        str(r.code): "outlet" if r.kind in ("store", "kiosk") else str(r.kind)
-        for r in frame.itertuples()
-    }
+    kind_of = {str(r.code): tree_level(str(r.kind)) for r in frame.itertuples()}
     return parent_of, kind_of
-
-
-def roll_up(
-    code: str, parent_of: Mapping[str, str | None], kind_of: Mapping[str, str], level: str
-) -> str:
-    """The institution of kind `level` that `code` belongs to (itself included); `code`
-    itself when it sits above that level or is not in the tree."""
-    current: str | None = code
-    for _hop in range(16):
-        if current is None:
-            break
-        if kind_of.get(current) == level:
-            return current
-        current = parent_of.get(current)
-    return code
 
 
 def _check(level: str) -> None:
@@ -140,11 +116,11 @@ def lines(reader: Reader, day: date, level: str = "outlet") -> pd.DataFrame:
     day (set on adjustment lines of closed days' late events), in day_report's order."""
     _check(level)
     frame = reader.query(
-        f"SELECT {', '.join(LINE_KEYS)}, {', '.join(SUMMED)} FROM fact_clearing_line "
+        f"SELECT {', '.join(LINE_KEYS)}, {', '.join(LINE_AMOUNTS)} FROM fact_clearing_line "
         "WHERE cleared_on = $day ORDER BY line_id",
         {"day": day},
     )
-    columns = [*LINE_KEYS, *SUMMED]
+    columns = [*LINE_KEYS, *LINE_AMOUNTS]
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     frame = _rolled(reader, frame, "institution_code", level)
@@ -154,8 +130,8 @@ def lines(reader: Reader, day: date, level: str = "outlet") -> pd.DataFrame:
     sums: dict[tuple[Any, ...], list[int]] = {}
     for row in frame.itertuples(index=False):
         key = tuple(getattr(row, k) for k in LINE_KEYS)
-        totals = sums.setdefault(key, [0] * len(SUMMED))
-        for i, column in enumerate(SUMMED):
+        totals = sums.setdefault(key, [0] * len(LINE_AMOUNTS))
+        for i, column in enumerate(LINE_AMOUNTS):
             totals[i] += int(getattr(row, column))
     ordered = sorted(sums.items(), key=lambda item: (*item[0][:3], item[0][3] or date.min))
     return pd.DataFrame([[*key, *totals] for key, totals in ordered], columns=columns)
@@ -163,7 +139,7 @@ def lines(reader: Reader, day: date, level: str = "outlet") -> pd.DataFrame:
 
 def totals(frame: pd.DataFrame) -> dict[str, int]:
     """The day's totals over its lines (the same at every level)."""
-    return {column: int(frame[column].sum()) if len(frame) else 0 for column in SUMMED}
+    return {column: int(frame[column].sum()) if len(frame) else 0 for column in LINE_AMOUNTS}
 
 
 def positions(reader: Reader, day: date, level: str = "outlet") -> pd.DataFrame:
@@ -190,26 +166,13 @@ def positions(reader: Reader, day: date, level: str = "outlet") -> pd.DataFrame:
 
 
 def settle(net: Iterable[tuple[str, int]]) -> list[tuple[str, str, int]]:
-    """Who pays whom so that every position is settled: the largest payer pays the
-    largest payee first (storefront_api.clearing.transfer_instructions' rule)."""
-    net = list(net)
-    payers = sorted(((c, -n) for c, n in net if n < 0), key=lambda item: (-item[1], item[0]))
-    payees = sorted(((c, n) for c, n in net if n > 0), key=lambda item: (-item[1], item[0]))
-    if sum(a for _, a in payers) != sum(a for _, a in payees):
-        return []  # unbalanced: nothing can settle it (the page says the day is not balanced)
-    transfers: list[tuple[str, str, int]] = []
-    owes, due = [a for _, a in payers], [a for _, a in payees]
-    i = j = 0
-    while i < len(payers) and j < len(payees):
-        amount = min(owes[i], due[j])
-        transfers.append((payers[i][0], payees[j][0], amount))
-        owes[i] -= amount
-        due[j] -= amount
-        if owes[i] == 0:
-            i += 1
-        if due[j] == 0:
-            j += 1
-    return transfers
+    """Who pays whom so that every position is settled (the clearing's own rule); nothing
+    for an unbalanced day (the page says the day is not balanced)."""
+    try:
+        transfers = transfer_instructions(Position(code, 0, 0, amount) for code, amount in net)
+    except ValueError:
+        return []
+    return [(t.payer, t.payee, t.amount_fen) for t in transfers]
 
 
 def transfers(reader: Reader, day: date, level: str = "outlet") -> pd.DataFrame:
@@ -268,7 +231,9 @@ def mismatches(reader: Reader, day: date) -> pd.DataFrame:
     the channel sent its ids), and the (channel, institution) pairs with sales but no
     control total (status `not reported`), as storefront_api.clearing.mismatches."""
     reported = {
-        (str(r.channel), str(r.institution_code)): r
+        (str(r.channel), str(r.institution_code)): ReportedTotal(
+            int(r.sales), int(r.amount_fen), _ids(r.transaction_ids)
+        )
         for r in reader.query(
             "SELECT channel, institution_code, sales, amount_fen, transaction_ids "
             "FROM fact_clearing_control_total WHERE business_date = $day",
@@ -284,26 +249,29 @@ def mismatches(reader: Reader, day: date) -> pd.DataFrame:
         ours[(str(r.channel), str(r.institution_code))].append(
             (str(r.external_id), int(r.amount_fen))
         )
-    found: list[list[Any]] = []
-    for pair in sorted(set(reported) | set(ours)):
-        cleared = ours.get(pair, [])
-        count, amount = len(cleared), sum(fen for _, fen in cleared)
-        total = reported.get(pair)
-        if total is None:
-            found.append(["not reported", *pair, None, None, count, amount, [], []])
-            continue
-        missing: list[str] = []
-        extra: list[str] = []
-        ids = total.transaction_ids
-        if ids is not None and not (isinstance(ids, float) and pd.isna(ids)):
-            theirs = {str(i) for i in ids}
-            mine = {external_id for external_id, _ in cleared}
-            missing, extra = sorted(theirs - mine), sorted(mine - theirs)
-        sales, fen = int(total.sales), int(total.amount_fen)
-        if (sales, fen) != (count, amount) or missing or extra:
-            found.append(["mismatch", *pair, sales, fen, count, amount, missing, extra])
+    found = [
+        [
+            "not reported" if m.reported_sales is None else "mismatch",
+            m.channel,
+            m.institution_code,
+            m.reported_sales,
+            m.reported_fen,
+            m.cleared_sales,
+            m.cleared_fen,
+            list(m.missing),
+            list(m.extra),
+        ]
+        for m in check_control_totals(reported, ours)
+    ]
     frame = pd.DataFrame(found, columns=MISMATCH_COLUMNS)
     return frame.astype({"reported_sales": "Int64", "reported_fen": "Int64"})
+
+
+def _ids(value: object) -> list[str] | None:
+    """The channel's transaction ids as sent, None when it sent none."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return [str(i) for i in cast(Iterable[object], value)]
 
 
 def _text(value: object) -> str | None:

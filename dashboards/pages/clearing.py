@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 
+from common import settlement
 from common.clock import SHANGHAI
 from dashboards import components, i18n
 from dashboards.auth import Viewer
@@ -31,7 +32,7 @@ from warehouse import clearing
 from warehouse.queries import Filters
 
 PREFIX = "clearing"
-LEVELS = clearing.LEVELS
+LEVELS = settlement.LEVELS
 DEFAULT_LEVEL = "outlet"
 
 LINE_COLUMNS = (

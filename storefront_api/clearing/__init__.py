@@ -1,18 +1,15 @@
 """Daily clearing facade: clear and close a business day, control totals, day reports."""
 
+from common.settlement import LEVELS, Mismatch, Position, Transfer, transfer_instructions
 from storefront_api.clearing.domain import (
     DayClosed,
     DayNotBegun,
     DayNotRun,
     PointsFlow,
-    Position,
-    Transfer,
     UnexplainedMismatches,
     net_positions,
-    transfer_instructions,
 )
 from storefront_api.clearing.reports import (
-    LEVELS,
     REPORTS,
     DayReport,
     MonthlyJournal,
@@ -25,7 +22,6 @@ from storefront_api.clearing.reports import (
 from storefront_api.clearing.services import (
     ClearingRun,
     ControlTotalCommand,
-    Mismatch,
     mismatches,
     run_day,
     submit_control_total,

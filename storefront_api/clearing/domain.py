@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from common.errors import Conflict, Invalid, RuleViolation
+from common.settlement import Position, Transfer
 
 
 class DayClosed(Conflict):
@@ -91,21 +92,6 @@ class PointsFlow:
     points: int
 
 
-@dataclass(frozen=True)
-class Position:
-    institution_code: str
-    money_fen: int  # + receives remittances, - remits its takings
-    points_cost_fen: int  # + gave rewards for others' points, - owes for its own
-    net_fen: int
-
-
-@dataclass(frozen=True)
-class Transfer:
-    payer: str
-    payee: str
-    amount_fen: int
-
-
 def net_positions(
     net_takings: Mapping[str, int],
     flows: Iterable[PointsFlow],
@@ -130,51 +116,6 @@ def net_positions(
         for code in sorted(set(money) | set(points))
         if money.get(code, 0) or points.get(code, 0)
     ]
-
-
-def transfer_instructions(positions: Iterable[Position]) -> list[Transfer]:
-    """Who pays whom so that every position is settled: the largest payer pays the largest
-    payee first, which needs at most one transfer fewer than there are non-zero positions.
-    Raises ValueError when the positions do not sum to zero."""
-    payers = sorted(
-        ((p.institution_code, -p.net_fen) for p in positions if p.net_fen < 0),
-        key=lambda item: (-item[1], item[0]),
-    )
-    payees = sorted(
-        ((p.institution_code, p.net_fen) for p in positions if p.net_fen > 0),
-        key=lambda item: (-item[1], item[0]),
-    )
-    if sum(amount for _, amount in payers) != sum(amount for _, amount in payees):
-        raise ValueError("positions do not sum to zero")
-    transfers: list[Transfer] = []
-    owes = [amount for _, amount in payers]
-    due = [amount for _, amount in payees]
-    i = j = 0
-    while i < len(payers) and j < len(payees):
-        amount = min(owes[i], due[j])
-        transfers.append(Transfer(payers[i][0], payees[j][0], amount))
-        owes[i] -= amount
-        due[j] -= amount
-        if owes[i] == 0:
-            i += 1
-        if due[j] == 0:
-            j += 1
-    return transfers
-
-
-def roll_up(
-    code: str, parent_of: Mapping[str, str | None], kind_of: Mapping[str, str], level: str
-) -> str:
-    """The institution of kind `level` that `code` belongs to (itself included), following
-    the tree upwards; `code` itself when it sits above that level."""
-    current: str | None = code
-    for _hop in range(16):
-        if current is None:
-            break
-        if kind_of.get(current) == level:
-            return current
-        current = parent_of.get(current)
-    return code
 
 
 # -- the monthly accounting journal ------------------------------------------------------

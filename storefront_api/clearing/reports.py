@@ -21,16 +21,22 @@ from sqlalchemy.orm import Session
 from common.codes import COMPANY_CODE
 from common.errors import Invalid, NotFound
 from common.organisation import Institution
+from common.settlement import (
+    LEVELS,
+    LINE_AMOUNTS,
+    LINE_KEYS,
+    Position,
+    Transfer,
+    roll_up,
+    transfer_instructions,
+    tree_level,
+)
 from storefront_api.clearing.domain import (
     DayNotRun,
     JournalLine,
     LineTotals,
-    Position,
-    Transfer,
     journal_entries,
-    roll_up,
     summarise_journal,
-    transfer_instructions,
 )
 from storefront_api.clearing.orm import (
     ClearingDay,
@@ -41,24 +47,7 @@ from storefront_api.clearing.orm import (
 )
 from storefront_api.clearing.services import mismatches
 
-LEVELS = ("company", "district", "outlet")
-LINE_COLUMNS = (
-    "institution_code",
-    "channel",
-    "business_type",
-    "original_date",
-    "sales",
-    "gross_fen",
-    "refunds",
-    "refunds_fen",
-    "net_fen",
-    "points_issued",
-    "points_reversed",
-    "points_redeemed",
-    "points_expired",
-    "points_adjusted",
-)
-SUMMED = LINE_COLUMNS[4:]
+LINE_COLUMNS = (*LINE_KEYS, *LINE_AMOUNTS)
 REPORTS = ("lines", "positions", "transfers", "liability", "mismatches")
 
 
@@ -98,10 +87,7 @@ def day_report(session: Session, day: date, level: str = "outlet") -> DayReport:
         )
     }
     parent_of = {code: parent for code, (_, parent) in tree.items()}
-    # Stores and kiosks sit at the outlets' level of the tree.
-    kind_of = {
-        code: ("outlet" if kind in ("store", "kiosk") else kind) for code, (kind, _) in tree.items()
-    }
+    kind_of = {code: tree_level(kind) for code, (kind, _) in tree.items()}
     rows = session.scalars(
         select(ClearingLine).where(ClearingLine.cleared_on == day).order_by(ClearingLine.id)
     ).all()
@@ -113,14 +99,14 @@ def day_report(session: Session, day: date, level: str = "outlet") -> DayReport:
             key,
             dict(
                 zip(
-                    LINE_COLUMNS[:4],
+                    LINE_KEYS,
                     (code, row.channel, row.business_type, row.original_date),
                     strict=True,
                 )
             )
-            | dict.fromkeys(SUMMED, 0),
+            | dict.fromkeys(LINE_AMOUNTS, 0),
         )
-        for column in SUMMED:
+        for column in LINE_AMOUNTS:
             line[column] += getattr(row, column)
     lines = sorted(
         rolled.values(),
@@ -202,7 +188,7 @@ def day_report(session: Session, day: date, level: str = "outlet") -> DayReport:
         }
         for m in mismatches(session, day)
     ]
-    totals = {column: sum(line[column] for line in lines) for column in SUMMED}
+    totals = {column: sum(line[column] for line in lines) for column in LINE_AMOUNTS}
     balanced = sum(p.net_fen for p in at_level) == 0
     return DayReport(
         business_date=day,

@@ -23,6 +23,12 @@ from common.clock import business_date, start_of_day, utcnow
 from common.codes import COMPANY_CODE
 from common.errors import Conflict, Invalid, UnknownReference
 from common.organisation import institution_codes
+from common.settlement import (
+    Mismatch,
+    ReportedTotal,
+    check_control_totals,
+    transfer_instructions,
+)
 from common.unit_of_work import UnitOfWork
 from storefront_api.clearing.domain import (
     EARLIEST_DAY,
@@ -34,7 +40,6 @@ from storefront_api.clearing.domain import (
     PointsFlow,
     UnexplainedMismatches,
     net_positions,
-    transfer_instructions,
 )
 from storefront_api.clearing.orm import (
     ClearingDay,
@@ -59,18 +64,6 @@ class ClearingRun:
     late: int  # of which events of earlier, closed days
     lines: int
     message: str
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    channel: str
-    institution_code: str
-    reported_sales: int | None  # None: the channel sent no control total
-    reported_fen: int | None
-    cleared_sales: int
-    cleared_fen: int
-    missing: tuple[str, ...]  # the channel's ids the platform never received
-    extra: tuple[str, ...]  # ids the platform has and the channel did not report
 
 
 @dataclass(frozen=True)
@@ -355,7 +348,7 @@ def mismatches(session: Session, day: date) -> list[Mismatch]:
     """Each channel's control totals of `day` against the sales cleared for that day, and
     the (channel, institution) pairs with sales that sent no control total."""
     reported = {
-        (c.channel, c.institution_code): c
+        (c.channel, c.institution_code): ReportedTotal(c.sales, c.amount_fen, c.transaction_ids)
         for c in session.scalars(select(ControlTotal).where(ControlTotal.business_date == day))
     }
     source = points_engine.movements.sales().subquery()
@@ -371,25 +364,7 @@ def mismatches(session: Session, day: date) -> list[Mismatch]:
         .where(ClearingEntry.cleared_on == day, ClearingEntry.business_date == day)
     ):
         ours[(row.channel, row.institution_code)].append((row.external_id, int(row.amount_fen)))
-    found: list[Mismatch] = []
-    for pair in sorted(set(reported) | set(ours)):
-        cleared = ours.get(pair, [])
-        count, amount = len(cleared), sum(fen for _, fen in cleared)
-        total = reported.get(pair)
-        if total is None:
-            found.append(Mismatch(*pair, None, None, count, amount, (), ()))
-            continue
-        missing: tuple[str, ...] = ()
-        extra: tuple[str, ...] = ()
-        if total.transaction_ids is not None:
-            theirs = set(total.transaction_ids)
-            mine = {external_id for external_id, _ in cleared}
-            missing, extra = tuple(sorted(theirs - mine)), tuple(sorted(mine - theirs))
-        if (total.sales, total.amount_fen) != (count, amount) or missing or extra:
-            found.append(
-                Mismatch(*pair, total.sales, total.amount_fen, count, amount, missing, extra)
-            )
-    return found
+    return check_control_totals(reported, ours)
 
 
 def submit_control_total(

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from common.settlement import roll_up
 from storefront_api.clearing import (
     PointsFlow,
     Position,
     net_positions,
     transfer_instructions,
 )
-from storefront_api.clearing.domain import roll_up
 
 COMPANY = "SH"
 INSTITUTIONS = st.sampled_from([COMPANY, "SH-PD", "SH-PD-0001", "SH-PD-0002", "SH-HP-0001"])
