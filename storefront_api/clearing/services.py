@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -175,7 +175,10 @@ def _check_date(day: date) -> None:
 
 
 def _count_lines(session: Session, day: date) -> int:
-    return len(session.scalars(select(ClearingLine.id).where(ClearingLine.cleared_on == day)).all())
+    count = session.scalar(
+        select(func.count()).select_from(ClearingLine).where(ClearingLine.cleared_on == day)
+    )
+    return int(count or 0)
 
 
 def _clear(session: Session, day: date, fen_per_point: int) -> tuple[int, int, int]:
