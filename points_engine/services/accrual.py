@@ -25,6 +25,7 @@ from common.errors import (
 from common.event_time import EventWindow
 from common.idempotency import Written
 from common.organisation import category_codes, institution_codes
+from common.public_ids import public_no
 from common.reference_cache import reference_cache
 from common.unit_of_work import UnitOfWork
 from points_engine.adapters import orm
@@ -57,7 +58,6 @@ from points_engine.domain.errors import (
 )
 from points_engine.services.accounts import balance_of
 from points_engine.services.campaigns import campaign_spec_target
-from points_engine.services.shared import public_id
 
 # -- accrual ------------------------------------------------------------------------
 
@@ -523,7 +523,7 @@ def _apply_accrual(
     in_debt = accounts.available.balance < 0
     breakdown = [item.as_dict() for item in evaluation.breakdown]
     sources: list[dict[str, Any]] = []
-    accrual_no = public_id("AC")
+    accrual_no = public_no("AC")
     txn = new_txn_id()
     reference = f"accrual:{accrual_no}"
     postings: list[tuple[AccountRef, int]] = []

@@ -15,6 +15,7 @@ from common.errors import (
     NotFound,
 )
 from common.idempotency import Written
+from common.public_ids import public_no
 from common.unit_of_work import UnitOfWork
 from points_engine.adapters import orm
 from points_engine.adapters.book import (
@@ -43,7 +44,7 @@ from points_engine.domain.errors import (
     UnknownReward,
 )
 from points_engine.services.accounts import balance_of
-from points_engine.services.shared import as_of_day, public_id
+from points_engine.services.shared import as_of_day
 
 # -- rewards and redemption --------------------------------------------------------
 
@@ -122,7 +123,7 @@ def _redeem(
     takes, short = book.take_from_lots(lots, cost)
     assert short == 0
     redemption = orm.Redemption(
-        redemption_no=public_id("RD"),
+        redemption_no=public_no("RD"),
         member_id=accounts.member_id,
         reward_code=reward.code,
         quantity=command.quantity,
@@ -206,7 +207,7 @@ def pay_with_points(
     takes, short = book.take_from_lots(lots, points)
     assert short == 0
     redemption = orm.Redemption(
-        redemption_no=public_id("RD"),
+        redemption_no=public_no("RD"),
         member_id=member_id,
         reward_code=reward_code,
         quantity=points,

@@ -14,6 +14,7 @@ from common.errors import (
     Invalid,
 )
 from common.idempotency import Written
+from common.public_ids import public_no
 from common.unit_of_work import UnitOfWork
 from points_engine.adapters import orm
 from points_engine.adapters.book import (
@@ -32,7 +33,6 @@ from points_engine.domain.errors import (
 )
 from points_engine.domain.lots import cumulative_reversal, split_proportionally
 from points_engine.services.accounts import balance_of
-from points_engine.services.shared import public_id
 
 # -- refund -------------------------------------------------------------------------
 
@@ -86,7 +86,7 @@ def _refund(uow: UnitOfWork, channel: str, command: RefundCommand) -> Refunded:
         accrual.points, accrual.total_fen, accrual.refunded_fen, command.amount_fen
     )
     refund = orm.Refund(
-        refund_no=public_id("RF"),
+        refund_no=public_no("RF"),
         channel=channel,
         external_id=command.external_id,
         accrual_id=accrual.id,

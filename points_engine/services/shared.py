@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 from common.clock import business_date, utcnow
@@ -10,7 +9,3 @@ from common.clock import business_date, utcnow
 
 def as_of_day(as_of: date | None) -> date:
     return as_of if as_of is not None else business_date(utcnow())
-
-
-def public_id(prefix: str) -> str:
-    return prefix + uuid.uuid4().hex[:20].upper()

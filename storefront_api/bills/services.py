@@ -12,7 +12,6 @@ by paying again.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +30,7 @@ from common.codes import COMPANY_CODE
 from common.db import is_postgres
 from common.errors import Invalid
 from common.idempotency import Written
+from common.public_ids import public_no
 from common.unit_of_work import UnitOfWork
 from storefront_api.bills import orm
 from storefront_api.bills.domain import (
@@ -89,10 +89,6 @@ class _Opened:
 
 
 BillerAnswer = BillerReceipt | BillerDeclined | BillerTimeout
-
-
-def _public_no(prefix: str) -> str:
-    return prefix + uuid.uuid4().hex[:20].upper()
 
 
 def _accrual_id(payment_no: str) -> str:
@@ -182,7 +178,7 @@ def record_bill(uow: UnitOfWork, bill: Bill) -> BillView:
     session.execute(
         insert(orm.Bill)
         .values(
-            bill_no=_public_no("BL"),
+            bill_no=public_no("BL"),
             biller_code=bill.biller_code,
             account_no=bill.account_no,
             period=bill.period,
@@ -344,7 +340,7 @@ def _open(
         )
     now = to_utc(now) if now is not None else utcnow()
     payment = orm.BillPayment(
-        payment_no=_public_no("BP"),
+        payment_no=public_no("BP"),
         bill_id=bill.id,
         biller_code=bill.biller_code,
         account_no=bill.account_no,

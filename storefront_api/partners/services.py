@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -18,6 +17,7 @@ from common.clock import business_date, to_utc, utcnow
 from common.errors import Invalid, UnknownReference
 from common.idempotency import Written
 from common.ownership import Owner
+from common.public_ids import public_no
 from common.unit_of_work import UnitOfWork
 from storefront_api.partners.domain import (
     AcknowledgementRefused,
@@ -79,10 +79,6 @@ class Acknowledged:
     points_returned: int
 
 
-def _new_exchange_no() -> str:
-    return "PX" + uuid.uuid4().hex[:20].upper()
-
-
 def load_partners(uow: UnitOfWork, seeds: tuple[PartnerSeed, ...] = PARTNERS) -> None:
     """Add the partners not yet known, each with its hidden reward and ledger account."""
     for seed in seeds:
@@ -132,7 +128,7 @@ def exchange_out(
             uow, points_engine.MemberRef(member_no=command.member_no), "member_no"
         )
         day = business_date(moment)
-        exchange_no = _new_exchange_no()
+        exchange_no = public_no("PX")
         # Spending locks the member's accounts, so the same member's exchanges queue
         # here and the daily sum below sees every one committed before.
         redemption_no = points_engine.pay_with_points(
@@ -207,7 +203,7 @@ def exchange_in(
             uow, points_engine.MemberRef(member_no=command.member_no), "member_no"
         )
         day = business_date(moment)
-        exchange_no = _new_exchange_no()
+        exchange_no = public_no("PX")
         points_engine.credit_from_partner(
             uow,
             member_id=member.member_id,

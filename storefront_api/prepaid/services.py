@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from common.clock import to_utc, utcnow
 from common.errors import DomainError, FieldError, Invalid, Throttled, UnknownReference
 from common.idempotency import Written
 from common.organisation import Institution, institution_codes
+from common.public_ids import public_no
 from common.unit_of_work import UnitOfWork
 from storefront_api.prepaid import domain, queries
 from storefront_api.prepaid.domain import AccountKind, CardStatus, EntryKind
@@ -577,7 +577,7 @@ def _post(
     card.balance_fen = balance_after
     card.updated_at = now
     entry = Entry(
-        entry_no=domain.ENTRY_PREFIX[kind] + uuid.uuid4().hex[:20].upper(),
+        entry_no=public_no(domain.ENTRY_PREFIX[kind]),
         kind=kind.value,
         card_id=card.id,
         from_account_id=source,
