@@ -19,6 +19,7 @@ import storefront_api.partners.orm
 import storefront_api.pickup.orm
 import storefront_api.prepaid.orm
 import storefront_api.subscriptions.orm
+import storefront_api.vouchers.orm
 from common.db import Base
 
 metadata = Base.metadata

@@ -74,6 +74,11 @@ class RewardSeed:
     points_cost: int
     cash_fen: int  # optional cash part, 0 if none
     stock: int | None  # None = unlimited
+    # Vouchers and bill credits: worth, least spend, days valid, business type (None: any).
+    value_fen: int | None = None
+    min_spend_fen: int = 0
+    valid_days: int | None = None
+    applies_to: str | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -1285,6 +1290,9 @@ REWARDS: tuple[RewardSeed, ...] = (
         points_cost=1000,
         cash_fen=0,
         stock=None,
+        value_fen=1000,
+        min_spend_fen=5000,
+        valid_days=90,
     ),
     RewardSeed(
         "VOUCHER-MALL-20",
@@ -1294,6 +1302,9 @@ REWARDS: tuple[RewardSeed, ...] = (
         points_cost=2000,
         cash_fen=0,
         stock=None,
+        value_fen=2000,
+        min_spend_fen=10000,
+        valid_days=90,
     ),
     RewardSeed(
         "VOUCHER-MALL-50",
@@ -1303,6 +1314,9 @@ REWARDS: tuple[RewardSeed, ...] = (
         points_cost=5000,
         cash_fen=0,
         stock=None,
+        value_fen=5000,
+        min_spend_fen=20000,
+        valid_days=90,
     ),
     RewardSeed(
         "VOUCHER-MAILING-5",
@@ -1312,6 +1326,10 @@ REWARDS: tuple[RewardSeed, ...] = (
         points_cost=500,
         cash_fen=0,
         stock=None,
+        value_fen=500,
+        min_spend_fen=0,
+        valid_days=180,
+        applies_to="mailing",
     ),
     RewardSeed(
         "BILL-MOBILE-10",
@@ -1321,6 +1339,10 @@ REWARDS: tuple[RewardSeed, ...] = (
         points_cost=1000,
         cash_fen=0,
         stock=None,
+        value_fen=1000,
+        min_spend_fen=0,
+        valid_days=90,
+        applies_to="bill_payment",
     ),
     RewardSeed(
         "BILL-WATER-10",
@@ -1330,6 +1352,10 @@ REWARDS: tuple[RewardSeed, ...] = (
         points_cost=1000,
         cash_fen=0,
         stock=None,
+        value_fen=1000,
+        min_spend_fen=0,
+        valid_days=90,
+        applies_to="bill_payment",
     ),
     RewardSeed(
         "BILL-GAS-20",
@@ -1339,6 +1365,10 @@ REWARDS: tuple[RewardSeed, ...] = (
         points_cost=2000,
         cash_fen=0,
         stock=None,
+        value_fen=2000,
+        min_spend_fen=0,
+        valid_days=90,
+        applies_to="bill_payment",
     ),
     RewardSeed(
         "MILES-MU-500",

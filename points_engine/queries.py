@@ -127,6 +127,10 @@ def list_rewards(session: Session) -> list[orm.Reward]:
     )
 
 
+def find_reward(session: Session, code: str) -> orm.Reward | None:
+    return session.get(orm.Reward, code)
+
+
 def list_campaigns(session: Session) -> list[tuple[orm.Campaign, int]]:
     rows = session.execute(
         select(orm.Campaign, orm.Account.balance)

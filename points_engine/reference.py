@@ -39,6 +39,10 @@ class RewardData:
     points_cost: int
     cash_fen: int
     stock: int | None
+    value_fen: int | None = None
+    min_spend_fen: int = 0
+    valid_days: int | None = None
+    applies_to: str | None = None
 
 
 def load_ledger_reference(

@@ -17,7 +17,7 @@ from typing import Any
 
 import points_engine
 from common.db import read_session
-from memberhub.demo.people import COUNTER_OUTLET, SimMember, pick
+from memberhub.demo.people import COUNTER_OUTLET, HeldVoucher, SimMember, pick
 from memberhub.demo.sales import EXTERNAL_PREFIX, basket, card_balance
 from memberhub.demo.world import OrderStep, World
 from storefront_api import catalogue, orders, prepaid
@@ -62,6 +62,8 @@ CARD_TOP_UP = 0.5
 CARD_LOW_FEN = 30_000
 # Holders of a card pay with it this many times more often than the channel's mix says.
 CARD_HOLDER_PREFERENCE = 8.0
+# A member holding a voucher that fits the order remembers to use it this often.
+VOUCHER_REMEMBERED = 0.7
 
 
 def is_order(rng: random.Random, channel: str, business_type: str) -> bool:
@@ -90,7 +92,9 @@ def place(
         return
     total = sum(product.price_fen * quantity for product, quantity in lines)
     fulfilment, outlet_code, address = _fulfilment(world, person, channel, institution)
-    method, points, card_no = _payment(world, day, owner, channel, total)
+    voucher = _voucher_for(world, day, owner, total)
+    off = min(voucher.value_fen, total) if voucher is not None else 0
+    method, points, card_no = _payment(world, day, owner, channel, total - off)
     command = orders.PlaceOrder(
         external_id=f"{EXTERNAL_PREFIX[channel]}-OD-{day:%Y%m%d}-{world.next_seq():07d}",
         member_no=owner.member_no,
@@ -102,6 +106,7 @@ def place(
         points=points,
         card_no=card_no,
         card_pin=owner.prepaid_pin if card_no is not None else None,
+        voucher_code=voucher.code if voucher is not None else None,
     )
     caller = _customer(world, person, channel, institution)
     try:
@@ -114,7 +119,11 @@ def place(
         prepaid.InsufficientBalance,
     ):
         world.counts.orders_refused += 1
+        if voucher is not None:
+            owner.vouchers.append(voucher)
         return
+    if voucher is not None:
+        world.counts.vouchers_used += 1
     order_no = str(body["order_no"])
     world.orders[order_no] = str(body["status"])
     world.counts.order_channels[channel] += 1
@@ -147,6 +156,11 @@ def place(
         world.plan(day + timedelta(days=1), replace(step, action="cancel"))
     else:
         world.plan(day + timedelta(days=rng.randint(1, 2)), replace(step, action="ship"))
+
+
+def _voucher_for(world: World, day: date, owner: SimMember, total: int) -> HeldVoucher | None:
+    """A voucher the member remembers to use on this order, if one fits it."""
+    return owner.take_voucher(day, "goods", total, world.rng, VOUCHER_REMEMBERED)
 
 
 def _fulfilment(

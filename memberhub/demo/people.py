@@ -132,6 +132,24 @@ DEMO_PASSWORD = "pujiang-2026"
 COUNTER_OUTLET = "SH-HP-0001"  # the demo member's post office, and the counter key's
 
 
+@dataclass(frozen=True)
+class HeldVoucher:
+    """A voucher the member holds, as the demo remembers it to spend it on an order."""
+
+    code: str
+    value_fen: int
+    min_spend_fen: int
+    valid_until: date
+    applies_to: str | None
+
+    def fits(self, day: date, business_type: str, spend_fen: int) -> bool:
+        return (
+            self.valid_until >= day
+            and self.applies_to in (None, business_type)
+            and self.min_spend_fen <= spend_fen
+        )
+
+
 @dataclass(slots=True, eq=False)
 class SimMember:
     name: str
@@ -159,6 +177,20 @@ class SimMember:
     points_estimate: int = 0  # earned minus spent as far as the demo knows, pending included
     bill_accounts: dict[str, str] = field(default_factory=dict)
     mailings: list[str] = field(default_factory=list)
+    vouchers: list[HeldVoucher] = field(default_factory=list)
+
+    def take_voucher(
+        self, day: date, business_type: str, spend_fen: int, rng: random.Random, remembered: float
+    ) -> HeldVoucher | None:
+        """The most valuable voucher that fits the purchase, if the member remembers it
+        (with chance `remembered`); it leaves the member's wallet."""
+        self.vouchers = [v for v in self.vouchers if v.valid_until >= day]
+        fitting = [v for v in self.vouchers if v.fits(day, business_type, spend_fen)]
+        if not fitting or rng.random() >= remembered:
+            return None
+        chosen = max(fitting, key=lambda v: v.value_fen)
+        self.vouchers.remove(chosen)
+        return chosen
 
     def owner(self) -> SimMember:
         """Who holds this record's points: the survivor once a duplicate has been merged."""

@@ -16,7 +16,7 @@ from memberhub.demo.ordering import address
 from memberhub.demo.people import SimMember, at, pick
 from memberhub.demo.sales import EXTERNAL_PREFIX, PAYMENT
 from memberhub.demo.world import MailScan, SubscriptionCancel, World
-from storefront_api import bills, mail, subscriptions
+from storefront_api import bills, mail, subscriptions, vouchers
 
 # Mail services: (service, S10 service indicator, lowest fee, highest fee, scanned on its way).
 MAIL_SERVICES = (
@@ -30,6 +30,8 @@ SORTING_CENTRES = ("上海邮区中心局", "上海航空邮件处理中心")
 DESTINATIONS = ("上海", "上海", "上海", "北京", "广州", "杭州", "南京", "苏州", "成都", "武汉")
 DELIVERY_SECTIONS = ("东区", "西区", "南区", "北区", "城中")
 MAIL_RETURNED = 0.01
+# A member holding a mailing voucher remembers it at the counter this often.
+MAILING_VOUCHER_REMEMBERED = 0.8
 
 # Bills: what a household pays, and the account-number endings the sandbox billers turn
 # into faults (docs/api.md, Bills): a few accounts decline or time out; none gets the
@@ -55,11 +57,13 @@ def post_mail(world: World, day: date, moment: datetime, person: SimMember, outl
     for _ in range(rng.choice((1, 1, 1, 2))):
         service, indicator, low, high, tracked = rng.choice(MAIL_SERVICES)
         tracking_no = _tracking_no(world, indicator)
+        fee = rng.randrange(low, high + 1, 10)
+        fee -= _mailing_voucher(world, day, moment, person, outlet, fee)
         command = mail.AcceptanceCommand(
             external_id=f"POS-{outlet}-{day:%Y%m%d}-{world.next_seq():07d}",
             tracking_no=tracking_no,
             service=service,
-            fee_fen=rng.randrange(low, high + 1, 10),
+            fee_fen=fee,
             accepted_at=moment,
             member=person.ref(rng, "counter"),
         )
@@ -71,6 +75,33 @@ def post_mail(world: World, day: date, moment: datetime, person: SimMember, outl
             world.mailings.append(tracking_no)
             person.owner().mailings.append(tracking_no)
             _plan_scans(world, day, tracking_no)
+
+
+def _mailing_voucher(
+    world: World, day: date, moment: datetime, person: SimMember, outlet: str, fee: int
+) -> int:
+    """The till takes the member's mailing voucher off the postage; what it took off."""
+    owner = person.owner()
+    voucher = owner.take_voucher(day, "mailing", fee, world.rng, MAILING_VOUCHER_REMEMBERED)
+    if voucher is None:
+        return 0
+    if voucher.value_fen >= fee:  # kept for a dearer item: the postage may not be nil
+        owner.vouchers.append(voucher)
+        return 0
+    command = vouchers.CounterUse(
+        external_id=f"POS-{outlet}-{day:%Y%m%d}-{world.next_seq():07d}-VU",
+        voucher_code=voucher.code,
+        member=points_engine.MemberRef(member_no=owner.member_no),
+        institution_code=outlet,
+        business_type="mailing",
+        spend_fen=fee,
+    )
+    with world.transaction() as uow:
+        used = vouchers.use_at_counter(
+            uow, world.directory, channel="counter", command=command, now=moment
+        ).body
+    world.counts.vouchers_used += 1
+    return used.applied_fen
 
 
 def _tracking_no(world: World, indicator: str) -> str:

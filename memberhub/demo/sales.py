@@ -17,10 +17,10 @@ import crm
 import points_engine
 from common.db import read_session
 from common.errors import DomainError
-from memberhub.demo.people import TILL_CHANNELS, SimMember, pick
+from memberhub.demo.people import TILL_CHANNELS, HeldVoucher, SimMember, pick
 from memberhub.demo.seasons import festival_on
 from memberhub.demo.world import Cancel, CardCharge, Refund, TillSale, World
-from storefront_api import catalogue, prepaid
+from storefront_api import catalogue, prepaid, rewards
 
 # Goods categories each channel sells.
 GOODS_CATEGORIES: dict[str, dict[str, float]] = {
@@ -277,21 +277,27 @@ def redeem(world: World, day: date, person: SimMember) -> None:
     )
     try:
         with world.transaction() as uow:
-            body = points_engine.redeem_reward(
+            body = rewards.redeem(
                 uow, world.directory, command, scope=scope, channel=acting, as_of=day
             ).body
     except (points_engine.OutOfStock, points_engine.InsufficientPoints):
         world.counts.declined += 1
         return
     world.counts.redemptions += 1
+    world.counts.vouchers_issued += len(body.vouchers)
     owner.points_estimate -= cost
     if rng.random() < REDEMPTIONS_CANCELLED:
         world.plan(day + timedelta(days=rng.randint(1, 3)), Cancel(body.redemption_id))
+    else:  # the vouchers of a redemption about to be cancelled are voided, never spent
+        owner.vouchers.extend(
+            HeldVoucher(v.code, v.value_fen, v.min_spend_fen, v.valid_until, v.applies_to)
+            for v in body.vouchers
+        )
 
 
 def cancel_redemption(world: World, day: date, event: Cancel) -> None:
     with world.transaction() as uow:
-        points_engine.cancel_redemption(uow, world.directory, event.redemption_no, as_of=day)
+        rewards.cancel(uow, world.directory, event.redemption_no, as_of=day)
     world.counts.cancellations += 1
 
 

@@ -11,12 +11,14 @@ from common.clock import SHANGHAI
 from memberhub.demo.people import COUNTER_OUTLET, DEMO_PASSWORD, SimMember
 from memberhub.demo.post_office import example_account
 from memberhub.demo.world import World
+from memberhub.reference_data import REWARDS
 from storefront_api import bills, catalogue, orders
 
 ORDER_STATUSES = tuple(orders.OrderStatus)
 ORDER_METHODS = tuple(orders.PaymentMethod)
 # The product of the printed order example: a gift box collected at the demo outlet.
 EXAMPLE_SKU = "MA-PJL-MOONCAKE-01"
+EXAMPLE_VOUCHER = "VOUCHER-MALL-10"
 
 
 def lines(
@@ -89,6 +91,10 @@ def _commerce_lines(world: World) -> list[str]:
         ),
         f"mail          {c.mailings} mailings, {c.mail_events} tracking events",
         (
+            f"vouchers      {c.vouchers_issued} issued by redemptions, {c.vouchers_used} taken "
+            "off orders and postage"
+        ),
+        (
             f"subscriptions {c.subscriptions} subscriptions "
             f"({c.subscriptions_cancelled} cancelled mid-term)"
         ),
@@ -127,7 +133,7 @@ def _examples(
     redemption = {
         "external_id": f"APP-RD-{stamp}-DEMO01",
         "member_no": demo.member_no,
-        "reward_code": "VOUCHER-MAILING-5",
+        "reward_code": EXAMPLE_VOUCHER,
         "quantity": 1,
     }
     order = {
@@ -135,12 +141,14 @@ def _examples(
         "member_no": demo.member_no,
         "lines": [{"sku": EXAMPLE_SKU, "quantity": 1}],
         "fulfillment": {"type": "pickup", "outlet_code": COUNTER_OUTLET},
-        "payment": {"method": "online"},
+        "payment": {"method": "online", "voucher_code": "$VOUCHER"},
     }
     price = next(p.price_fen for p in catalogue.PRODUCTS if p.sku == EXAMPLE_SKU)
+    voucher_fen = next(r.value_fen for r in REWARDS if r.code == EXAMPLE_VOUCHER)
+    assert voucher_fen is not None
     payment = {
         "external_id": f"APP-PAY-{stamp}-DEMO01",
-        "amount_fen": price,
+        "amount_fen": price - voucher_fen,
         "method": "online",
         "transaction_ref": f"WX{moment:%Y%m%d%H%M%S}DEMO01",
     }
@@ -163,10 +171,13 @@ def _examples(
         f" | {_read('access_token')})",
         "  # 3. balance, pending and expiring points",
         f"  curl -s {api}/members/{demo.member_no}/points {member}",
-        "  # 4. spend 500 points on a mailing voucher",
-        f"  curl -s -X POST {api}/redemptions {member} {json_header} -d '{_json(redemption)}'",
-        "  # 5. the app orders a mooncake gift box to collect at the demo outlet, and pays online",
-        f"  ORDER=$(curl -s -X POST {api}/orders {app} {json_header} -d '{_json(order)}'"
+        "  # 4. spend 1,000 points on a 10 yuan mall voucher; the member's vouchers",
+        f"  VOUCHER=$(curl -s -X POST {api}/redemptions {member} {json_header}"
+        f" -d '{_json(redemption)}' | {_read_first('vouchers', 'code')})",
+        f"  curl -s {api}/members/{demo.member_no}/vouchers {member}",
+        "  # 5. the app orders a mooncake gift box to collect at the demo outlet, with the",
+        "  #    voucher off the price, and pays the rest online",
+        f"  ORDER=$(curl -s -X POST {api}/orders {app} {json_header} -d {_shell_json(order)}"
         f" | {_read('order_no')})",
         f'  CODE=$(curl -s -X POST "{api}/orders/$ORDER/payments" {app} {json_header}'
         f" -d '{_json(payment)}' | {_read('pickup_code')})",
@@ -232,6 +243,10 @@ def _shell_json(body: object) -> str:
 
 def _read(name: str) -> str:
     return f"python3 -c 'import json,sys; print(json.load(sys.stdin)[\"{name}\"])'"
+
+
+def _read_first(items: str, name: str) -> str:
+    return f'python3 -c \'import json,sys; print(json.load(sys.stdin)["{items}"][0]["{name}"])\''
 
 
 def _amount_due(world: World, kind: str, account_no: str) -> int:

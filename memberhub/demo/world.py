@@ -84,6 +84,8 @@ class Counts:
     points_earned: int = 0
     refunds: int = 0
     redemptions: int = 0
+    vouchers_issued: int = 0
+    vouchers_used: int = 0
     cancellations: int = 0
     declined: int = 0
     merges: int = 0

@@ -232,6 +232,12 @@ class Reward(Base):
     cash_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     stock: Mapped[int | None] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(default=True)
+    # What a voucher or bill-credit reward is worth to the member, the least spend it
+    # needs, for how many days it is valid, and on which business type (None: any).
+    value_fen: Mapped[int | None] = mapped_column(BigInteger)
+    min_spend_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    valid_days: Mapped[int | None] = mapped_column(Integer)
+    applies_to: Mapped[str | None] = mapped_column(String(32))
 
 
 class Redemption(Base):

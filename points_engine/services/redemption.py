@@ -8,11 +8,13 @@ from sqlalchemy import select
 
 from common import idempotency
 from common.clock import utcnow
-from common.codes import REWARD_KINDS
+from common.codes import BUSINESS_TYPES, REWARD_KINDS, VALUE_KINDS
 from common.errors import (
     Conflict,
+    InconsistentFields,
     Invalid,
     NotFound,
+    UnknownReference,
 )
 from common.idempotency import Written
 from common.public_ids import public_no
@@ -340,8 +342,14 @@ def add_reward(
     points_cost: int,
     cash_fen: int,
     stock: int | None,
+    value_fen: int | None = None,
+    min_spend_fen: int = 0,
+    valid_days: int | None = None,
+    applies_to: str | None = None,
 ) -> RewardView:
-    """Add a reward to the catalogue. Raises Invalid, Conflict (code taken)."""
+    """Add a reward to the catalogue. A voucher or bill credit says what it is worth and
+    for how many days; other kinds do not. Raises Invalid, InconsistentFields, Conflict
+    (code taken)."""
     if kind not in REWARD_KINDS:
         raise Invalid.field("kind", f"must be one of {', '.join(REWARD_KINDS)}")
     if points_cost <= 0:
@@ -350,6 +358,7 @@ def add_reward(
         raise Invalid.field("cash_fen", "must not be negative")
     if stock is not None and stock < 0:
         raise Invalid.field("stock", "must not be negative")
+    _check_terms(kind, value_fen, min_spend_fen, valid_days, applies_to)
     if uow.session.get(orm.Reward, code) is not None:
         raise Conflict(f"reward {code!r} already exists")
     reward = orm.Reward(
@@ -361,10 +370,47 @@ def add_reward(
         cash_fen=cash_fen,
         stock=stock,
         active=True,
+        value_fen=value_fen,
+        min_spend_fen=min_spend_fen,
+        valid_days=valid_days,
+        applies_to=applies_to,
     )
     uow.session.add(reward)
     LedgerBook(uow.session).system_account(*reward_account(code, kind))
     return reward_view(reward)
+
+
+def _check_terms(
+    kind: str,
+    value_fen: int | None,
+    min_spend_fen: int,
+    valid_days: int | None,
+    applies_to: str | None,
+) -> None:
+    if kind in VALUE_KINDS:
+        if value_fen is None:
+            raise InconsistentFields.field("value_fen", f"a {kind} reward says what it is worth")
+        if valid_days is None:
+            raise InconsistentFields.field(
+                "valid_days", f"a {kind} reward says for how many days it is valid"
+            )
+        if value_fen <= 0:
+            raise Invalid.field("value_fen", "must be greater than 0")
+        if valid_days <= 0:
+            raise Invalid.field("valid_days", "must be greater than 0")
+        if min_spend_fen < 0:
+            raise Invalid.field("min_spend_fen", "must not be negative")
+        if applies_to is not None and applies_to not in BUSINESS_TYPES:
+            raise UnknownReference.field("applies_to", "unknown business type")
+        return
+    for name, given in (
+        ("value_fen", value_fen),
+        ("valid_days", valid_days),
+        ("applies_to", applies_to),
+        ("min_spend_fen", min_spend_fen or None),
+    ):
+        if given is not None:
+            raise InconsistentFields.field(name, "only voucher and bill_credit rewards have it")
 
 
 def reward_view(reward: orm.Reward) -> RewardView:
@@ -376,4 +422,8 @@ def reward_view(reward: orm.Reward) -> RewardView:
         points_cost=reward.points_cost,
         cash_fen=reward.cash_fen,
         stock=reward.stock,
+        value_fen=reward.value_fen,
+        min_spend_fen=reward.min_spend_fen,
+        valid_days=reward.valid_days,
+        applies_to=reward.applies_to,
     )

@@ -23,6 +23,7 @@ from storefront_api.http import (
     segments,
     subscriptions,
     verification,
+    vouchers,
 )
 from storefront_api.http.context import EXTENSION_KEY, ApiContext
 from storefront_api.http.routing import CONVERTERS
@@ -47,6 +48,7 @@ def register_api(app: Flask, context: ApiContext) -> None:
         subscriptions,
         prepaid,
         partners,
+        vouchers,
         bills,
         clearing,
         segments,

@@ -168,6 +168,7 @@ def place_order(body: OrderIn) -> Response:
         points=body.payment.points,
         card_no=body.payment.card_no,
         card_pin=body.payment.card_pin,
+        voucher_code=body.payment.voucher_code,
     )
     context = _context()
     written = run_in_transaction(

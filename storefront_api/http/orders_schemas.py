@@ -21,6 +21,7 @@ from storefront_api.http.schemas import (
     Short,
     Strict,
     Text200,
+    VoucherCode,
     strip,
 )
 
@@ -114,6 +115,13 @@ class OrderPaymentIn(Strict):
         default=None,
         description=(
             "the card's PIN: needed unless the member pays with a card registered to them"
+        ),
+    )
+    voucher_code: VoucherCode | None = Field(
+        default=None,
+        description=(
+            "one of the member's vouchers, taken off the lines it applies to before points "
+            "and money; given back if the order is cancelled, expires or is returned"
         ),
     )
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 import crm
 import points_engine
 from common.ownership import Owner
-from storefront_api import bills, orders, partners, prepaid, subscriptions
+from storefront_api import bills, orders, partners, prepaid, subscriptions, vouchers
 from storefront_api.auth import ChannelPrincipal, Principal
 
 Resolver = Callable[[Session, Any, Principal | None], Owner | None]
@@ -58,6 +58,7 @@ RESOLVERS: dict[str, Resolver] = {
     "bill_payment": _keyed(bills.payment_owner),
     "subscription": _keyed(subscriptions.subscription_owner),
     "partner_exchange": _keyed(partners.exchange_owner),
+    "voucher_use": _keyed(vouchers.use_owner),
     "institution": _institution,
 }
 

@@ -43,6 +43,7 @@ CARD_SELLING = CARD_SELLING_CHANNELS
 CARD_ACCEPTING = ("counter", "retail", "web", "app")
 SCANNING = ("counter", "distribution")
 COURIER = "distribution"
+TILLS = ("counter", "retail")
 
 MARKETING = ("marketer", "admin")
 FINANCE = ("finance", "admin")
@@ -156,6 +157,23 @@ POLICY: dict[str, Rule] = {
         scope=(Scope.CREATOR,),
         staff=FINANCE,
         target=Target("redemption", "redemption_id"),
+    ),
+    # A voucher is the member's; serving channels see that they hold one, not its code.
+    "vouchers.member_vouchers": Rule(
+        member=True,
+        channels=SERVING,
+        staff=ALL_STAFF,
+        target=MEMBER_PATH,
+        personal=("code",),
+    ),
+    # The till where the member presents the code; only that till gives it back.
+    "vouchers.use_voucher": Rule(
+        channels=TILLS,
+        scope=(Scope.INSTITUTION,),
+        target=Target("institution", "institution_code", in_body=True),
+    ),
+    "vouchers.cancel_use": Rule(
+        channels=TILLS, scope=(Scope.CREATOR,), target=Target("voucher_use", "use_no")
     ),
     # -- orders and pickup -----------------------------------------------------------
     "orders.place_order": Rule(member=True, channels=ORDERING, target=MEMBER_BODY),
@@ -449,6 +467,7 @@ _MASKS: dict[str, Callable[[Any], Any]] = {
     "birthday": lambda value: None,
     "address": lambda value: "****" if value else value,
     "delivery_address": lambda value: "****" if value else value,
+    "code": lambda value: "****-****-****-" + value[-4:] if isinstance(value, str) else value,
     "identifiers": lambda items: (
         [
             {**item, "value": mask_phone(item["value"])}

@@ -7,6 +7,7 @@ from flask import Blueprint, Response
 import points_engine
 from common.db import read_session
 from common.unit_of_work import run_in_transaction
+from storefront_api import rewards
 from storefront_api.auth import ChannelPrincipal, MemberPrincipal
 from storefront_api.http.context import api_context
 from storefront_api.http.routing import json_response, route, written_response
@@ -51,6 +52,10 @@ def add_reward(body: RewardIn) -> Response:
             points_cost=body.points_cost,
             cash_fen=body.cash_fen,
             stock=body.stock,
+            value_fen=body.value_fen,
+            min_spend_fen=body.min_spend_fen,
+            valid_days=body.valid_days,
+            applies_to=body.applies_to,
         ),
     )
     return json_response(created, 201)
@@ -60,7 +65,7 @@ def add_reward(body: RewardIn) -> Response:
     blueprint,
     "/redemptions",
     "POST",
-    summary="Redeem a reward with points",
+    summary="Redeem a reward with points; a voucher reward answers with its vouchers",
     body=RedemptionIn,
     responses={201: RedemptionOut, 200: RedemptionOut},
     errors=(403, 404, 409, 422),
@@ -82,7 +87,7 @@ def redeem(body: RedemptionIn) -> Response:
     context = api_context()
     written = run_in_transaction(
         context.session_factory,
-        lambda uow: points_engine.redeem_reward(
+        lambda uow: rewards.redeem(
             uow,
             context.directory,
             command,
@@ -98,7 +103,10 @@ def redeem(body: RedemptionIn) -> Response:
     blueprint,
     "/redemptions/<redemption_id>/cancel",
     "POST",
-    summary="Cancel a redemption; points go back to the lots they came from",
+    summary=(
+        "Cancel a redemption: its vouchers are voided (refused while one is used) and the "
+        "points go back to the lots they came from"
+    ),
     responses={200: RedemptionCancelOut},
     errors=(403, 404, 409),
 )
@@ -106,6 +114,6 @@ def cancel(redemption_id: str) -> Response:
     context = api_context()
     body = run_in_transaction(
         context.session_factory,
-        lambda uow: points_engine.cancel_redemption(uow, context.directory, redemption_id),
+        lambda uow: rewards.cancel(uow, context.directory, redemption_id),
     )
     return json_response(body)

@@ -505,6 +505,26 @@ class RewardIn(Strict):
     points_cost: Annotated[int, Field(gt=0, le=10**9), INTEGRAL]
     cash_fen: Annotated[int, Field(ge=0, le=10**10), INTEGRAL] = 0
     stock: Annotated[int, Field(ge=0, le=10**9), INTEGRAL] | None = None
+    value_fen: (
+        Annotated[
+            int,
+            Field(gt=0, le=10**10, description="voucher and bill_credit: what it is worth"),
+            INTEGRAL,
+        ]
+        | None
+    ) = None
+    min_spend_fen: Annotated[
+        int, Field(ge=0, le=10**12, description="voucher: the least spend it needs"), INTEGRAL
+    ] = 0
+    valid_days: (
+        Annotated[
+            int,
+            Field(gt=0, le=3660, description="voucher and bill_credit: days valid from issue"),
+            INTEGRAL,
+        ]
+        | None
+    ) = None
+    applies_to: BusinessType | None = None
 
 
 class RewardOut(Open):
@@ -514,6 +534,49 @@ class RewardOut(Open):
     points_cost: int
     cash_fen: int
     stock: int | None
+    value_fen: int | None = None
+    valid_days: int | None = None
+
+
+class VoucherOut(Open):
+    code: Annotated[str, Field(description="shown in groups of four; any grouping is accepted")]
+    reward_code: str
+    value_fen: int
+    min_spend_fen: int
+    applies_to: BusinessType | None
+    valid_from: date
+    valid_until: date
+    status: Literal["issued", "used", "void", "expired"]
+
+
+class VoucherList(Open):
+    items: list[VoucherOut]
+
+
+VoucherCode = Annotated[
+    str,
+    StringConstraints(min_length=16, max_length=24, pattern=r"^[0-9A-Za-z -]+$"),
+    Field(description="the voucher's code as printed (groups of four, hyphens optional)"),
+]
+
+
+class VoucherUseIn(Strict):
+    external_id: ExternalId
+    voucher_code: VoucherCode
+    member: MemberRefIn
+    institution_code: Code
+    business_type: BusinessType
+    spend_fen: Annotated[
+        int, Field(gt=0, le=10**12, description="the sale's amount before the voucher"), INTEGRAL
+    ]
+
+
+class VoucherUseOut(Open):
+    use_no: str
+    voucher_code: str
+    applied_fen: int
+    amount_due_fen: int
+    status: Literal["applied", "returned"]
 
 
 class RewardList(Open):
@@ -531,6 +594,9 @@ class RedemptionOut(Open):
     redemption_id: str
     points_spent: int
     balance: Balance
+    vouchers: Annotated[
+        list[VoucherOut], Field(description="voucher rewards: one voucher per unit redeemed")
+    ] = []
 
 
 class RedemptionCancelOut(Open):

@@ -41,6 +41,8 @@ class Order(Base):
     total_fen: Mapped[int] = mapped_column(BigInteger)
     points_used: Mapped[int] = mapped_column(BigInteger)
     points_offset_fen: Mapped[int] = mapped_column(BigInteger)
+    # What the member's voucher took off (storefront_voucher_use names the voucher).
+    voucher_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     payable_fen: Mapped[int] = mapped_column(BigInteger)
     paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     points_redemption_no: Mapped[str | None] = mapped_column(String(40))

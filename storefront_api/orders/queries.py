@@ -30,6 +30,7 @@ def order_body(session: Session, order: Order, *, detail: bool = True) -> dict[s
         "total_fen": order.total_fen,
         "points_used": order.points_used,
         "points_offset_fen": order.points_offset_fen,
+        "voucher_fen": order.voucher_fen,
         "payable_fen": order.payable_fen,
         "paid_fen": order.paid_fen,
         "created_at": order.created_at.isoformat(),

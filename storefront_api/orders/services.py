@@ -34,7 +34,7 @@ from common.organisation import Institution
 from common.settings import Settings
 from common.sms import SandboxSmsSender, SmsSender
 from common.unit_of_work import UnitOfWork
-from storefront_api import catalogue, pickup, prepaid
+from storefront_api import catalogue, pickup, prepaid, vouchers
 from storefront_api.orders.domain import (
     IllegalTransition,
     OrderEvent,
@@ -109,6 +109,7 @@ class PlaceOrder:
     points: int | None = None
     card_no: str | None = None
     card_pin: str | None = None
+    voucher_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -216,13 +217,15 @@ def place_order(
     *,
     now: datetime | None = None,
 ) -> Written[dict[str, Any]]:
-    """Take an order: price it, reserve stock and member limits, take points and card money.
+    """Take an order: price it, take the member's voucher off it, reserve stock and member
+    limits, take points and card money.
 
     Prepaid-card orders are paid at once; cash-on-delivery pickup orders wait at the
     outlet at once (paid there); online and points_cash orders wait for a payment.
     A card payment needs the card's PIN unless the member pays with a card registered
     to them. Raises Invalid (naming the field), UnknownProduct, OutOfStock,
-    PerMemberLimitReached, InsufficientPoints, prepaid card errors (WrongPin, Throttled
+    PerMemberLimitReached, InsufficientPoints, VoucherNotUsable, VoucherAlreadyUsed,
+    prepaid card errors (WrongPin, Throttled
     after too many wrong PINs), Conflict.
     """
     now = to_utc(now) if now is not None else utcnow()
@@ -250,17 +253,37 @@ def place_order(
         total = sum(
             p.price_fen * line.quantity for p, line in zip(products, command.lines, strict=True)
         )
+        order_no = _new_order_no(now)
+        voucher_fen = 0
+        if command.voucher_code is not None:
+            spend: dict[str, int] = {}
+            for product, line in zip(products, command.lines, strict=True):
+                amount = product.price_fen * line.quantity
+                spend[product.business_type] = spend.get(product.business_type, 0) + amount
+            voucher_fen = vouchers.take_voucher(
+                session,
+                code=command.voucher_code,
+                member_id=member.member_id,
+                channel=caller.channel,
+                institution_code=caller.institution_code,
+                order_no=order_no,
+                spend_by_business_type=spend,
+                now=now,
+                field="payment.voucher_code",
+            ).applied_fen
         points_used = offset = 0
         if command.payment_method == PaymentMethod.POINTS_CASH:
             assert command.points is not None
-            split = context.policy.split_points_cash(total, command.points, "payment.points")
+            split = context.policy.split_points_cash(
+                total - voucher_fen, command.points, "payment.points"
+            )
             points_used, offset = split.points_used, split.offset_fen
         for index, (product, line) in enumerate(zip(products, command.lines, strict=True)):
             catalogue.reserve_stock(
                 session, product, line.quantity, member.member_id, f"lines[{index}].quantity"
             )
         order = Order(
-            order_no=_new_order_no(now),
+            order_no=order_no,
             member_id=member.member_id,
             channel=caller.channel,
             external_id=command.external_id,
@@ -274,7 +297,8 @@ def place_order(
             total_fen=total,
             points_used=points_used,
             points_offset_fen=offset,
-            payable_fen=total - offset,
+            voucher_fen=voucher_fen,
+            payable_fen=total - voucher_fen - offset,
             paid_fen=0,
             accruals=[],
             created_at=now,
@@ -318,7 +342,10 @@ def place_order(
                 as_of=business_date(now),
             )
         code = None
-        if command.payment_method == PaymentMethod.PREPAID_CARD:
+        if order.payable_fen == 0:
+            # The voucher and points paid for all of it: nothing is left to collect.
+            code = _mark_paid(uow, context, order, caller, now)
+        elif command.payment_method == PaymentMethod.PREPAID_CARD:
             assert command.card_no is not None
             charge_no = prepaid.charge_card(
                 uow,
@@ -790,6 +817,8 @@ def _unwind(uow: UnitOfWork, context: OrderContext, order: Order, now: datetime)
                 amount_fen=accrual["amount_fen"],
             ),
         )
+    if order.voucher_fen:
+        vouchers.give_back_for_order(session, order.order_no, now)
     for line in order.lines:
         catalogue.release_stock(session, line.sku, line.quantity, order.member_id)
 

@@ -115,6 +115,8 @@ class World:
     spare: list[str] = field(default_factory=list)
     orders: dict[str, str] = field(default_factory=dict)
     redemptions: dict[str, str] = field(default_factory=dict)
+    vouchers: dict[str, str] = field(default_factory=dict)
+    voucher_use: str = ""
     card_no: str = ""
     card_pin: str = ""
     charge_no: str = ""
@@ -239,15 +241,30 @@ def world(app, client, db, auth, staff_token) -> World:
     ok(
         client.post(
             "/api/v1/rewards",
-            json={"code": reward, "name": "券", "kind": "voucher", "points_cost": 10},
+            json={
+                "code": reward,
+                "name": "券",
+                "kind": "voucher",
+                "points_cost": 10,
+                "value_fen": 1000,
+                "valid_days": 30,
+            },
             headers=w.headers["admin"],
         )
     )
     for name, headers in (("in the app", member_a), ("at counter A", counter)):
         body = {"external_id": uid("RD"), "member_no": w.member_a, "reward_code": reward}
-        w.redemptions[name] = ok(client.post("/api/v1/redemptions", json=body, headers=headers))[
-            "redemption_id"
-        ]
+        redeemed = ok(client.post("/api/v1/redemptions", json=body, headers=headers))
+        w.redemptions[name] = redeemed["redemption_id"]
+        w.vouchers[name] = redeemed["vouchers"][0]["code"]
+    # The app's voucher taken off a sale at counter A.
+    w.voucher_use = ok(
+        client.post(
+            "/api/v1/voucher-uses",
+            json=voucher_use_body(w, w.vouchers["in the app"]),
+            headers=counter,
+        )
+    )["use_no"]
     # A card registered to member A, sold and charged at counter A.
     card = ok(
         client.post(
@@ -331,6 +348,17 @@ def exchange_body(member_no: str) -> dict[str, Any]:
         "partner_code": "MU",
         "points": 1_000,
         "partner_member_no": "MU12345678",
+    }
+
+
+def voucher_use_body(w: World, code: str) -> dict[str, Any]:
+    return {
+        "external_id": uid("VU"),
+        "voucher_code": code,
+        "member": {"member_no": w.member_a},
+        "institution_code": OUTLET_A,
+        "business_type": "goods",
+        "spend_fen": 20_000,
     }
 
 
@@ -527,7 +555,14 @@ def cases(operation: Operation, w: World) -> list[Case]:
                 "",
                 "post",
                 "/api/v1/rewards",
-                lambda: {"code": uid("RW"), "name": "券", "kind": "voucher", "points_cost": 1},
+                lambda: {
+                    "code": uid("RW"),
+                    "name": "券",
+                    "kind": "voucher",
+                    "points_cost": 1,
+                    "value_fen": 1000,
+                    "valid_days": 30,
+                },
             )
         ],
         "rewards.redeem": [
@@ -593,6 +628,26 @@ def cases(operation: Operation, w: World) -> list[Case]:
         "reference.stop_campaign": [Case("", "post", f"/api/v1/campaigns/{w.campaign}/stop")],
         "reference.simulate_existing_campaign": [
             Case("", "post", f"/api/v1/campaigns/{w.campaign}/simulate", lambda: {})
+        ],
+        "vouchers.member_vouchers": [
+            Case("", "get", f"/api/v1/members/{a}/vouchers", facts=member_a)
+        ],
+        "vouchers.use_voucher": [
+            Case(
+                "",
+                "post",
+                "/api/v1/voucher-uses",
+                lambda: voucher_use_body(w, w.vouchers["at counter A"]),
+                institution_a,
+            )
+        ],
+        "vouchers.cancel_use": [
+            Case(
+                "",
+                "post",
+                f"/api/v1/voucher-uses/{w.voucher_use}/cancel",
+                facts=Facts("A", "counter", OUTLET_A),
+            )
         ],
         "partners.list_partners": [Case("", "get", "/api/v1/partners")],
         "partners.exchange_out": [

@@ -159,7 +159,15 @@ PROTECTED = [
     (
         "post",
         "/api/v1/rewards",
-        {"code": "R-X", "name": "x", "kind": "voucher", "points_cost": 10, "stock": 1},
+        {
+            "code": "R-X",
+            "name": "x",
+            "kind": "voucher",
+            "points_cost": 10,
+            "value_fen": 1000,
+            "valid_days": 30,
+            "stock": 1,
+        },
     ),
 ]
 
@@ -340,7 +348,14 @@ def test_channel_may_not_do_admin_or_marketing_things(client, db, channel_key, a
     problem(
         client.post(
             "/api/v1/rewards",
-            json={"code": "R-X", "name": "x", "kind": "voucher", "points_cost": 10},
+            json={
+                "code": "R-X",
+                "name": "x",
+                "kind": "voucher",
+                "points_cost": 10,
+                "value_fen": 1000,
+                "valid_days": 30,
+            },
             headers=auth(key),
         ),
         403,
@@ -389,7 +404,14 @@ def test_only_admin_may_merge_or_add_rewards(client, db, staff_token, auth, role
     problem(
         client.post(
             "/api/v1/rewards",
-            json={"code": "R-X", "name": "x", "kind": "voucher", "points_cost": 10},
+            json={
+                "code": "R-X",
+                "name": "x",
+                "kind": "voucher",
+                "points_cost": 10,
+                "value_fen": 1000,
+                "valid_days": 30,
+            },
             headers=auth(token),
         ),
         403,

@@ -58,6 +58,7 @@ def _url(path, member_no):
         ("<subscription_no>", "SB0000000000"),
         ("<username>", "nobody-here"),
         ("<key_id>", "000000000000"),
+        ("<use_no>", "VU0000000000"),
     ):
         path = path.replace(name, value)
     assert "<" not in path, path

@@ -233,7 +233,14 @@ def test_a_partner_key_cannot_cancel_a_members_redemption(
     assert accrue(client, keys["counter_a"], member).status_code == 201
     client.post(
         f"{API}/rewards",
-        json={"code": "RG-1", "name": "券", "kind": "voucher", "points_cost": 10},
+        json={
+            "code": "RG-1",
+            "name": "券",
+            "kind": "voucher",
+            "points_cost": 10,
+            "value_fen": 1000,
+            "valid_days": 30,
+        },
         headers=auth(staff_token("admin")),
     )
     redeemed = client.post(

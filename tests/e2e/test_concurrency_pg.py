@@ -91,7 +91,7 @@ class Api:
             {
                 "code": code,
                 "name": "并发测试券",
-                "kind": "voucher",
+                "kind": "goods",
                 "points_cost": points_cost,
                 "cash_fen": 0,
                 "stock": stock,

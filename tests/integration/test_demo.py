@@ -445,8 +445,8 @@ class Call:
 def _replay(client: FlaskClient, lines: list[str]) -> list[Call]:
     """Run the printed curl examples in order on the test client, as a shell would.
 
-    `NAME=$(curl ... | python3 -c '...["field"]')` keeps the answer's field in $NAME for
-    the calls after it.
+    `NAME=$(curl ... | python3 -c '...["field"][0]["inner"]')` keeps that part of the
+    answer in $NAME for the calls after it.
     """
     variables: dict[str, str] = {}
     calls = []
@@ -459,7 +459,9 @@ def _replay(client: FlaskClient, lines: list[str]) -> list[Call]:
             last = Path(from_file.group(2)).read_text(encoding="utf-8").splitlines()[-1]
             variables[from_file.group(1)] = str(json.loads(last)[from_file.group(3)])
             continue
-        assigned = re.fullmatch(r"(\w+)=\$\((curl .*) \| python3 -c '.*\[\"(\w+)\"\]\)'\)", command)
+        assigned = re.fullmatch(
+            r"(\w+)=\$\((curl .*) \| python3 -c '.*?sys\.stdin\)((?:\[[^\]]+\])+)\)'\)", command
+        )
         if assigned is None and not command.startswith("curl "):
             continue
         argv = shlex.split(assigned.group(2) if assigned else command)
@@ -477,7 +479,9 @@ def _replay(client: FlaskClient, lines: list[str]) -> list[Call]:
         calls.append(Call(argv, response.status_code, answer))
         if assigned:
             assert response.status_code < 300, (argv, answer)
-            variables[assigned.group(1)] = str(answer[assigned.group(3)])
+            for key, index in re.findall(r'\[(?:"(\w+)"|(\d+))\]', assigned.group(3)):
+                answer = answer[key] if key else answer[int(index)]
+            variables[assigned.group(1)] = str(answer)
     return calls
 
 
@@ -486,7 +490,7 @@ def test_printed_curl_examples_work_in_order(demo: Demo, client: FlaskClient) ->
     counter, the member's orders and timeline, a bill looked up and paid, a tracked item."""
     calls = _replay(client, demo.lines)
     assert [call.status for call in calls] == [
-        201, 200, 200, 201, 201, 201, 200, 200, 200, 200, 201, 200, 202, 201, 200, 200
+        201, 200, 200, 201, 200, 201, 201, 200, 200, 200, 200, 201, 200, 202, 201, 200, 200
     ]  # fmt: skip
     *calls, _code_sent, registered, _admin_login, audit = calls
     assert registered.body["registered_channel"] == "self"
@@ -496,6 +500,7 @@ def test_printed_curl_examples_work_in_order(demo: Demo, client: FlaskClient) ->
         _,
         balance,
         redeemed,
+        wallet,
         placed,
         paid,
         collected,
@@ -507,9 +512,13 @@ def test_printed_curl_examples_work_in_order(demo: Demo, client: FlaskClient) ->
     ) = calls
     assert earned.body["points"] > 0
     assert balance.body["available"] >= 500
-    assert redeemed.body["points_spent"] == 500
-    assert redeemed.body["balance"]["available"] == balance.body["available"] - 500
+    assert redeemed.body["points_spent"] == 1_000
+    assert redeemed.body["balance"]["available"] == balance.body["available"] - 1_000
+    [voucher] = redeemed.body["vouchers"]
+    assert wallet.body["items"][0]["code"] == voucher["code"]
     assert placed.body["status"] == "created"
+    assert placed.body["voucher_fen"] == voucher["value_fen"] == 1_000
+    assert placed.body["payable_fen"] == placed.body["total_fen"] - 1_000
     assert paid.body["status"] == "ready_for_pickup"
     assert paid.body["payable_fen"] == placed.body["payable_fen"] > 0
     assert collected.body["status"] == "picked_up"

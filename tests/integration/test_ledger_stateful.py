@@ -226,7 +226,7 @@ class LedgerMachine(RuleBasedStateMachine):
                         code=code,
                         name=code,
                         name_en=code,
-                        kind="voucher",
+                        kind="goods",
                         points_cost=cost,
                         cash_fen=0,
                         stock=stock,

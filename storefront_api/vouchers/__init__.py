@@ -1,0 +1,51 @@
+"""Vouchers facade: the vouchers a redemption issues, and their use at checkout and the till."""
+
+from storefront_api.vouchers.domain import (
+    UseStatus,
+    VoucherAlreadyUsed,
+    VoucherNotUsable,
+    VoucherStatus,
+    VoucherTerms,
+    normalise,
+    shown,
+)
+from storefront_api.vouchers.services import (
+    CounterUse,
+    UnknownVoucherUse,
+    VoucherUsed,
+    VoucherView,
+    cancel_use,
+    give_back_for_order,
+    issue_vouchers,
+    member_vouchers,
+    order_voucher,
+    redemption_vouchers,
+    take_voucher,
+    use_at_counter,
+    use_owner,
+    void_vouchers,
+)
+
+__all__ = [
+    "CounterUse",
+    "UnknownVoucherUse",
+    "UseStatus",
+    "VoucherAlreadyUsed",
+    "VoucherNotUsable",
+    "VoucherStatus",
+    "VoucherTerms",
+    "VoucherUsed",
+    "VoucherView",
+    "cancel_use",
+    "give_back_for_order",
+    "issue_vouchers",
+    "member_vouchers",
+    "normalise",
+    "order_voucher",
+    "redemption_vouchers",
+    "shown",
+    "take_voucher",
+    "use_at_counter",
+    "use_owner",
+    "void_vouchers",
+]
