@@ -38,6 +38,9 @@ CATEGORIES: tuple[str, ...] = get_args(CategoryCode)
 
 RewardKind = Literal["goods", "voucher", "bill_credit", "partner_miles"]
 REWARD_KINDS: tuple[str, ...] = get_args(RewardKind)
+BillerKind = Literal["water", "electricity", "gas", "broadband", "landline"]
+BILLER_KINDS: tuple[str, ...] = get_args(BillerKind)
+
 # Rewards worth an amount of money to the member: a voucher off a purchase, a credit on a bill.
 VALUE_KINDS: tuple[str, ...] = ("voucher", "bill_credit")
 

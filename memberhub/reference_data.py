@@ -79,6 +79,7 @@ class RewardSeed:
     min_spend_fen: int = 0
     valid_days: int | None = None
     applies_to: str | None = None
+    biller_kind: str | None = None  # a bill credit: the kind of bill it pays towards
 
 
 # ---------------------------------------------------------------------------
@@ -1343,6 +1344,7 @@ REWARDS: tuple[RewardSeed, ...] = (
         min_spend_fen=0,
         valid_days=90,
         applies_to="bill_payment",
+        biller_kind="landline",
     ),
     RewardSeed(
         "BILL-WATER-10",
@@ -1356,6 +1358,7 @@ REWARDS: tuple[RewardSeed, ...] = (
         min_spend_fen=0,
         valid_days=90,
         applies_to="bill_payment",
+        biller_kind="water",
     ),
     RewardSeed(
         "BILL-GAS-20",
@@ -1369,6 +1372,7 @@ REWARDS: tuple[RewardSeed, ...] = (
         min_spend_fen=0,
         valid_days=90,
         applies_to="bill_payment",
+        biller_kind="gas",
     ),
     RewardSeed(
         "MILES-MU-500",

@@ -224,6 +224,7 @@ class RewardView:
     min_spend_fen: int = 0
     valid_days: int | None = None
     applies_to: str | None = None
+    biller_kind: str | None = None
 
 
 @dataclass(frozen=True)

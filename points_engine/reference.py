@@ -43,6 +43,7 @@ class RewardData:
     min_spend_fen: int = 0
     valid_days: int | None = None
     applies_to: str | None = None
+    biller_kind: str | None = None
 
 
 def load_ledger_reference(

@@ -183,6 +183,7 @@ def pay_bill(
         world.counts.bills_declined += 1
         return
     world.counts.bill_payments += 1
+    world.counts.bill_credits += receipt.credit_fen > 0
     payment_no = str(receipt.payment_no)
     if receipt.status != bills.PaymentStatus.PAID:
         world.unanswered_bills.append(payment_no)

@@ -91,8 +91,9 @@ def _commerce_lines(world: World) -> list[str]:
         ),
         f"mail          {c.mailings} mailings, {c.mail_events} tracking events",
         (
-            f"vouchers      {c.vouchers_issued} issued by redemptions, {c.vouchers_used} taken "
-            "off orders and postage"
+            f"vouchers      {c.vouchers_issued} vouchers and bill credits issued by redemptions, "
+            f"{c.vouchers_used} taken off orders and postage, {c.bill_credits} bills paid "
+            "towards by a credit"
         ),
         (
             f"subscriptions {c.subscriptions} subscriptions "

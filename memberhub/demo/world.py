@@ -86,6 +86,7 @@ class Counts:
     redemptions: int = 0
     vouchers_issued: int = 0
     vouchers_used: int = 0
+    bill_credits: int = 0  # bill payments a member's bill credit paid towards
     cancellations: int = 0
     declined: int = 0
     merges: int = 0

@@ -238,6 +238,7 @@ class Reward(Base):
     min_spend_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     valid_days: Mapped[int | None] = mapped_column(Integer)
     applies_to: Mapped[str | None] = mapped_column(String(32))
+    biller_kind: Mapped[str | None] = mapped_column(String(16))  # a bill credit's bills
 
 
 class Redemption(Base):

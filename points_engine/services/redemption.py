@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from common import idempotency
 from common.clock import utcnow
-from common.codes import BUSINESS_TYPES, REWARD_KINDS, VALUE_KINDS
+from common.codes import BILLER_KINDS, BUSINESS_TYPES, REWARD_KINDS, VALUE_KINDS
 from common.errors import (
     Conflict,
     InconsistentFields,
@@ -346,6 +346,7 @@ def add_reward(
     min_spend_fen: int = 0,
     valid_days: int | None = None,
     applies_to: str | None = None,
+    biller_kind: str | None = None,
 ) -> RewardView:
     """Add a reward to the catalogue. A voucher or bill credit says what it is worth and
     for how many days; other kinds do not. Raises Invalid, InconsistentFields, Conflict
@@ -358,7 +359,9 @@ def add_reward(
         raise Invalid.field("cash_fen", "must not be negative")
     if stock is not None and stock < 0:
         raise Invalid.field("stock", "must not be negative")
-    _check_terms(kind, value_fen, min_spend_fen, valid_days, applies_to)
+    _check_terms(kind, value_fen, min_spend_fen, valid_days, applies_to, biller_kind)
+    if kind == "bill_credit":
+        applies_to = "bill_payment"
     if uow.session.get(orm.Reward, code) is not None:
         raise Conflict(f"reward {code!r} already exists")
     reward = orm.Reward(
@@ -374,6 +377,7 @@ def add_reward(
         min_spend_fen=min_spend_fen,
         valid_days=valid_days,
         applies_to=applies_to,
+        biller_kind=biller_kind,
     )
     uow.session.add(reward)
     LedgerBook(uow.session).system_account(*reward_account(code, kind))
@@ -386,7 +390,14 @@ def _check_terms(
     min_spend_fen: int,
     valid_days: int | None,
     applies_to: str | None,
+    biller_kind: str | None,
 ) -> None:
+    if biller_kind is not None and kind != "bill_credit":
+        raise InconsistentFields.field("biller_kind", "only bill_credit rewards have it")
+    if biller_kind is not None and biller_kind not in BILLER_KINDS:
+        raise UnknownReference.field("biller_kind", "unknown kind of bill")
+    if kind == "bill_credit" and applies_to not in (None, "bill_payment"):
+        raise InconsistentFields.field("applies_to", "a bill credit applies to bill payments")
     if kind in VALUE_KINDS:
         if value_fen is None:
             raise InconsistentFields.field("value_fen", f"a {kind} reward says what it is worth")
@@ -426,4 +437,5 @@ def reward_view(reward: orm.Reward) -> RewardView:
         min_spend_fen=reward.min_spend_fen,
         valid_days=reward.valid_days,
         applies_to=reward.applies_to,
+        biller_kind=reward.biller_kind,
     )

@@ -77,6 +77,8 @@ class BillPayment(Base):
     account_no: Mapped[str] = mapped_column(String(16))
     period: Mapped[str] = mapped_column(String(16))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
+    # What the member's bill credit paid of amount_fen; the member paid the rest.
+    credit_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16))
     # The idempotency scope of the caller: "channel:<code>" or "member:<member_no>".
     scope: Mapped[str] = mapped_column(String(80))

@@ -64,6 +64,8 @@ class Receipt:
     created_at: str
     paid_at: str | None
     reversed_at: str | None
+    credit_fen: int = 0  # what a bill credit paid of amount_fen
+    collected_fen: int | None = None  # what the member paid: amount_fen - credit_fen
 
 
 def bill_view(bill: orm.Bill, biller: orm.Biller) -> BillView:
@@ -104,6 +106,8 @@ def _receipt(payment: orm.BillPayment, bill_no: str, biller_name: str) -> Receip
         created_at=as_utc(payment.created_at).isoformat(),
         paid_at=_moment(payment.paid_at),
         reversed_at=_moment(payment.reversed_at),
+        credit_fen=payment.credit_fen,
+        collected_fen=payment.amount_fen - payment.credit_fen,
     )
 
 

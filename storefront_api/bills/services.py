@@ -28,10 +28,11 @@ from common import idempotency
 from common.clock import as_utc, business_date, to_utc, utcnow
 from common.codes import COMPANY_CODE
 from common.db import is_postgres
-from common.errors import Invalid
+from common.errors import InconsistentFields, Invalid
 from common.idempotency import Written
 from common.public_ids import public_no
 from common.unit_of_work import UnitOfWork
+from storefront_api import vouchers
 from storefront_api.bills import orm
 from storefront_api.bills.domain import (
     LIVE_STATUSES,
@@ -77,6 +78,7 @@ class PaymentCommand:
     bill_id: str
     amount_fen: int
     member: points_engine.MemberRef | None = None
+    bill_credit_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -361,6 +363,24 @@ def _open(
     )
     session.add(payment)
     session.flush()
+    if member is not None:
+        credit = vouchers.take_bill_credit(
+            session,
+            code=command.bill_credit_code,
+            member_id=member.member_id,
+            channel=payer.channel,
+            institution_code=payer.institution_code,
+            payment_no=payment.payment_no,
+            biller_kind=biller.kind,
+            amount_fen=command.amount_fen,
+            now=now,
+            field="bill_credit_code",
+        )
+        payment.credit_fen = credit.applied_fen if credit is not None else 0
+    elif command.bill_credit_code is not None:
+        raise InconsistentFields.field(
+            "bill_credit_code", "a bill credit is the member's: name the member"
+        )
     return _Opened(
         payment.payment_no,
         Bill(
@@ -404,6 +424,7 @@ def settle_payment(
         elif isinstance(answer, BillerDeclined):
             payment.status = PaymentStatus.DECLINED.value
             payment.decline_reason = answer.reason[:200]
+            _give_back_credit(session, payment, to_utc(now) if now is not None else utcnow())
         else:
             payment.status = PaymentStatus.UNKNOWN.value
         payment.updated_at = to_utc(now) if now is not None else utcnow()
@@ -429,10 +450,12 @@ def _mark_paid(
     payment: orm.BillPayment,
     paid_at: datetime,
 ) -> None:
-    """Paid, with the member's points earned as of when they paid (not when we learnt it)."""
+    """Paid, with the member's points earned as of when they paid (not when we learnt it),
+    on what they paid themself (a bill credit earns nothing)."""
     payment.status = PaymentStatus.PAID.value
     payment.paid_at = paid_at
-    if payment.member_no is None:
+    collected = payment.amount_fen - payment.credit_fen
+    if payment.member_no is None or collected == 0:
         return
     written = points_engine.accrue_points(
         uow,
@@ -446,10 +469,10 @@ def _mark_paid(
             business_type=BUSINESS_TYPE,
             lines=(
                 points_engine.AccrualLine(
-                    sku=payment.biller_code, quantity=1, amount_fen=payment.amount_fen
+                    sku=payment.biller_code, quantity=1, amount_fen=collected
                 ),
             ),
-            total_fen=payment.amount_fen,
+            total_fen=collected,
         ),
     )
     payment.points = written.body.points
@@ -465,10 +488,16 @@ def _reverse_points(uow: UnitOfWork, payment: orm.BillPayment) -> None:
         points_engine.RefundCommand(
             external_id=f"bill-reversal:{payment.payment_no}",
             original_external_id=_accrual_id(payment.payment_no),
-            amount_fen=payment.amount_fen,
+            amount_fen=payment.amount_fen - payment.credit_fen,
         ),
     )
     payment.points_reversed = written.body.points_reversed
+
+
+def _give_back_credit(session: Session, payment: orm.BillPayment, now: datetime) -> None:
+    """Declined, never received or reversed: the member's bill credit is theirs again."""
+    if payment.credit_fen:
+        vouchers.give_back_for_bill(session, payment.payment_no, now)
 
 
 # -- resolving what the biller did not answer ---------------------------------------
@@ -532,8 +561,11 @@ def resolve_payment(
                 payment.paid_at = as_utc(payment.created_at)
             payment.status = settled.value
             payment.reversed_at = now
+            _give_back_credit(session, payment, now)
         else:
             payment.status = settled.value
+            if settled is PaymentStatus.FAILED:
+                _give_back_credit(session, payment, now)
         payment.updated_at = now
         session.flush()
     return receipt(session, payment)
@@ -646,6 +678,7 @@ def record_reversal(
         payment.reversed_at = now
         payment.reversal_external_id = external_id
         payment.updated_at = now
+        _give_back_credit(session, payment, now)
         session.flush()
         return receipt(session, payment)
 

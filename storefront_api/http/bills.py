@@ -100,6 +100,7 @@ def pay(body: BillPaymentIn) -> Response:
         bill_id=body.bill_id,
         amount_fen=body.amount_fen,
         member=member,
+        bill_credit_code=body.bill_credit_code,
     )
     written = bills.pay_bill(_uow_factory(), _biller_for(), api_context().directory, payer, command)
     if written.body.status in (bills.PaymentStatus.UNKNOWN, bills.PaymentStatus.PROCESSING):

@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from storefront_api.bills import ACCOUNT_NO_PATTERN
-from storefront_api.http.schemas import Code, ExternalId, Fen, MemberRefIn, Open, Strict
+from storefront_api.http.schemas import (
+    Code,
+    ExternalId,
+    Fen,
+    MemberRefIn,
+    Open,
+    Strict,
+    VoucherCode,
+)
 
 BillerKind = Literal["water", "electricity", "gas", "broadband", "landline"]
 PaymentStatus = Literal["processing", "paid", "declined", "unknown", "failed", "reversed"]
@@ -53,6 +61,13 @@ class BillPaymentIn(Strict):
     member: MemberRefIn | None = Field(
         default=None, description="who earns the points; a member token pays only for themself"
     )
+    bill_credit_code: VoucherCode | None = Field(
+        default=None,
+        description=(
+            "one of the member's bill credits to pay towards this bill; without it the "
+            "member's usable credit for this kind of bill that runs out soonest is applied"
+        ),
+    )
 
 
 class BillPaymentOut(Open):
@@ -74,6 +89,8 @@ class BillPaymentOut(Open):
     decline_reason: str | None
     created_at: str
     paid_at: str | None
+    credit_fen: int = Field(description="what the member's bill credit paid of amount_fen")
+    collected_fen: int = Field(description="what the member paid: amount_fen - credit_fen")
     reversed_at: str | None
 
 

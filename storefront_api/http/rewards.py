@@ -56,6 +56,7 @@ def add_reward(body: RewardIn) -> Response:
             min_spend_fen=body.min_spend_fen,
             valid_days=body.valid_days,
             applies_to=body.applies_to,
+            biller_kind=body.biller_kind,
         ),
     )
     return json_response(created, 201)

@@ -21,7 +21,7 @@ from pydantic import (
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
-from common.codes import COMPANY_CODE, BusinessType, CategoryCode, RewardKind
+from common.codes import COMPANY_CODE, BillerKind, BusinessType, CategoryCode, RewardKind
 from common.patterns import (
     CURSOR,
     IDENTIFIER_PATTERNS,
@@ -525,6 +525,9 @@ class RewardIn(Strict):
         | None
     ) = None
     applies_to: BusinessType | None = None
+    biller_kind: Annotated[
+        BillerKind | None, Field(description="bill_credit: the kind of bill it pays towards")
+    ] = None
 
 
 class RewardOut(Open):
@@ -544,6 +547,7 @@ class VoucherOut(Open):
     value_fen: int
     min_spend_fen: int
     applies_to: BusinessType | None
+    biller_kind: BillerKind | None = None
     valid_from: date
     valid_until: date
     status: Literal["issued", "used", "void", "expired"]

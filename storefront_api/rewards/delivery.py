@@ -1,5 +1,6 @@
 """What a redemption delivers: the points are spent in the ledger and, in the same
-transaction, the member gets what they paid for (a voucher reward: its vouchers).
+transaction, the member gets what they paid for (a voucher or bill-credit reward: its
+vouchers; a bill credit pays towards the member's next bill of its kind).
 
 A replayed redemption answers with the vouchers the first one issued; a cancelled
 redemption voids its unused vouchers before the points go back, and is refused while
@@ -13,6 +14,7 @@ from datetime import date, datetime
 
 import points_engine
 from common.clock import business_date, utcnow
+from common.codes import VALUE_KINDS
 from common.idempotency import Written
 from common.unit_of_work import UnitOfWork
 from storefront_api import vouchers
@@ -83,7 +85,7 @@ def _deliver(
 ) -> list[VoucherView]:
     reward = points_engine.queries.find_reward(uow.session, redeemed.reward_code)
     assert reward is not None
-    if reward.kind != "voucher" or reward.value_fen is None or reward.valid_days is None:
+    if reward.kind not in VALUE_KINDS or reward.value_fen is None or reward.valid_days is None:
         return []
     member = directory.resolve(
         uow, points_engine.MemberRef(member_no=redeemed.member_no), "member_no"
@@ -94,7 +96,11 @@ def _deliver(
         redemption_no=redeemed.redemption_id,
         reward_code=reward.code,
         terms=vouchers.VoucherTerms(
-            reward.value_fen, reward.min_spend_fen, reward.valid_days, reward.applies_to
+            reward.value_fen,
+            reward.min_spend_fen,
+            reward.valid_days,
+            reward.applies_to,
+            reward.biller_kind,
         ),
         quantity=redeemed.quantity,
         now=now,

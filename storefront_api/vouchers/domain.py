@@ -44,13 +44,15 @@ class VoucherAlreadyUsed(Conflict):
 
 @dataclass(frozen=True)
 class VoucherTerms:
-    """What a voucher reward gives: its value, the least spend it needs, for how many
-    days it is valid, and on which business type (None: any)."""
+    """What a voucher or bill-credit reward gives: its value, the least spend it needs,
+    for how many days it is valid, on which business type (None: any) and, for a bill
+    credit, which kind of bill (None: any)."""
 
     value_fen: int
     min_spend_fen: int
     valid_days: int
     applies_to: str | None
+    biller_kind: str | None = None
 
     def valid_until(self, issued_on: date) -> date:
         return issued_on + timedelta(days=self.valid_days - 1)

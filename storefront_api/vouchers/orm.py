@@ -25,6 +25,7 @@ class Voucher(Base):
     value_fen: Mapped[int] = mapped_column(BigInteger)
     min_spend_fen: Mapped[int] = mapped_column(BigInteger)
     applies_to: Mapped[str | None] = mapped_column(String(32))
+    biller_kind: Mapped[str | None] = mapped_column(String(16))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))
@@ -33,8 +34,8 @@ class Voucher(Base):
 
 
 class VoucherUse(Base):
-    """One use of a voucher: on an order (order_no) or a counter sale (external_id of the
-    till's request); a returned use gave the voucher back."""
+    """One use of a voucher: on an order (order_no), a bill payment (bill_payment_no) or a
+    counter sale; a returned use gave the voucher back."""
 
     __tablename__ = "storefront_voucher_use"
     __table_args__ = (Index("ix_storefront_voucher_use_order", "order_no"),)
@@ -45,6 +46,7 @@ class VoucherUse(Base):
     channel: Mapped[str] = mapped_column(String(32))
     institution_code: Mapped[str | None] = mapped_column(String(64))
     order_no: Mapped[str | None] = mapped_column(String(32))
+    bill_payment_no: Mapped[str | None] = mapped_column(String(40), index=True)
     business_type: Mapped[str | None] = mapped_column(String(32))
     spend_fen: Mapped[int] = mapped_column(BigInteger)
     applied_fen: Mapped[int] = mapped_column(BigInteger)

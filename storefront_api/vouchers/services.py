@@ -49,6 +49,7 @@ class VoucherView:
     value_fen: int
     min_spend_fen: int
     applies_to: str | None
+    biller_kind: str | None
     valid_from: date
     valid_until: date
     status: str  # issued, used, void, or expired (issued but past its last day)
@@ -98,6 +99,7 @@ def issue_vouchers(
             value_fen=terms.value_fen,
             min_spend_fen=terms.min_spend_fen,
             applies_to=terms.applies_to,
+            biller_kind=terms.biller_kind,
             valid_from=today,
             valid_until=terms.valid_until(today),
             status=VoucherStatus.ISSUED.value,
@@ -162,6 +164,8 @@ def take_voucher(
     spend_by_business_type: dict[str, int],
     now: datetime,
     field: str,
+    bill_payment_no: str | None = None,
+    biller_kind: str | None = None,
 ) -> VoucherUse:
     """Take a voucher off a purchase: the member's own, within its dates, on a spend it
     applies to (of `spend_by_business_type`) of at least its minimum. Raises
@@ -184,6 +188,8 @@ def take_voucher(
         eligible_fen = spend_by_business_type[voucher.applies_to]
     else:
         raise VoucherNotUsable.field(field, f"applies to {voucher.applies_to} only")
+    if voucher.biller_kind is not None and voucher.biller_kind != biller_kind:
+        raise VoucherNotUsable.field(field, f"pays towards {voucher.biller_kind} bills only")
     applied = amount_off(voucher.value_fen, voucher.min_spend_fen, eligible_fen, field)
     taken = session.execute(
         update(Voucher)
@@ -199,6 +205,7 @@ def take_voucher(
         channel=channel,
         institution_code=institution_code,
         order_no=order_no,
+        bill_payment_no=bill_payment_no,
         business_type=voucher.applies_to,
         spend_fen=eligible_fen,
         applied_fen=applied,
@@ -238,6 +245,65 @@ def give_back_for_order(session: Session, order_no: str, now: datetime) -> None:
     for use in session.scalars(
         select(VoucherUse).where(
             VoucherUse.order_no == order_no, VoucherUse.status == UseStatus.APPLIED.value
+        )
+    ):
+        give_back(session, use, now)
+
+
+def take_bill_credit(
+    session: Session,
+    *,
+    code: str | None,
+    member_id: int,
+    channel: str,
+    institution_code: str | None,
+    payment_no: str,
+    biller_kind: str,
+    amount_fen: int,
+    now: datetime,
+    field: str,
+) -> VoucherUse | None:
+    """A bill credit towards a payment: the one `code` names, or else the member's usable
+    credit for this kind of bill that runs out soonest (None when they have none)."""
+    if code is None:
+        today = business_date(now)
+        code = session.scalars(
+            select(Voucher.code)
+            .where(
+                Voucher.member_id.in_(crm.queries.member_ids_merged_into(session, member_id)),
+                Voucher.status == VoucherStatus.ISSUED.value,
+                Voucher.applies_to == "bill_payment",
+                Voucher.valid_from <= today,
+                Voucher.valid_until >= today,
+                Voucher.min_spend_fen <= amount_fen,
+                (Voucher.biller_kind.is_(None)) | (Voucher.biller_kind == biller_kind),
+            )
+            .order_by(Voucher.valid_until, Voucher.id)
+            .limit(1)
+        ).first()
+        if code is None:
+            return None
+    return take_voucher(
+        session,
+        code=code,
+        member_id=member_id,
+        channel=channel,
+        institution_code=institution_code,
+        order_no=None,
+        spend_by_business_type={"bill_payment": amount_fen},
+        now=now,
+        field=field,
+        bill_payment_no=payment_no,
+        biller_kind=biller_kind,
+    )
+
+
+def give_back_for_bill(session: Session, payment_no: str, now: datetime) -> None:
+    """The bill was never paid (declined, never received) or was reversed: the credit is
+    the member's again."""
+    for use in session.scalars(
+        select(VoucherUse).where(
+            VoucherUse.bill_payment_no == payment_no, VoucherUse.status == UseStatus.APPLIED.value
         )
     ):
         give_back(session, use, now)
@@ -327,6 +393,7 @@ def voucher_view(voucher: Voucher, today: date) -> VoucherView:
         value_fen=voucher.value_fen,
         min_spend_fen=voucher.min_spend_fen,
         applies_to=voucher.applies_to,
+        biller_kind=voucher.biller_kind,
         valid_from=voucher.valid_from,
         valid_until=voucher.valid_until,
         status=status,
