@@ -237,7 +237,14 @@ def open_day(
     rewards = []
     for cost in (10, 20, 50):
         code = f"SOAK-VOUCHER-{cost}"
-        body = {"code": code, "name": f"{cost}积分券", "kind": "voucher", "points_cost": cost}
+        body = {
+            "code": code,
+            "name": f"{cost}积分券",
+            "kind": "voucher",
+            "points_cost": cost,
+            "value_fen": cost,
+            "valid_days": 30,
+        }
         answer(requests.post(f"{base}{API}/rewards", json=body, headers=admin, timeout=60), 201)
         rewards.append(code)
     billers = [

@@ -85,13 +85,12 @@ def place(
     offer_only: bool = False,
 ) -> None:
     """Place an order, pay it online when that is how it is paid, and plan what comes next."""
-    rng = world.rng
     owner = person.owner()
     lines = basket(world, day, channel, business_type, offer, offer_only=offer_only)
     if not lines:
         return
     total = sum(product.price_fen * quantity for product, quantity in lines)
-    fulfilment, outlet_code, address = _fulfilment(world, person, channel, institution)
+    fulfilment, outlet_code, address = fulfilment_for(world, person, channel, institution)
     voucher = _voucher_for(world, day, owner, total)
     off = min(voucher.value_fen, total) if voucher is not None else 0
     method, points, card_no = _payment(world, day, owner, channel, total - off)
@@ -108,7 +107,7 @@ def place(
         card_pin=owner.prepaid_pin if card_no is not None else None,
         voucher_code=voucher.code if voucher is not None else None,
     )
-    caller = _customer(world, person, channel, institution)
+    caller = customer(world, person, channel, institution)
     try:
         with world.transaction() as uow:
             body = orders.place_order(uow, world.context, caller, command, now=moment).body
@@ -132,6 +131,24 @@ def place(
         world.counts.philately_orders += 1
     if points:
         owner.points_estimate -= int(body["points_used"])
+    carry_on(world, day, moment, person, channel, method, body)
+
+
+def carry_on(
+    world: World,
+    day: date,
+    moment: datetime,
+    person: SimMember,
+    channel: str,
+    method: str,
+    body: dict[str, Any],
+) -> None:
+    """Pay a placed order online when that is how it is paid, and plan what comes next."""
+    rng = world.rng
+    owner = person.owner()
+    order_no = str(body["order_no"])
+    fulfilment = str(body["fulfillment"]["type"])
+    outlet_code = body["fulfillment"].get("outlet_code")
     if body["status"] == orders.OrderStatus.CREATED and method in ("online", "points_cash"):
         paid_at = moment + timedelta(minutes=rng.randint(1, 15))
         if rng.random() < UNPAID or paid_at > world.now:
@@ -163,7 +180,7 @@ def _voucher_for(world: World, day: date, owner: SimMember, total: int) -> HeldV
     return owner.take_voucher(day, "goods", total, world.rng, VOUCHER_REMEMBERED)
 
 
-def _fulfilment(
+def fulfilment_for(
     world: World, person: SimMember, channel: str, institution: str
 ) -> tuple[str, str | None, str | None]:
     """(pickup or delivery, the outlet, the address): collected near home, or delivered there."""
@@ -218,7 +235,7 @@ def _payment(
     return method, None, None
 
 
-def _customer(world: World, person: SimMember, channel: str, institution: str) -> orders.Caller:
+def customer(world: World, person: SimMember, channel: str, institution: str) -> orders.Caller:
     """Who places, cancels or returns an order: the member themself in the app (a duplicate
     record is served by the channel), otherwise the channel it came through."""
     if channel == "app" and person.duplicate_of is None:
@@ -273,7 +290,7 @@ def follow_up(world: World, day: date, moment: datetime, step: OrderStep) -> Non
                 caller = _channel_caller(world, "distribution")
                 body = orders.deliver_order(uow, context, caller, step.order_no, now=moment)
             else:
-                caller = _customer(world, step.person, step.channel, step.outlet_code or "SH")
+                caller = customer(world, step.person, step.channel, step.outlet_code or "SH")
                 if step.action == "cancel":
                     reason = rng.choice(CANCEL_REASONS)
                     body = orders.cancel_order(

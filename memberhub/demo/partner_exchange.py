@@ -15,6 +15,7 @@ from common.clock import simulated_time
 from common.db import read_session
 from common.unit_of_work import transaction
 from memberhub.demo.people import at
+from memberhub.demo.rewarding import airline_number
 from memberhub.wiring import Runtime
 from storefront_api import partners
 
@@ -32,6 +33,7 @@ def exchange_with_partners(runtime: Runtime, last: date) -> str:
         numbers = {
             member_id: crm.queries.member_no_of(session, member_id) for member_id, _ in richest
         }
+    earlier = _settle_earlier_days(runtime, directory, day)
     lines = []
     with simulated_time(at(day, 10.0)):
         for number, (member_id, balance) in enumerate(richest):
@@ -42,7 +44,7 @@ def exchange_with_partners(runtime: Runtime, last: date) -> str:
                 numbers[member_id],
                 AIRLINE,
                 POINTS_OUT,
-                f"MU{member_id:010d}",
+                airline_number(member_id),
             )
             with transaction(runtime.session_factory) as uow:
                 lines.append(
@@ -79,5 +81,26 @@ def exchange_with_partners(runtime: Runtime, last: date) -> str:
     return (
         f"partners      {len(lines)} exchanges of {POINTS_OUT} points into {AIRLINE} miles on "
         f"{day}: {done.settled} settled, {done.rejected} rejected ({done.points_returned} "
-        f"points back to their lots); {bought} points bought in with {BANK} card points"
+        f"points back to their lots); {bought} points bought in with {BANK} card points; "
+        f"{earlier} miles rewards redeemed to then settled"
     )
+
+
+def _settle_earlier_days(runtime: Runtime, directory: crm.CrmMemberDirectory, day: date) -> int:
+    """The airline settles every line of the year's miles rewards (to `day`) in its file of
+    the next day; returns how many. Run first, so the exchanges made on `day` after them
+    go in a file of their own."""
+    with read_session(runtime.session_factory) as session:
+        days = partners.days_with_pending_lines(session, AIRLINE, before=day + timedelta(days=1))
+    settled = 0
+    for pending in days:
+        with simulated_time(at(pending + timedelta(days=1), 2.0)):
+            with transaction(runtime.session_factory) as uow:
+                sent = partners.settlement_file(uow, AIRLINE, pending)
+            answers = [
+                partners.Answer(row["exchange_no"], "settled", None)
+                for row in csv.DictReader(io.StringIO(sent))
+            ]
+            with transaction(runtime.session_factory) as uow:
+                settled += partners.acknowledge(uow, directory, AIRLINE, answers).settled
+    return settled

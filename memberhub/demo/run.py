@@ -31,6 +31,7 @@ from memberhub.demo import (
     ordering,
     partner_exchange,
     post_office,
+    rewarding,
     sales,
     seasons,
     summary,
@@ -242,7 +243,9 @@ def _world(
     factory = runtime.session_factory
     with read_session(factory) as session:
         tree = list_institutions(session, None, 100_000)
-        rewards = [(r.code, r.points_cost) for r in points_engine.queries.list_rewards(session)]
+        rewards = [
+            (r.code, r.points_cost, r.kind) for r in points_engine.queries.list_rewards(session)
+        ]
         billers = {b["kind"]: b["code"] for b in bills.list_billers(session)}
         press_titles = [t["code"] for t in subscriptions.list_press_titles(session)]
     outlets = [i for i in tree if i.kind == "outlet"]
@@ -412,7 +415,7 @@ def _handle(world: World, day: date, moment: datetime, event: Visit | FollowUp) 
     elif isinstance(event, Refund):
         sales.refund(world, event)
     elif isinstance(event, Cancel):
-        sales.cancel_redemption(world, day, event)
+        rewarding.cancel_redemption(world, day, event)
     elif isinstance(event, OrderStep):
         ordering.follow_up(world, day, moment, event)
     elif isinstance(event, MailScan):
@@ -464,7 +467,7 @@ def _visit(world: World, day: date, moment: datetime, visit: Visit) -> None:
         )
     owner = person.owner()
     if owner.points_estimate >= world.cheapest_reward and rng.random() < person.redeem_propensity:
-        sales.redeem(world, day, person)
+        rewarding.redeem(world, day, moment, person)
 
 
 def _offer_taken(world: World, day: date, person: SimMember) -> str | None:

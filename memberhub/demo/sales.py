@@ -8,7 +8,6 @@ Members with points now and then spend them on a reward (a few cancel).
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -17,10 +16,10 @@ import crm
 import points_engine
 from common.db import read_session
 from common.errors import DomainError
-from memberhub.demo.people import TILL_CHANNELS, HeldVoucher, SimMember, pick
+from memberhub.demo.people import TILL_CHANNELS, SimMember, pick
 from memberhub.demo.seasons import festival_on
-from memberhub.demo.world import Cancel, CardCharge, Refund, TillSale, World
-from storefront_api import catalogue, prepaid, rewards
+from memberhub.demo.world import CardCharge, Refund, TillSale, World
+from storefront_api import catalogue, prepaid
 
 # Goods categories each channel sells.
 GOODS_CATEGORIES: dict[str, dict[str, float]] = {
@@ -252,53 +251,6 @@ def refund(world: World, event: Refund) -> None:
         with world.transaction() as uow:
             prepaid.refund_card_payment(uow, back, channel=event.channel)
     world.counts.refunds += 1
-
-
-def redeem(world: World, day: date, person: SimMember) -> None:
-    """Spend points on a reward the member can afford, cheaper ones more often."""
-    owner = person.owner()
-    with read_session(world.runtime.session_factory) as session:
-        summary = points_engine.queries.points_summary(session, owner.member_id, day)
-    available = int(summary["available"])
-    owner.points_estimate = available + int(summary["pending"])
-    affordable = [(code, cost) for code, cost in world.rewards if cost <= available]
-    if summary["negative_debt"] or not affordable:
-        return
-    rng = world.rng
-    code, cost = rng.choices(affordable, weights=[1 / math.sqrt(c) for _, c in affordable])[0]
-    channel = pick(rng, REDEEMING_CHANNELS)
-    scope, acting = (
-        (f"member:{owner.member_no}", None) if channel == "app" else (f"channel:{channel}", channel)
-    )
-    command = points_engine.RedemptionCommand(
-        external_id=f"RD-{day:%Y%m%d}-{world.next_seq():07d}",
-        member_no=owner.member_no,
-        reward_code=code,
-    )
-    try:
-        with world.transaction() as uow:
-            body = rewards.redeem(
-                uow, world.directory, command, scope=scope, channel=acting, as_of=day
-            ).body
-    except (points_engine.OutOfStock, points_engine.InsufficientPoints):
-        world.counts.declined += 1
-        return
-    world.counts.redemptions += 1
-    world.counts.vouchers_issued += len(body.vouchers)
-    owner.points_estimate -= cost
-    if rng.random() < REDEMPTIONS_CANCELLED:
-        world.plan(day + timedelta(days=rng.randint(1, 3)), Cancel(body.redemption_id))
-    else:  # the vouchers of a redemption about to be cancelled are voided, never spent
-        owner.vouchers.extend(
-            HeldVoucher(v.code, v.value_fen, v.min_spend_fen, v.valid_until, v.applies_to)
-            for v in body.vouchers
-        )
-
-
-def cancel_redemption(world: World, day: date, event: Cancel) -> None:
-    with world.transaction() as uow:
-        rewards.cancel(uow, world.directory, event.redemption_no, as_of=day)
-    world.counts.cancellations += 1
 
 
 def merge_duplicates(world: World, people: Sequence[SimMember]) -> None:

@@ -93,7 +93,8 @@ def _commerce_lines(world: World) -> list[str]:
         (
             f"vouchers      {c.vouchers_issued} vouchers and bill credits issued by redemptions, "
             f"{c.vouchers_used} taken off orders and postage, {c.bill_credits} bills paid "
-            "towards by a credit"
+            f"towards by a credit; {c.reward_orders} goods rewards ordered, "
+            f"{c.miles_rewards} miles rewards sent to the airline"
         ),
         (
             f"subscriptions {c.subscriptions} subscriptions "

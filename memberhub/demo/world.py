@@ -86,6 +86,8 @@ class Counts:
     redemptions: int = 0
     vouchers_issued: int = 0
     vouchers_used: int = 0
+    reward_orders: int = 0  # goods rewards delivered as orders
+    miles_rewards: int = 0  # rewards sent to the airline as exchange lines
     bill_credits: int = 0  # bill payments a member's bill credit paid towards
     cancellations: int = 0
     declined: int = 0
@@ -121,7 +123,7 @@ class World:
     now: datetime
     outlets: list[InstitutionView]
     stores: list[InstitutionView]
-    rewards: list[tuple[str, int]]
+    rewards: list[tuple[str, int, str]]  # code, points cost, kind
     directory: crm.CrmMemberDirectory
     context: orders.OrderContext
     actors: dict[str, str]
@@ -160,4 +162,4 @@ class World:
 
     @property
     def cheapest_reward(self) -> int:
-        return min(cost for _, cost in self.rewards)
+        return min(cost for _, cost, _ in self.rewards)

@@ -6,7 +6,10 @@
 - `storefront_voucher`: one row per voucher (or bill credit) issued, with its unguessable
   code.
 - `storefront_voucher_use`: each use on an order or a counter sale, and its return.
-- `storefront_order.voucher_fen`: what a voucher took off the order;
+- `storefront_partner_reward`: catalogue rewards that arrive as a partner's currency
+  (MILES-MU-500: 500 东方航空 miles), loaded with the partners.
+- `storefront_order.voucher_fen`: what a voucher took off the order; `reward_code`: the
+  goods reward an order delivers (its points paid by `points_redemption_no`, indexed);
   `storefront_bill_payment.credit_fen`: what a bill credit paid of a bill.
 
 Revision ID: 0018
@@ -72,10 +75,26 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("voucher_fen", sa.BigInteger(), server_default="0", nullable=False)
         )
+        batch.add_column(sa.Column("reward_code", sa.String(length=64), nullable=True))
+        batch.create_index(
+            op.f("ix_storefront_order_points_redemption_no"), ["points_redemption_no"]
+        )
     with op.batch_alter_table("storefront_bill_payment") as batch:
         batch.add_column(
             sa.Column("credit_fen", sa.BigInteger(), server_default="0", nullable=False)
         )
+    op.create_table(
+        "storefront_partner_reward",
+        sa.Column("reward_code", sa.String(length=64), nullable=False),
+        sa.Column("partner_code", sa.String(length=32), nullable=False),
+        sa.Column("units", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["partner_code"],
+            ["storefront_partner.code"],
+            name=op.f("fk_storefront_partner_reward_partner_code_storefront_partner"),
+        ),
+        sa.PrimaryKeyConstraint("reward_code", name=op.f("pk_storefront_partner_reward")),
+    )
     op.create_table(
         "storefront_voucher",
         sa.Column("id", BigId, autoincrement=True, nullable=False),
@@ -158,9 +177,12 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_storefront_voucher_redemption_no"), table_name="storefront_voucher")
     op.drop_index(op.f("ix_storefront_voucher_member_id"), table_name="storefront_voucher")
     op.drop_table("storefront_voucher")
+    op.drop_table("storefront_partner_reward")
     with op.batch_alter_table("storefront_bill_payment") as batch:
         batch.drop_column("credit_fen")
     with op.batch_alter_table("storefront_order") as batch:
+        batch.drop_index(op.f("ix_storefront_order_points_redemption_no"))
+        batch.drop_column("reward_code")
         batch.drop_column("voucher_fen")
     with op.batch_alter_table("points_engine_reward") as batch:
         batch.drop_column("biller_kind")

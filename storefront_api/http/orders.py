@@ -39,12 +39,12 @@ blueprint = Blueprint("orders", __name__, url_prefix="/api/v1")
 MEMBER_CHANNEL = "app"
 
 
-def _context() -> orders.OrderContext:
+def order_context() -> orders.OrderContext:
     context = api_context()
     return orders.OrderContext.from_settings(context.directory, context.settings)
 
 
-def _caller() -> orders.Caller:
+def order_caller() -> orders.Caller:
     """On whose behalf an order use case acts (the policy decided that it may)."""
     principal = current_caller()
     if isinstance(principal, ChannelPrincipal):
@@ -155,7 +155,7 @@ def update_product(sku: str, body: ProductPatchIn) -> Response:
     errors=(403, 409, 422),
 )
 def place_order(body: OrderIn) -> Response:
-    caller = _caller()
+    caller = order_caller()
     fulfilment = body.fulfillment
     command = orders.PlaceOrder(
         external_id=body.external_id,
@@ -170,7 +170,7 @@ def place_order(body: OrderIn) -> Response:
         card_pin=body.payment.card_pin,
         voucher_code=body.payment.voucher_code,
     )
-    context = _context()
+    context = order_context()
     written = run_in_transaction(
         api_context().session_factory,
         lambda uow: orders.place_order(uow, context, caller, command),
@@ -188,14 +188,14 @@ def place_order(body: OrderIn) -> Response:
     errors=(403, 404, 409, 422),
 )
 def pay_order(order_no: str, body: PaymentIn) -> Response:
-    caller = _caller()
+    caller = order_caller()
     command = orders.PaymentCommand(
         external_id=body.external_id,
         amount_fen=body.amount_fen,
         method=body.method,
         transaction_ref=body.transaction_ref,
     )
-    context = _context()
+    context = order_context()
     written = run_in_transaction(
         api_context().session_factory,
         lambda uow: orders.pay_order(uow, context, caller, order_no, command),
@@ -220,8 +220,8 @@ def get_order(order_no: str) -> Response:
 
 
 def _order_action(order_no: str, action: str, reason: str | None = None) -> Response:
-    caller = _caller()
-    context = _context()
+    caller = order_caller()
+    context = order_context()
 
     def run(uow: UnitOfWork) -> dict[str, object]:
         if action == "cancel":
@@ -315,7 +315,11 @@ def verify_pickup(body: PickupVerifyIn) -> Response:
         raise Invalid.field("pickup_code", "a pickup code is 8 digits")
     factory = api_context().session_factory
     verified = orders.verify_pickup(
-        lambda: UnitOfWork(factory), _context(), _caller(), body.outlet_code, body.pickup_code
+        lambda: UnitOfWork(factory),
+        order_context(),
+        order_caller(),
+        body.outlet_code,
+        body.pickup_code,
     )
     return json_response(verified)
 

@@ -10,11 +10,11 @@ from common.unit_of_work import run_in_transaction
 from storefront_api import rewards
 from storefront_api.auth import ChannelPrincipal, MemberPrincipal
 from storefront_api.http.context import api_context
+from storefront_api.http.orders import order_caller, order_context
+from storefront_api.http.rewards_schemas import RedemptionIn, RedemptionOut
 from storefront_api.http.routing import json_response, route, written_response
 from storefront_api.http.schemas import (
     RedemptionCancelOut,
-    RedemptionIn,
-    RedemptionOut,
     RewardIn,
     RewardList,
     RewardOut,
@@ -66,36 +66,45 @@ def add_reward(body: RewardIn) -> Response:
     blueprint,
     "/redemptions",
     "POST",
-    summary="Redeem a reward with points; a voucher reward answers with its vouchers",
+    summary=(
+        "Redeem a reward with points: a voucher or bill credit answers with its vouchers, "
+        "a goods reward with the order that delivers it"
+    ),
     body=RedemptionIn,
     responses={201: RedemptionOut, 200: RedemptionOut},
     errors=(403, 404, 409, 422),
 )
 def redeem(body: RedemptionIn) -> Response:
     principal = caller()
+    placing = order_caller()
     if isinstance(principal, ChannelPrincipal):
-        scope, channel = f"channel:{principal.channel}", principal.channel
-        institution = principal.institution_code
+        redeemer = rewards.Redeemer(
+            placing.scope, principal.channel, principal.institution_code, placing
+        )
     else:
         assert isinstance(principal, MemberPrincipal)
-        scope, channel, institution = f"member:{principal.member_no}", None, None
-    command = points_engine.RedemptionCommand(
-        external_id=body.external_id,
-        member_no=body.member_no,
-        reward_code=body.reward_code,
-        quantity=body.quantity,
-    )
-    context = api_context()
-    written = run_in_transaction(
-        context.session_factory,
-        lambda uow: rewards.redeem(
-            uow,
-            context.directory,
-            command,
-            scope=scope,
-            channel=channel,
-            institution_code=institution,
+        redeemer = rewards.Redeemer(placing.scope, None, None, placing)
+    fulfilment = body.fulfillment
+    request = rewards.RedeemRequest(
+        points_engine.RedemptionCommand(
+            external_id=body.external_id,
+            member_no=body.member_no,
+            reward_code=body.reward_code,
+            quantity=body.quantity,
         ),
+        None
+        if fulfilment is None
+        else rewards.Fulfilment(
+            fulfilment.type,
+            getattr(fulfilment, "outlet_code", None),
+            getattr(fulfilment, "address", None),
+            body.cash_payment_method,
+        ),
+        body.partner_member_no,
+    )
+    context = order_context()
+    written = run_in_transaction(
+        api_context().session_factory, lambda uow: rewards.redeem(uow, context, redeemer, request)
     )
     return written_response(written)
 

@@ -587,22 +587,6 @@ class RewardList(Open):
     items: list[RewardOut]
 
 
-class RedemptionIn(Strict):
-    external_id: ExternalId
-    member_no: MemberNo
-    reward_code: Code
-    quantity: Annotated[int, Field(gt=0, le=1000), INTEGRAL] = 1
-
-
-class RedemptionOut(Open):
-    redemption_id: str
-    points_spent: int
-    balance: Balance
-    vouchers: Annotated[
-        list[VoucherOut], Field(description="voucher rewards: one voucher per unit redeemed")
-    ] = []
-
-
 class RedemptionCancelOut(Open):
     redemption_id: str
     status: Literal["cancelled"]

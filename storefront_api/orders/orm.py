@@ -45,7 +45,9 @@ class Order(Base):
     voucher_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     payable_fen: Mapped[int] = mapped_column(BigInteger)
     paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    points_redemption_no: Mapped[str | None] = mapped_column(String(40))
+    points_redemption_no: Mapped[str | None] = mapped_column(String(40), index=True)
+    # A goods reward delivered as this order: the redemption above paid its points.
+    reward_code: Mapped[str | None] = mapped_column(String(64))
     # [{"external_id", "amount_fen"}]: the ledger accruals this order earned, to reverse.
     accruals: Mapped[json_value]
     pickup_expires_on: Mapped[date | None] = mapped_column(Date, index=True)

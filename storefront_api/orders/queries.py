@@ -48,6 +48,8 @@ def order_body(session: Session, order: Order, *, detail: bool = True) -> dict[s
     }
     if order.pickup_expires_on is not None:
         body["pickup_expires_on"] = order.pickup_expires_on.isoformat()
+    if order.reward_code is not None:
+        body["reward_code"] = order.reward_code
     if not detail:
         return body
     code = pickup_code_of(session, order.id) if order.fulfilment == "pickup" else None

@@ -36,6 +36,7 @@ from common.sms import SandboxSmsSender, SmsSender
 from common.unit_of_work import UnitOfWork
 from storefront_api import catalogue, pickup, prepaid, vouchers
 from storefront_api.orders.domain import (
+    ORDER_CHANNELS,
     IllegalTransition,
     OrderEvent,
     OrderPolicy,
@@ -113,6 +114,25 @@ class PlaceOrder:
 
 
 @dataclass(frozen=True)
+class RewardOrder:
+    """A goods reward the member redeemed, to collect or have delivered: its redemption
+    paid the points; the cash part (if any) is paid like any order's before it is issued."""
+
+    redemption_no: str
+    external_id: str
+    member_no: str
+    reward_code: str
+    name: str
+    quantity: int
+    points: int
+    cash_fen: int
+    fulfilment: str
+    payment_method: str  # online or cod, for the cash part
+    outlet_code: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
 class PaymentCommand:
     external_id: str
     amount_fen: int
@@ -181,15 +201,7 @@ def _check_place(session: Session, caller: Caller, command: PlaceOrder) -> None:
                 f"lines[{index}].sku", "appears twice; give one line per SKU"
             )
         seen.add(line.sku)
-    if command.fulfilment == "pickup":
-        outlet = session.get(Institution, command.outlet_code or "")
-        if outlet is None or outlet.kind != "outlet":
-            raise UnknownReference.field("fulfillment.outlet_code", "not a post office outlet")
-    elif command.fulfilment == "delivery":
-        if not command.address:
-            raise Invalid.field("fulfillment.address", "a delivery order needs an address")
-    else:
-        raise Invalid.field("fulfillment.type", "must be pickup or delivery")
+    _check_fulfilment(session, command.fulfilment, command.outlet_code, command.address)
     method = command.payment_method
     if method not in tuple(PaymentMethod):
         raise Invalid.field("payment.method", "must be online, cod, prepaid_card or points_cash")
@@ -207,6 +219,20 @@ def _check_place(session: Session, caller: Caller, command: PlaceOrder) -> None:
         raise InconsistentFields.field(
             "payment.card_pin", "only prepaid_card orders give a card PIN"
         )
+
+
+def _check_fulfilment(
+    session: Session, fulfilment: str, outlet_code: str | None, address: str | None
+) -> None:
+    if fulfilment == "pickup":
+        outlet = session.get(Institution, outlet_code or "")
+        if outlet is None or outlet.kind != "outlet":
+            raise UnknownReference.field("fulfillment.outlet_code", "not a post office outlet")
+    elif fulfilment == "delivery":
+        if not address:
+            raise Invalid.field("fulfillment.address", "a delivery order needs an address")
+    else:
+        raise Invalid.field("fulfillment.type", "must be pickup or delivery")
 
 
 def place_order(
@@ -382,6 +408,103 @@ def place_order(
         kind=dict[str, Any],
         stored=_without_code,
     )
+
+
+def place_reward_order(
+    uow: UnitOfWork,
+    context: OrderContext,
+    caller: Caller,
+    reward: RewardOrder,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The order that delivers a goods reward, in the redemption's transaction (whose
+    idempotency covers it). Priced as a points_cash order: the points at their worth
+    and the cash part; with no cash part it is paid at once. Cancelling or expiring it
+    cancels the redemption, so the points and the reward's stock go back.
+
+    Raises Invalid naming `fulfillment.*` or `payment_method`.
+    """
+    now = to_utc(now) if now is not None else utcnow()
+    session = uow.session
+    if caller.channel not in ORDER_CHANNELS:
+        raise InconsistentFields.field(
+            "fulfillment", f"the {caller.channel} channel takes no orders for goods rewards"
+        )
+    _check_fulfilment(session, reward.fulfilment, reward.outlet_code, reward.address)
+    if reward.payment_method not in (PaymentMethod.ONLINE, PaymentMethod.COD):
+        raise Invalid.field("payment_method", "must be online or cod")
+    member = context.directory.resolve(
+        uow, points_engine.MemberRef(member_no=reward.member_no), "member_no"
+    )
+    worth = reward.points * 100 // context.policy.points_per_yuan
+    total = worth + reward.cash_fen
+    order = Order(
+        order_no=_new_order_no(now),
+        member_id=member.member_id,
+        channel=caller.channel,
+        external_id=reward.external_id,
+        institution_code=reward.outlet_code or caller.institution_code or COMPANY_CODE,
+        fulfilment=reward.fulfilment,
+        outlet_code=reward.outlet_code if reward.fulfilment == "pickup" else None,
+        address=reward.address if reward.fulfilment == "delivery" else None,
+        payment_method=reward.payment_method,
+        status=OrderStatus.CREATED.value,
+        total_fen=total,
+        points_used=reward.points,
+        points_offset_fen=worth,
+        voucher_fen=0,
+        payable_fen=reward.cash_fen,
+        paid_fen=0,
+        points_redemption_no=reward.redemption_no,
+        reward_code=reward.reward_code,
+        accruals=[],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(order)
+    session.flush()
+    session.add(
+        OrderStatusChange(
+            order_id=order.id,
+            from_status=None,
+            to_status="created",
+            actor=caller.actor,
+            reason=None,
+            occurred_at=now,
+        )
+    )
+    session.add(
+        OrderLine(
+            order_id=order.id,
+            sku=reward.reward_code,
+            name=reward.name,
+            category="other",
+            business_type="goods",
+            quantity=reward.quantity,
+            unit_price_fen=total // reward.quantity,
+            amount_fen=total,
+        )
+    )
+    session.flush()
+    session.refresh(order, ["lines"])
+    code = None
+    if order.payable_fen == 0:
+        code = _mark_paid(uow, context, order, caller, now)
+    elif reward.payment_method == PaymentMethod.COD and reward.fulfilment == "pickup":
+        code = _await_pickup(uow, context, order, caller.actor, now)
+    session.flush()
+    return _with_code(order_body(session, order), code)
+
+
+def order_of_redemption(session: Session, redemption_no: str) -> tuple[str, str] | None:
+    """(order_no, status) of the order delivering a redemption's goods reward, if any."""
+    row = session.execute(
+        select(Order.order_no, Order.status).where(
+            Order.points_redemption_no == redemption_no, Order.reward_code.is_not(None)
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
 
 
 def _without_code(body: dict[str, Any]) -> dict[str, Any]:
@@ -819,8 +942,9 @@ def _unwind(uow: UnitOfWork, context: OrderContext, order: Order, now: datetime)
         )
     if order.voucher_fen:
         vouchers.give_back_for_order(session, order.order_no, now)
-    for line in order.lines:
-        catalogue.release_stock(session, line.sku, line.quantity, order.member_id)
+    if order.reward_code is None:  # a reward's stock came back with its redemption
+        for line in order.lines:
+            catalogue.release_stock(session, line.sku, line.quantity, order.member_id)
 
 
 def expire_due_orders(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import Base, BigId, intpk, name_str, utc_datetime
@@ -25,6 +25,17 @@ class Partner(Base):
     in_partner_units: Mapped[int | None] = mapped_column(Integer)
     in_points: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class PartnerReward(Base):
+    """A catalogue reward redeemed into a partner's currency (东方航空 500 miles): its
+    redemption becomes an exchange line of `units` for the member's partner number."""
+
+    __tablename__ = "storefront_partner_reward"
+
+    reward_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    partner_code: Mapped[str] = mapped_column(String(32), ForeignKey("storefront_partner.code"))
+    units: Mapped[int] = mapped_column(Integer)
 
 
 class PartnerExchange(Base):

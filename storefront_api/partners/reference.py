@@ -20,6 +20,16 @@ class PartnerSeed:
     in_points: int | None
 
 
+@dataclass(frozen=True)
+class PartnerRewardSeed:
+    reward_code: str
+    partner_code: str
+    units: int
+
+
+# Catalogue rewards that arrive as a partner's currency (see memberhub.reference_data).
+PARTNER_REWARDS: tuple[PartnerRewardSeed, ...] = (PartnerRewardSeed("MILES-MU-500", "MU", 500),)
+
 PARTNERS: tuple[PartnerSeed, ...] = (
     # 10 points = 1 mile; at least 1,000 points, at most 20,000 a day per member.
     PartnerSeed(

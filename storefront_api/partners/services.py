@@ -25,8 +25,13 @@ from storefront_api.partners.domain import (
     ExchangeStatus,
     PartnerTerms,
 )
-from storefront_api.partners.orm import Partner, PartnerExchange
-from storefront_api.partners.reference import PARTNERS, PartnerSeed
+from storefront_api.partners.orm import Partner, PartnerExchange, PartnerReward
+from storefront_api.partners.reference import (
+    PARTNER_REWARDS,
+    PARTNERS,
+    PartnerRewardSeed,
+    PartnerSeed,
+)
 
 SETTLEMENT_COLUMNS = ("exchange_no", "business_date", "partner_member_no", "units", "points")
 ANSWERS = (ExchangeStatus.SETTLED.value, ExchangeStatus.REJECTED.value)
@@ -79,12 +84,21 @@ class Acknowledged:
     points_returned: int
 
 
-def load_partners(uow: UnitOfWork, seeds: tuple[PartnerSeed, ...] = PARTNERS) -> None:
-    """Add the partners not yet known, each with its hidden reward and ledger account."""
+def load_partners(
+    uow: UnitOfWork,
+    seeds: tuple[PartnerSeed, ...] = PARTNERS,
+    rewards: tuple[PartnerRewardSeed, ...] = PARTNER_REWARDS,
+) -> None:
+    """Add the partners not yet known, each with its hidden reward and ledger account, and
+    which catalogue rewards arrive in which partner's currency."""
     for seed in seeds:
         points_engine.ensure_partner_reward(uow, seed.reward_code, seed.name, seed.name_en)
         if uow.session.get(Partner, seed.code) is None:
             uow.session.add(Partner(**seed.__dict__, active=True))
+    uow.session.flush()
+    for reward in rewards:
+        if uow.session.get(PartnerReward, reward.reward_code) is None:
+            uow.session.add(PartnerReward(**reward.__dict__))
     uow.session.flush()
 
 
@@ -142,22 +156,7 @@ def exchange_out(
             as_of=day,
             reward_code=terms.reward_code,
         )
-        spent_today = session.scalar(
-            select(func.coalesce(func.sum(PartnerExchange.points), 0)).where(
-                PartnerExchange.member_id == member.member_id,
-                PartnerExchange.partner_code == terms.code,
-                PartnerExchange.direction == "out",
-                PartnerExchange.business_date == day,
-                PartnerExchange.status != ExchangeStatus.REJECTED.value,
-            )
-        )
-        if int(spent_today or 0) + command.points > terms.out_daily_limit_points:
-            left = max(terms.out_daily_limit_points - int(spent_today or 0), 0)
-            raise DailyLimitReached(
-                f"{terms.code} takes at most {terms.out_daily_limit_points} points a day per "
-                f"member; {left} left today",
-                Invalid.field("points", f"at most {left} more points today").errors,
-            )
+        _check_daily_limit(session, terms, member.member_id, day, command.points, "points")
         return _record(
             uow,
             "out",
@@ -181,6 +180,112 @@ def exchange_out(
         effect,
         kind=Exchange,
     )
+
+
+def _check_daily_limit(
+    session: Session, terms: PartnerTerms, member_id: int, day: date, points: int, field: str
+) -> None:
+    """Raises DailyLimitReached when `points` more would pass the member's limit today.
+
+    Run after the member's accounts are locked, so the same member's exchanges queue and
+    the sum sees every one committed before."""
+    spent_today = session.scalar(
+        select(func.coalesce(func.sum(PartnerExchange.points), 0)).where(
+            PartnerExchange.member_id == member_id,
+            PartnerExchange.partner_code == terms.code,
+            PartnerExchange.direction == "out",
+            PartnerExchange.business_date == day,
+            PartnerExchange.status != ExchangeStatus.REJECTED.value,
+        )
+    )
+    if int(spent_today or 0) + points > terms.out_daily_limit_points:
+        left = max(terms.out_daily_limit_points - int(spent_today or 0), 0)
+        raise DailyLimitReached(
+            f"{terms.code} takes at most {terms.out_daily_limit_points} points a day per "
+            f"member; {left} left today",
+            Invalid.field(field, f"at most {left} more points today").errors,
+        )
+
+
+def partner_of_reward(session: Session, reward_code: str) -> tuple[str, int] | None:
+    """(partner code, units) a catalogue reward arrives as, if it is a partner's."""
+    row = session.get(PartnerReward, reward_code)
+    return None if row is None else (row.partner_code, row.units)
+
+
+def deliver_reward(
+    uow: UnitOfWork,
+    member: points_engine.MemberInfo,
+    redemption: points_engine.Redeemed,
+    partner_member_no: str,
+    *,
+    external_id: str,
+    channel: str | None,
+    now: datetime | None = None,
+) -> Exchange:
+    """The exchange line a redeemed partner reward becomes (500 miles for the member's
+    airline number), waiting for the day's settlement file like any exchange out; a
+    line the partner rejects gives the redemption's points back. Counts towards the
+    member's daily limit. Raises UnknownReference (no partner takes this reward),
+    DailyLimitReached (naming `reward_code`)."""
+    session = uow.session
+    moment = to_utc(now) if now is not None else utcnow()
+    found = partner_of_reward(session, redemption.reward_code)
+    if found is None:
+        raise UnknownReference.field("reward_code", "no partner takes this reward")
+    partner_code, units = found
+    terms = _terms(session, partner_code)
+    day = business_date(moment)
+    _check_daily_limit(
+        session, terms, member.member_id, day, redemption.points_spent, "reward_code"
+    )
+    command = ExchangeOutCommand(
+        external_id, member.member_no, partner_code, redemption.points_spent, partner_member_no
+    )
+    return _record(
+        uow,
+        "out",
+        public_no("PX"),
+        partner_code,
+        member,
+        command,
+        redemption.points_spent,
+        units * redemption.quantity,
+        ExchangeStatus.PENDING,
+        day,
+        redemption.redemption_id,
+        channel,
+        moment,
+    )
+
+
+def days_with_pending_lines(session: Session, partner_code: str, *, before: date) -> list[date]:
+    """Business days before `before` whose lines out to the partner were never answered."""
+    return list(
+        session.scalars(
+            select(PartnerExchange.business_date)
+            .where(
+                PartnerExchange.partner_code == partner_code,
+                PartnerExchange.direction == "out",
+                PartnerExchange.business_date < before,
+                PartnerExchange.status.in_(
+                    [ExchangeStatus.PENDING.value, ExchangeStatus.SENT.value]
+                ),
+            )
+            .distinct()
+            .order_by(PartnerExchange.business_date)
+        )
+    )
+
+
+def exchange_of_redemption(session: Session, redemption_no: str) -> tuple[str, str] | None:
+    """(exchange_no, status) of the exchange line a redemption became, if any."""
+    row = session.execute(
+        select(PartnerExchange.exchange_no, PartnerExchange.status).where(
+            PartnerExchange.redemption_no == redemption_no
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def exchange_in(

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.support import self_register
+import crm
+from common.clock import today
+from storefront_api import partners
+from tests.api.support import problem, row_counts, self_register
 from tests.api.test_accruals import occurred_at
 
 PHONE, CARD = "13800007777", "6221880000007777"
@@ -92,3 +95,42 @@ def test_bad_exchanges_name_the_field_and_take_nothing(client, auth, channel_key
         headers=app,
     )
     assert bank.status_code == 422 and bank.json["type"].endswith("exchange-not-offered")
+
+
+def test_a_miles_reward_goes_to_the_airline_and_a_rejection_gives_the_points_back(
+    client, auth, channel_key, member, uow, db
+):
+    app = auth(channel_key("app"))
+    body = {"external_id": "APP-RD-MILES-1", "member_no": member, "reward_code": "MILES-MU-500"}
+    before = row_counts(db)
+    missing = client.post("/api/v1/redemptions", json=body, headers=app)
+    assert problem(missing, 422)["errors"][0]["field"] == "partner_member_no"
+    wrong_kind = {**body, "reward_code": "VOUCHER-MALL-10", "partner_member_no": "MU12345678"}
+    refused = client.post("/api/v1/redemptions", json=wrong_kind, headers=app)
+    assert problem(refused, 422)["errors"][0]["field"] == "partner_member_no"
+    assert row_counts(db) == before
+    redeemed = client.post(
+        "/api/v1/redemptions", json={**body, "partner_member_no": "MU12345678"}, headers=app
+    )
+    assert redeemed.status_code == 201, redeemed.json
+    line = redeemed.json["exchange"]
+    assert (line["partner_code"], line["partner_units"], line["points"], line["status"]) == (
+        "MU",
+        500,
+        4_000,
+        "pending",
+    )
+    assert redeemed.json["balance"]["available"] == 1_000
+    cancel = client.post(
+        f"/api/v1/redemptions/{redeemed.json['redemption_id']}/cancel", headers=app
+    )
+    assert problem(cancel, 409)["type"].endswith("/reward-underway")
+    with uow() as unit:
+        sent = partners.settlement_file(unit, "MU", today())
+    assert line["exchange_no"] in sent
+    answer = [partners.Answer(line["exchange_no"], "rejected", "no such member")]
+    with uow() as unit:
+        done = partners.acknowledge(unit, crm.CrmMemberDirectory(), "MU", answer)
+    assert (done.rejected, done.points_returned) == (1, 4_000)
+    points = client.get(f"/api/v1/members/{member}/points", headers=app).json
+    assert points["available"] == 5_000

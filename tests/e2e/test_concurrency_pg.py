@@ -91,8 +91,10 @@ class Api:
             {
                 "code": code,
                 "name": "并发测试券",
-                "kind": "goods",
+                "kind": "voucher",
                 "points_cost": points_cost,
+                "value_fen": 100,
+                "valid_days": 30,
                 "cash_fen": 0,
                 "stock": stock,
             },

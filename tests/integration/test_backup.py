@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,6 +23,7 @@ from sqlalchemy import JSON, Engine, insert, inspect, null, select
 
 import crm
 import crm.insights
+import points_engine
 import warehouse
 from common import audit
 from common.clock import as_utc
@@ -41,7 +43,7 @@ from memberhub.cli import cli, main
 from memberhub.models import metadata
 from memberhub.schema import current_revision, known_revisions, upgrade
 from memberhub.wiring import Runtime
-from storefront_api import clearing, partners
+from storefront_api import clearing, orders, partners, rewards, vouchers
 from storefront_api.auth import create_staff_user, open_staff_session
 from tests.conftest import IS_POSTGRES, empty_database
 from tests.integration.test_demo import END, _generate
@@ -88,6 +90,27 @@ def _add_partner_exchanges(engine: Engine) -> None:
     spent = partners.ExchangeOutCommand("APP-BK-1", member_no, "MU", 1_000, "MU12345678")
     with transaction(factory) as uow:
         partners.exchange_out(uow, directory, spent, scope="test", channel="app")
+    # A mailing voucher from the bought points, taken off postage at a counter.
+    context = orders.OrderContext(
+        directory, orders.OrderPolicy(), "secret", SandboxSmsSender(Path(os.devnull))
+    )
+    caller = orders.Caller("counter", "channel:counter", "channel:counter", "SH-HP-0001")
+    request = rewards.RedeemRequest(
+        points_engine.RedemptionCommand("CTR-RD-BK-1", member_no, "VOUCHER-MAILING-5", 1)
+    )
+    with transaction(factory) as uow:
+        redeemer = rewards.Redeemer(caller.scope, "counter", "SH-HP-0001", caller)
+        code = rewards.redeem(uow, context, redeemer, request).body.vouchers[0].code
+    use = vouchers.CounterUse(
+        "CTR-VU-BK-1",
+        code,
+        points_engine.MemberRef(member_no=member_no),
+        "SH-HP-0001",
+        "mailing",
+        2_000,
+    )
+    with transaction(factory) as uow:
+        vouchers.use_at_counter(uow, directory, channel="counter", command=use)
 
 
 def _add_clearing(engine: Engine) -> None:
