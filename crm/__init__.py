@@ -1,6 +1,7 @@
 """Public facade of the member hub: members, identifiers, merge, tiers, authentication."""
 
-from crm import queries, verification
+from crm import club, queries, verification
+from crm.club import TierData, load_club, review_tiers, upgrade_members
 from crm.domain.errors import (
     AlreadyMerged,
     BadCredentials,
@@ -14,17 +15,14 @@ from crm.services import (
     CodeProof,
     CrmMemberDirectory,
     RegisterCommand,
-    TierData,
     authenticate_member,
     check_registration,
     identifier_subject,
     link_identifier,
-    load_tiers,
     merge_members,
     register_member,
     register_members,
     resolve_member_no,
-    review_tiers,
     update_member,
 )
 
@@ -42,9 +40,10 @@ __all__ = [
     "UnknownMemberReference",
     "authenticate_member",
     "check_registration",
+    "club",
     "identifier_subject",
     "link_identifier",
-    "load_tiers",
+    "load_club",
     "merge_members",
     "normalise_phone",
     "queries",
@@ -53,5 +52,6 @@ __all__ = [
     "resolve_member_no",
     "review_tiers",
     "update_member",
+    "upgrade_members",
     "verification",
 ]

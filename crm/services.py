@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import points_engine
-from common.clock import as_utc, start_of_day, utcnow
+from common.clock import as_utc, utcnow
 from common.errors import Conflict, DomainError, InconsistentFields, Invalid
 from common.unit_of_work import UnitOfWork
-from crm import verification
-from crm.adapters.orm import Identifier, Member, Tier
+from crm import club, verification
+from crm.adapters.orm import Identifier, Member
 from crm.adapters.passwords import hash_password, verify_password
 from crm.domain.errors import (
     AlreadyMerged,
@@ -27,7 +27,6 @@ from crm.domain.errors import (
     VerificationCodeRefused,
 )
 from crm.domain.identity import new_member_no, normalise_identifier, normalise_phone
-from crm.domain.tiers import TierRule, tier_for
 from crm.insights import queries as insight_queries
 
 DEFAULT_TIER = "regular"
@@ -56,15 +55,6 @@ class RegisterCommand:
     marketing_consent: bool = False
     channel: str | None = None
     institution_code: str | None = None
-
-
-@dataclass(frozen=True)
-class TierData:
-    code: str
-    name: str
-    name_en: str
-    rank: int
-    min_points_12m: int
 
 
 def profile(member: Member) -> dict[str, Any]:
@@ -386,6 +376,7 @@ def merge_members(uow: UnitOfWork, survivor_no: str, absorbed_no: str) -> dict[s
     absorbed.merged_at = utcnow()
     survivor.marketing_consent = survivor.marketing_consent or absorbed.marketing_consent
     session.flush()
+    club.upgrade_members(uow, [survivor.id])  # the absorbed member's year counts now
     body = {
         "survivor": profile(survivor),
         "absorbed": {"member_no": absorbed.member_no, "status": absorbed.status},
@@ -413,58 +404,6 @@ def authenticate_member(session: Session, phone: str, password: str) -> points_e
     if not verify_password(member.password_hash if member else None, password) or member is None:
         raise BadCredentials("wrong phone or password")
     return points_engine.MemberInfo(member.id, member.member_no, member.tier)
-
-
-def review_tiers(uow: UnitOfWork, as_of: date) -> dict[str, int]:
-    """Set every active member's tier from the points earned in the 365 days before `as_of`.
-
-    Points of absorbed members count for their survivor. Idempotent for a given date.
-    """
-    session = uow.session
-    rules = [TierRule(t.code, t.rank, t.min_points_12m) for t in session.scalars(select(Tier))]
-    if not rules:
-        return {"reviewed": 0, "changed": 0}
-    earned = points_engine.queries.earned_since(
-        session, start_of_day(as_of - timedelta(days=365)), start_of_day(as_of)
-    )
-    survivor_of: dict[int, int] = {
-        member_id: survivor_id
-        for member_id, survivor_id in session.execute(
-            select(Member.id, Member.merged_into_id).where(Member.status == "merged")
-        )
-        if survivor_id is not None
-    }
-    totals: dict[int, int] = {}
-    for member_id, points in earned.items():
-        target = member_id
-        while target in survivor_of:
-            target = survivor_of[target]
-        totals[target] = totals.get(target, 0) + points
-    # Rows are read and written in bulk: a review touches every member, every week.
-    reviewed = 0
-    moving: dict[str, list[int]] = {}
-    for member_id, current in session.execute(
-        select(Member.id, Member.tier).where(Member.status == "active")
-    ):
-        reviewed += 1
-        tier = tier_for(totals.get(member_id, 0), rules)
-        if tier != current:
-            moving.setdefault(tier, []).append(member_id)
-    for tier, member_ids in moving.items():
-        for start in range(0, len(member_ids), _BULK_ROWS):
-            session.execute(
-                update(Member)
-                .where(Member.id.in_(member_ids[start : start + _BULK_ROWS]))
-                .values(tier=tier)
-            )
-    session.execute(update(Member).where(Member.status == "active").values(tier_reviewed_on=as_of))
-    return {"reviewed": reviewed, "changed": sum(len(ids) for ids in moving.values())}
-
-
-def load_tiers(uow: UnitOfWork, tiers: Iterable[TierData]) -> None:
-    for tier in tiers:
-        if uow.session.get(Tier, tier.code) is None:
-            uow.session.add(Tier(**tier.__dict__))
 
 
 # -- identity resolution ------------------------------------------------------------
@@ -587,6 +526,9 @@ class CrmMemberDirectory:
             select(Member.id, Member.tier).where(Member.id.in_(set(member_ids)))
         )
         return {int(member_id): tier for member_id, tier in rows}
+
+    def note_earned(self, uow: UnitOfWork, member_ids: Sequence[int]) -> None:
+        club.upgrade_members(uow, member_ids)
 
     def segment_codes(self, uow: UnitOfWork) -> frozenset[str]:
         return insight_queries.segment_codes(uow.session)

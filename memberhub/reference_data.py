@@ -61,8 +61,15 @@ class TierSeed:
     name: str
     name_en: str
     rank: int
-    min_points_12m: int  # points earned in the trailing 365 days needed to hold the tier
+    min_points_12m: int  # qualifying points of the trailing 365 days that earn the tier
     multiplier_bp: int  # basis points: 10000 = 1.0x
+    min_spend_fen_12m: int | None = None  # or this much spent in them (None: points only)
+
+
+@dataclass(frozen=True)
+class ClubSeed:
+    campaign_bonus_qualifies: bool  # do campaign bonus points count towards a tier?
+    grace_days: int  # how long a member who fell short keeps the tier
 
 
 @dataclass(frozen=True)
@@ -1213,10 +1220,13 @@ EARNING_RULES: tuple[EarningRuleSeed, ...] = (
 
 TIERS: tuple[TierSeed, ...] = (
     TierSeed("regular", "普卡", "Regular", rank=0, min_points_12m=0, multiplier_bp=10000),
-    TierSeed("silver", "银卡", "Silver", rank=1, min_points_12m=2000, multiplier_bp=11000),
-    TierSeed("gold", "金卡", "Gold", rank=2, min_points_12m=8000, multiplier_bp=12500),
-    TierSeed("diamond", "钻石卡", "Diamond", rank=3, min_points_12m=30000, multiplier_bp=15000),
+    TierSeed("silver", "银卡", "Silver", 1, 2000, 11000, min_spend_fen_12m=300_000),
+    TierSeed("gold", "金卡", "Gold", 2, 8000, 12500, min_spend_fen_12m=1_200_000),
+    TierSeed("diamond", "钻石卡", "Diamond", 3, 30000, 15000, min_spend_fen_12m=4_500_000),
 )
+# 自邮一族: campaign bonuses do not count towards a tier; a member who falls short keeps
+# the tier for 90 days from the review that found it.
+CLUB = ClubSeed(campaign_bonus_qualifies=False, grace_days=90)
 
 # Roughly 100 points = 1 yuan of value.
 REWARDS: tuple[RewardSeed, ...] = (

@@ -30,9 +30,16 @@ def load_reference_data(session_factory: sessionmaker[Session]) -> None:
             if session.get(Category, category.code) is None:
                 session.add(Category(**category.__dict__))
     with transaction(session_factory) as uow:
-        crm.load_tiers(
+        crm.load_club(
             uow,
-            [crm.TierData(t.code, t.name, t.name_en, t.rank, t.min_points_12m) for t in data.TIERS],
+            [
+                crm.TierData(
+                    t.code, t.name, t.name_en, t.rank, t.min_points_12m, t.min_spend_fen_12m
+                )
+                for t in data.TIERS
+            ],
+            campaign_bonus_qualifies=data.CLUB.campaign_bonus_qualifies,
+            grace_days=data.CLUB.grace_days,
         )
     with transaction(session_factory) as uow:
         crm.insights.load_segments(uow, crm.insights.DEFAULT_SEGMENTS)

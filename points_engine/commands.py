@@ -70,6 +70,11 @@ class MemberDirectory(MemberScores, Protocol):
         """The stored tier of each of these member ids (as recorded, merges not followed)."""
         ...
 
+    def note_earned(self, uow: UnitOfWork, member_ids: Sequence[int]) -> None:
+        """These members just earned points (in `uow`, not yet committed): a tier they now
+        reach is theirs at once."""
+        ...
+
 
 @dataclass(frozen=True)
 class AccrualLine:

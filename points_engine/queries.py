@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from common.clock import as_utc
@@ -160,6 +160,49 @@ def earned_since(session: Session, since: datetime, until: datetime) -> dict[int
         .group_by(orm.Accrual.member_id)
     ).all()
     return {int(member_id): int(points) for member_id, points in rows}
+
+
+def trailing_year(
+    session: Session,
+    member_ids: Sequence[int] | None,
+    since: datetime,
+    until: datetime,
+    *,
+    campaign_bonus_qualifies: bool,
+) -> dict[int, tuple[int, int]]:
+    """(qualifying points, spend in fen) per member id over [since, until): points earned
+    net of reversals, without a campaign's bonus unless it qualifies; money spent net of
+    refunds. None: every member."""
+    counted: ColumnElement[int] = orm.Accrual.points.expression
+    if not campaign_bonus_qualifies:
+        counted = orm.Accrual.points - orm.Accrual.campaign_points
+    # Reversals take back a share of every source alike.
+    reversed_share = case(
+        (orm.Accrual.points > 0, orm.Accrual.points_reversed * counted // orm.Accrual.points),
+        else_=0,
+    )
+    statement = (
+        select(
+            orm.Accrual.member_id,
+            func.sum(counted - reversed_share),
+            func.sum(orm.Accrual.total_fen - orm.Accrual.refunded_fen),
+        )
+        .where(orm.Accrual.occurred_at >= since, orm.Accrual.occurred_at < until)
+        .group_by(orm.Accrual.member_id)
+    )
+    if member_ids is not None:
+        statement = statement.where(orm.Accrual.member_id.in_(member_ids))
+    return {
+        int(member_id): (int(points or 0), int(spend or 0))
+        for member_id, points, spend in session.execute(statement)
+    }
+
+
+def tier_multipliers(session: Session) -> dict[str, int]:
+    """Each tier's earning multiplier in basis points (10000 = 1.0x)."""
+    return dict(
+        session.execute(select(orm.TierMultiplier.tier, orm.TierMultiplier.multiplier_bp)).all()
+    )
 
 
 def redemption_member_id(session: Session, redemption_no: str) -> int | None:

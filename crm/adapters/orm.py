@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.clock import utcnow
@@ -22,6 +31,9 @@ class Member(Base):
     birthday: Mapped[date | None] = mapped_column(Date)
     tier: Mapped[str] = mapped_column(String(32))
     tier_reviewed_on: Mapped[date | None] = mapped_column(Date)
+    tier_since: Mapped[date | None] = mapped_column(Date)
+    # The last day a member whose year fell short keeps the tier (None: not short).
+    tier_grace_until: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="active")
     merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("crm_member.id"))
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -56,6 +68,35 @@ class Tier(Base):
     name_en: Mapped[name_str]
     rank: Mapped[int] = mapped_column(Integer, unique=True)
     min_points_12m: Mapped[int] = mapped_column(Integer)
+    # Spend in the trailing year that earns the tier on its own (None: points only).
+    min_spend_fen_12m: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ClubPolicy(Base):
+    """The club's rules that are not per tier (one row): what qualifies, how long a
+    member who fell short keeps the tier."""
+
+    __tablename__ = "crm_club_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_bonus_qualifies: Mapped[bool] = mapped_column(Boolean, default=False)
+    grace_days: Mapped[int] = mapped_column(Integer, default=90)
+
+
+class TierChange(Base):
+    """A member's tier history: each upgrade (at once) and downgrade (at a review)."""
+
+    __tablename__ = "crm_tier_change"
+
+    id: Mapped[intpk]
+    member_id: Mapped[int] = mapped_column(BigId, ForeignKey("crm_member.id"), index=True)
+    from_tier: Mapped[str | None] = mapped_column(String(32))
+    to_tier: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(16))  # upgrade, downgrade
+    qualifying_points: Mapped[int] = mapped_column(BigInteger)
+    spend_fen: Mapped[int] = mapped_column(BigInteger)
+    effective_on: Mapped[date] = mapped_column(Date)
+    occurred_at: Mapped[utc_datetime]
 
 
 class VerificationCode(Base):

@@ -7,7 +7,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+import crm
 from common.clock import SHANGHAI
+from common.db import read_session
 from memberhub.demo.people import COUNTER_OUTLET, DEMO_PASSWORD, SimMember
 from memberhub.demo.post_office import example_account
 from memberhub.demo.world import World
@@ -54,6 +56,7 @@ def lines(
             or "none in this window"
         ),
         *_commerce_lines(world),
+        _club_line(world),
         "staff logins  (username / role / password; POST /api/v1/auth/staff-token)",
     ]
     printed += [f"staff         {u} / {r} / {p}" for u, r, p in staff]
@@ -66,6 +69,16 @@ def lines(
     printed.append(f"              available {balance['available']}, pending {balance['pending']}")
     return (
         printed + _examples(world, keys, demo, base_url) + _trust_examples(world, staff, base_url)
+    )
+
+
+def _club_line(world: World) -> str:
+    with read_session(world.runtime.session_factory) as session:
+        club = crm.club.club_summary(session)
+    members = ", ".join(f"{tier} {n}" for tier, n in club["members"].items())
+    return (
+        f"club          自邮一族 {members}; {club['upgrades']} upgrades at once, "
+        f"{club['downgrades']} downgrades at reviews, {club['in_grace']} members in grace"
     )
 
 

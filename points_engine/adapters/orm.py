@@ -109,6 +109,8 @@ class Accrual(Base):
     total_fen: Mapped[int] = mapped_column(BigInteger)
     refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     points: Mapped[int] = mapped_column(BigInteger)
+    # Of `points`, those a campaign's budget paid (a club may not count them for tiers).
+    campaign_points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(16))
     available_on: Mapped[date] = mapped_column(Date)

@@ -88,6 +88,7 @@ def accrue_points(
         writes = _Writes()
         accrued = _apply_accrual(uow, directory, prepared, accounts, _CampaignDays(), writes)
         writes.insert(book)
+        directory.note_earned(uow, [accounts.member_id])
         return accrued
 
     key = idempotency.Key(f"channel:{channel}", "accrual", command.external_id)
@@ -183,6 +184,7 @@ def accrue_many(
             answers.append((claim, idempotency.as_record(accrued)))
             outcomes[index] = Written(accrued)
     writes.insert(book)
+    directory.note_earned(uow, sorted({accounts.member_id for accounts in locked.values()}))
     idempotency.complete_many(session, answers)
     for index, item in prepared.items():
         first = first_use[item.command.external_id]
@@ -563,6 +565,7 @@ def _apply_accrual(
             "total_fen": command.total_fen,
             "refunded_fen": 0,
             "points": evaluation.total,
+            "campaign_points": sum(award.points for award in evaluation.campaign_awards),
             "points_reversed": 0,
             "status": status.value,
             "available_on": available_on,

@@ -31,6 +31,7 @@ from storefront_api.http.schemas import (
     MergeIn,
     PageQuery,
     PointsOut,
+    TierStatusOut,
 )
 from storefront_api.http.security import current_principal, member_caller, staff_caller
 
@@ -187,6 +188,25 @@ def points(member_no: str) -> Response:
         member = crm.resolve_member_no(uow, member_no)
         summary = points_engine.queries.points_summary(uow.session, member.id, today())
         body = {"member_no": member.member_no, **summary, "tier": member.tier}
+    return json_response(body)
+
+
+@route(
+    blueprint,
+    "/<member_no>/tier",
+    "GET",
+    summary=(
+        "The member's 自邮一族 tier: since when, any grace (the last day a member whose "
+        "year fell short keeps it), qualifying points and spend of the trailing year, "
+        "what the next tier needs, and the tier history"
+    ),
+    responses={200: TierStatusOut},
+    errors=(404,),
+)
+def tier(member_no: str) -> Response:
+    with ReadOnlyUnitOfWork(api_context().session_factory) as uow:
+        member = crm.resolve_member_no(uow, member_no)
+        body = crm.club.tier_status(uow.session, member, today())
     return json_response(body)
 
 

@@ -122,6 +122,7 @@ POLICY: dict[str, Rule] = {
     "members.link": Rule(member=True, channels=CHANNELS, target=MEMBER_PATH),
     "members.merge": staff(*ADMIN),
     "members.points": Rule(member=True, channels=CHANNELS, staff=ALL_STAFF, target=MEMBER_PATH),
+    "members.tier": Rule(member=True, channels=CHANNELS, staff=ALL_STAFF, target=MEMBER_PATH),
     "members.ledger": Rule(member=True, channels=CHANNELS, staff=ALL_STAFF, target=MEMBER_PATH),
     "members.adjust": staff(*FINANCE),
     "activity.member_activity": Rule(member=True, staff=ALL_STAFF, target=MEMBER_PATH),
@@ -221,6 +222,7 @@ POLICY: dict[str, Rule] = {
         channels_see_personal=True,
     ),
     # -- reference data and campaigns ------------------------------------------------
+    "reference.tiers": anyone(),
     "reference.institutions": anyone(),
     "reference.channels": anyone(),
     "reference.categories": anyone(),

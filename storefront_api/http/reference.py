@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 
+import crm
 import points_engine
 from common import idempotency, organisation
 from common.clock import today
@@ -34,10 +35,31 @@ from storefront_api.http.schemas import (
     RuleVersionIn,
     RuleVersionList,
     RuleVersionOut,
+    TierList,
 )
 from storefront_api.http.security import actor, staff_caller
 
 blueprint = Blueprint("reference", __name__, url_prefix="/api/v1")
+
+
+@route(
+    blueprint,
+    "/tiers",
+    "GET",
+    summary=(
+        "The 自邮一族 tiers, lowest first: the qualifying points or spend of a trailing year "
+        "that earn each, its earning multiplier, and the grace before a downgrade"
+    ),
+    responses={200: TierList},
+)
+def tiers() -> Response:
+    with read_session(api_context().session_factory) as session:
+        multipliers = points_engine.queries.tier_multipliers(session)
+        items = [
+            {**tier, "multiplier_bp": multipliers.get(tier["code"], 10_000)}
+            for tier in crm.club.tier_list(session)
+        ]
+    return json_response({"items": items})
 
 
 @route(

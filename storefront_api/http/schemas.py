@@ -365,6 +365,53 @@ class PointsOut(Open):
     tier: str
 
 
+class TierOut(Open):
+    code: str
+    name: str
+    name_en: str
+    rank: int
+    min_points_12m: int
+    min_spend_fen_12m: int | None
+    multiplier_bp: int
+    grace_days: int
+    campaign_bonus_qualifies: bool
+
+
+class TierList(Open):
+    items: list[TierOut]
+
+
+class NextTier(Open):
+    tier: str
+    points_needed: int
+    spend_fen_needed: int | None
+
+
+class TierChangeOut(Open):
+    from_tier: str | None
+    to_tier: str
+    reason: Literal["upgrade", "downgrade"]
+    effective_on: date
+    qualifying_points_12m: int
+    spend_fen_12m: int
+
+
+class TierStatusOut(Open):
+    member_no: str
+    tier: str
+    tier_since: date | None
+    grace_until: date | None = Field(
+        description="set while the trailing year falls short: the last day the tier is kept"
+    )
+    qualifying_points_12m: int = Field(
+        description="points of the trailing 365 days that count for tiers (campaign bonuses "
+        "and points bought from partners do not)"
+    )
+    spend_fen_12m: int
+    next_tier: NextTier | None
+    history: list[TierChangeOut]
+
+
 class PageQuery(Strict):
     model_config = ConfigDict(strict=False, extra="forbid")
     limit: Annotated[int, Field(ge=1, le=500), INTEGRAL] = 50

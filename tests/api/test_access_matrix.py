@@ -496,6 +496,8 @@ def cases(operation: Operation, w: World) -> list[Case]:
             )
         ],
         "members.points": [Case("", "get", f"/api/v1/members/{a}/points", facts=member_a)],
+        "members.tier": [Case("", "get", f"/api/v1/members/{a}/tier", facts=member_a)],
+        "reference.tiers": [Case("", "get", "/api/v1/tiers")],
         "members.ledger": [Case("", "get", f"/api/v1/members/{a}/ledger", facts=member_a)],
         "members.adjust": [
             Case(

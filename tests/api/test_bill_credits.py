@@ -53,7 +53,12 @@ def test_a_credit_pays_towards_the_next_bill_of_its_kind(client, counter, member
     assert receipt["amount_fen"] == bill["amount_due_fen"]  # the biller gets all of it
     assert receipt["credit_fen"] == 2_000
     assert receipt["collected_fen"] == bill["amount_due_fen"] - 2_000
-    assert receipt["points"] == receipt["collected_fen"] // 200
+    # A point per 2 yuan paid, with the tier's bonus (the points bought these credits
+    # moved the member up a tier at once).
+    tier = client.get(f"/api/v1/members/{member}/tier", headers=counter).json["tier"]
+    tiers = {t["code"]: t for t in client.get("/api/v1/tiers").json["items"]}
+    base = receipt["collected_fen"] // 200
+    assert receipt["points"] == base + base * (tiers[tier]["multiplier_bp"] - 10_000) // 10_000
     assert wallet(client, counter, member) == {gas[-4:]: "used", water[-4:]: "issued"}
     shown = client.get(f"/api/v1/bill-payments/{receipt['payment_no']}", headers=counter)
     assert shown.json["credit_fen"] == 2_000

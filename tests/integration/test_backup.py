@@ -111,6 +111,17 @@ def _add_partner_exchanges(engine: Engine) -> None:
     )
     with transaction(factory) as uow:
         vouchers.use_at_counter(uow, directory, channel="counter", command=use)
+    # A limited stamp sheet pre-ordered at the counter: the member's purchase limit counts.
+    sheet = orders.PlaceOrder(
+        "CTR-OD-BK-1",
+        member_no,
+        (orders.LineCommand("PH-2027-ZODIAC-SHEET", 1),),
+        "pickup",
+        "cod",
+        outlet_code="SH-HP-0001",
+    )
+    with transaction(factory) as uow:
+        orders.place_order(uow, context, caller, sheet)
 
 
 def _add_clearing(engine: Engine) -> None:

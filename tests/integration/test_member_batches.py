@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 import crm
 import points_engine
-from common.clock import as_utc
+from common.clock import as_utc, simulated_time
 from common.errors import DomainError
 from common.unit_of_work import UnitOfWork
-from crm.adapters.orm import Identifier, Member
+from crm.adapters.orm import Identifier, Member, TierChange
 
 AS_OF = date(2026, 6, 30)
 JOINED = datetime(2025, 3, 1, 2, 30, tzinfo=UTC)
@@ -113,7 +113,8 @@ def test_a_batch_with_one_bad_registration_writes_nothing(
 
 
 def _earn(uow: Uow, phone: str, yuan: int, on: datetime, external_id: str) -> None:
-    with uow() as unit:
+    # Reported an hour after the sale: a tier the year now earns is the member's at once.
+    with simulated_time(on + timedelta(hours=1)), uow() as unit:
         points_engine.accrue_points(
             unit,
             crm.CrmMemberDirectory(),
@@ -130,7 +131,7 @@ def _earn(uow: Uow, phone: str, yuan: int, on: datetime, external_id: str) -> No
         )
 
 
-def test_the_tier_review_sets_tiers_from_the_trailing_year_and_stamps_everyone(uow: Uow) -> None:
+def test_tiers_rise_at_once_and_fall_at_a_review_after_the_grace(uow: Uow) -> None:
     with uow() as unit:
         silver, gold, idle, absorbed = crm.register_members(unit, _commands(4))
         unit.commit()
@@ -139,10 +140,25 @@ def test_the_tier_review_sets_tiers_from_the_trailing_year_and_stamps_everyone(u
     _earn(uow, "13900000001", 5_000, recently, "T-2")
     _earn(uow, "13900000003", 3_500, recently, "T-3")
     _earn(uow, "13900000002", 9_000, datetime(2025, 5, 1, 3, tzinfo=UTC), "T-4")  # too long ago
-    with uow() as unit:
+    with simulated_time(recently + timedelta(days=1)), uow() as unit:
         crm.merge_members(unit, gold.member_no, absorbed.member_no)
     with uow() as unit:
-        assert crm.review_tiers(unit, AS_OF) == {"reviewed": 3, "changed": 2}
+        tiers = dict(unit.session.execute(select(Member.id, Member.tier)).all())
+    # Up at once: silver with 2,500 points; gold when the merge added the absorbed 3,500;
+    # gold for the idle member back when its 9,000 were recent.
+    assert (tiers[silver.member_id], tiers[gold.member_id], tiers[idle.member_id]) == (
+        "silver",
+        "gold",
+        "gold",
+    )
+    with uow() as unit:
+        assert crm.review_tiers(unit, AS_OF) == {
+            "reviewed": 3,
+            "changed": 0,
+            "upgraded": 0,
+            "downgraded": 0,
+            "in_grace": 1,  # the idle member's year fell short: 90 days' grace from today
+        }
     with uow() as unit:
         rows = unit.session.execute(
             select(Member.id, Member.tier, Member.tier_reviewed_on, Member.status)
@@ -151,13 +167,38 @@ def test_the_tier_review_sets_tiers_from_the_trailing_year_and_stamps_everyone(u
     assert reviewed == {
         silver.member_id: ("silver", AS_OF),
         gold.member_id: ("gold", AS_OF),  # 5,000 of its own and 3,500 of the absorbed record
-        idle.member_id: ("regular", AS_OF),
+        idle.member_id: ("gold", AS_OF),
     }
+    # A year later nothing was earned in the trailing year: both keep their tier for the
+    # 90 days of grace from that review, and drop back at the first review after them.
+    year_later = AS_OF + timedelta(days=366)
+    for on, changed, in_grace in (
+        (year_later, 1, 2),  # the idle member's grace ran out long ago
+        (year_later + timedelta(days=89), 0, 0),
+        (year_later + timedelta(days=90), 2, 0),
+    ):
+        with uow() as unit:
+            review = crm.review_tiers(unit, on)
+        assert (review["changed"], review["downgraded"], review["in_grace"]) == (
+            changed,
+            changed,
+            in_grace,
+        ), on
     with uow() as unit:
-        assert crm.review_tiers(unit, AS_OF) == {"reviewed": 3, "changed": 0}
-    # A year later nothing was earned in the trailing year: everyone drops back.
-    with uow() as unit:
-        assert crm.review_tiers(unit, AS_OF + timedelta(days=366)) == {
-            "reviewed": 3,
-            "changed": 2,
-        }
+        history = unit.session.execute(
+            select(
+                TierChange.member_id, TierChange.from_tier, TierChange.to_tier, TierChange.reason
+            ).order_by(TierChange.id)
+        ).all()
+    assert sorted(tuple(row) for row in history) == sorted(
+        [
+            (silver.member_id, "regular", "silver", "upgrade"),
+            (gold.member_id, "regular", "silver", "upgrade"),
+            (absorbed.member_id, "regular", "silver", "upgrade"),
+            (idle.member_id, "regular", "gold", "upgrade"),
+            (gold.member_id, "silver", "gold", "upgrade"),
+            (idle.member_id, "gold", "regular", "downgrade"),
+            (silver.member_id, "silver", "regular", "downgrade"),
+            (gold.member_id, "gold", "regular", "downgrade"),
+        ]
+    )

@@ -1,14 +1,16 @@
-"""Unit tests for tier review: the highest tier whose trailing-year threshold is reached."""
+"""Unit tests for the club's tier rules: the highest tier a trailing year reaches by points or
+spend; upgrades at once; downgrades at a review once the grace has run out."""
 
 from __future__ import annotations
 
 import random
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crm.domain.tiers import TierRule, tier_for
+from crm.domain.tiers import Decision, Standing, TierRule, next_tier, review, tier_for, upgrade
 from memberhub.reference_data import TIERS
 
 RULES = [TierRule(t.code, t.rank, t.min_points_12m) for t in TIERS]
@@ -68,3 +70,67 @@ def test_the_tier_reached_is_the_highest_whose_threshold_is_met(points: int) -> 
     tier = next(r for r in RULES if r.code == tier_for(points, RULES))
     assert tier.min_points_12m <= points
     assert all(r.min_points_12m > points for r in RULES if r.rank > tier.rank)
+
+
+# -- spend, upgrades and the review's grace ---------------------------------------------
+
+CLUB = [TierRule(t.code, t.rank, t.min_points_12m, t.min_spend_fen_12m) for t in TIERS]
+RANKS = {rule.code: rule.rank for rule in CLUB}
+REVIEWED = date(2026, 7, 1)
+
+
+def test_spend_earns_a_tier_on_its_own() -> None:
+    # Bill payments earn few points per yuan: 3,000 yuan in a year still make silver.
+    assert tier_for(1_500, CLUB, spend_fen_12m=299_999) == "regular"
+    assert tier_for(1_500, CLUB, spend_fen_12m=300_000) == "silver"
+    assert tier_for(8_000, CLUB, spend_fen_12m=300_000) == "gold"
+    assert tier_for(0, CLUB, spend_fen_12m=4_500_000) == "diamond"
+
+
+def test_an_upgrade_is_at_once_and_never_a_step_down() -> None:
+    assert upgrade("silver", "gold", RANKS) == Decision("gold", None, "upgrade")
+    assert upgrade("gold", "gold", RANKS) is None
+    assert upgrade("gold", "silver", RANKS) is None
+
+
+def test_a_short_year_keeps_the_tier_through_the_grace_then_steps_down() -> None:
+    first = review("gold", "regular", None, REVIEWED, 90, RANKS)
+    assert first == Decision("gold", REVIEWED + timedelta(days=89), None)
+    last_day = review("gold", "regular", first.grace_until, first.grace_until, 90, RANKS)
+    assert last_day == first  # the grace has not yet run out on its last day
+    after = review(
+        "gold", "silver", first.grace_until, first.grace_until + timedelta(days=1), 90, RANKS
+    )
+    assert after == Decision("silver", None, "downgrade")
+
+
+def test_earning_the_tier_again_ends_the_grace() -> None:
+    grace = REVIEWED + timedelta(days=30)
+    assert review("gold", "gold", grace, REVIEWED, 90, RANKS) == Decision("gold", None, None)
+    assert review("gold", "diamond", grace, REVIEWED, 90, RANKS) == Decision(
+        "diamond", None, "upgrade"
+    )
+
+
+@given(
+    st.sampled_from(sorted(RANKS)),
+    st.sampled_from(sorted(RANKS)),
+    st.one_of(st.none(), st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31))),
+    st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31)),
+    st.integers(min_value=1, max_value=400),
+)
+def test_a_review_never_lands_below_what_the_year_earns(
+    current: str, earned: str, grace: date | None, on: date, days: int
+) -> None:
+    decision = review(current, earned, grace, on, days, RANKS)
+    assert RANKS[decision.tier] >= RANKS[earned]
+    assert decision.tier in (current, earned)
+    if decision.reason == "downgrade":
+        assert grace is not None and on > grace
+
+
+def test_the_next_tier_says_what_is_still_needed() -> None:
+    needed = next_tier("silver", Standing(5_000, 1_000_000), CLUB)
+    assert needed is not None
+    assert (needed[0].code, needed[1], needed[2]) == ("gold", 3_000, 200_000)
+    assert next_tier("diamond", Standing(), CLUB) is None
