@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 import points_engine
 from common.clock import business_date, start_of_day, utcnow
+from common.errors import Invalid
+from common.reference_cache import reference_cache
 from common.unit_of_work import UnitOfWork
 from crm.adapters.orm import ClubPolicy, Member, Tier, TierChange
 from crm.domain import tiers as rules
@@ -26,7 +28,7 @@ from crm.domain.tiers import Standing, TierRule
 
 WINDOW_DAYS = 365
 _BULK_ROWS = 500
-_CACHE_KEY = "crm.club"
+CLUB_RULES = "club_rules"
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,14 @@ class Club:
 
 
 def club(session: Session) -> Club:
-    cached = session.info.get(_CACHE_KEY)
-    if isinstance(cached, Club):
-        return cached
+    """The rules, from the per-process reference cache: every accrual reads them, and
+    they change rarely (through `load_club` or `set_policy`, which drop the entry)."""
+    return reference_cache.get(session, CLUB_RULES, lambda: _read_club(session))
+
+
+def _read_club(session: Session) -> Club:
     policy = session.get(ClubPolicy, 1)
-    found = Club(
+    return Club(
         tuple(
             TierRule(t.code, t.rank, t.min_points_12m, t.min_spend_fen_12m)
             for t in session.scalars(select(Tier).order_by(Tier.rank))
@@ -65,8 +70,25 @@ def club(session: Session) -> Club:
         policy.campaign_bonus_qualifies if policy is not None else False,
         policy.grace_days if policy is not None else 90,
     )
-    session.info[_CACHE_KEY] = found
-    return found
+
+
+def set_policy(
+    uow: UnitOfWork, *, campaign_bonus_qualifies: bool | None = None, grace_days: int | None = None
+) -> None:
+    """Change what qualifies or the grace; the next review applies it to everyone."""
+    session = uow.session
+    policy = session.get(ClubPolicy, 1)
+    if policy is None:
+        policy = ClubPolicy(id=1, campaign_bonus_qualifies=False, grace_days=90)
+        session.add(policy)
+    if campaign_bonus_qualifies is not None:
+        policy.campaign_bonus_qualifies = campaign_bonus_qualifies
+    if grace_days is not None:
+        if grace_days < 0:
+            raise Invalid.field("grace_days", "must not be negative")
+        policy.grace_days = grace_days
+    session.flush()
+    reference_cache.forget(session, CLUB_RULES)
 
 
 def load_club(
@@ -87,21 +109,28 @@ def load_club(
                 id=1, campaign_bonus_qualifies=campaign_bonus_qualifies, grace_days=grace_days
             )
         )
-    session.info.pop(_CACHE_KEY, None)
+    session.flush()
+    reference_cache.forget(session, CLUB_RULES)
 
 
 def standings(
-    session: Session, member_ids: Sequence[int] | None, as_of: date, settings: Club
+    session: Session,
+    member_ids: Sequence[int] | None,
+    as_of: date,
+    settings: Club,
+    *,
+    absorbed: dict[int, int] | None = None,
 ) -> dict[int, Standing]:
     """Each active member's trailing year up to the start of `as_of + 1` (today counts),
-    with the years of members merged into them. None: every member."""
+    with the years of members merged into them (`absorbed`, when the caller has them
+    already: {absorbed id: the member it was merged into}). None: every member."""
     until = start_of_day(as_of + timedelta(days=1))
     since = start_of_day(as_of + timedelta(days=1 - WINDOW_DAYS))
     wanted: list[int] | None = None
     if member_ids is None:
         survivor_of = _survivors(session)
     else:
-        survivor_of = _absorbed_into(session, member_ids)
+        survivor_of = absorbed if absorbed is not None else _absorbed_into(session, member_ids)
         wanted = sorted(set(member_ids) | set(survivor_of))
     years = points_engine.queries.trailing_year(
         session,
@@ -128,19 +157,25 @@ def upgrade_members(uow: UnitOfWork, member_ids: Sequence[int]) -> int:
         return 0
     top = max(settings.ranks.values())
     below_top = [code for code, rank in settings.ranks.items() if rank < top]
-    members = list(
+    wanted = set(member_ids)
+    # One query for the members and those merged into them (a chain needs more).
+    rows = list(
         session.scalars(
-            select(Member).where(
-                Member.id.in_(set(member_ids)),
-                Member.status == "active",
-                Member.tier.in_(below_top),
-            )
+            select(Member).where(Member.id.in_(wanted) | Member.merged_into_id.in_(wanted))
         )
     )
+    members = [m for m in rows if m.id in wanted and m.status == "active" and m.tier in below_top]
     if not members:
         return 0
+    absorbed: dict[int, int] = {
+        m.id: m.merged_into_id
+        for m in rows
+        if m.merged_into_id is not None and m.merged_into_id in wanted
+    }
+    if absorbed:
+        absorbed.update(_absorbed_into(session, list(absorbed)))
     today = business_date(utcnow())
-    years = standings(session, [m.id for m in members], today, settings)
+    years = standings(session, [m.id for m in members], today, settings, absorbed=absorbed)
     moved = 0
     for member in members:
         standing = years.get(member.id, Standing())

@@ -251,8 +251,7 @@ def place_order(
     A card payment needs the card's PIN unless the member pays with a card registered
     to them. Raises Invalid (naming the field), UnknownProduct, OutOfStock,
     PerMemberLimitReached, InsufficientPoints, VoucherNotUsable, VoucherAlreadyUsed,
-    prepaid card errors (WrongPin, Throttled
-    after too many wrong PINs), Conflict.
+    prepaid card errors (WrongPin, Throttled after too many wrong PINs), Conflict.
     """
     now = to_utc(now) if now is not None else utcnow()
     session = uow.session

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 import crm
 from common.clock import simulated_time
-from crm.adapters.orm import ClubPolicy, Member, TierChange
+from crm.adapters.orm import Member, TierChange
 from points_engine.adapters import orm as ledger
 from storefront_api import partners
 from tests.integration.test_ledger_services import (
@@ -46,9 +46,7 @@ def test_a_campaign_bonus_does_not_qualify_unless_the_club_says_so(db, uow) -> N
         "spend_fen_needed": 150_000,
     }
     with uow() as unit:
-        policy = unit.session.get(ClubPolicy, 1)
-        assert policy is not None
-        policy.campaign_bonus_qualifies = True
+        crm.club.set_policy(unit, campaign_bonus_qualifies=True)
     with uow() as unit:
         review = crm.review_tiers(unit, ON)
     assert review["upgraded"] >= 1
