@@ -651,7 +651,7 @@ def restore(directory: Path, force: bool) -> None:
 def demo(members: int, days: int, seed: int, host: str, port: int, no_serve: bool) -> None:
     """Create a fresh database with a synthetic history, print logins and serve.
 
-    The defaults (20,000 members, a year ending today) take about three minutes on
+    The defaults (20,000 members, a year ending today) take about four minutes on
     SQLite; the time grows in proportion to members x days.
     """
     from memberhub.demo import run_demo
