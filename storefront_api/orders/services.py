@@ -8,7 +8,7 @@ money, points and stock side effects of each step happen in the same transaction
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -307,55 +307,34 @@ def place_order(
             catalogue.reserve_stock(
                 session, product, line.quantity, member.member_id, f"lines[{index}].quantity"
             )
-        order = Order(
+        order = _open_order(
+            session,
+            caller,
+            now,
             order_no=order_no,
             member_id=member.member_id,
-            channel=caller.channel,
             external_id=command.external_id,
-            institution_code=command.outlet_code or caller.institution_code or COMPANY_CODE,
             fulfilment=command.fulfilment,
-            outlet_code=command.outlet_code if command.fulfilment == "pickup" else None,
-            address=command.address if command.fulfilment == "delivery" else None,
+            outlet_code=command.outlet_code,
+            address=command.address,
             payment_method=command.payment_method,
+            lines=[
+                _Line(
+                    product.sku,
+                    product.name,
+                    product.category,
+                    product.business_type,
+                    line.quantity,
+                    product.price_fen,
+                )
+                for product, line in zip(products, command.lines, strict=True)
+            ],
             card_no=command.card_no,
-            status=OrderStatus.CREATED.value,
-            total_fen=total,
             points_used=points_used,
             points_offset_fen=offset,
             voucher_fen=voucher_fen,
             payable_fen=total - voucher_fen - offset,
-            paid_fen=0,
-            accruals=[],
-            created_at=now,
-            updated_at=now,
         )
-        session.add(order)
-        session.flush()
-        session.add(
-            OrderStatusChange(
-                order_id=order.id,
-                from_status=None,
-                to_status="created",
-                actor=caller.actor,
-                reason=None,
-                occurred_at=now,
-            )
-        )
-        session.add_all(
-            OrderLine(
-                order_id=order.id,
-                sku=product.sku,
-                name=product.name,
-                category=product.category,
-                business_type=product.business_type,
-                quantity=line.quantity,
-                unit_price_fen=product.price_fen,
-                amount_fen=product.price_fen * line.quantity,
-            )
-            for product, line in zip(products, command.lines, strict=True)
-        )
-        session.flush()
-        session.refresh(order, ["lines"])
         if points_used:
             order.points_redemption_no = points_engine.pay_with_points(
                 uow,
@@ -438,55 +417,36 @@ def place_reward_order(
     )
     worth = reward.points * 100 // context.policy.points_per_yuan
     total = worth + reward.cash_fen
-    order = Order(
+    order = _open_order(
+        session,
+        caller,
+        now,
         order_no=_new_order_no(now),
         member_id=member.member_id,
-        channel=caller.channel,
         external_id=reward.external_id,
-        institution_code=reward.outlet_code or caller.institution_code or COMPANY_CODE,
         fulfilment=reward.fulfilment,
-        outlet_code=reward.outlet_code if reward.fulfilment == "pickup" else None,
-        address=reward.address if reward.fulfilment == "delivery" else None,
+        outlet_code=reward.outlet_code,
+        address=reward.address,
         payment_method=reward.payment_method,
-        status=OrderStatus.CREATED.value,
-        total_fen=total,
+        # One line of the whole worth: its unit price is what one unit is worth.
+        lines=[
+            _Line(
+                reward.reward_code,
+                reward.name,
+                "other",
+                "goods",
+                reward.quantity,
+                total // reward.quantity,
+                amount_fen=total,
+            )
+        ],
         points_used=reward.points,
         points_offset_fen=worth,
         voucher_fen=0,
         payable_fen=reward.cash_fen,
-        paid_fen=0,
         points_redemption_no=reward.redemption_no,
         reward_code=reward.reward_code,
-        accruals=[],
-        created_at=now,
-        updated_at=now,
     )
-    session.add(order)
-    session.flush()
-    session.add(
-        OrderStatusChange(
-            order_id=order.id,
-            from_status=None,
-            to_status="created",
-            actor=caller.actor,
-            reason=None,
-            occurred_at=now,
-        )
-    )
-    session.add(
-        OrderLine(
-            order_id=order.id,
-            sku=reward.reward_code,
-            name=reward.name,
-            category="other",
-            business_type="goods",
-            quantity=reward.quantity,
-            unit_price_fen=total // reward.quantity,
-            amount_fen=total,
-        )
-    )
-    session.flush()
-    session.refresh(order, ["lines"])
     code = None
     if order.payable_fen == 0:
         code = _mark_paid(uow, context, order, caller, now)
@@ -494,6 +454,89 @@ def place_reward_order(
         code = _await_pickup(uow, context, order, caller.actor, now)
     session.flush()
     return _with_code(order_body(session, order), code)
+
+
+@dataclass(frozen=True)
+class _Line:
+    sku: str
+    name: str
+    category: str
+    business_type: str
+    quantity: int
+    unit_price_fen: int
+    amount_fen: int | None = None  # unit price x quantity unless given
+
+
+def _open_order(
+    session: Session,
+    caller: Caller,
+    now: datetime,
+    *,
+    order_no: str,
+    member_id: int,
+    external_id: str,
+    fulfilment: str,
+    outlet_code: str | None,
+    address: str | None,
+    payment_method: str,
+    lines: Sequence[_Line],
+    **amounts: Any,
+) -> Order:
+    """A new order in `created` with its first history row and its lines, flushed; its
+    total is the lines' sum. `amounts`: the other columns (points, voucher, payable)."""
+    priced = [
+        (
+            line,
+            line.amount_fen if line.amount_fen is not None else line.unit_price_fen * line.quantity,
+        )
+        for line in lines
+    ]
+    order = Order(
+        order_no=order_no,
+        member_id=member_id,
+        channel=caller.channel,
+        external_id=external_id,
+        institution_code=outlet_code or caller.institution_code or COMPANY_CODE,
+        fulfilment=fulfilment,
+        outlet_code=outlet_code if fulfilment == "pickup" else None,
+        address=address if fulfilment == "delivery" else None,
+        payment_method=payment_method,
+        status=OrderStatus.CREATED.value,
+        total_fen=sum(amount for _, amount in priced),
+        paid_fen=0,
+        accruals=[],
+        created_at=now,
+        updated_at=now,
+        **amounts,
+    )
+    session.add(order)
+    session.flush()
+    session.add(
+        OrderStatusChange(
+            order_id=order.id,
+            from_status=None,
+            to_status=OrderStatus.CREATED.value,
+            actor=caller.actor,
+            reason=None,
+            occurred_at=now,
+        )
+    )
+    session.add_all(
+        OrderLine(
+            order_id=order.id,
+            sku=line.sku,
+            name=line.name,
+            category=line.category,
+            business_type=line.business_type,
+            quantity=line.quantity,
+            unit_price_fen=line.unit_price_fen,
+            amount_fen=amount,
+        )
+        for line, amount in priced
+    )
+    session.flush()
+    session.refresh(order, ["lines"])
+    return order
 
 
 def order_of_redemption(session: Session, redemption_no: str) -> tuple[str, str] | None:
