@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 import crm
@@ -242,11 +242,13 @@ def give_back(session: Session, use: VoucherUse, now: datetime) -> None:
 
 
 def give_back_for_order(session: Session, order_no: str, now: datetime) -> None:
-    for use in session.scalars(
-        select(VoucherUse).where(
-            VoucherUse.order_no == order_no, VoucherUse.status == UseStatus.APPLIED.value
-        )
-    ):
+    _give_back_applied(session, VoucherUse.order_no == order_no, now)
+
+
+def _give_back_applied(session: Session, purchase: ColumnElement[bool], now: datetime) -> None:
+    """Give back every voucher still applied to the purchase `purchase` picks out."""
+    applied = select(VoucherUse).where(purchase, VoucherUse.status == UseStatus.APPLIED.value)
+    for use in session.scalars(applied):
         give_back(session, use, now)
 
 
@@ -301,12 +303,7 @@ def take_bill_credit(
 def give_back_for_bill(session: Session, payment_no: str, now: datetime) -> None:
     """The bill was never paid (declined, never received) or was reversed: the credit is
     the member's again."""
-    for use in session.scalars(
-        select(VoucherUse).where(
-            VoucherUse.bill_payment_no == payment_no, VoucherUse.status == UseStatus.APPLIED.value
-        )
-    ):
-        give_back(session, use, now)
+    _give_back_applied(session, VoucherUse.bill_payment_no == payment_no, now)
 
 
 def use_at_counter(
