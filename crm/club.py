@@ -22,6 +22,7 @@ from common.clock import business_date, start_of_day, utcnow
 from common.errors import Invalid
 from common.reference_cache import reference_cache
 from common.unit_of_work import UnitOfWork
+from crm import queries
 from crm.adapters.orm import ClubPolicy, Member, Tier, TierChange
 from crm.domain import tiers as rules
 from crm.domain.tiers import Standing, TierRule
@@ -130,7 +131,9 @@ def standings(
     if member_ids is None:
         survivor_of = _survivors(session)
     else:
-        survivor_of = absorbed if absorbed is not None else _absorbed_into(session, member_ids)
+        survivor_of = (
+            absorbed if absorbed is not None else queries.absorbed_into(session, member_ids)
+        )
         wanted = sorted(set(member_ids) | set(survivor_of))
     years = points_engine.queries.trailing_year(
         session,
@@ -173,7 +176,7 @@ def upgrade_members(uow: UnitOfWork, member_ids: Sequence[int]) -> int:
         if m.merged_into_id is not None and m.merged_into_id in wanted
     }
     if absorbed:
-        absorbed.update(_absorbed_into(session, list(absorbed)))
+        absorbed.update(queries.absorbed_into(session, list(absorbed)))
     today = business_date(utcnow())
     years = standings(session, [m.id for m in members], today, settings, absorbed=absorbed)
     moved = 0
@@ -372,20 +375,6 @@ def _survivors(session: Session) -> dict[int, int]:
         )
         if survivor_id is not None
     }
-
-
-def _absorbed_into(session: Session, member_ids: Sequence[int]) -> dict[int, int]:
-    """{absorbed id: the member it was merged into} for every member merged into these,
-    directly or in a chain (one query when there are none)."""
-    found: dict[int, int] = {}
-    frontier = set(member_ids)
-    while frontier:
-        rows = session.execute(
-            select(Member.id, Member.merged_into_id).where(Member.merged_into_id.in_(frontier))
-        ).all()
-        frontier = {int(member_id) for member_id, _ in rows} - set(found)
-        found.update({int(member_id): int(into) for member_id, into in rows if into is not None})
-    return found
 
 
 def _final(member_id: int, survivor_of: dict[int, int]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -105,13 +106,23 @@ def member_ids_merged_into(session: Session, member_id: int) -> list[int]:
     Records of other packages keep the member id they were written with; reading them
     for a survivor means reading them for all of these ids.
     """
-    ids, frontier = [member_id], [member_id]
+    return [member_id, *absorbed_into(session, [member_id])]
+
+
+def absorbed_into(session: Session, member_ids: Sequence[int]) -> dict[int, int]:
+    """{absorbed id: the member it was merged into} for every member merged into these,
+    directly or in a chain, nearest first (one query when there are none)."""
+    found: dict[int, int] = {}
+    frontier = set(member_ids)
     while frontier:
-        frontier = list(
-            session.scalars(select(Member.id).where(Member.merged_into_id.in_(frontier)))
-        )
-        ids.extend(frontier)
-    return ids
+        rows = session.execute(
+            select(Member.id, Member.merged_into_id)
+            .where(Member.merged_into_id.in_(frontier))
+            .order_by(Member.id)
+        ).all()
+        frontier = {int(member_id) for member_id, _ in rows} - set(found)
+        found.update({int(member_id): int(into) for member_id, into in rows if into is not None})
+    return found
 
 
 def phone_of(session: Session, member_id: int) -> str:
