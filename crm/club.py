@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 import points_engine
@@ -150,6 +150,15 @@ def standings(
     return totals
 
 
+# Built once: every accrual asks for its members (and those merged into them).
+_UPGRADE_CANDIDATES = select(
+    Member.id, Member.tier, Member.status, Member.merged_into_id
+).where(
+    Member.id.in_(bindparam("member_ids", expanding=True))
+    | Member.merged_into_id.in_(bindparam("into_ids", expanding=True))
+)
+
+
 def upgrade_members(uow: UnitOfWork, member_ids: Sequence[int]) -> int:
     """Move these members up at once if their trailing year now earns a higher tier.
 
@@ -159,35 +168,39 @@ def upgrade_members(uow: UnitOfWork, member_ids: Sequence[int]) -> int:
     if not settings.tiers or not member_ids:
         return 0
     top = max(settings.ranks.values())
-    below_top = [code for code, rank in settings.ranks.items() if rank < top]
+    below_top = {code for code, rank in settings.ranks.items() if rank < top}
     wanted = set(member_ids)
-    # One query for the members and those merged into them (a chain needs more).
-    rows = list(
-        session.scalars(
-            select(Member).where(Member.id.in_(wanted) | Member.merged_into_id.in_(wanted))
-        )
-    )
-    members = [m for m in rows if m.id in wanted and m.status == "active" and m.tier in below_top]
-    if not members:
+    ids = sorted(wanted)
+    rows = session.execute(_UPGRADE_CANDIDATES, {"member_ids": ids, "into_ids": ids}).all()
+    tier_of = {
+        int(member_id): tier
+        for member_id, tier, status, _ in rows
+        if member_id in wanted and status == "active" and tier in below_top
+    }
+    if not tier_of:
         return 0
     absorbed: dict[int, int] = {
-        m.id: m.merged_into_id
-        for m in rows
-        if m.merged_into_id is not None and m.merged_into_id in wanted
+        int(member_id): int(into)
+        for member_id, _, _, into in rows
+        if into is not None and into in tier_of
     }
     if absorbed:
         absorbed.update(queries.absorbed_into(session, list(absorbed)))
     today = business_date(utcnow())
-    years = standings(session, [m.id for m in members], today, settings, absorbed=absorbed)
+    years = standings(session, list(tier_of), today, settings, absorbed=absorbed)
     moved = 0
-    for member in members:
-        standing = years.get(member.id, Standing())
+    for member_id, current in tier_of.items():
+        standing = years.get(member_id, Standing())
         earned = rules.tier_for(standing.qualifying_points, settings.tiers, standing.spend_fen)
-        decision = rules.upgrade(member.tier, earned, settings.ranks)
+        decision = rules.upgrade(current, earned, settings.ranks)
         if decision is None:
             continue
-        _record(session, member.id, member.tier, decision, standing, today)
-        member.tier, member.tier_since, member.tier_grace_until = decision.tier, today, None
+        _record(session, member_id, current, decision, standing, today)
+        session.execute(
+            update(Member)
+            .where(Member.id == member_id)
+            .values(tier=decision.tier, tier_since=today, tier_grace_until=None)
+        )
         moved += 1
     return moved
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from common.clock import as_utc
@@ -162,17 +162,7 @@ def earned_since(session: Session, since: datetime, until: datetime) -> dict[int
     return {int(member_id): int(points) for member_id, points in rows}
 
 
-def trailing_year(
-    session: Session,
-    member_ids: Sequence[int] | None,
-    since: datetime,
-    until: datetime,
-    *,
-    campaign_bonus_qualifies: bool,
-) -> dict[int, tuple[int, int]]:
-    """(qualifying points, spend in fen) per member id over [since, until): points earned
-    net of reversals, without a campaign's bonus unless it qualifies; money spent net of
-    refunds. None: every member."""
+def _trailing_year_statement(campaign_bonus_qualifies: bool, *, every_member: bool) -> Any:
     counted: ColumnElement[int] = orm.Accrual.points.expression
     if not campaign_bonus_qualifies:
         counted = orm.Accrual.points - orm.Accrual.campaign_points
@@ -187,14 +177,45 @@ def trailing_year(
             func.sum(counted - reversed_share),
             func.sum(orm.Accrual.total_fen - orm.Accrual.refunded_fen),
         )
-        .where(orm.Accrual.occurred_at >= since, orm.Accrual.occurred_at < until)
+        .where(
+            orm.Accrual.occurred_at >= bindparam("since"),
+            orm.Accrual.occurred_at < bindparam("until"),
+        )
         .group_by(orm.Accrual.member_id)
     )
+    if every_member:
+        return statement
+    return statement.where(orm.Accrual.member_id.in_(bindparam("member_ids", expanding=True)))
+
+
+# Built once: every accrual asks for its members' year (the club's upgrade check).
+_TRAILING_YEAR = {
+    (qualifies, every): _trailing_year_statement(qualifies, every_member=every)
+    for qualifies in (False, True)
+    for every in (False, True)
+}
+
+
+def trailing_year(
+    session: Session,
+    member_ids: Sequence[int] | None,
+    since: datetime,
+    until: datetime,
+    *,
+    campaign_bonus_qualifies: bool,
+) -> dict[int, tuple[int, int]]:
+    """(qualifying points, spend in fen) per member id over [since, until): points earned
+    net of reversals, without a campaign's bonus unless it qualifies; money spent net of
+    refunds. None: every member."""
+    if member_ids is not None and not member_ids:
+        return {}
+    statement = _TRAILING_YEAR[(campaign_bonus_qualifies, member_ids is None)]
+    parameters: dict[str, Any] = {"since": since, "until": until}
     if member_ids is not None:
-        statement = statement.where(orm.Accrual.member_id.in_(member_ids))
+        parameters["member_ids"] = list(member_ids)
     return {
         int(member_id): (int(points or 0), int(spend or 0))
-        for member_id, points, spend in session.execute(statement)
+        for member_id, points, spend in session.execute(statement, parameters)
     }
 
 

@@ -35,7 +35,9 @@ class Member(Base):
     # The last day a member whose year fell short keeps the tier (None: not short).
     tier_grace_until: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="active")
-    merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("crm_member.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("crm_member.id"), index=True
+    )
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     sms_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     data_sharing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
