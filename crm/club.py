@@ -151,9 +151,7 @@ def standings(
 
 
 # Built once: every accrual asks for its members (and those merged into them).
-_UPGRADE_CANDIDATES = select(
-    Member.id, Member.tier, Member.status, Member.merged_into_id
-).where(
+_UPGRADE_CANDIDATES = select(Member.id, Member.tier, Member.status, Member.merged_into_id).where(
     Member.id.in_(bindparam("member_ids", expanding=True))
     | Member.merged_into_id.in_(bindparam("into_ids", expanding=True))
 )

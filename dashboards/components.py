@@ -366,6 +366,14 @@ class Column:
     # A grid column's fixed width in pixels (grids default to 150).
     width: int | None = None
 
+    @property
+    def field(self) -> str:
+        """The column's id in a grid: its key, or for a change column the pair it
+        compares (a table may show a value and its change side by side)."""
+        if self.kind.startswith("change:"):
+            return f"{self.key}_vs_{self.kind[7:]}"
+        return self.key
+
 
 # How each kind of personal data is masked (common.masking: one rule for API and dashboards).
 MASKS: dict[str, Callable[[str], str]] = {"phone": mask_phone, "name": mask_name}
@@ -672,7 +680,7 @@ def grid_request(request: Mapping[str, Any], columns: Sequence[Column]) -> GridR
     """A grid's getRowsRequest read strictly: only the grid's own columns that are not
     personal data, only the operators above; anything else is left out rather than
     passed on."""
-    by_key = {column.key: column for column in columns if not column.personal}
+    by_key = {column.field: column for column in columns if not column.personal}
     if not isinstance(request, Mapping):
         request = {}
     sort_model = request.get("sortModel")
@@ -727,7 +735,7 @@ def grid_rows(columns: Sequence[Column], frame: pd.DataFrame, lang: Lang) -> lis
     """Rows as the grid shows them: every cell formatted as in tables, money in 元."""
     scale = i18n.money_scale(0, lang)
     return [
-        {c.key: cell_text(c, row, lang, scale if c.kind == "money" else None) for c in columns}
+        {c.field: cell_text(c, row, lang, scale if c.kind == "money" else None) for c in columns}
         for _, row in frame.iterrows()
     ]
 
@@ -738,7 +746,7 @@ def _grid_column(column: Column, lang: Lang, filters: Mapping[str, str]) -> dict
         header = f"{header} ({t('unit.yuan', lang)})"
     elif column.kind == "percent":
         header = f"{header} (%)"
-    definition: dict[str, Any] = {"field": column.key, "headerName": header, "sortable": True}
+    definition: dict[str, Any] = {"field": column.field, "headerName": header, "sortable": True}
     kind = filters.get(column.key)
     if kind == "text":
         definition["filter"] = "agTextColumnFilter"
@@ -755,8 +763,14 @@ def _grid_column(column: Column, lang: Lang, filters: Mapping[str, str]) -> dict
         # Personal data is neither sorted nor searched: a masked viewer could otherwise
         # learn it by probing.
         definition["sortable"] = False
-    if column.kind in CSV_NUMBERS:
+    if column.kind in CSV_NUMBERS or column.kind.startswith("change:"):
         definition["type"] = "rightAligned"
+    if column.kind.startswith("change:"):
+        # Coloured as in tables: i18n.change writes a rise with "+", a fall with "−".
+        definition["cellClassRules"] = {
+            "delta-up": "params.value && params.value.startsWith('+')",
+            "delta-down": "params.value && params.value.startsWith('\u2212')",
+        }
     if column.width is not None:
         definition["width"] = column.width
     return definition
@@ -813,21 +827,80 @@ def grid_card(
     return card(t(title_key, lang), body, wide=True, tools=tools)
 
 
+def shown_names(frame: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    """The frame with `name` in the viewer's language (as tables show it), so that a grid
+    sorts and searches the names the viewer reads."""
+    if "name" not in frame.columns or "name_en" not in frame.columns:
+        return frame
+    codes = frame["code"] if "code" in frame.columns else [None] * len(frame)
+    return frame.assign(
+        name=[
+            i18n.name_of(name, name_en, lang, code)
+            for name, name_en, code in zip(frame["name"], frame["name_en"], codes, strict=True)
+        ]
+    )
+
+
 def sorted_page(
     frame: pd.DataFrame, request: GridRequest, columns: Sequence[Column]
 ) -> tuple[pd.DataFrame, int]:
     """A page of a small frame held whole (the at-risk list, a cleared day's tables),
-    sorted as asked by the grid."""
-    known = {column.key for column in columns if not column.personal}
-    order = [(column, descending) for column, descending in request.sort if column in known]
+    sorted and filtered as asked by the grid; a change column sorts by the relative
+    change, and text filters ignore case as the warehouse's do."""
+    by_field = {column.field: column for column in columns if not column.personal}
+    for key, op, value in request.conditions:
+        if key in frame.columns:
+            frame = frame[_matches(frame[key], op, value)]
+    order = [
+        (by_field[field], descending) for field, descending in request.sort if field in by_field
+    ]
     if order:
-        frame = frame.sort_values(
-            [column for column, _ in order],
+        keys = pd.DataFrame(
+            {
+                f"sort{index}": _sort_values(frame, column)
+                for index, (column, _) in enumerate(order)
+            },
+            index=frame.index,
+        )
+        ranked = keys.sort_values(
+            list(keys.columns),
             ascending=[not descending for _, descending in order],
             na_position="last",
             kind="stable",
         )
+        frame = frame.loc[ranked.index]
     return frame.iloc[request.start : request.end], len(frame)
+
+
+def _matches(values: pd.Series, op: str, wanted: str | float) -> pd.Series:
+    if isinstance(wanted, str):
+        text, needle = values.astype("string").str.lower(), wanted.lower()
+        if op == "contains":
+            return text.str.contains(needle, regex=False).fillna(False)
+        if op == "starts_with":
+            return text.str.startswith(needle).fillna(False)
+        return (text == needle).fillna(False)
+    numbers = pd.to_numeric(values, errors="coerce")
+    compare = {
+        "equals": numbers.eq,
+        ">": numbers.gt,
+        ">=": numbers.ge,
+        "<": numbers.lt,
+        "<=": numbers.le,
+    }
+    return compare[op](wanted).fillna(False)
+
+
+def _sort_values(frame: pd.DataFrame, column: Column) -> pd.Series:
+    if column.kind.startswith("change:"):
+        current = frame[column.key].astype("float64")
+        previous = frame[column.kind[7:]].astype("float64")
+        # Nothing before and something now ("new") ranks above any finite rise.
+        ratio = (current - previous) / previous.abs()
+        return ratio.where(previous != 0, (current > 0).map({True: float("inf"), False: 0.0}))
+    if column.kind == "name" and "name" in frame.columns:
+        return frame["name"]
+    return frame[column.key]
 
 
 def register_grid(

@@ -4,16 +4,18 @@ expiries, mailing and bill-payment counts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 from dash import Input, Output, dcc, html
 
 from dashboards import components, figures, i18n
-from dashboards.components import Column
+from dashboards.auth import Viewer
+from dashboards.components import Column, GridRequest
 from dashboards.context import Context, current
 from dashboards.i18n import Lang, t
-from dashboards.urls import to_store
+from dashboards.urls import View, to_store
 from warehouse import queries
 
 PREFIX = "channels"
@@ -73,11 +75,11 @@ def layout(**query: str) -> html.Div:
                 [
                     components.chart_card(PREFIX, "gmv", "block.gmv_by_channel", lang),
                     components.chart_card(PREFIX, "mix", "block.gmv_by_business_type", lang),
-                    components.table_card(PREFIX, "channels", "block.channel_table", lang),
+                    _grid("channels", "block.channel_table", lang, CHANNEL_COLUMNS, 300),
                     components.chart_card(
                         PREFIX, "tree", "block.institution_tree", lang, wide=True
                     ),
-                    components.table_card(PREFIX, "institutions", "block.institutions", lang),
+                    _grid("institutions", "block.institutions", lang, INSTITUTION_COLUMNS),
                 ],
                 className="grid",
             ),
@@ -87,14 +89,42 @@ def layout(**query: str) -> html.Div:
                 [
                     components.chart_card(PREFIX, "pickup", "block.o2o", lang),
                     components.chart_card(PREFIX, "services", "block.services", lang),
-                    components.table_card(PREFIX, "outlets", "block.pickup_outlets", lang),
-                    components.table_card(PREFIX, "services", "block.services", lang),
+                    _grid("outlets", "block.pickup_outlets", lang, OUTLET_COLUMNS),
+                    _grid("services", "block.services", lang, SERVICE_COLUMNS, 360),
                 ],
                 className="grid",
             ),
         ],
         className="page",
         id=f"{PREFIX}-page",
+    )
+
+
+# Which columns of the page's grids can be searched, and how.
+GRID_FILTERS = {
+    "name": "text",
+    "code": "text",
+    "district": "text",
+    "kind_label": "text",
+    "purchases": "number",
+    "members": "number",
+    "gmv_fen": "number",
+    "points_issued": "number",
+    "pickup_orders": "number",
+    "expired": "number",
+    "pickup_rate": "number",
+    "count": "number",
+    "amount_fen": "number",
+}
+
+
+def _grid(
+    name: str, title_key: str, lang: Lang, columns: tuple[Column, ...], height: int = 460
+) -> Any:
+    """A grid sorted, filtered and paged on the server, with every row as CSV."""
+    filters = {c.key: GRID_FILTERS[c.key] for c in columns if c.key in GRID_FILTERS}
+    return components.grid_card(
+        PREFIX, name, title_key, lang, columns, filters=filters, download=True, height=height
     )
 
 
@@ -249,37 +279,43 @@ def register(app: Any, context: Context) -> None:
             queries.service_activity(context.reader, view.filters), view.lang
         )
 
-    components.register_table(
-        app,
-        PREFIX,
-        "channels",
-        CHANNEL_COLUMNS,
-        lambda view: channel_rows(queries.sales_by_channel(context.reader, view.filters)),
-        context,
-    )
-    components.register_table(
-        app,
-        PREFIX,
-        "institutions",
-        INSTITUTION_COLUMNS,
-        lambda view: queries.sales_by_institution(context.reader, view.filters),
-        context,
-    )
-    components.register_table(
-        app,
-        PREFIX,
-        "outlets",
-        OUTLET_COLUMNS,
-        lambda view: outlet_rows(queries.pickup_by_outlet(context.reader, view.filters), view.lang),
-        context,
-    )
-    components.register_table(
-        app,
-        PREFIX,
-        "services",
-        SERVICE_COLUMNS,
-        lambda view: service_rows(
-            queries.service_activity(context.reader, view.filters), view.lang
+    tables: dict[str, tuple[tuple[Column, ...], Callable[[View], pd.DataFrame]]] = {
+        "channels": (
+            CHANNEL_COLUMNS,
+            lambda view: channel_rows(queries.sales_by_channel(context.reader, view.filters)),
         ),
-        context,
-    )
+        "institutions": (
+            INSTITUTION_COLUMNS,
+            lambda view: queries.sales_by_institution(context.reader, view.filters),
+        ),
+        "outlets": (
+            OUTLET_COLUMNS,
+            lambda view: outlet_rows(
+                queries.pickup_by_outlet(context.reader, view.filters), view.lang
+            ),
+        ),
+        "services": (
+            SERVICE_COLUMNS,
+            lambda view: service_rows(
+                queries.service_activity(context.reader, view.filters), view.lang
+            ),
+        ),
+    }
+    for name, (columns, load) in tables.items():
+        _register_grid(app, context, name, columns, load)
+
+
+def _register_grid(
+    app: Any,
+    context: Context,
+    name: str,
+    columns: tuple[Column, ...],
+    load: Callable[[View], pd.DataFrame],
+) -> None:
+    def whole(view: View, viewer: Viewer) -> pd.DataFrame:
+        return components.shown_names(load(view), view.lang)
+
+    def page(view: View, request: GridRequest, viewer: Viewer) -> tuple[pd.DataFrame, int]:
+        return components.sorted_page(whole(view, viewer), request, columns)
+
+    components.register_grid(app, PREFIX, name, columns, page, context, load_all=whole)

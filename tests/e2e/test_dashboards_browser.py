@@ -561,10 +561,20 @@ def _sees_content(browser: Browser, prefix: str) -> None:
     blank = [chart_id for chart_id, _, traces, notes in charts if not (traces or notes)]
     assert not blank, f"charts drawn without data or an empty-state message: {blank}"
     tables = browser.driver.find_elements(By.CSS_SELECTOR, f'[id^="{prefix}-table-"].table-wrap')
-    assert tables, f"no tables on {prefix}"
+    grids = browser.driver.find_elements(By.CSS_SELECTOR, f'[id^="{prefix}-grid-"].ag-theme-alpine')
+    assert tables or grids, f"no tables on {prefix}"
     for table in tables:
         filled = table.find_elements(By.CSS_SELECTOR, "table.data-table, .empty")
         assert filled, f"table {table.get_attribute('id')} was never filled"
+    for grid in grids:
+        grid_id = grid.get_attribute("id")
+        browser.wait(
+            lambda d, grid_id=grid_id: (
+                _grid_rows(browser, grid_id)
+                or "ag-overlay-no-rows" in d.find_element(By.ID, grid_id).get_attribute("innerHTML")
+            ),
+            f"grid {grid_id} to fill",
+        )
 
 
 # Each header cell of the campaign table: its text, its left and right edge, and the

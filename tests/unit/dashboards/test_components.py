@@ -237,3 +237,50 @@ def test_a_forged_grid_request_falls_back_to_the_first_page() -> None:
         request = grid_request(shape, columns)
         assert request.sort == () and len(request.conditions) <= 1
     assert grid_request(["not", "a", "mapping"], columns).start == 0  # type: ignore[arg-type]
+
+
+def test_a_grid_held_whole_sorts_by_change_and_filters_like_the_warehouse() -> None:
+    from dashboards.components import grid_request, grid_rows, shown_names, sorted_page
+
+    rows = pd.DataFrame(
+        {
+            "code": ["web", "app", "counter", "retail"],
+            "name": ["网上商城", "邮政APP", "柜台", "便利店"],
+            "name_en": ["Online mall", "Post app", "Counter", "Store"],
+            "purchases": [10, 20, 30, 40],
+            "gmv_fen": [150, 90, 500, 100],
+            "previous_gmv_fen": [100, 100, 0, 100],
+            "share": [0.1, 0.2, 0.3, 0.4],
+            "day": [pd.Timestamp("2026-03-01")] * 4,
+            "tier": ["gold"] * 4,
+        }
+    )
+    change = COLUMNS[3]
+    assert change.field == "gmv_fen_vs_previous_gmv_fen" != COLUMNS[2].field
+
+    def page(request: dict[str, object], lang: str = "zh") -> list[str]:
+        found, _ = sorted_page(shown_names(rows, lang), grid_request(request, COLUMNS), COLUMNS)
+        return list(found["code"])
+
+    # +50 %, −10 %, new (nothing before), 0 %: "new" ranks above any rise.
+    by_change = {"sortModel": [{"colId": change.field, "sort": "desc"}]}
+    assert page(by_change) == ["counter", "web", "retail", "app"]
+    assert page({"sortModel": [{"colId": "gmv_fen", "sort": "asc"}]}) == [
+        "app",
+        "retail",
+        "web",
+        "counter",
+    ]
+    # Names sort and match in the viewer's language, ignoring case.
+    names = {"sortModel": [{"colId": "name", "sort": "asc"}]}
+    assert page(names, "en") == ["counter", "web", "app", "retail"]
+    search = {"filterModel": {"name": {"filterType": "text", "type": "contains", "filter": "POST"}}}
+    assert page(search, "en") == ["app"]
+    assert page(search, "zh") == []
+    # Money is typed in 元 and compared in fen.
+    money = {
+        "filterModel": {"gmv_fen": {"filterType": "number", "type": "greaterThan", "filter": 1}}
+    }
+    assert page(money) == ["web", "counter"]
+    shown = grid_rows(COLUMNS, rows.iloc[:2], "zh")
+    assert shown[0][change.field] == "+50.0%" and shown[0]["gmv_fen"] != shown[0][change.field]
