@@ -8,16 +8,24 @@ Component ids are page-prefixed: `<page>-filter-dates`, `<page>-kpi-<metric>-val
 
 from __future__ import annotations
 
+import base64
+import io
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, Protocol, TypeVar, cast
 
 import dash_ag_grid as dag
 import pandas as pd
 from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
 
+from common.clock import SHANGHAI
 from common.masking import mask_name, mask_phone
 from dashboards import i18n
 from dashboards.auth import Viewer
@@ -311,16 +319,8 @@ def chart_card(
 def table_card(
     prefix: str, name: str, title_key: str, lang: Lang, *, wide: bool = True
 ) -> html.Section:
-    """A table filled by a callback, with a CSV download of the same rows."""
-    tools = [
-        html.Button(
-            t("download", lang),
-            id=f"{prefix}-table-{name}-download-button",
-            className="download",
-            n_clicks=0,
-        ),
-        dcc.Download(id=f"{prefix}-table-{name}-download"),
-    ]
+    """A table filled by a callback, with CSV and Excel downloads of the same rows."""
+    tools = download_tools(f"{prefix}-table-{name}", lang)
     body = dcc.Loading(
         html.Div(id=f"{prefix}-table-{name}", className="table-wrap"),
         type="dot",
@@ -514,57 +514,154 @@ def _cell_class(column: Column, row: pd.Series) -> str:
     return ""
 
 
-def csv_cell(column: Column, row: pd.Series, lang: Lang) -> str:
-    """One CSV cell: numbers as plain numbers (money in 元 with two decimals, exact from
-    fen), everything else as text, formula-neutralised."""
+ExportValue = str | int | float | Decimal | None
+
+
+def export_header(column: Column, lang: Lang) -> str:
+    """A column's header in a download: the unit of its numbers in brackets."""
+    text = t(column.header, lang)
+    if column.kind == "money":
+        return f"{text} ({t('unit.yuan', lang)})"
+    if column.kind == "percent" or column.kind.startswith("change:"):
+        return f"{text} (%)"
+    return text
+
+
+def export_value(column: Column, row: pd.Series, lang: Lang) -> ExportValue:
+    """One cell of a download: a number for every numeric kind (money in exact 元,
+    percentages and changes in percent, None when there is none), text otherwise,
+    formula-neutralised."""
     value = row.get(column.key)
     kind = column.kind
-    if kind in CSV_NUMBERS and _missing(value):
-        return "" if kind == "money" else cell_text(column, row, lang, None)
-    if kind == "money":
-        fen = round(float(value))
-        return str((Decimal(fen) / FEN_PER_YUAN).quantize(Decimal("0.01")))
-    if kind in ("points", "count"):
-        return str(int(value))
-    if kind == "percent":
-        return f"{float(value) * 100:.2f}%"
-    if kind in ("hours", "decimal"):
-        return f"{float(value):.1f}"
-    if kind.startswith("change:") and not _missing(value):
+    if kind.startswith("change:"):
         previous = row.get(kind.split(":", 1)[1])
-        if not _missing(previous) and int(previous) != 0:
-            return f"{(int(value) - int(previous)) / abs(int(previous)) * 100:.2f}%"
+        if _missing(value) or _missing(previous) or int(previous) == 0:
+            return None  # nothing before: no ratio ("new" on screen)
+        return round((int(value) - int(previous)) / abs(int(previous)) * 100, 2)
+    if kind in CSV_NUMBERS and _missing(value):
+        return None
+    if kind == "money":
+        return (Decimal(round(float(value))) / FEN_PER_YUAN).quantize(Decimal("0.01"))
+    if kind in ("points", "count"):
+        return int(value)
+    if kind == "percent":
+        return round(float(value) * 100, 2)
+    if kind in ("hours", "decimal"):
+        return round(float(value), 1)
     return neutralise_formula(cell_text(column, row, lang, None))
 
 
-def csv_text(columns: Sequence[Column], frame: pd.DataFrame, lang: Lang) -> str:
-    """The table as CSV for spreadsheets: every row, headers in the viewer's language, a
-    BOM so Excel reads UTF-8; no cell a spreadsheet would run as a formula."""
-    headers = []
-    for column in columns:
-        text = t(column.header, lang)
-        headers.append(f"{text} ({t('unit.yuan', lang)})" if column.kind == "money" else text)
+def csv_cell(column: Column, row: pd.Series, lang: Lang) -> str:
+    """One CSV cell: numbers written plainly (a "-" minus, no thousands separator, no
+    unit), an empty cell for a missing number, text as shown."""
+    value = export_value(column, row, lang)
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return (
+            f"{value:.2f}"
+            if column.kind == "percent" or column.kind.startswith("change:")
+            else (f"{value:.1f}")
+        )
+    return str(value)
+
+
+def export_notes(title: str, view: View, as_of: datetime | None) -> list[str]:
+    """What a download was made from: the table, the filters, and the data's time."""
+    lang, filters = view.lang, view.filters
+    every = {"inst": "filter.inst.all", "channel": "filter.channel.all"}
+    every["campaign"] = "filter.campaign.all"
+    chosen = [f"{t('filter.dates', lang)}: {filters.start.isoformat()} – {filters.end.isoformat()}"]
+    for name in ("inst", "channel", "campaign"):
+        value = getattr(filters, name)
+        chosen.append(f"{t(f'filter.{name}', lang)}: {value or t(every[name], lang)}")
+    synced = "—" if as_of is None else as_of.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return [
+        title,
+        " | ".join(chosen),
+        f"{t('data_as_of', lang)}: {synced} (Asia/Shanghai)",
+    ]
+
+
+def csv_text(
+    columns: Sequence[Column], frame: pd.DataFrame, lang: Lang, notes: Sequence[str] = ()
+) -> str:
+    """The table as CSV for spreadsheets: `notes` first as "# " lines, then every row,
+    headers in the viewer's language, a BOM so Excel reads UTF-8; no cell a spreadsheet
+    would run as a formula."""
+    headers = [export_header(column, lang) for column in columns]
     rows = [[csv_cell(column, row, lang) for column in columns] for _, row in frame.iterrows()]
     out = pd.DataFrame(rows, columns=headers)
-    return "\ufeff" + str(out.to_csv(index=False, lineterminator="\r\n"))
+    comments = "".join(f"# {line}\r\n" for line in notes)
+    return "\ufeff" + comments + str(out.to_csv(index=False, lineterminator="\r\n"))
 
 
 def csv_download(
-    columns: Sequence[Column], frame: pd.DataFrame, lang: Lang, filename: str
+    columns: Sequence[Column],
+    frame: pd.DataFrame,
+    lang: Lang,
+    filename: str,
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """What a dcc.Download expects for the table as a CSV file."""
     # The same dict dcc.send_string builds, without base64: CSV text travels as it is.
     return {
-        "content": csv_text(columns, frame, lang),
+        "content": csv_text(columns, frame, lang, notes),
         "filename": filename,
         "type": "text/csv",
         "base64": False,
     }
 
 
-def download_name(page: str, table: str, view: View) -> str:
+XLSX_FORMATS = {
+    "money": "#,##0.00",
+    "points": "#,##0",
+    "count": "#,##0",
+    "percent": "0.00",
+    "hours": "0.0",
+    "decimal": "0.0",
+}
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_bytes(
+    columns: Sequence[Column], frame: pd.DataFrame, lang: Lang, notes: Sequence[str] = ()
+) -> bytes:
+    """The table as an Excel workbook: a sheet of real numbers (formatted, headers with
+    their unit, the header row frozen) and a second sheet with `notes`."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = t("sheet.data", lang)
+    sheet.append([export_header(column, lang) for column in columns])
+    for _, row in frame.iterrows():
+        sheet.append([export_value(column, row, lang) for column in columns])
+    for index, column in enumerate(columns, start=1):
+        kind = "percent" if column.kind.startswith("change:") else column.kind
+        number_format = XLSX_FORMATS.get(kind)
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = max(12, len(export_header(column, lang)) * 2)
+        if number_format is not None:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = number_format
+    sheet.freeze_panes = "A2"
+    about = book.create_sheet(t("sheet.about", lang))
+    for line in notes:
+        about.append([line])
+    about.column_dimensions["A"].width = 100
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def download_name(page: str, table: str, view: View, extension: str = "csv") -> str:
+    """memberhub-<page>-<table>-<from>-<to>[-<institution>][-<channel>][-<campaign>]."""
     filters = view.filters
-    return f"memberhub-{page}-{table}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
+    parts = [f"memberhub-{page}-{table}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}"]
+    for value in (filters.inst, filters.channel, filters.campaign):
+        if value:
+            parts.append(re.sub(r"[^A-Za-z0-9_-]+", "_", value))
+    return "-".join(parts) + f".{extension}"
 
 
 class PageContext(Protocol):
@@ -573,6 +670,8 @@ class PageContext(Protocol):
     def stored_view(self, data: Mapping[str, Any] | None) -> View: ...
 
     def viewer(self) -> Viewer | None: ...
+
+    def data_as_of(self) -> datetime | None: ...
 
 
 def register_table(
@@ -609,7 +708,7 @@ def register_table(
         f"{prefix}-table-{name}",
         context,
         lambda view, who: (columns_for(view), load(view)),
-        lambda view: download_name(prefix, name, view),
+        lambda view, extension: download_name(prefix, name, view, extension),
     )
 
 
@@ -619,20 +718,15 @@ def _register_csv_download(
     element: str,
     context: PageContext,
     rows: Callable[[View, Viewer], tuple[Sequence[Column], pd.DataFrame]],
-    filename: Callable[[View], str],
+    filename: Callable[[View, str], str],
 ) -> None:
-    """The download callback of a table or grid card (`<element>-download-button` fills
-    `<element>-download`): its columns and rows as CSV, masked for the viewer's role."""
+    """The download callbacks of a table or grid card: `<element>-download-button` fills
+    `<element>-download` with its columns and rows as CSV, `<element>-xlsx-button` fills
+    `<element>-xlsx` with the same as an Excel workbook; masked for the viewer's role,
+    each naming its filters and the data's time."""
     stored_view, viewer = context.stored_view, context.viewer
 
-    @callback(
-        app,
-        Output(f"{element}-download", "data"),
-        Input(f"{element}-download-button", "n_clicks"),
-        State(f"{prefix}-query", "data"),
-        prevent_initial_call=True,
-    )
-    def download(clicks: int | None, data: Mapping[str, Any] | None) -> Any:
+    def export(clicks: int | None, data: Mapping[str, Any] | None, extension: str) -> Any:
         # Checked here too, not only by the gate: a file of member data leaves only for
         # a live session, masked by its role.
         who = viewer()
@@ -642,7 +736,41 @@ def _register_csv_download(
             return no_update
         view = stored_view(data)
         columns, frame = rows(view, who)
-        return csv_download(columns, for_viewer(columns, frame, who), view.lang, filename(view))
+        shown = for_viewer(columns, frame, who)
+        name = filename(view, extension)
+        notes = export_notes(name, view, context.data_as_of())
+        if extension == "csv":
+            return csv_download(columns, shown, view.lang, name, notes)
+        workbook = xlsx_bytes(columns, shown, view.lang, notes)
+        return {
+            "content": base64.b64encode(workbook).decode("ascii"),
+            "filename": name,
+            "type": XLSX_TYPE,
+            "base64": True,
+        }
+
+    for target, extension in (("download", "csv"), ("xlsx", "xlsx")):
+        callback(
+            app,
+            Output(f"{element}-{target}", "data"),
+            Input(f"{element}-{target}-button", "n_clicks"),
+            State(f"{prefix}-query", "data"),
+            prevent_initial_call=True,
+        )(partial(export, extension=extension))
+
+
+def download_tools(element: str, lang: Lang) -> list[Any]:
+    """A card's CSV and Excel buttons and their downloads (see _register_csv_download)."""
+    return [
+        html.Button(
+            t("download", lang), id=f"{element}-download-button", className="download", n_clicks=0
+        ),
+        dcc.Download(id=f"{element}-download"),
+        html.Button(
+            t("download.xlsx", lang), id=f"{element}-xlsx-button", className="download", n_clicks=0
+        ),
+        dcc.Download(id=f"{element}-xlsx"),
+    ]
 
 
 # -- grids: rows paged, sorted and filtered on the server -------------------------------
@@ -812,17 +940,7 @@ def grid_card(
         style={"height": f"{height}px", "width": "100%"},
         className="ag-theme-alpine",
     )
-    tools = None
-    if download:
-        tools = [
-            html.Button(
-                t("download", lang),
-                id=f"{prefix}-grid-{name}-download-button",
-                className="download",
-                n_clicks=0,
-            ),
-            dcc.Download(id=f"{prefix}-grid-{name}-download"),
-        ]
+    tools = download_tools(f"{prefix}-grid-{name}", lang) if download else None
     body = [note, grid] if note is not None else [grid]
     return card(t(title_key, lang), body, wide=True, tools=tools)
 
@@ -940,5 +1058,5 @@ def register_grid(
             f"{prefix}-grid-{name}",
             context,
             lambda view, who: (columns, load_all(view, who)),
-            lambda view: download_name(prefix, name, view),
+            lambda view, extension: download_name(prefix, name, view, extension),
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -61,6 +61,13 @@ class Context:
             return day
 
         result: date | None = self._cached("last_day", load)
+        return result
+
+    def data_as_of(self) -> datetime | None:
+        """When the last sync published the warehouse the pages read."""
+        result: datetime | None = self._cached(
+            "data_as_of", lambda: queries.data_as_of(self.reader)
+        )
         return result
 
     def view(self, query: Mapping[str, Any], default_days: int = DEFAULT_DAYS) -> View:

@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 import pandas as pd
@@ -243,6 +243,16 @@ def activity_range(reader: Reader) -> pd.DataFrame:
         "FROM fact_accrual",
         {},
     )
+
+
+def data_as_of(reader: Reader) -> datetime | None:
+    """When the last sync published what the warehouse holds (None before any sync)."""
+    frame = reader.query("SELECT max(synced_at) AS synced_at FROM sync_state", {})
+    value = frame["synced_at"].iloc[0] if not frame.empty else None
+    if value is None or pd.isna(value):
+        return None
+    moment: datetime = pd.Timestamp(value).to_pydatetime()
+    return moment
 
 
 def institutions(reader: Reader) -> pd.DataFrame:

@@ -72,6 +72,7 @@ __all__ = [
     "channels",
     "cohort_retention",
     "daily_sales",
+    "data_as_of",
     "date_key",
     "headline_totals",
     "incremental_effect",
@@ -97,6 +98,7 @@ __all__ = [
 
 # Blocks on small tables, answered from the facts as they are.
 activity_range = facts.activity_range
+data_as_of = facts.data_as_of
 institutions = facts.institutions
 channels = facts.channels
 campaigns = facts.campaigns

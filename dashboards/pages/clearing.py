@@ -142,6 +142,9 @@ class _Pages:
     def viewer(self) -> Viewer | None:
         return self.context.viewer()
 
+    def data_as_of(self) -> datetime | None:
+        return self.context.data_as_of()
+
 
 # -- layout -------------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import io
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -387,7 +386,10 @@ def _journey(browser: Browser, world: World) -> None:
     csv_file = browser.download(
         "overview-table-channels-download-button", "memberhub-overview-channels-*.csv"
     )
-    rows = list(csv.reader(io.StringIO(csv_file.read_text(encoding="utf-8-sig"))))
+    lines = csv_file.read_text(encoding="utf-8-sig").splitlines()
+    notes = [line for line in lines if line.startswith("# ")]
+    assert len(notes) == 3 and notes[-1].startswith(f"# {t('data_as_of', 'zh')}"), notes
+    rows = list(csv.reader(lines[len(notes) :]))
     header, body = rows[0], rows[1:]
     gmv_header = f"{t('metric.gmv', 'zh')} ({t('unit.yuan', 'zh')})"
     assert header[0] == t("col.channel", "zh") and gmv_header in header, header
@@ -464,8 +466,7 @@ def _log_in(browser: Browser, password: str, username: str = USERNAME) -> None:
 
 
 GRID_ROWS = """
-    return Array.from(document.querySelectorAll('[id^="clearing-grid-"]'))
-        .filter(el => !el.id.endsWith('download') && !el.id.endsWith('download-button'))
+    return Array.from(document.querySelectorAll('[id^="clearing-grid-"].ag-theme-alpine'))
         .map(el => [el.id, el.querySelectorAll('.ag-center-cols-container .ag-row').length]);
 """
 

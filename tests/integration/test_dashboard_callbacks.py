@@ -656,7 +656,15 @@ def top_members_csv(dash: DashClient) -> str:
         {"members-query.data": STORE_ALL},
     )["members-grid-atrisk-download"]["data"]
     assert answer["filename"].endswith(".csv") and answer["content"].startswith("\ufeff")
-    return str(answer["content"])
+    return csv_body(str(answer["content"]))
+
+
+def csv_body(content: str) -> str:
+    """A download's CSV after its "# " notes (the table, its filters, the data's time)."""
+    lines = content.lstrip("\ufeff").split("\r\n")
+    notes = [line for line in lines if line.startswith("# ")]
+    assert len(notes) == 3 and notes[-1].startswith("# 数据截至: 20"), notes
+    return "\ufeff" + "\r\n".join(lines[len(notes) :])
 
 
 def test_marketers_see_masked_members_and_finance_sees_them_whole(
@@ -1030,3 +1038,31 @@ def test_a_campaign_without_a_holdout_says_so_in_words(
         kpi_value(answer["campaigns-headline"]["children"], "campaigns-kpi-incremental-value")
         != "—"
     )
+
+
+def test_the_excel_download_is_the_csv_rows_as_numbers_masked_for_the_role(
+    dash: DashClient, staff: Any, world: Scenario
+) -> None:
+    import base64
+
+    from openpyxl import load_workbook
+
+    log_in(dash, *staff("marketer"))
+    answer = dash.response(
+        "members-grid-atrisk-xlsx",
+        {"members-grid-atrisk-xlsx-button.n_clicks": 1},
+        {"members-query.data": STORE_ALL},
+    )["members-grid-atrisk-xlsx"]["data"]
+    assert answer["filename"].endswith(".xlsx") and answer["base64"] is True
+    book = load_workbook(io.BytesIO(base64.b64decode(answer["content"])))
+    data, about = book.worksheets
+    rows = list(data.iter_rows(values_only=True))
+    csv_rows = list(csv_module.reader(io.StringIO(top_members_csv(dash).lstrip("\ufeff"))))
+    assert [str(cell) for cell in rows[0]] == csv_rows[0]
+    assert len(rows) == len(csv_rows) > 1
+    cells = [str(cell) for row in rows[1:] for cell in row]
+    assert any("****" in cell for cell in cells) and not any(
+        re.fullmatch(r"1\d{10}", cell) for cell in cells
+    )
+    assert any(isinstance(cell, int | float) for row in rows[1:] for cell in row)
+    assert str(next(about.iter_rows(values_only=True))[0]).startswith("memberhub-members-atrisk")

@@ -11,7 +11,6 @@ after a sync replaces its rows in the warehouse.
 from __future__ import annotations
 
 import csv as csv_module
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -271,7 +270,8 @@ def _csv(dash: DashClient, name: str, store: dict[str, str]) -> list[dict[str, s
         {"clearing-query.data": store},
     )[f"clearing-grid-{name}-download"]["data"]
     assert answer["filename"].endswith(".csv")
-    return list(csv_module.DictReader(io.StringIO(answer["content"].lstrip("\ufeff"))))
+    body = answer["content"].lstrip("\ufeff").split("\r\n")
+    return list(csv_module.DictReader(line for line in body if not line.startswith("# ")))
 
 
 def _yuan(fen: int) -> str:

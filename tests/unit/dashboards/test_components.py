@@ -68,10 +68,14 @@ def test_csv_is_exact_yuan_with_localised_headers_and_a_bom() -> None:
     text = components.csv_text(COLUMNS, frame(), "en")
     assert text.startswith("\ufeff")
     lines = text.lstrip("\ufeff").split("\r\n")
-    assert lines[0] == "Channel,Purchases,GMV (CNY),Change,Share,Day,Tier"
-    # The change is a number too (a leading + would make it a formula).
-    assert lines[1] == "Online mall,1234,1234567.89,23.46%,50.00%,2026-03-01,Gold"
-    assert lines[2] == "counter,5,10.05,new,—,—,unknown"
+    assert lines[0] == "Channel,Purchases,GMV (CNY),Change (%),Share (%),Day,Tier"
+    # Changes and shares are plain numbers in percent (a leading + would make a formula);
+    # a missing number is an empty cell, and "new" (nothing before) has no ratio.
+    assert lines[1] == "Online mall,1234,1234567.89,23.46,50.00,2026-03-01,Gold"
+    assert lines[2] == "counter,5,10.05,,,—,unknown"
+    falling = frame().assign(gmv_fen=[50_000_000, 1], previous_gmv_fen=[100_000_000, 3])
+    falls = components.csv_text(COLUMNS, falling, "en").split("\r\n")
+    assert falls[1].split(",")[3] == "-50.00" and falls[2].split(",")[3] == "-66.67"
 
 
 def test_text_a_spreadsheet_would_run_is_neutralised() -> None:
@@ -284,3 +288,42 @@ def test_a_grid_held_whole_sorts_by_change_and_filters_like_the_warehouse() -> N
     assert page(money) == ["web", "counter"]
     shown = grid_rows(COLUMNS, rows.iloc[:2], "zh")
     assert shown[0][change.field] == "+50.0%" and shown[0]["gmv_fen"] != shown[0][change.field]
+
+
+def test_downloads_name_their_filters_and_carry_them_with_the_data_time() -> None:
+    from datetime import UTC, datetime
+
+    from openpyxl import load_workbook
+
+    from dashboards.urls import read_view
+
+    view = read_view(
+        {"from": "2026-09-01", "to": "2026-09-30", "inst": "SH-PD", "channel": "counter"},
+        date(2026, 9, 30),
+    )
+    name = components.download_name("channels", "outlets", view, "xlsx")
+    assert name == "memberhub-channels-outlets-20260901-20260930-SH-PD-counter.xlsx"
+    synced = datetime(2026, 10, 1, 1, 30, tzinfo=UTC)
+    notes = components.export_notes(name, view, synced)
+    assert (
+        notes[1]
+        == "日期: 2026-09-01 – 2026-09-30 | 机构: SH-PD | 渠道: counter | 营销活动: 全部活动"
+    )
+    assert notes[2] == "数据截至: 2026-10-01 09:30 (Asia/Shanghai)"
+
+    text = components.csv_text(COLUMNS, frame(), "zh", notes)
+    lines = text.lstrip("\ufeff").split("\r\n")
+    assert lines[:3] == [f"# {line}" for line in notes]
+    assert list(pd.read_csv(io.StringIO(text.lstrip("\ufeff")), comment="#")["交易笔数"]) == [
+        1234,
+        5,
+    ]
+
+    book = load_workbook(io.BytesIO(components.xlsx_bytes(COLUMNS, frame(), "zh", notes)))
+    data, about = book.worksheets
+    rows = list(data.iter_rows(values_only=True))
+    assert rows[0][:5] == ("渠道", "交易笔数", "交易额 (元)", "环比 (%)", "占比 (%)")
+    assert rows[1][:5] == ("网上商城", 1234, 1234567.89, 23.46, 50.0)
+    assert rows[2][1:5] == (5, 10.05, None, None)
+    assert data["C2"].number_format == "#,##0.00" and data.freeze_panes == "A2"
+    assert [row[0] for row in about.iter_rows(values_only=True)] == notes
