@@ -24,13 +24,22 @@ class DashClient:
             self._dependencies = response.json
         return self._dependencies
 
-    def callback(self, output_id: str) -> dict[str, Any]:
+    def callback(self, output_id: str, inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The callback with this output; of several (duplicate outputs), the one that
+        takes `inputs`."""
         found = [
             d
             for d in self.dependencies
             if any(o.split(".")[0].split("@")[0] == output_id for o in _outputs(d["output"]))
         ]
         assert found, f"no callback has an output {output_id!r}"
+        if inputs and len(found) > 1:
+            taking = [
+                d
+                for d in found
+                if set(inputs) <= {f"{i['id']}.{i['property']}" for i in d["inputs"]}
+            ]
+            found = taking or found
         return found[0]
 
     def body(
@@ -41,7 +50,7 @@ class DashClient:
         changed: list[str] | None = None,
     ) -> dict[str, Any]:
         """`inputs` and `state` map "component.property" to a value."""
-        callback = self.callback(output_id)
+        callback = self.callback(output_id, inputs)
         outputs = [_split(o) for o in _outputs(callback["output"])]
         body_inputs = [_entry(i, inputs) for i in callback["inputs"]]
         body_state = [_entry(s, state or {}) for s in callback["state"]]

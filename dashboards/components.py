@@ -12,7 +12,7 @@ import base64
 import io
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -30,7 +30,7 @@ from common.masking import mask_name, mask_phone
 from dashboards import i18n
 from dashboards.auth import Viewer
 from dashboards.i18n import FEN_PER_YUAN, Change, Lang, MoneyScale, Shown, t
-from dashboards.urls import View, apply_filters
+from dashboards.urls import View, apply_filters, page_href
 
 PRESETS = (7, 30, 90, 365)
 TABLE_ROWS = 200
@@ -47,11 +47,14 @@ def callback(app: Any, *dependencies: Any, **options: Any) -> Callable[[Function
 
 @dataclass(frozen=True)
 class Choices:
-    """What the filter dropdowns offer: (value, label) pairs in display order."""
+    """What the filter dropdowns offer: (value, label) pairs in display order; and each
+    institution's parent and plain name, for the breadcrumb's path down the tree."""
 
     institutions: list[tuple[str, str]]
     channels: list[tuple[str, str]]
     campaigns: list[tuple[str, str]]
+    institution_parents: dict[str, str | None] = field(default_factory=dict)
+    institution_names: dict[str, str] = field(default_factory=dict)
 
 
 def institution_choices(frame: pd.DataFrame, lang: Lang) -> list[tuple[str, str]]:
@@ -161,7 +164,148 @@ def filter_bar(prefix: str, view: View, choices: Choices) -> html.Div:
         _dropdown(prefix, "channel", view, choices.channels, filters.channel),
         _dropdown(prefix, "campaign", view, choices.campaigns, filters.campaign, width="wide"),
     ]
-    return html.Div(controls, className="filter-bar", id=f"{prefix}-filter-bar")
+    return html.Div(
+        [html.Div(controls, className="filter-controls"), breadcrumb(prefix, view, choices)],
+        className="filter-bar",
+        id=f"{prefix}-filter-bar",
+    )
+
+
+# The page each dashboard prefix is served at, under urls.PREFIX.
+PAGE_PATHS = {"overview": "/"}
+CROSS_FILTERS = ("inst", "channel", "campaign")
+
+
+def page_path(prefix: str) -> str:
+    return PAGE_PATHS.get(prefix, f"/{prefix}")
+
+
+def breadcrumb(prefix: str, view: View, choices: Choices) -> html.Nav:
+    """What the view is narrowed to, each part a link: the institution's path down the
+    tree (a link to each level above), the channel and the campaign, each with a link
+    that clears it; without any, a hint that charts can be clicked to narrow."""
+    lang, filters = view.lang, view.filters
+    path = page_path(prefix)
+
+    def link(text: str, changed: View, name: str, label: str | None = None) -> dcc.Link:
+        return dcc.Link(
+            text,
+            href=page_href(path, changed),
+            className="crumb-link",
+            id=f"{prefix}-crumb-{name}",
+            title=label or text,
+        )
+
+    def without(name: str) -> View:
+        return with_filter(view, name, None)
+
+    parts: list[Any] = []
+    if filters.inst:
+        chain = [filters.inst]
+        parents = choices.institution_parents
+        while (parent := parents.get(chain[-1])) and parent not in chain and len(chain) < 8:
+            chain.append(parent)
+        steps: list[Any] = []
+        for depth, code in enumerate(reversed(chain)):
+            name = choices.institution_names.get(code, code)
+            if code == filters.inst:
+                steps.append(html.Span(name, className="crumb-current"))
+            else:
+                up = replace(view, filters=replace(filters, inst=code))
+                steps.append(link(name, up, f"inst-{depth}"))
+            steps.append(html.Span("›", className="crumb-sep", **aria(hidden="true")))
+        parts.append(
+            _crumb(
+                prefix,
+                "inst",
+                lang,
+                steps[:-1],
+                link("×", without("inst"), "clear-inst", t("crumb.clear", lang)),
+            )
+        )
+    labels = {"channel": dict(choices.channels), "campaign": dict(choices.campaigns)}
+    for name in ("channel", "campaign"):
+        code = getattr(filters, name)
+        if code:
+            shown = html.Span(labels[name].get(code, code), className="crumb-current")
+            clear = link("×", without(name), f"clear-{name}", t("crumb.clear", lang))
+            parts.append(_crumb(prefix, name, lang, [shown], clear))
+    if not parts:
+        parts = [html.Span(t("crumb.hint", lang), className="crumb-hint")]
+    return html.Nav(
+        parts,
+        className="breadcrumb",
+        id=f"{prefix}-breadcrumb",
+        **aria(label=t("crumb.label", lang)),
+    )
+
+
+def with_filter(view: View, name: str, code: str | None) -> View:
+    """The view narrowed to `code` on one of CROSS_FILTERS (None: that filter cleared)."""
+    filters = view.filters
+    if name == "inst":
+        filters = replace(filters, inst=code)
+    elif name == "channel":
+        filters = replace(filters, channel=code)
+    else:
+        filters = replace(filters, campaign=code)
+    return replace(view, filters=filters)
+
+
+def aria(**attributes: str) -> dict[str, Any]:
+    """ARIA attributes for a Dash html component (aria(label="x") → aria-label="x")."""
+    return {f"aria-{name}": value for name, value in attributes.items()}
+
+
+def _crumb(prefix: str, name: str, lang: Lang, steps: list[Any], clear: Any) -> html.Span:
+    return html.Span(
+        [html.Span(f"{t(f'filter.{name}', lang)}:", className="crumb-name"), *steps, clear],
+        className="crumb",
+        id=f"{prefix}-crumb-{name}-part",
+    )
+
+
+def clicked_code(event: Any) -> str | None:
+    """The code a click on a chart names: the point's customdata (bars, slices) or its
+    id (treemap nodes); None for anything else, including a forged event."""
+    points = event.get("points") if isinstance(event, Mapping) else None
+    if not isinstance(points, list) or not points or not isinstance(points[0], Mapping):
+        return None
+    point = points[0]
+    value = point.get("customdata", point.get("id"))
+    if isinstance(value, list) and value:
+        value = value[0]
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if value and len(value) <= 64 and value.isprintable() else None
+
+
+def register_cross_filter(
+    app: Any,
+    prefix: str,
+    chart: str,
+    filter_name: str,
+    stored_view: Callable[[Mapping[str, Any] | None], View],
+) -> None:
+    """A click on a point of `<prefix>-chart-<chart>` narrows the page to the code it
+    names (`filter_name`: inst, channel or campaign), through the URL like the filter
+    bar, so the breadcrumb shows it and the back button undoes it."""
+    assert filter_name in CROSS_FILTERS
+
+    @callback(
+        app,
+        Output("_pages_location", "search", allow_duplicate=True),
+        Input(f"{prefix}-chart-{chart}", "clickData"),
+        State(f"{prefix}-query", "data"),
+        prevent_initial_call=True,
+    )
+    def narrow(event: Any, data: Mapping[str, Any] | None) -> Any:
+        code = clicked_code(event)
+        view = stored_view(data)
+        if code is None or getattr(view.filters, filter_name) == code:
+            return no_update
+        return with_filter(view, filter_name, code).search()
 
 
 def _dropdown(
@@ -188,9 +332,12 @@ def _dropdown(
     )
 
 
-def page_title(prefix: str, title_key: str, view: View) -> html.Div:
+def page_title(prefix: str, title_key: str, view: View, as_of: datetime | None = None) -> html.Div:
+    """The page's name, its period against the previous one, and when the last sync
+    published the data it shows (`as_of`)."""
     filters, lang = view.filters, view.lang
     previous = filters.previous()
+    synced = "—" if as_of is None else as_of.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
     return html.Div(
         [
             html.H1(t(title_key, lang)),
@@ -200,6 +347,12 @@ def page_title(prefix: str, title_key: str, view: View) -> html.Div:
                 f"{previous.end:%Y-%m-%d}",
                 className="period",
                 id=f"{prefix}-period",
+            ),
+            html.Span(
+                f"{t('data_as_of', lang)} {synced}",
+                className="period data-as-of",
+                id=f"{prefix}-data-as-of",
+                title="Asia/Shanghai",
             ),
         ],
         className="page-title",
@@ -292,8 +445,9 @@ def card(title: str, body: Any, *, wide: bool = False, tools: Any = None) -> htm
     )
 
 
-def chart(prefix: str, name: str) -> dcc.Loading:
-    """A graph that shows a spinner while its callback runs."""
+def chart(prefix: str, name: str, *, clickable: bool = False) -> dcc.Loading:
+    """A graph that shows a spinner while its callback runs; `clickable` when a click on
+    a point narrows the page (register_cross_filter)."""
     return dcc.Loading(
         dcc.Graph(
             id=f"{prefix}-chart-{name}",
@@ -303,7 +457,7 @@ def chart(prefix: str, name: str) -> dcc.Loading:
                 "responsive": True,
                 "modeBarButtonsToRemove": ["lasso2d", "select2d"],
             },
-            className="chart",
+            className="chart clickable" if clickable else "chart",
         ),
         type="circle",
         color="#007A4D",
@@ -311,9 +465,15 @@ def chart(prefix: str, name: str) -> dcc.Loading:
 
 
 def chart_card(
-    prefix: str, name: str, title_key: str, lang: Lang, *, wide: bool = False
+    prefix: str,
+    name: str,
+    title_key: str,
+    lang: Lang,
+    *,
+    wide: bool = False,
+    clickable: bool = False,
 ) -> html.Section:
-    return card(t(title_key, lang), chart(prefix, name), wide=wide)
+    return card(t(title_key, lang), chart(prefix, name, clickable=clickable), wide=wide)
 
 
 def table_card(

@@ -85,12 +85,16 @@ class Context:
 
     def choices(self, lang: Lang) -> components.Choices:
         def load() -> components.Choices:
+            tree = queries.institutions(self.reader)
             return components.Choices(
-                institutions=components.institution_choices(
-                    queries.institutions(self.reader), lang
-                ),
+                institutions=components.institution_choices(tree, lang),
                 channels=components.named_choices(queries.channels(self.reader), lang),
                 campaigns=components.named_choices(queries.campaigns(self.reader), lang),
+                institution_parents={
+                    str(code): None if pd.isna(parent) else str(parent)
+                    for code, parent in zip(tree["code"], tree["parent_code"], strict=True)
+                },
+                institution_names=dict(components.named_choices(tree, lang)),
             )
 
         result: components.Choices = self._cached(f"choices:{lang}", load)

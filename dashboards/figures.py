@@ -216,13 +216,17 @@ def ranked_bars(
             y=labels,
             orientation="h",
             marker={"color": palette},
+            # Each bar's code: a click on it narrows the page (components.register_cross_filter).
+            customdata=[str(c) for c in rows[code]],
             texttemplate=text_format,
             textposition="auto",
             hovertemplate=f"%{{y}}: {text_format}<extra></extra>",
         )
     )
     unit = scale.unit if is_money else ""
-    return _style(figure, x_title=unit, height=height, legend=False)
+    _style(figure, x_title=unit, height=height, legend=False)
+    # Round tick labels (0.6, not 0.6000000000000001), thousands separated.
+    return figure.update_xaxes(tickformat=",.6~r")
 
 
 def donut(
@@ -307,12 +311,14 @@ def campaign_cost(frame: pd.DataFrame, lang: Lang) -> go.Figure:
     if frame.empty:
         return empty_figure(lang)
     names = [name_of(r["name"], r["name_en"], lang) for _, r in frame.iterrows()]
+    codes = [str(code) for code in frame["code"]]  # a click narrows to the campaign
     figure = go.Figure()
     figure.add_trace(
         go.Bar(
             y=names,
             x=[int(v) for v in frame["budget_points"]],
             orientation="h",
+            customdata=codes,
             name=t("metric.budget", lang),
             marker={"color": GRID, "line": {"color": MUTED, "width": 1}},
             hovertemplate="%{y}: %{x:,}<extra></extra>",
@@ -323,6 +329,7 @@ def campaign_cost(frame: pd.DataFrame, lang: Lang) -> go.Figure:
             y=names,
             x=[int(v) for v in frame["points_cost"]],
             orientation="h",
+            customdata=codes,
             name=t("metric.points_cost", lang),
             marker={"color": PALETTE[0]},
             width=0.45,
@@ -359,6 +366,7 @@ def campaign_lift(frame: pd.DataFrame, lang: Lang) -> go.Figure:
             y=names,
             mode="markers",
             marker={"size": 12, "color": colors},
+            customdata=[str(code) for code in rows["code"]],  # a click narrows to it
             error_x={
                 "type": "data",
                 "symmetric": False,
@@ -394,6 +402,7 @@ def campaign_window_vs_baseline(frame: pd.DataFrame, lang: Lang) -> go.Figure:
             go.Bar(
                 x=names,
                 y=_scaled(frame[column], scale),
+                customdata=[str(code) for code in frame["code"]],
                 name=t(key, lang),
                 marker={"color": color},
                 hovertemplate="%{x}: %{y:,.2f} " + scale.unit + "<extra></extra>",

@@ -60,6 +60,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "download": ("下载 CSV", "Download CSV"),
     "download.xlsx": ("下载 Excel", "Download Excel"),
     "data_as_of": ("数据截至", "Data as of"),
+    "crumb.label": ("当前筛选", "Current filters"),
+    "crumb.clear": ("清除此筛选", "Clear this filter"),
+    "crumb.hint": (
+        "提示：点击图表中的渠道、机构或营销活动即可筛选本页",
+        "Tip: click a channel, institution or campaign in a chart to narrow this page",
+    ),
     "sheet.data": ("数据", "Data"),
     "sheet.about": ("筛选条件", "Filters"),
     "vs_previous": ("较上期", "vs previous"),

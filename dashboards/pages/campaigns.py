@@ -54,7 +54,7 @@ def layout(**query: str) -> html.Div:
     blocks = _detail_blocks(view) if detail else _list_blocks(lang)
     return html.Div(
         [
-            components.page_title(PREFIX, "nav.campaigns", view),
+            components.page_title(PREFIX, "nav.campaigns", view, context.data_as_of()),
             components.filter_bar(PREFIX, view, context.choices(lang)),
             dcc.Store(id=f"{PREFIX}-query", data=to_store(view)),
             *blocks,
@@ -69,9 +69,11 @@ def _list_blocks(lang: Lang) -> list[Any]:
         components.kpi_row(PREFIX),
         html.Div(
             [
-                components.chart_card(PREFIX, "lift", "block.campaign_lift", lang),
-                components.chart_card(PREFIX, "cost", "block.campaign_cost", lang),
-                components.chart_card(PREFIX, "gmv", "block.campaign_gmv", lang, wide=True),
+                components.chart_card(PREFIX, "lift", "block.campaign_lift", lang, clickable=True),
+                components.chart_card(PREFIX, "cost", "block.campaign_cost", lang, clickable=True),
+                components.chart_card(
+                    PREFIX, "gmv", "block.campaign_gmv", lang, wide=True, clickable=True
+                ),
                 components.table_card(PREFIX, "campaigns", "block.campaign_table", lang),
             ],
             className="grid",
@@ -329,6 +331,8 @@ def before_after_block(row: pd.Series, lang: Lang) -> Any:
 
 def register(app: Any, context: Context) -> None:
     components.register_filters(app, PREFIX, context.stored_view)
+    for chart in ("lift", "cost", "gmv"):
+        components.register_cross_filter(app, PREFIX, chart, "campaign", context.stored_view)
     query = Input(f"{PREFIX}-query", "data")
 
     def results(view: View) -> pd.DataFrame:

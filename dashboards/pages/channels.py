@@ -67,17 +67,19 @@ def layout(**query: str) -> html.Div:
     lang = view.lang
     return html.Div(
         [
-            components.page_title(PREFIX, "nav.channels", view),
+            components.page_title(PREFIX, "nav.channels", view, context.data_as_of()),
             components.filter_bar(PREFIX, view, context.choices(lang)),
             dcc.Store(id=f"{PREFIX}-query", data=to_store(view)),
             components.kpi_row(PREFIX),
             html.Div(
                 [
-                    components.chart_card(PREFIX, "gmv", "block.gmv_by_channel", lang),
+                    components.chart_card(
+                        PREFIX, "gmv", "block.gmv_by_channel", lang, clickable=True
+                    ),
                     components.chart_card(PREFIX, "mix", "block.gmv_by_business_type", lang),
                     _grid("channels", "block.channel_table", lang, CHANNEL_COLUMNS, 300),
                     components.chart_card(
-                        PREFIX, "tree", "block.institution_tree", lang, wide=True
+                        PREFIX, "tree", "block.institution_tree", lang, wide=True, clickable=True
                     ),
                     _grid("institutions", "block.institutions", lang, INSTITUTION_COLUMNS),
                 ],
@@ -230,6 +232,8 @@ def o2o_cards(pickups: pd.DataFrame, services: pd.DataFrame, lang: Lang) -> list
 
 def register(app: Any, context: Context) -> None:
     components.register_filters(app, PREFIX, context.stored_view)
+    for chart, narrows in (("gmv", "channel"), ("tree", "inst")):
+        components.register_cross_filter(app, PREFIX, chart, narrows, context.stored_view)
     query = Input(f"{PREFIX}-query", "data")
 
     @components.callback(app, Output(f"{PREFIX}-kpis", "children"), query)

@@ -79,7 +79,7 @@ def layout(**query: str) -> html.Div:
     run = member_scores.latest_run(context.reader)
     return html.Div(
         [
-            components.page_title(PREFIX, "nav.members", view),
+            components.page_title(PREFIX, "nav.members", view, context.data_as_of()),
             components.filter_bar(PREFIX, view, context.choices(lang)),
             dcc.Store(id=f"{PREFIX}-query", data=to_store(view)),
             components.kpi_row(PREFIX),

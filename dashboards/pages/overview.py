@@ -35,14 +35,16 @@ def layout(**query: str) -> html.Div:
     lang = view.lang
     return html.Div(
         [
-            components.page_title(PREFIX, "nav.overview", view),
+            components.page_title(PREFIX, "nav.overview", view, context.data_as_of()),
             components.filter_bar(PREFIX, view, context.choices(lang)),
             dcc.Store(id=f"{PREFIX}-query", data=to_store(view)),
             components.kpi_row(PREFIX),
             html.Div(
                 [
                     components.chart_card(PREFIX, "gmv-trend", "block.gmv_trend", lang, wide=True),
-                    components.chart_card(PREFIX, "gmv-channel", "block.gmv_by_channel", lang),
+                    components.chart_card(
+                        PREFIX, "gmv-channel", "block.gmv_by_channel", lang, clickable=True
+                    ),
                     components.chart_card(
                         PREFIX, "gmv-business", "block.gmv_by_business_type", lang
                     ),
@@ -90,6 +92,7 @@ def kpi_cards(totals: pd.DataFrame, liability: pd.DataFrame, lang: Lang, as_of: 
 
 def register(app: Any, context: Context) -> None:
     components.register_filters(app, PREFIX, context.stored_view)
+    components.register_cross_filter(app, PREFIX, "gmv-channel", "channel", context.stored_view)
     query = Input(f"{PREFIX}-query", "data")
 
     @components.callback(app, Output(f"{PREFIX}-kpis", "children"), query)

@@ -48,7 +48,7 @@ def layout(**query: str) -> html.Div:
     lang = view.lang
     return html.Div(
         [
-            components.page_title(PREFIX, "nav.points", view),
+            components.page_title(PREFIX, "nav.points", view, context.data_as_of()),
             components.filter_bar(PREFIX, view, context.choices(lang)),
             dcc.Store(id=f"{PREFIX}-query", data=to_store(view)),
             components.kpi_row(PREFIX),
@@ -56,7 +56,9 @@ def layout(**query: str) -> html.Div:
                 [
                     components.chart_card(PREFIX, "flow", "block.points_flow", lang, wide=True),
                     components.chart_card(PREFIX, "source", "block.issuance_source", lang),
-                    components.chart_card(PREFIX, "campaigns", "block.issuance_campaign", lang),
+                    components.chart_card(
+                        PREFIX, "campaigns", "block.issuance_campaign", lang, clickable=True
+                    ),
                     components.chart_card(PREFIX, "redemption", "block.redemption_kind", lang),
                     components.chart_card(PREFIX, "liability", "block.liability", lang),
                     components.table_card(PREFIX, "rewards", "block.rewards", lang),
@@ -123,6 +125,7 @@ def kpi_cards(
 
 def register(app: Any, context: Context) -> None:
     components.register_filters(app, PREFIX, context.stored_view)
+    components.register_cross_filter(app, PREFIX, "campaigns", "campaign", context.stored_view)
     query = Input(f"{PREFIX}-query", "data")
 
     @components.callback(app, Output(f"{PREFIX}-kpis", "children"), query)

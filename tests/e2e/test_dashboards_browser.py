@@ -31,6 +31,7 @@ from flask.testing import FlaskClient
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -85,6 +86,13 @@ PENDING_CALLBACKS = """
     delete callbacks.stored;
     delete callbacks.completed;
     return Object.values(callbacks).reduce((n, list) => n + list.length, 0);
+"""
+# The bar of the counters in the Channels page's GMV chart (its customdata names it).
+COUNTER_BAR = """
+    const plot = document.querySelector('#channels-chart-gmv .js-plotly-plot')
+        || document.getElementById('channels-chart-gmv');
+    const index = plot.data[0].customdata.indexOf('counter');
+    return index < 0 ? null : plot.querySelectorAll('.bars .point')[index];
 """
 # Every chart of the page: drawn by Plotly, and with traces or an empty-state message.
 CHARTS = """
@@ -413,8 +421,22 @@ def _journey(browser: Browser, world: World) -> None:
         if prefix == "members":
             _member_insights(browser, world)
 
-    # -- the channel filter on the channels page narrows its GMV to the counters'
+    # -- a click on the counters' bar narrows the page; the breadcrumb says so and clears it
     assert browser.text_of("channels-kpi-gmv-value") == shown(year, "zh")
+    bar = browser.driver.execute_script(COUNTER_BAR)
+    assert bar is not None, "no bar for the counters"
+    ActionChains(browser.driver).move_to_element(bar).click().perform()
+    browser.wait(lambda d: browser.query().get("channel") == "counter", "a click to narrow")
+    browser.wait_for_text("channels-kpi-gmv-value", shown(counter, "zh"))
+    browser.settled("channels", "channels-kpi-gmv-value")
+    assert t("filter.channel", "zh") in browser.element("channels-breadcrumb").text
+    browser.screenshot("05-channels-clicked-counter")
+    browser.element("channels-crumb-clear-channel").click()
+    browser.wait(lambda d: "channel" not in browser.query(), "the breadcrumb to clear it")
+    browser.wait_for_text("channels-kpi-gmv-value", shown(year, "zh"))
+    browser.settled("channels", "channels-kpi-gmv-value")
+
+    # -- the channel filter on the channels page narrows its GMV to the counters'
     browser.pick("channels-filter-channel", "counter")
     browser.wait(lambda d: browser.query().get("channel") == "counter", "channel=counter")
     browser.wait_for_text("channels-kpi-gmv-value", shown(counter, "zh"))

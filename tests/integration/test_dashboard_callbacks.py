@@ -1066,3 +1066,64 @@ def test_the_excel_download_is_the_csv_rows_as_numbers_masked_for_the_role(
     )
     assert any(isinstance(cell, int | float) for row in rows[1:] for cell in row)
     assert str(next(about.iter_rows(values_only=True))[0]).startswith("memberhub-members-atrisk")
+
+
+def test_a_click_on_a_chart_narrows_the_page_and_the_breadcrumb_walks_back_up(
+    dash: DashClient, staff: Any, world: Scenario
+) -> None:
+    log_in(dash, *staff("marketer"))
+    store = STORE_ALL
+    bars = dash.response("channels-chart-gmv", {"channels-query.data": store})
+    codes = bars["channels-chart-gmv"]["figure"]["data"][0]["customdata"]
+    assert "counter" in codes
+
+    def click(chart: str, point: dict[str, Any], page: str = "channels") -> Any:
+        return dash.call(
+            "_pages_location",
+            {f"{page}-chart-{chart}.clickData": {"points": [point]}},
+            {f"{page}-query.data": store},
+        )
+
+    answer = click("gmv", {"customdata": "counter", "y": "柜台"})
+    assert answer.status_code == 200
+    search = dict(parse_qsl(answer.json["response"]["_pages_location"]["search"].lstrip("?")))
+    assert search["channel"] == "counter" and search["to"] == store["to"] and "inst" not in search
+
+    # A treemap node names its institution by id: the page drills down to it.
+    tree = dash.response("channels-chart-tree", {"channels-query.data": store})
+    nodes = tree["channels-chart-tree"]["figure"]["data"][0]["ids"]
+    outlet = next(code for code in nodes if code.count("-") == 2)
+    narrowed = click("tree", {"id": outlet, "label": "x"}).json["response"]
+    assert dict(parse_qsl(narrowed["_pages_location"]["search"].lstrip("?")))["inst"] == outlet
+
+    # Forged or empty clicks change nothing.
+    for point in ({"customdata": {"x": 1}}, {"id": "\u0000"}, {"customdata": "x" * 65}, {}):
+        forged = click("gmv", point)
+        assert forged.status_code == 204 or forged.json["response"] == {}, forged.json
+
+    # The breadcrumb: company › district › outlet, each level above a link to it, and a
+    # link that clears the institution; the channel likewise.
+    search = f"?from={store['from']}&to={store['to']}&inst={outlet}&channel=counter"
+    layout = render(dash, "/dashboards/channels", search).json["response"]["_pages_content"]
+    crumbs = ids_in(layout)
+    assert {"channels-crumb-inst-0", "channels-crumb-inst-1", "channels-crumb-clear-inst"} <= crumbs
+    assert "channels-crumb-clear-channel" in crumbs
+
+    def href(element_id: str) -> dict[str, str]:
+        stack: list[Any] = [layout]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                if item.get("id") == element_id:
+                    return dict(parse_qsl(item["href"].split("?", 1)[1]))
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+        raise AssertionError(element_id)
+
+    assert href("channels-crumb-inst-0")["inst"] == "SH"
+    assert href("channels-crumb-inst-1")["inst"] == outlet.rsplit("-", 1)[0]
+    assert "inst" not in href("channels-crumb-clear-inst")
+    assert href("channels-crumb-clear-inst")["channel"] == "counter"
+    assert "channel" not in href("channels-crumb-clear-channel")
+    assert f"{i18n.t('data_as_of', 'zh')} 20" in " ".join(texts_in(layout))

@@ -327,3 +327,46 @@ def test_downloads_name_their_filters_and_carry_them_with_the_data_time() -> Non
     assert rows[2][1:5] == (5, 10.05, None, None)
     assert data["C2"].number_format == "#,##0.00" and data.freeze_panes == "A2"
     assert [row[0] for row in about.iter_rows(values_only=True)] == notes
+
+
+def test_a_chart_click_names_a_code_only_when_it_is_one() -> None:
+    from dashboards.components import clicked_code
+
+    assert clicked_code({"points": [{"customdata": "counter", "y": "柜台"}]}) == "counter"
+    assert clicked_code({"points": [{"customdata": ["MID-AUTUMN", 3]}]}) == "MID-AUTUMN"
+    assert clicked_code({"points": [{"id": "SH-PD-0001", "label": "x"}]}) == "SH-PD-0001"
+    for forged in (
+        None,
+        "counter",
+        {"points": []},
+        {"points": "x"},
+        {"points": [None]},
+        {"points": [{"customdata": 7}]},
+        {"points": [{"customdata": " "}]},
+        {"points": [{"customdata": "a\nb"}]},
+        {"points": [{"customdata": "x" * 65}]},
+        {"points": [{"customdata": []}]},
+    ):
+        assert clicked_code(forged) is None, forged
+
+
+def test_the_breadcrumb_hints_at_clicking_until_something_is_narrowed() -> None:
+    from dashboards.components import Choices, breadcrumb
+    from dashboards.urls import read_view
+
+    choices = Choices(
+        institutions=[],
+        channels=[("counter", "柜台")],
+        campaigns=[],
+        institution_parents={"SH": None, "SH-PD": "SH"},
+        institution_names={"SH": "上海", "SH-PD": "浦东"},
+    )
+    plain = breadcrumb("overview", read_view({}, date(2026, 9, 30)), choices)
+    assert plain.children[0].className == "crumb-hint"
+    narrowed = read_view({"inst": "SH-PD", "channel": "counter"}, date(2026, 9, 30), 7)
+    crumb = breadcrumb("overview", narrowed, choices)
+    inst, channel = crumb.children
+    up = inst.children[1]
+    assert up.children == "上海" and up.href.startswith("/dashboards/?") and "inst=SH&" in up.href
+    assert inst.children[3].children == "浦东"
+    assert channel.children[1].children == "柜台" and "channel" not in channel.children[2].href

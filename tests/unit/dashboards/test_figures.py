@@ -159,6 +159,7 @@ def test_campaign_groups_compare_cumulative_gmv_per_member() -> None:
 def test_campaign_lift_draws_its_confidence_interval() -> None:
     frame = pd.DataFrame(
         {
+            "code": ["CA", "CB", "CC"],
             "name": ["甲", "乙", "丙"],
             "name_en": ["A", "B", "C"],
             "lift_fen": [5000.0, -2000.0, float("nan")],
@@ -168,6 +169,7 @@ def test_campaign_lift_draws_its_confidence_interval() -> None:
     )
     point = figures.campaign_lift(frame, "en").data[0]
     assert list(point.y) == ["A", "B"]
+    assert list(point.customdata) == ["CA", "CB"]  # a click narrows to the campaign
     assert list(point.x) == [50.0, -20.0]
     assert list(point.error_x.array) == [40.0, 40.0]
     assert list(point.error_x.arrayminus) == [40.0, 40.0]
