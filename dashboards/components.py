@@ -13,7 +13,7 @@ import io
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any, Protocol, TypeVar, cast
@@ -30,7 +30,7 @@ from common.masking import mask_name, mask_phone
 from dashboards import i18n
 from dashboards.auth import Viewer
 from dashboards.i18n import FEN_PER_YUAN, Change, Lang, MoneyScale, Shown, t
-from dashboards.urls import View, apply_filters, page_href
+from dashboards.urls import View, apply_filters, page_href, typed_range
 
 PRESETS = (7, 30, 90, 365)
 TABLE_ROWS = 200
@@ -102,6 +102,7 @@ def register_filters(
         Input(f"{prefix}-filter-channel", "value"),
         Input(f"{prefix}-filter-campaign", "value"),
         State(f"{prefix}-query", "data"),
+        State(f"{prefix}-typed-start", "data"),
         prevent_initial_call=True,
     )
     def apply(
@@ -112,8 +113,11 @@ def register_filters(
         channel: str | None,
         campaign: str | None,
         data: Mapping[str, Any] | None,
+        typed_start: str | None,
     ) -> Any:
         view = stored_view(data)
+        if ctx.triggered_id == f"{prefix}-filter-dates":
+            start, end = typed_range(view.filters.start, start, end, typed_start)
         changed = apply_filters(
             view,
             preset_days=preset_days if ctx.triggered_id == f"{prefix}-filter-preset" else None,
@@ -126,7 +130,10 @@ def register_filters(
         return no_update if changed == view else changed.search()
 
 
-def filter_bar(prefix: str, view: View, choices: Choices) -> html.Div:
+def filter_bar(prefix: str, view: View, choices: Choices, today: date | None = None) -> html.Div:
+    """Dates (typed or picked), the period presets ending on the view's last day, a link
+    to today so far (`today`; periods end yesterday by default), and the dropdowns; under
+    them the breadcrumb."""
     lang, filters = view.lang, view.filters
     controls: list[Any] = [
         html.Div(
@@ -137,12 +144,16 @@ def filter_bar(prefix: str, view: View, choices: Choices) -> html.Div:
                     start_date=filters.start.isoformat(),
                     end_date=filters.end.isoformat(),
                     display_format="YYYY-MM-DD",
+                    # The calendar's names come from assets/datepicker-locale.js.
+                    month_format="YYYY年M月" if lang == "zh" else "MMMM YYYY",
                     first_day_of_week=1,
                     minimum_nights=0,
                     clearable=False,
                     # Only once both ends are picked: a half-chosen range is no view.
                     updatemode="bothdates",
                 ),
+                # The start field's typed text, kept by assets/dates.js (see typed_range).
+                dcc.Store(id=f"{prefix}-typed-start"),
             ],
             className="filter filter-dates",
         ),
@@ -160,6 +171,7 @@ def filter_bar(prefix: str, view: View, choices: Choices) -> html.Div:
             ),
             className="filter filter-presets",
         ),
+        *([_today_so_far(prefix, view, today)] if today is not None else []),
         _dropdown(prefix, "inst", view, choices.institutions, filters.inst, width="wide"),
         _dropdown(prefix, "channel", view, choices.channels, filters.channel),
         _dropdown(prefix, "campaign", view, choices.campaigns, filters.campaign, width="wide"),
@@ -168,6 +180,22 @@ def filter_bar(prefix: str, view: View, choices: Choices) -> html.Div:
         [html.Div(controls, className="filter-controls"), breadcrumb(prefix, view, choices)],
         className="filter-bar",
         id=f"{prefix}-filter-bar",
+    )
+
+
+def _today_so_far(prefix: str, view: View, today: date) -> html.Div:
+    filters = view.filters
+    showing = filters.start == filters.end == today
+    period = replace(view, filters=replace(filters, start=today, end=today))
+    return html.Div(
+        dcc.Link(
+            t("filter.today", view.lang),
+            href=page_href(page_path(prefix), period),
+            id=f"{prefix}-filter-today",
+            className="preset-today active" if showing else "preset-today",
+            title=t("filter.today.note", view.lang),
+        ),
+        className="filter filter-today",
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -70,14 +70,20 @@ class Context:
         )
         return result
 
+    def last_complete_day(self) -> date | None:
+        """The default end of every period: the last day with data, but never today,
+        whose partial figures would drag every comparison and trend line down."""
+        last = self.last_day()
+        return None if last is None else min(last, self.today() - timedelta(days=1))
+
     def view(self, query: Mapping[str, Any], default_days: int = DEFAULT_DAYS) -> View:
         """The view a page's URL asks for; without dates, the `default_days` days up to
-        the last day with data."""
+        the last complete day with data."""
         try:
-            last = self.last_day()
+            last = self.last_complete_day()
         except WarehouseNotReady:
             last = None
-        return read_view(query, last or self.today(), default_days)
+        return read_view(query, last or self.today() - timedelta(days=1), default_days)
 
     def stored_view(self, data: Mapping[str, Any] | None) -> View:
         """The view a page's `<page>-query` store holds (its dates are always set)."""

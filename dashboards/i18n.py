@@ -52,6 +52,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "filter.preset.30": ("近30天", "30 days"),
     "filter.preset.90": ("近90天", "90 days"),
     "filter.preset.365": ("近一年", "1 year"),
+    "filter.today": ("今日（截至当前）", "Today so far"),
+    "filter.today.note": (
+        "今天尚未结束：数字仍在增长，与整日比较会偏低",
+        "Today is not over: its figures are still growing and compare low against whole days",
+    ),
     "filter.period": ("统计期间", "Period"),
     "filter.previous": ("对比上期", "vs previous period"),
     # states

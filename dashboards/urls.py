@@ -131,6 +131,28 @@ def preset(view: View, days: int) -> View:
     return replace(view, filters=filters)
 
 
+def typed_range(
+    committed_start: date, start: str | None, end: str | None, typed_start: str | None
+) -> tuple[str | None, str | None]:
+    """The range a person typed, from what the date picker reports.
+
+    The picker commits a typed date on Enter only: a start typed and left by clicking
+    into the end field stays uncommitted, and the end typed there is then set against
+    the old start (swapped when earlier). The start field's last typed text
+    (`typed_start`, kept by assets/dates.js) restores it: the range is that start and
+    the reported date that is not the old, still committed start.
+    """
+    typed = _day(typed_start)
+    first, second = _day(start), _day(end)
+    if typed is None or first is None or second is None or typed in (committed_start, first):
+        return start, end  # nothing typed, or the typed start was committed after all
+    other = second if first == committed_start else first
+    if other == committed_start and first != second:
+        return start, end  # neither end moved: nothing typed was lost
+    low, high = sorted((typed, other))
+    return low.isoformat(), high.isoformat()
+
+
 def apply_filters(
     view: View,
     *,

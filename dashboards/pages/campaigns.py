@@ -55,7 +55,7 @@ def layout(**query: str) -> html.Div:
     return html.Div(
         [
             components.page_title(PREFIX, "nav.campaigns", view, context.data_as_of()),
-            components.filter_bar(PREFIX, view, context.choices(lang)),
+            components.filter_bar(PREFIX, view, context.choices(lang), context.today()),
             dcc.Store(id=f"{PREFIX}-query", data=to_store(view)),
             *blocks,
         ],

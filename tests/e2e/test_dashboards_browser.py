@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import csv
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -263,7 +264,7 @@ class World:
             return reset_staff_password(uow, USERNAME)
 
     def gmv(self, days: int, channel: str | None = None) -> int:
-        """The warehouse's GMV of the `days` days ending on the last day with data."""
+        """The warehouse's GMV of the `days` days ending on the last complete day."""
         filters = Filters(self.last_day - timedelta(days=days - 1), self.last_day, channel=channel)
         totals = queries.headline_totals(self.reader, filters).set_index("period")
         return int(totals.loc["current", "gmv_fen"])
@@ -292,7 +293,9 @@ def world(
     with transaction(db.session_factory) as uow:
         finance_password = create_staff_user(uow, FINANCE_USERNAME, "finance")
     reader = WarehouseReader(warehouse_path)
-    last_day = queries.activity_range(reader)["last_day"].iloc[0]
+    # Periods end on the last complete day: the last day with data, but never today.
+    with_data = queries.activity_range(reader)["last_day"].iloc[0].date()
+    last_day = min(with_data, today() - timedelta(days=1))
     server = start_server(
         database_url=db.settings.database_url,
         secret_key=db.settings.secret_key,
@@ -301,7 +304,7 @@ def world(
         threads=4,
     )
     try:
-        yield World(server, password, last_day.date(), reader, db, finance_password, cleared)
+        yield World(server, password, last_day, reader, db, finance_password, cleared)
     finally:
         server.stop()
         reader.close()
@@ -436,6 +439,43 @@ def _journey(browser: Browser, world: World) -> None:
     browser.wait_for_text("channels-kpi-gmv-value", shown(year, "zh"))
     browser.settled("channels", "channels-kpi-gmv-value")
 
+    # -- periods end yesterday; today so far is one click away, and Back returns
+    now = today().isoformat()
+    browser.click(browser.element("channels-filter-today"))
+    browser.wait(lambda d: browser.query().get("from") == now == browser.query()["to"], "today")
+    browser.settled("channels", "channels-kpi-gmv-value")
+    assert "active" in browser.element("channels-filter-today").get_attribute("class")
+    browser.driver.back()
+    browser.wait(lambda d: browser.query().get("from") == year_start, "the year again")
+    browser.wait_for_text("channels-kpi-gmv-value", shown(year, "zh"))
+    browser.settled("channels", "channels-kpi-gmv-value")
+
+    # -- a typed range: the start typed, the end field clicked, the end typed with Enter
+    first = (world.last_day - timedelta(days=29)).isoformat()
+    last = (world.last_day - timedelta(days=10)).isoformat()
+    start_field, end_field = browser.driver.find_elements(
+        By.CSS_SELECTOR, "#channels-filter-bar .filter-dates input"
+    )[:2]
+    start_field.click()
+    start_field.send_keys(Keys.CONTROL, "a")
+    start_field.send_keys(first)
+    end_field.click()
+    end_field.send_keys(Keys.CONTROL, "a")
+    end_field.send_keys(last, Keys.ENTER)
+    browser.wait(
+        lambda d: (browser.query().get("from"), browser.query().get("to")) == (first, last),
+        f"the typed range {first} – {last}",
+    )
+    browser.settled("channels", "channels-kpi-gmv-value")
+    browser.driver.back()
+    browser.wait(lambda d: browser.query().get("from") == year_start, "the year again")
+    browser.settled("channels", "channels-kpi-gmv-value")
+
+    # -- the calendar speaks the UI's language
+    calendar = _calendar_text(browser, "channels")
+    assert re.search(r"\b20\d\d年1?\d月", calendar), calendar
+    assert "一" in calendar.split() and "Mo" not in calendar.split()
+
     # -- the channel filter on the channels page narrows its GMV to the counters'
     browser.pick("channels-filter-channel", "counter")
     browser.wait(lambda d: browser.query().get("channel") == "counter", "channel=counter")
@@ -456,6 +496,13 @@ def _journey(browser: Browser, world: World) -> None:
         "lang": "en",
     }
     assert browser.text_of("lang-switch") == t("lang.switch", "en")
+    calendar = _calendar_text(browser, "channels")
+    assert re.search(
+        r"\b(January|February|March|April|May|June|July|August|September|"
+        r"October|November|December) 20\d\d\b",
+        calendar,
+    ), calendar
+    assert "Mo" in calendar.split(), calendar
     assert browser.text_of("header-product") == t("product", "en")
     assert browser.element("header-brand").get_attribute("href").endswith("lang=en")
     page = browser.element("channels-page").text
@@ -575,6 +622,20 @@ def _session_ends(browser: Browser, world: World) -> None:
     _log_in(browser, password)
     browser.settled("points", PAGES["points"][1])
     assert browser.path() == "/dashboards/points"
+
+
+def _calendar_text(browser: Browser, prefix: str) -> str:
+    """The date picker's calendar as it opens from the start field, then closed again."""
+    browser.element(f"{prefix}-filter-dates").click()
+    calendar = browser.first(By.CSS_SELECTOR, ".dash-datepicker-content")
+    browser.wait(lambda d: calendar.text.strip(), "the calendar to open")
+    text = str(calendar.text)
+    browser.element(f"{prefix}-filter-dates").send_keys(Keys.ESCAPE)
+    browser.wait(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, ".dash-datepicker-content"),
+        "the calendar to close",
+    )
+    return text
 
 
 def _sees_content(browser: Browser, prefix: str) -> None:

@@ -96,3 +96,33 @@ def test_any_query_gives_a_valid_view(query: dict[str, str]) -> None:
     view = urls.read_view(query, LAST)
     assert view.filters.start <= view.filters.end
     assert 1 <= view.filters.days <= urls.MAX_DAYS
+
+
+def test_a_typed_range_survives_the_picker_committing_only_on_enter() -> None:
+    from dashboards.urls import typed_range
+
+    old = date(2026, 11, 7)
+    # Typed 09-01, clicked into the end, typed 09-30 + Enter: the picker reports the end
+    # against the old start, swapped.
+    assert typed_range(old, "2026-09-30", "2026-11-07", "2026-09-01") == (
+        "2026-09-01",
+        "2026-09-30",
+    )
+    # The same after the old start: no swap, the start still the old one.
+    assert typed_range(old, "2026-11-07", "2026-11-20", "2026-11-10") == (
+        "2026-11-10",
+        "2026-11-20",
+    )
+    # Nothing was lost: nothing typed, the start committed with Enter, or the old start
+    # left as it was (focus moved on to the calendar).
+    for typed in (None, "", "2026-9-1", "2026-09-01"):
+        assert typed_range(old, "2026-09-01", "2026-12-06", typed) == ("2026-09-01", "2026-12-06")
+    assert typed_range(old, "2026-10-01", "2026-10-31", "2026-11-07") == (
+        "2026-10-01",
+        "2026-10-31",
+    )
+    # A typed start after the typed end is the range still, in order.
+    assert typed_range(old, "2026-11-07", "2026-12-01", "2026-12-05") == (
+        "2026-12-01",
+        "2026-12-05",
+    )
