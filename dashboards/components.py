@@ -542,8 +542,8 @@ class Column:
     (this column against <column>); link:<column> (text linking to the href in <column>);
     decimal (one decimal place).
     `personal` ("phone" or "name") marks personal data, masked for roles that may not
-    see it. `unit` "yuan" keeps a money column in 元 whatever its size, so columns read
-    side by side share one unit; otherwise each column picks 元 or 万元 by its largest.
+    see it. A table's money columns share one unit, picked by the largest amount among
+    them (元, or 万元 / K / M CNY); `unit` "yuan" keeps a column in 元 whatever its size.
     """
 
     key: str
@@ -595,17 +595,31 @@ def for_viewer(columns: Sequence[Column], frame: pd.DataFrame, viewer: Viewer) -
     return masked
 
 
-def _money_scale(frame: pd.DataFrame, column: Column, lang: Lang) -> MoneyScale:
-    if column.unit == "yuan":
-        return MoneyScale(FEN_PER_YUAN, t("unit.yuan", lang))
-    values = frame[column.key].dropna() if column.key in frame.columns else pd.Series()
-    return i18n.money_scale(round(float(values.abs().max())) if len(values) else 0, lang)
+def money_scales(
+    columns: Sequence[Column], frame: pd.DataFrame, lang: Lang
+) -> dict[str, MoneyScale]:
+    """The unit of each money column of a table: one for all of them (the largest
+    amount among them picks 元 or the larger unit), so that neighbouring columns read
+    alike; 元 for a column fixed to it (`unit="yuan"`)."""
+    largest = 0
+    for column in columns:
+        if column.kind == "money" and column.unit is None and column.key in frame.columns:
+            values = frame[column.key].dropna()
+            if len(values):
+                largest = max(largest, round(float(values.abs().max())))
+    shared = i18n.money_scale(largest, lang)
+    in_yuan = MoneyScale(FEN_PER_YUAN, t("unit.yuan", lang))
+    return {
+        column.key: in_yuan if column.unit == "yuan" else shared
+        for column in columns
+        if column.kind == "money"
+    }
 
 
-def header_text(column: Column, frame: pd.DataFrame, lang: Lang) -> str:
+def header_text(column: Column, lang: Lang, scales: Mapping[str, MoneyScale]) -> str:
     text = t(column.header, lang)
     if column.kind == "money":
-        return f"{text} ({_money_scale(frame, column, lang).unit})"
+        return f"{text} ({scales[column.key].unit})"
     return text
 
 
@@ -651,13 +665,13 @@ def render_table(columns: Sequence[Column], frame: pd.DataFrame, lang: Lang) -> 
     """An HTML table of the frame's first TABLE_ROWS rows; numbers right-aligned."""
     if frame.empty:
         return empty_state(lang)
-    scales = {c.key: _money_scale(frame, c, lang) for c in columns if c.kind == "money"}
+    scales = money_scales(columns, frame, lang)
     numeric = ("money", "points", "count", "percent", "hours", "decimal")
     head = html.Thead(
         html.Tr(
             [
                 html.Th(
-                    header_text(c, frame, lang),
+                    header_text(c, lang, scales),
                     className="num" if c.kind in numeric or c.kind.startswith("change:") else "",
                 )
                 for c in columns

@@ -59,6 +59,14 @@ def channel_color(code: str, position: int = 0) -> str:
     return CHANNEL_COLORS.get(code, PALETTE[position % len(PALETTE)])
 
 
+DATE_TICKS = [
+    {"dtickrange": [None, 86_400_000], "value": "%Y-%m-%d"},
+    {"dtickrange": [86_400_000, "M1"], "value": "%m-%d"},
+    {"dtickrange": ["M1", "M12"], "value": "%Y-%m"},
+    {"dtickrange": ["M12", None], "value": "%Y"},
+]
+
+
 def _style(
     figure: go.Figure,
     *,
@@ -66,7 +74,9 @@ def _style(
     y_title: str = "",
     height: int = 320,
     legend: bool = True,
+    dates: bool = False,
 ) -> go.Figure:
+    """The house style; `dates` when the x axis is a date axis."""
     figure.update_layout(
         font={"family": FONT_FAMILY, "size": 13, "color": INK},
         paper_bgcolor="white",
@@ -83,10 +93,13 @@ def _style(
         title_text=x_title,
         gridcolor=GRID,
         zeroline=False,
-        # Dates, never times of day, even when a chart spans a single day.
-        tickformatstops=[{"dtickrange": [None, 86_400_000], "value": "%Y-%m-%d"}],
+        # Dates in numbers, never times of day and never English month names (a Chinese
+        # page would show "Sep 27"): days as 09-27, months as 2026-09, years as 2026.
+        tickformatstops=DATE_TICKS if dates else [],
     )
-    figure.update_yaxes(title_text=y_title, gridcolor=GRID, zerolinecolor=MUTED)
+    # Numbers on value axes as on cards and tables: separated thousands, never "80k" SI
+    # suffixes or 0.6000000000000001 (category axes ignore the format).
+    figure.update_yaxes(title_text=y_title, gridcolor=GRID, zerolinecolor=MUTED, tickformat=",.6~r")
     return figure
 
 
@@ -150,6 +163,18 @@ def trend_vs_previous(daily: pd.DataFrame, lang: Lang, value: str = "gmv_fen") -
     days = list(pd.to_datetime(current["day"]))
     previous_days = dict(zip(previous["day_index"], pd.to_datetime(previous["day"]), strict=True))
     then_x = [days[i] for i in previous["day_index"] if i < len(days)]
+    unit = scale.unit if is_money else t("unit.people", lang)
+    number = "%{y:,.2f}" if is_money else "%{y:,}"
+    # Each day of the period says what the same day of the previous period had.
+    then_by_index = dict(zip(previous["day_index"], values_then, strict=True))
+    compared = [
+        [
+            previous_days[i].strftime("%Y-%m-%d") if i in previous_days else "—",
+            then_by_index.get(i, float("nan")),
+        ]
+        for i in current["day_index"]
+    ]
+    then_number = "%{customdata[1]:,.2f}" if is_money else "%{customdata[1]:,}"
     figure = go.Figure()
     figure.add_trace(
         go.Scatter(
@@ -159,9 +184,8 @@ def trend_vs_previous(daily: pd.DataFrame, lang: Lang, value: str = "gmv_fen") -
             mode="lines",
             line={"color": MUTED, "width": 2, "dash": "dash"},
             customdata=[previous_days[i].strftime("%Y-%m-%d") for i in range(len(then_x))],
-            hovertemplate="%{customdata}: %{y:,.2f}<extra></extra>"
-            if is_money
-            else "%{customdata}: %{y:,}<extra></extra>",
+            hovertemplate=f"{t('period.previous', lang)} %{{customdata}}: {number} {unit}"
+            "<extra></extra>",
         )
     )
     figure.add_trace(
@@ -172,14 +196,14 @@ def trend_vs_previous(daily: pd.DataFrame, lang: Lang, value: str = "gmv_fen") -
             mode="lines+markers" if len(days) <= 31 else "lines",
             line={"color": PALETTE[0], "width": 3},
             marker={"size": 5},
-            hovertemplate="%{x|%Y-%m-%d}: %{y:,.2f}<extra></extra>"
-            if is_money
-            else "%{x|%Y-%m-%d}: %{y:,}<extra></extra>",
+            customdata=compared,
+            hovertemplate=f"%{{x|%Y-%m-%d}}: {number} {unit}<br>"
+            f"{t('period.previous', lang)} %{{customdata[0]}}: {then_number} {unit}"
+            "<extra></extra>",
         )
     )
-    unit = scale.unit if is_money else t("unit.people", lang)
     metric = t("metric.gmv", lang) if is_money else t("metric.active_members", lang)
-    return _style(figure, x_title=t("axis.day", lang), y_title=f"{metric} ({unit})")
+    return _style(figure, x_title=t("axis.day", lang), y_title=f"{metric} ({unit})", dates=True)
 
 
 def ranked_bars(
@@ -220,13 +244,13 @@ def ranked_bars(
             customdata=[str(c) for c in rows[code]],
             texttemplate=text_format,
             textposition="auto",
-            hovertemplate=f"%{{y}}: {text_format}<extra></extra>",
+            hovertemplate=f"%{{y}}: {text_format} {scale.unit if is_money else ''}<extra></extra>",
         )
     )
     unit = scale.unit if is_money else ""
     _style(figure, x_title=unit, height=height, legend=False)
     # Round tick labels (0.6, not 0.6000000000000001), thousands separated.
-    return figure.update_xaxes(tickformat=",.6~r")
+    return figure.update_xaxes(tickformatstops=[], tickformat=",.6~r")
 
 
 def donut(
@@ -293,7 +317,9 @@ def points_flow(daily: pd.DataFrame, lang: Lang) -> go.Figure:
             )
         )
     figure.update_layout(barmode="relative")
-    return _style(figure, x_title=_period_axis(daily, lang), y_title=t("axis.points", lang))
+    return _style(
+        figure, x_title=_period_axis(daily, lang), y_title=t("axis.points", lang), dates=True
+    )
 
 
 def _period_axis(daily: pd.DataFrame, lang: Lang) -> str:
@@ -453,6 +479,7 @@ def campaign_groups(daily: pd.DataFrame, lang: Lang) -> go.Figure:
     return _style(
         figure,
         x_title=t("axis.day", lang),
+        dates=True,
         y_title=f"{t('metric.gmv', lang)} / {t('unit.people', lang)} ({scale.unit})",
     )
 
@@ -483,7 +510,7 @@ def campaign_burn(daily: pd.DataFrame, budget_points: int, lang: Lang) -> go.Fig
             hovertemplate="%{y:,}<extra></extra>",
         )
     )
-    return _style(figure, x_title=t("axis.day", lang), y_title=t("axis.points", lang))
+    return _style(figure, x_title=t("axis.day", lang), y_title=t("axis.points", lang), dates=True)
 
 
 # -- channels ---------------------------------------------------------------------------
@@ -603,7 +630,9 @@ def new_members(frame: pd.DataFrame, channel_names: dict[str, str], lang: Lang) 
             )
         )
     figure.update_layout(barmode="stack")
-    return _style(figure, x_title=_period_axis(frame, lang), y_title=t("axis.members", lang))
+    return _style(
+        figure, x_title=_period_axis(frame, lang), y_title=t("axis.members", lang), dates=True
+    )
 
 
 def cohort_heatmap(frame: pd.DataFrame, lang: Lang) -> go.Figure:
@@ -707,7 +736,9 @@ def issuance_by_source(frame: pd.DataFrame, lang: Lang) -> go.Figure:
             )
         )
     figure.update_layout(barmode="stack")
-    return _style(figure, x_title=_period_axis(frame, lang), y_title=t("axis.points", lang))
+    return _style(
+        figure, x_title=_period_axis(frame, lang), y_title=t("axis.points", lang), dates=True
+    )
 
 
 def by_reward_kind(frame: pd.DataFrame) -> pd.DataFrame:
@@ -780,7 +811,9 @@ def segments_over_time(frame: pd.DataFrame, lang: Lang) -> go.Figure:
         )
     figure.update_layout(barmode="stack")
     figure.update_xaxes(type="category")
-    return _style(figure, x_title=t("axis.as_of", lang), y_title=t("axis.members", lang))
+    return _style(
+        figure, x_title=t("axis.as_of", lang), y_title=t("axis.members", lang), dates=True
+    )
 
 
 def clv_bucket_label(low_fen: int, high_fen: float | None) -> str:

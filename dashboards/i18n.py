@@ -87,6 +87,8 @@ TEXT: dict[str, tuple[str, str]] = {
     # units
     "unit.yuan": ("元", "CNY"),
     "unit.wan_yuan": ("万元", "10k CNY"),
+    "unit.k_yuan": ("千元", "K CNY"),
+    "unit.m_yuan": ("百万元", "M CNY"),
     "unit.wan": ("万", "10k"),
     "unit.million": ("百万", "M"),
     "unit.points": ("积分", "points"),
@@ -451,6 +453,8 @@ def name_of(name: object, name_en: object, lang: Lang, code: object = None) -> s
 
 FEN_PER_YUAN = 100
 FEN_PER_WAN_YUAN = 1_000_000
+FEN_PER_THOUSAND_YUAN = 100_000
+FEN_PER_MILLION_YUAN = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -482,17 +486,25 @@ def _grouped(value: Decimal, places: int) -> str:
 
 
 def money_scale(largest_fen: int, lang: Lang) -> MoneyScale:
-    """万元 (10k CNY) once the largest amount reaches 10,000 元, else 元 (CNY)."""
-    if abs(largest_fen) >= FEN_PER_WAN_YUAN:
+    """In Chinese 万元 once the largest amount reaches 10,000 元, else 元. In English the
+    thousands and millions an English reader counts in, CNY written once: K CNY from
+    10,000 CNY, M CNY from 1,000,000 CNY, else CNY."""
+    largest = abs(largest_fen)
+    if lang == "en":
+        if largest >= FEN_PER_MILLION_YUAN:
+            return MoneyScale(FEN_PER_MILLION_YUAN, t("unit.m_yuan", lang))
+        if largest >= FEN_PER_WAN_YUAN:
+            return MoneyScale(FEN_PER_THOUSAND_YUAN, t("unit.k_yuan", lang))
+    elif largest >= FEN_PER_WAN_YUAN:
         return MoneyScale(FEN_PER_WAN_YUAN, t("unit.wan_yuan", lang))
     return MoneyScale(FEN_PER_YUAN, t("unit.yuan", lang))
 
 
 def money(fen: int, lang: Lang) -> Shown:
-    """Integer fen as 元 with two decimals, or 万元 with two decimals from 10,000 元 up.
+    """Integer fen as 元 with two decimals, or in the larger unit of `money_scale`.
 
     Rounded half up from the exact decimal value, never through a float:
-    123456 fen → 1,234.56 元; 123456789 fen → 123.46 万元.
+    123456 fen → 1,234.56 元; 123456789 fen → 123.46 万元, or 1.23 M CNY in English.
     """
     scale = money_scale(fen, lang)
     return Shown(_grouped(Decimal(int(fen)) / scale.fen_per_unit, 2), scale.unit)

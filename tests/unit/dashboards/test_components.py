@@ -162,8 +162,8 @@ def test_kpi_cards_carry_stable_ids_and_the_change() -> None:
     card = components.kpi("overview", "gmv", "metric.gmv", "en", 2_000_000, 1_000_000, kind="money")
     assert card.id == "overview-kpi-gmv"
     number = card.children[1].children[0]
-    assert number.id == "overview-kpi-gmv-value" and number.children == "2.00"
-    assert card.children[1].children[1].children == "10k CNY"
+    assert number.id == "overview-kpi-gmv-value" and number.children == "20.00"
+    assert card.children[1].children[1].children == "K CNY"
     change = card.children[2].children[0]
     assert change.children == "+100.0%" and "delta-up" in change.className
 
@@ -370,3 +370,21 @@ def test_the_breadcrumb_hints_at_clicking_until_something_is_narrowed() -> None:
     assert up.children == "上海" and up.href.startswith("/dashboards/?") and "inst=SH&" in up.href
     assert inst.children[3].children == "浦东"
     assert channel.children[1].children == "柜台" and "channel" not in channel.children[2].href
+
+
+def test_neighbouring_money_columns_share_one_unit() -> None:
+    columns = (
+        Column("name", "col.channel", "name"),
+        Column("gmv_fen", "metric.gmv", "money"),
+        Column("previous_gmv_fen", "metric.previous_gmv", "money"),
+        Column("avg_ticket_fen", "metric.avg_ticket", "money", unit="yuan"),
+    )
+    rows = frame().assign(avg_ticket_fen=[12_345, 201])
+    for lang, unit, cell in (("zh", "万元", "100.00"), ("en", "M CNY", "1.00")):
+        table = components.render_table(columns, rows, lang)
+        head_row = table.children[0].children[0].children  # type: ignore[attr-defined]
+        head = [th.children for th in head_row.children]
+        # The previous GMV is small but reads in the GMV's unit; the ticket stays in 元.
+        assert head[1].endswith(f"({unit})") and head[2].endswith(f"({unit})"), head
+        assert head[3].endswith(f"({components.t('unit.yuan', lang)})")
+        assert cells(table)[0][2] == cell and cells(table)[0][3] == "123.45"

@@ -13,7 +13,10 @@ def test_money_is_yuan_below_ten_thousand_and_wan_yuan_from_there() -> None:
     assert str(i18n.money(999_999, "zh")) == "9,999.99 元"
     assert str(i18n.money(1_000_000, "zh")) == "1.00 万元"
     assert str(i18n.money(123_456_789, "zh")) == "123.46 万元"
-    assert str(i18n.money(123_456_789, "en")) == "123.46 10k CNY"
+    # English counts in thousands and millions, CNY written once.
+    assert str(i18n.money(123_456_789, "en")) == "1.23 M CNY"
+    assert str(i18n.money(15_477_000, "en")) == "154.77 K CNY"
+    assert str(i18n.money(999_999, "en")) == "9,999.99 CNY"
     assert str(i18n.money(5, "en")) == "0.05 CNY"
     assert str(i18n.money(-250, "zh")) == "-2.50 元"
 
