@@ -152,6 +152,16 @@ def shell() -> html.Div:
                         className="brand",
                         id="header-brand",
                     ),
+                    # Phones: the navigation folds behind this button (assets/layout.js).
+                    html.Button(
+                        "☰",
+                        id="nav-toggle",
+                        className="nav-toggle",
+                        title=t("nav.menu", "zh"),
+                        **components.aria(
+                            controls="nav", expanded="false", label=t("nav.menu", "zh")
+                        ),
+                    ),
                     html.Nav(
                         [
                             dcc.Link(
@@ -234,6 +244,7 @@ def header_state(
         "lang_label": t("lang.switch", lang),
         "lang_href": (pathname or PREFIX) + flipped_query,
         "logout": t("logout", lang),
+        "menu": t("nav.menu", lang),
         "user": f"{viewer.username} · {role}" if viewer else "",
         "header_class": "app-header" if viewer else "app-header anonymous",
     }
@@ -257,6 +268,7 @@ def header_outputs() -> list[tuple[str, str]]:
         ("logout-link", "children"),
         ("header-user", "children"),
         ("app-header", "className"),
+        ("nav-toggle", "title"),
     ]
     for page, _, _, _ in PAGES:
         outputs += [
@@ -295,6 +307,7 @@ def _register_shell(app: Dash, context: Context) -> None:
             state["logout"],
             state["user"],
             state["header_class"],
+            state["menu"],
             *links,
         )
 

@@ -176,8 +176,19 @@ def filter_bar(prefix: str, view: View, choices: Choices, today: date | None = N
         _dropdown(prefix, "channel", view, choices.channels, filters.channel),
         _dropdown(prefix, "campaign", view, choices.campaigns, filters.campaign, width="wide"),
     ]
+    # Phones: the controls fold behind this button, the breadcrumb stays (assets/layout.js).
+    toggle = html.Button(
+        t("filter.toggle", lang),
+        id=f"{prefix}-filter-toggle",
+        className="filter-toggle",
+        **aria(controls=f"{prefix}-filter-controls", expanded="false"),
+    )
     return html.Div(
-        [html.Div(controls, className="filter-controls"), breadcrumb(prefix, view, choices)],
+        [
+            toggle,
+            html.Div(controls, className="filter-controls", id=f"{prefix}-filter-controls"),
+            breadcrumb(prefix, view, choices),
+        ],
         className="filter-bar",
         id=f"{prefix}-filter-bar",
     )
@@ -1125,7 +1136,11 @@ def grid_card(
     grid = dag.AgGrid(
         id=f"{prefix}-grid-{name}",
         rowModelType="infinite",
-        columnDefs=[_grid_column(c, lang, filters or {}) for c in columns],
+        # The first column (what the row is) stays in place while a narrow screen scrolls.
+        columnDefs=[
+            {**_grid_column(c, lang, filters or {}), **({"pinned": "left"} if i == 0 else {})}
+            for i, c in enumerate(columns)
+        ],
         # Fixed widths, not flex: flex columns stay hidden (ag-delay-render) until the
         # grid measures a width, which a grid laid out late on a busy machine never did.
         defaultColDef={"resizable": True, "minWidth": 90, "width": 150},

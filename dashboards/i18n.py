@@ -66,6 +66,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "download.xlsx": ("下载 Excel", "Download Excel"),
     "data_as_of": ("数据截至", "Data as of"),
     "crumb.label": ("当前筛选", "Current filters"),
+    "nav.menu": ("菜单", "Menu"),
+    "filter.toggle": ("筛选", "Filters"),
     "crumb.clear": ("清除此筛选", "Clear this filter"),
     "crumb.hint": (
         "提示：点击图表中的渠道、机构或营销活动即可筛选本页",

@@ -525,8 +525,72 @@ def _journey(browser: Browser, world: World) -> None:
     # A marketer is not offered the Clearing page.
     assert not browser.element("nav-clearing").is_displayed()
 
+    _keyboard_keeps_its_place(browser)
+    _on_a_phone(browser)
     _session_ends(browser, world)
     _finance_clears(browser, world)
+
+
+def _keyboard_keeps_its_place(browser: Browser) -> None:
+    """A preset chosen with the keyboard renders the page again; focus stays on the
+    presets, visibly, instead of falling to the page body."""
+    browser.open("/dashboards/channels")
+    browser.settled("channels", "channels-kpi-gmv-value")
+    before = browser.query()
+    checked = browser.first(By.CSS_SELECTOR, "#channels-filter-preset input:checked")
+    browser.driver.execute_script("arguments[0].focus();", checked)
+    ActionChains(browser.driver).send_keys(Keys.ARROW_RIGHT).perform()
+    browser.wait(lambda d: browser.query().get("from") != before.get("from"), "a new period")
+    browser.settled("channels", "channels-kpi-gmv-value")
+    browser.wait(
+        lambda d: d.execute_script(
+            "const a = document.activeElement;"
+            "return !!(a && a.closest && a.closest('#channels-filter-preset'));"
+        ),
+        "focus back on the presets",
+    )
+    outline = browser.driver.execute_script(
+        "const label = document.activeElement.closest('label');"
+        "return getComputedStyle(label).outlineStyle;"
+    )
+    assert outline != "none", outline
+
+
+def _on_a_phone(browser: Browser) -> None:
+    """At 390 px: nothing scrolls sideways, the navigation and the filters fold behind
+    buttons, the language switch and logout stay on screen, grids hold their first
+    column."""
+    browser.driver.set_window_size(390, 844)
+    try:
+        browser.open("/dashboards/channels")
+        browser.settled("channels", "channels-kpi-gmv-value")
+        sideways = browser.driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert sideways <= 0, f"the page scrolls {sideways} px sideways"
+        width = browser.driver.execute_script("return document.documentElement.clientWidth")
+        for element_id in ("lang-switch", "logout-link", "nav-toggle"):
+            box = browser.element(element_id).rect
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, (element_id, box)
+        assert not browser.element("nav-overview").is_displayed()
+        browser.element("nav-toggle").click()
+        browser.wait(lambda d: browser.element("nav-overview").is_displayed(), "the menu")
+        assert browser.element("nav-toggle").get_attribute("aria-expanded") == "true"
+        assert browser.element("nav-channels").rect["height"] < 60  # a label on one line
+        browser.element("nav-toggle").click()
+        browser.wait(lambda d: not browser.element("nav-overview").is_displayed(), "menu shut")
+        assert not browser.element("channels-filter-controls").is_displayed()
+        browser.element("channels-filter-toggle").click()
+        browser.wait(
+            lambda d: browser.element("channels-filter-controls").is_displayed(), "the filters"
+        )
+        pinned = browser.driver.find_elements(
+            By.CSS_SELECTOR, "#channels-grid-institutions .ag-pinned-left-header [col-id='name']"
+        )
+        assert pinned, "the institutions grid's first column is not pinned"
+        browser.screenshot("11-phone-channels")
+    finally:
+        browser.driver.set_window_size(WIDTH, HEIGHT)
 
 
 def _log_in(browser: Browser, password: str, username: str = USERNAME) -> None:
