@@ -296,6 +296,11 @@ def aria(**attributes: str) -> dict[str, Any]:
     return {f"aria-{name}": value for name, value in attributes.items()}
 
 
+def data_attributes(**attributes: str) -> dict[str, Any]:
+    """data-* attributes for a Dash html component (label_chart → data-label-chart)."""
+    return {f"data-{name.replace('_', '-')}": value for name, value in attributes.items()}
+
+
 def _crumb(prefix: str, name: str, lang: Lang, steps: list[Any], clear: Any) -> html.Span:
     return html.Span(
         [html.Span(f"{t(f'filter.{name}', lang)}:", className="crumb-name"), *steps, clear],
@@ -512,7 +517,21 @@ def chart_card(
     wide: bool = False,
     clickable: bool = False,
 ) -> html.Section:
-    return card(t(title_key, lang), chart(prefix, name, clickable=clickable), wide=wide)
+    # The chart's text alternative: its data as a table (assets/layout.js builds it).
+    as_table = html.Button(
+        t("chart.as_table", lang),
+        id=f"{prefix}-as-table-{name}",
+        className="chart-table-toggle",
+        title=t("chart.as_table.note", lang),
+        **aria(pressed="false"),
+        **data_attributes(chart=f"{prefix}-chart-{name}", label_chart=t("chart.as_chart", lang)),
+    )
+    return card(
+        t(title_key, lang),
+        chart(prefix, name, clickable=clickable),
+        wide=wide,
+        tools=as_table,
+    )
 
 
 def table_card(

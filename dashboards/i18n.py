@@ -67,6 +67,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "data_as_of": ("数据截至", "Data as of"),
     "crumb.label": ("当前筛选", "Current filters"),
     "nav.menu": ("菜单", "Menu"),
+    "chart.as_table": ("查看数据表", "View as table"),
+    "chart.as_chart": ("查看图表", "View as chart"),
+    "chart.as_table.note": ("以表格列出图中的数据", "The chart's data as a table"),
     "filter.toggle": ("筛选", "Filters"),
     "crumb.clear": ("清除此筛选", "Clear this filter"),
     "crumb.hint": (

@@ -525,10 +525,37 @@ def _journey(browser: Browser, world: World) -> None:
     # A marketer is not offered the Clearing page.
     assert not browser.element("nav-clearing").is_displayed()
 
+    _charts_read_as_tables(browser)
     _keyboard_keeps_its_place(browser)
     _on_a_phone(browser)
     _session_ends(browser, world)
     _finance_clears(browser, world)
+
+
+def _charts_read_as_tables(browser: Browser) -> None:
+    """Each chart's text alternative: its card's button shows the data it draws as a
+    table (the GMV by channel: one row per channel, with its value), and back."""
+    browser.open("/dashboards/channels")
+    browser.settled("channels", "channels-kpi-gmv-value")
+    bars = browser.driver.execute_script(
+        "const p = document.querySelector('#channels-chart-gmv .js-plotly-plot')"
+        " || document.getElementById('channels-chart-gmv');"
+        "return [p.data[0].y, p.data[0].x];"
+    )
+    button = browser.element("channels-as-table-gmv")
+    assert button.text == t("chart.as_table", "zh")
+    button.click()
+    table = browser.element("channels-chart-gmv-table")
+    rows = [row.text for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert len(rows) == len(bars[0]) and all(str(name) in " ".join(rows) for name in bars[0])
+    heads = [cell.text for cell in table.find_elements(By.CSS_SELECTOR, "thead th")]
+    assert heads[1] in (t("unit.wan_yuan", "zh"), t("unit.yuan", "zh")), heads
+    assert not browser.element("channels-chart-gmv").is_displayed()
+    assert button.get_attribute("aria-pressed") == "true"
+    browser.screenshot("12-chart-as-table")
+    button.click()
+    browser.wait(lambda d: browser.element("channels-chart-gmv").is_displayed(), "the chart")
+    assert not browser.driver.find_elements(By.ID, "channels-chart-gmv-table")
 
 
 def _keyboard_keeps_its_place(browser: Browser) -> None:
