@@ -250,8 +250,7 @@ def breadcrumb(prefix: str, view: View, choices: Choices) -> html.Nav:
             if code == filters.inst:
                 steps.append(html.Span(name, className="crumb-current"))
             else:
-                up = replace(view, filters=replace(filters, inst=code))
-                steps.append(link(name, up, f"inst-{depth}"))
+                steps.append(link(name, with_filter(view, "inst", code), f"inst-{depth}"))
             steps.append(html.Span("›", className="crumb-sep", **aria(hidden="true")))
         parts.append(
             _crumb(
@@ -790,23 +789,18 @@ def csv_cell(column: Column, row: pd.Series, lang: Lang) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return (
-            f"{value:.2f}"
-            if column.kind == "percent" or column.kind.startswith("change:")
-            else (f"{value:.1f}")
-        )
+        in_percent = column.kind == "percent" or column.kind.startswith("change:")
+        return f"{value:.2f}" if in_percent else f"{value:.1f}"
     return str(value)
 
 
 def export_notes(title: str, view: View, as_of: datetime | None) -> list[str]:
     """What a download was made from: the table, the filters, and the data's time."""
     lang, filters = view.lang, view.filters
-    every = {"inst": "filter.inst.all", "channel": "filter.channel.all"}
-    every["campaign"] = "filter.campaign.all"
     chosen = [f"{t('filter.dates', lang)}: {filters.start.isoformat()} – {filters.end.isoformat()}"]
-    for name in ("inst", "channel", "campaign"):
-        value = getattr(filters, name)
-        chosen.append(f"{t(f'filter.{name}', lang)}: {value or t(every[name], lang)}")
+    for name in CROSS_FILTERS:
+        value = getattr(filters, name) or t(f"filter.{name}.all", lang)
+        chosen.append(f"{t(f'filter.{name}', lang)}: {value}")
     synced = "—" if as_of is None else as_of.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
     return [
         title,

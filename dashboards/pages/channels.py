@@ -123,7 +123,7 @@ GRID_FILTERS = {
 def _grid(
     name: str, title_key: str, lang: Lang, columns: tuple[Column, ...], height: int = 460
 ) -> Any:
-    """A grid sorted, filtered and paged on the server, with every row as CSV."""
+    """A grid sorted, filtered and paged on the server, with every row as CSV or Excel."""
     filters = {c.key: GRID_FILTERS[c.key] for c in columns if c.key in GRID_FILTERS}
     return components.grid_card(
         PREFIX, name, title_key, lang, columns, filters=filters, download=True, height=height
