@@ -35,15 +35,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from bench.dashboards import PAGES
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-PAGES = {
-    "overview": "/dashboards/",
-    "campaigns": "/dashboards/campaigns",
-    "channels": "/dashboards/channels",
-    "members": "/dashboards/members",
-    "points": "/dashboards/points",
-}
 PRESETS = ("7", "90", "30")
 RENDERED = """
 const prefix = arguments[0];
