@@ -381,6 +381,7 @@ def _journey(browser: Browser, world: World) -> None:
     assert browser.path() == "/dashboards/"
     assert browser.text_of("header-user").startswith(USERNAME)
     assert browser.text_of("overview-kpi-gmv-value") == shown(month, "zh")
+    assert _sideways(browser) <= 0, f"overview scrolls sideways at {WIDTH} px"
     browser.screenshot("02-overview")
 
     # -- a filter: the one-year preset moves the period in the URL and the headline
@@ -416,6 +417,7 @@ def _journey(browser: Browser, world: World) -> None:
         browser.settled(prefix, headline)
         assert browser.query()["from"] == year_start, prefix
         _sees_content(browser, prefix)
+        assert _sideways(browser) <= 0, f"{prefix} scrolls sideways at {WIDTH} px"
         browser.screenshot(f"04-{prefix}")
         browser.collect_console()
         if prefix == "campaigns":
@@ -558,6 +560,15 @@ def _charts_read_as_tables(browser: Browser) -> None:
     assert not browser.driver.find_elements(By.ID, "channels-chart-gmv-table")
 
 
+def _sideways(browser: Browser) -> int:
+    """How far the page itself scrolls sideways (grids and tables scroll inside)."""
+    return int(
+        browser.driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+    )
+
+
 def _keyboard_keeps_its_place(browser: Browser) -> None:
     """A preset chosen with the keyboard renders the page again; focus stays on the
     presets, visibly, instead of falling to the page body."""
@@ -589,12 +600,13 @@ def _on_a_phone(browser: Browser) -> None:
     column."""
     browser.driver.set_window_size(390, 844)
     try:
+        for prefix, (path, headline) in PAGES.items():
+            browser.open(path)
+            browser.settled(prefix, headline)
+            assert _sideways(browser) <= 0, f"{prefix} scrolls sideways at 390 px"
+            browser.screenshot(f"11-phone-{prefix}")
         browser.open("/dashboards/channels")
         browser.settled("channels", "channels-kpi-gmv-value")
-        sideways = browser.driver.execute_script(
-            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert sideways <= 0, f"the page scrolls {sideways} px sideways"
         width = browser.driver.execute_script("return document.documentElement.clientWidth")
         for element_id in ("lang-switch", "logout-link", "nav-toggle"):
             box = browser.element(element_id).rect
@@ -615,7 +627,7 @@ def _on_a_phone(browser: Browser) -> None:
             By.CSS_SELECTOR, "#channels-grid-institutions .ag-pinned-left-header [col-id='name']"
         )
         assert pinned, "the institutions grid's first column is not pinned"
-        browser.screenshot("11-phone-channels")
+        browser.screenshot("11-phone-channels-menus")
     finally:
         browser.driver.set_window_size(WIDTH, HEIGHT)
 

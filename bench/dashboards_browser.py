@@ -1,30 +1,33 @@
 """Dashboards in a real browser: how long each page takes to render completely in headless
-Chromium, at its default view and after a change of period.
+Chromium, at its default view and after a filter change, and how long the server took to
+answer its callbacks meanwhile.
 
 Run from the repository root against a running server, e.g. the demo's:
 
     .venv/bin/memberhub demo &        # prints the marketer's password
-    .venv/bin/python -m bench.page_render --password <marketer password>
+    .venv/bin/python -m bench.dashboards_browser --password <marketer password>
 
 Options: `--url` (default http://127.0.0.1:8000), `--username` (default marketer),
-`--repeat` (full loads per page, default 3). It uses Debian's chromium and chromedriver
-by path (nothing is downloaded).
+`--repeat` (full loads and filter changes per page, default 5). It uses Debian's chromium
+and chromedriver by path (nothing is downloaded).
 
 A page is rendered when Dash has no callback pending, every chart is drawn by Plotly,
-every grid shows rows (or says it has none) and every table is filled. A full load
-opens the page's URL afresh; a filter change clicks a period preset (7, 90, then 30
-days) and waits for the page rendered again from the new URL. The baseline measured in
-the same run is a full load of the login page (Dash and its scripts, no data). The last
-line printed is one JSON object: per page the median and slowest full load and filter
-change in seconds, `worst_load_s`, `worst_change_s` and `ratio` (the worst full load over
-the login page's).
+every grid shows rows (or says it has none) and every table is filled. A full load opens
+the page's URL afresh; a filter change clicks a period preset (7, 90, 30, 7, 30 days in
+turn) and waits for the page rendered again from the new URL. The callbacks' server time
+is each `_dash-update-component` request's time to first byte, read from the browser's
+resource timing. The baseline measured in the same run is a full load of the login page
+(Dash and its scripts, no data). The last line printed is one JSON object: per page p50
+and p95 in ms of the full loads, the filter changes and the callbacks;
+`worst_default_p95_ms` and `worst_filter_p95_ms` (the slowest page's p95, with
+`worst_default_page` and `worst_filter_page`), and `ratio` (`worst_default_p95_ms` over
+the login page's p50).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,11 +38,17 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from bench.common import percentile
 from bench.dashboards import PAGES
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-PRESETS = ("7", "90", "30")
+PRESETS = ("7", "90", "30", "7", "30")
+CALLBACK_TIMES = """
+return performance.getEntriesByType('resource')
+    .filter(e => e.name.indexOf('_dash-update-component') !== -1)
+    .map(e => e.responseStart - e.requestStart);
+"""
 RENDERED = """
 const prefix = arguments[0];
 if (!window.store) { return false; }
@@ -125,16 +134,20 @@ def filter_change(driver: webdriver.Chrome, prefix: str, days: str) -> float | N
     return wait_rendered(driver, prefix, began)
 
 
-def summary(values: Sequence[float]) -> dict[str, float]:
-    return {"median_s": round(statistics.median(values), 2), "max_s": round(max(values), 2)}
+def percentiles(seconds: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(value * 1000 for value in seconds)
+    return {
+        "p50_ms": round(percentile(ordered, 0.50), 1),
+        "p95_ms": round(percentile(ordered, 0.95), 1),
+    }
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.page_render", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.dashboards_browser", description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--username", default="marketer")
     parser.add_argument("--password", required=True)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     return parser.parse_args(argv)
 
 
@@ -143,32 +156,46 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         raise SystemExit("needs Debian's chromium and chromium-driver (apt-get install)")
     driver = browser()
+    report: dict[str, dict[str, dict[str, float]]] = {}
     try:
         baseline = [login_page(driver, args.url) for _ in range(args.repeat)]
         log_in(driver, args.url, args.username, args.password)
-        report: dict[str, dict[str, dict[str, float]]] = {}
         for prefix, path in PAGES.items():
             full_load(driver, args.url, prefix, path)  # warm: scripts cached, first plans
-            loads = [full_load(driver, args.url, prefix, path) for _ in range(args.repeat)]
-            changes = [c for days in PRESETS if (c := filter_change(driver, prefix, days))]
-            report[prefix] = {"load": summary(loads)}
+            loads: list[float] = []
+            callbacks: list[float] = []
+            for _ in range(args.repeat):
+                loads.append(full_load(driver, args.url, prefix, path))
+                callbacks += [ms / 1000 for ms in driver.execute_script(CALLBACK_TIMES)]
+            changes: list[float] = []
+            for days in (PRESETS * args.repeat)[: args.repeat]:
+                driver.execute_script("performance.clearResourceTimings();")
+                took = filter_change(driver, prefix, days)
+                if took is not None:
+                    changes.append(took)
+                    callbacks += [ms / 1000 for ms in driver.execute_script(CALLBACK_TIMES)]
+            report[prefix] = {"default": percentiles(loads), "callbacks": percentiles(callbacks)}
             if changes:
-                report[prefix]["change"] = summary(changes)
-            say(f"{prefix:10} load {report[prefix]['load']}  change {report[prefix].get('change')}")
+                report[prefix]["filter"] = percentiles(changes)
+            say(f"{prefix:10} " + "  ".join(f"{k} {v}" for k, v in report[prefix].items()))
     finally:
         driver.quit()
-    worst_load = max(page["load"]["max_s"] for page in report.values())
-    worst_change = max(page["change"]["max_s"] for page in report.values() if "change" in page)
-    login = statistics.median(baseline)
-    say(f"login page (baseline) {login:.2f} s")
+    default_page = max(report, key=lambda page: report[page]["default"]["p95_ms"])
+    filtered = [page for page in report if "filter" in report[page]]
+    filter_page = max(filtered, key=lambda page: report[page]["filter"]["p95_ms"])
+    login_ms = percentile(sorted(baseline), 0.50) * 1000
+    say(f"login page (baseline) p50 {login_ms:.0f} ms")
+    worst_default = report[default_page]["default"]["p95_ms"]
     say(
         json.dumps(
             {
                 "pages": report,
-                "worst_load_s": worst_load,
-                "worst_change_s": worst_change,
-                "baseline_login_s": round(login, 2),
-                "ratio": round(worst_load / login, 2),
+                "worst_default_p95_ms": worst_default,
+                "worst_default_page": default_page,
+                "worst_filter_p95_ms": report[filter_page]["filter"]["p95_ms"],
+                "worst_filter_page": filter_page,
+                "baseline_login_p50_ms": round(login_ms, 1),
+                "ratio": round(worst_default / login_ms, 2),
             }
         )
     )
