@@ -50,6 +50,12 @@ class Settings:
         return self.var_dir / "sms-outbox.jsonl"
 
     @property
+    def report_outbox(self) -> Path:
+        """Where `jobs run-due` writes scheduled reports, one folder per day and view,
+        for a mail relay to send."""
+        return self.var_dir / "outbox" / "reports"
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

@@ -13,10 +13,11 @@ import dash
 from dash import Dash, Input, Output, dcc, html
 
 from common.clock import today as business_today
-from dashboards import auth, components
-from dashboards.context import Context, install
+from dashboards import auth, components, saved_views
+from dashboards.context import Context, current, install
 from dashboards.i18n import Lang, parse_lang, t
 from dashboards.pages import campaigns, channels, clearing, login, members, overview, points
+from dashboards.reports import ReportRequest, WrittenReport, write_report
 from dashboards.urls import PREFIX, parse_search
 from warehouse import queries
 
@@ -63,13 +64,15 @@ def mount(
     secure_cookie: bool = False,
     today: Callable[[], date] = business_today,
     fen_per_point: int = 1,
+    views: saved_views.SavedViews | None = None,
 ) -> Dash:
     """Serve the dashboards from `flask_app` under /dashboards/.
 
     `reader` answers the metric queries (a read-only warehouse reader); `accounts` opens,
     looks up and ends staff sessions; `secure_cookie` marks the session cookie Secure
-    (behind HTTPS); `fen_per_point` prices the points a campaign gave. One mounted app
-    per process: Dash Pages keeps a single page registry.
+    (behind HTTPS); `fen_per_point` prices the points a campaign gave; `views` keeps the
+    staff's saved views (without it the views control stays empty). One mounted app per
+    process: Dash Pages keeps a single page registry.
     """
     app = Dash(
         "dashboards",
@@ -116,6 +119,7 @@ def mount(
     _register_shell(app, context)
     for page, _, _, _ in PAGES:
         page.register(app, context)
+        saved_views.register(app, page.PREFIX, views, context.viewer, pages_for)
     login.register(app, context)
     _finish_setup_now(flask_app)
     # Dash has its callback map (the page router included) only once set up.
@@ -123,6 +127,23 @@ def mount(
     _install_gate(flask_app, app, sessions, public)
     flask_app.add_url_rule(auth.LOGOUT_PATH, "dashboards_logout", _logout(sessions))
     return app
+
+
+def pages_for(role: str) -> frozenset[str]:
+    """The pages (by their prefix) a role may open, as PAGES declares."""
+    return frozenset(page.PREFIX for page, _, _, roles in PAGES if role in roles)
+
+
+def report_page(request: ReportRequest, run_day: date, outbox: Path) -> WrittenReport | None:
+    """Write a scheduled report of the mounted dashboards' page `request.page`, as its
+    owner may see it; None when the owner's role may no longer open that page."""
+    if request.page not in pages_for(request.owner.role):
+        return None
+    page = next(page for page, _, _, _ in PAGES if request.page == page.PREFIX)
+    context = current()
+    return write_report(
+        context.exports, page.layout, request, run_day, outbox, context.data_as_of()
+    )
 
 
 def _finish_setup_now(flask_app: Any) -> None:

@@ -27,8 +27,9 @@ from openpyxl.utils import get_column_letter
 
 from common.clock import SHANGHAI
 from common.masking import mask_name, mask_phone
-from dashboards import i18n
+from dashboards import i18n, saved_views
 from dashboards.auth import Viewer
+from dashboards.exports import ChartExport, Exports, TableExport
 from dashboards.i18n import FEN_PER_YUAN, Change, Lang, MoneyScale, Shown, t
 from dashboards.urls import View, apply_filters, page_href, typed_range
 
@@ -175,6 +176,7 @@ def filter_bar(prefix: str, view: View, choices: Choices, today: date | None = N
         _dropdown(prefix, "inst", view, choices.institutions, filters.inst, width="wide"),
         _dropdown(prefix, "channel", view, choices.channels, filters.channel),
         _dropdown(prefix, "campaign", view, choices.campaigns, filters.campaign, width="wide"),
+        saved_views.bar(prefix, lang),
     ]
     # Phones: the controls fold behind this button, the breadcrumb stays (assets/layout.js).
     toggle = html.Button(
@@ -899,6 +901,24 @@ class PageContext(Protocol):
 
     def data_as_of(self) -> datetime | None: ...
 
+    @property
+    def exports(self) -> Exports: ...
+
+
+def chart_callback(
+    app: Any, context: PageContext, prefix: str, *names: str
+) -> Callable[[Function], Function]:
+    """A callback drawing the charts `<prefix>-chart-<name>` from the page's filters
+    (its one input, the `<prefix>-query` store), recorded for scheduled reports too."""
+    elements = tuple(f"{prefix}-chart-{name}" for name in names)
+
+    def register(draw: Function) -> Function:
+        context.exports.add_chart(prefix, ChartExport(elements, draw))
+        outputs = [Output(element, "figure") for element in elements]
+        return callback(app, *outputs, Input(f"{prefix}-query", "data"))(draw)
+
+    return register
+
 
 def register_table(
     app: Any,
@@ -928,12 +948,17 @@ def register_table(
         shown = columns_for(view)
         return render_table(shown, for_viewer(shown, load(view), who), view.lang)
 
+    def rows(view: View, who: Viewer) -> tuple[Sequence[Column], pd.DataFrame]:
+        return columns_for(view), load(view)
+
+    element = f"{prefix}-table-{name}"
+    context.exports.add_table(prefix, TableExport(element, name, stored_view, rows))
     _register_csv_download(
         app,
         prefix,
-        f"{prefix}-table-{name}",
+        element,
         context,
-        lambda view, who: (columns_for(view), load(view)),
+        rows,
         lambda view, extension: download_name(prefix, name, view, extension),
     )
 
@@ -1282,11 +1307,17 @@ def register_grid(
         return {"rowData": grid_rows(columns, shown, view.lang), "rowCount": total}
 
     if load_all is not None:
+        element = f"{prefix}-grid-{name}"
+
+        def every_row(view: View, who: Viewer) -> tuple[Sequence[Column], pd.DataFrame]:
+            return columns, load_all(view, who)
+
+        context.exports.add_table(prefix, TableExport(element, name, stored_view, every_row))
         _register_csv_download(
             app,
             prefix,
-            f"{prefix}-grid-{name}",
+            element,
             context,
-            lambda view, who: (columns, load_all(view, who)),
+            every_row,
             lambda view, extension: download_name(prefix, name, view, extension),
         )

@@ -17,6 +17,7 @@ import pandas as pd
 
 from dashboards import components
 from dashboards.auth import Sessions, Viewer
+from dashboards.exports import Exports
 from dashboards.i18n import Lang
 from dashboards.urls import DEFAULT_DAYS, View, from_store, read_view
 from warehouse import CampaignHeadline, WarehouseNotReady, campaign_headline, queries
@@ -28,6 +29,8 @@ class Context:
     sessions: Sessions
     today: Callable[[], date]
     fen_per_point: int = 1  # what a point costs: campaign points cost and liability in 元
+    # The pages' tables and charts, recorded as they register, for scheduled reports.
+    exports: Exports = field(default_factory=Exports)
     # What every page render needs and only a sync changes, by warehouse version.
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 

@@ -249,9 +249,10 @@ def jobs() -> None:
     help="business date to run for (default: today in Asia/Shanghai)",
 )
 def run_due(as_of: Any) -> None:
-    """Release pending points, expire lots, review tiers and, weekly, retrain insights."""
+    """Release pending points, expire lots, review tiers, write scheduled reports and,
+    weekly, retrain insights."""
     day = as_of.date() if as_of is not None else today()
-    report = run_due_jobs(_runtime(), day, progress=True, insights=True)
+    report = run_due_jobs(_runtime(), day, progress=True, insights=True, reports=True)
     click.echo(
         f"as of {day}: expired {report['orders_expired']} uncollected orders, "
         f"settled {report['bills_resolved']} unanswered bill payments, "
@@ -259,7 +260,7 @@ def run_due(as_of: Any) -> None:
         f"({report['released_points']} points), "
         f"expired {report['expired_lots']} lots ({report['expired_points']} points), "
         f"tiers reviewed {report['tiers_reviewed']} (changed {report['tiers_changed']}), "
-        f"insights {report['insights']}"
+        f"insights {report['insights']}, scheduled reports: {report['reports']}"
     )
 
 
@@ -655,12 +656,14 @@ def demo(members: int, days: int, seed: int, host: str, port: int, no_serve: boo
     SQLite; the time grows in proportion to members x days.
     """
     from memberhub.demo import run_demo
+    from memberhub.demo.reporting import write_demo_reports
 
     logins = run_demo(members=members, days=days, seed=seed, base_url=f"http://{host}:{port}")
     runtime = _runtime()
     try:
         report = sync_to_warehouse(runtime, rebuild=True)
         scores = _demo_insights(runtime)
+        reports = write_demo_reports(runtime, today())
     finally:
         runtime.engine.dispose()
     click.echo("")
@@ -671,6 +674,7 @@ def demo(members: int, days: int, seed: int, host: str, port: int, no_serve: boo
         f"{runtime.settings.warehouse_path} in {report.seconds:.1f} s"
     )
     click.echo(f"insights      {scores}")
+    click.echo(f"reports       {reports}")
     click.echo(f"API and docs: http://{host}:{port}/api/docs")
     click.echo(
         f"Dashboards:   http://{host}:{port}/dashboards/  "

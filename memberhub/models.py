@@ -18,6 +18,7 @@ import storefront_api.orders.orm
 import storefront_api.partners.orm
 import storefront_api.pickup.orm
 import storefront_api.prepaid.orm
+import storefront_api.saved_views.orm
 import storefront_api.subscriptions.orm
 import storefront_api.vouchers.orm
 from common.db import Base

@@ -43,11 +43,13 @@ def run_due_jobs(
     *,
     tiers: bool = True,
     insights: bool = False,
+    reports: bool = False,
 ) -> dict[str, Any]:
     """Every scheduled job as of `day`; `tiers=False` leaves the tier review out (it reads
     a year of postings and writes every member, so a simulated history runs it monthly).
     `insights=True` (the `jobs run-due` command) retrains member insights when the last
-    run is a week old; the simulated history leaves it to the end of the demo."""
+    run is a week old; the simulated history leaves it to the end of the demo. `reports=True`
+    (the command too) writes the saved views' scheduled reports due on `day`."""
     factory = runtime.session_factory
     totals: dict[str, Any] = {
         "released_lots": 0,
@@ -92,4 +94,9 @@ def run_due_jobs(
         from memberhub.insights_jobs import train_if_due
 
         totals["insights"] = train_if_due(runtime, day)
+    totals["reports"] = "not run"
+    if reports:
+        from memberhub.report_jobs import write_due_reports
+
+        totals["reports"] = write_due_reports(runtime, day, progress).summary()
     return totals

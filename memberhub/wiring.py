@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
+from dash import Dash
 from flask import Flask, Response, redirect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import crm
 import dashboards
+from common.clock import today as business_today
 from common.db import make_engine, make_session_factory, read_session
 from common.errors import Throttled, Unauthorized
 from common.settings import Settings, load_settings
 from common.sms import SandboxSmsSender
-from common.unit_of_work import UnitOfWork
+from common.unit_of_work import UnitOfWork, run_in_transaction
+from dashboards import SavedView, SavedViews, ViewForm
 from dashboards.auth import Opened, Refused, StaffAccounts, Viewer
 from memberhub import http_headers
 from storefront_api import ApiContext, register_api
@@ -25,6 +29,13 @@ from storefront_api.auth import (
     log_in_staff,
     session_sha256_of,
     staff_of_session,
+)
+from storefront_api.saved_views import (
+    SavedViewRecord,
+    ViewDraft,
+    delete_view,
+    save_view,
+    visible_views,
 )
 from warehouse import WarehouseReader
 
@@ -57,15 +68,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         ),
     )
 
-    mounted = dashboards.mount(
-        app,
-        reader=WarehouseReader(runtime.settings.warehouse_path),
-        accounts=_staff_accounts(runtime),
-        secret_key=runtime.settings.secret_key,
-        session_seconds=runtime.settings.token_ttl_seconds,
-        secure_cookie=runtime.settings.https,
-        fen_per_point=runtime.settings.fen_per_point,
-    )
+    mounted = mount_dashboards(app, runtime)
     http_headers.install(app, script_hashes=mounted.csp_hashes(), https=runtime.settings.https)
 
     @app.get("/")
@@ -78,6 +81,24 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         return {"status": "ok"}
 
     return app
+
+
+def mount_dashboards(
+    app: Flask, runtime: Runtime, today: Callable[[], date] = business_today
+) -> Dash:
+    """The dashboards on `app`, reading the runtime's warehouse; `today` is the business
+    day their default periods end before (a report job's run day)."""
+    return dashboards.mount(
+        app,
+        reader=WarehouseReader(runtime.settings.warehouse_path),
+        accounts=_staff_accounts(runtime),
+        secret_key=runtime.settings.secret_key,
+        session_seconds=runtime.settings.token_ttl_seconds,
+        secure_cookie=runtime.settings.https,
+        today=today,
+        fen_per_point=runtime.settings.fen_per_point,
+        views=saved_views_of(runtime),
+    )
 
 
 def _staff_accounts(runtime: Runtime) -> StaffAccounts:
@@ -114,6 +135,53 @@ def _staff_accounts(runtime: Runtime) -> StaffAccounts:
             uow.commit()
 
     return StaffAccounts(log_in=log_in, viewer_of=viewer_of, log_out=log_out)
+
+
+def saved_views_of(runtime: Runtime) -> SavedViews:
+    """The dashboards' saved views, kept by storefront_api.saved_views."""
+    factory = runtime.session_factory
+
+    def shown(record: SavedViewRecord, username: str) -> SavedView:
+        return SavedView(
+            view_no=record.view_no,
+            name=record.name,
+            query=record.query,
+            shared=record.shared,
+            owner=record.owner,
+            mine=record.owner == username,
+            cadence=record.cadence,
+            weekday=record.weekday,
+            file_format=record.file_format,
+            recipients=", ".join(record.recipients),
+        )
+
+    def listed(viewer: Viewer, page: str) -> list[SavedView]:
+        with read_session(factory) as session:
+            found = visible_views(session, viewer.username, page)
+        return [shown(record, viewer.username) for record in found]
+
+    def save(viewer: Viewer, form: ViewForm, pages: frozenset[str]) -> SavedView:
+        draft = ViewDraft(
+            page=form.page,
+            name=form.name,
+            query=form.query,
+            shared=form.shared,
+            cadence=form.cadence,
+            weekday=form.weekday,
+            file_format=form.file_format,
+            recipients=form.recipients,
+        )
+        record = run_in_transaction(
+            factory, lambda uow: save_view(uow, viewer.username, draft, pages)
+        )
+        return shown(record, viewer.username)
+
+    def delete(viewer: Viewer, view_no: str) -> None:
+        run_in_transaction(
+            factory, lambda uow: delete_view(uow, viewer.username, viewer.role, view_no)
+        )
+
+    return SavedViews(listed=listed, save=save, delete=delete)
 
 
 def wsgi_app() -> Flask:

@@ -346,13 +346,7 @@ def register(app: Any, context: Context) -> None:
             return components.empty_state(view.lang)
         return list_kpis(frame, view.lang)
 
-    @components.callback(
-        app,
-        Output(f"{PREFIX}-chart-lift", "figure"),
-        Output(f"{PREFIX}-chart-cost", "figure"),
-        Output(f"{PREFIX}-chart-gmv", "figure"),
-        query,
-    )
+    @components.chart_callback(app, context, PREFIX, "lift", "cost", "gmv")
     def charts(data: dict[str, str]) -> tuple[Any, Any, Any]:
         view = context.stored_view(data)
         frame = results(view)
@@ -392,12 +386,7 @@ def register(app: Any, context: Context) -> None:
         secondary = None if frame.empty else before_after_block(frame.iloc[0], view.lang)
         return shown, secondary
 
-    @components.callback(
-        app,
-        Output(f"{PREFIX}-chart-groups", "figure"),
-        Output(f"{PREFIX}-chart-burn", "figure"),
-        query,
-    )
+    @components.chart_callback(app, context, PREFIX, "groups", "burn")
     def detail_charts(data: dict[str, str]) -> tuple[Any, Any]:
         view = context.stored_view(data)
         code = view.filters.campaign or ""

@@ -241,7 +241,7 @@ def register(app: Any, context: Context) -> None:
         view = context.stored_view(data)
         return kpi_cards(queries.sales_by_channel(context.reader, view.filters), view.lang)
 
-    @components.callback(app, Output(f"{PREFIX}-chart-gmv", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "gmv")
     def by_channel(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         frame = queries.sales_by_channel(context.reader, view.filters)
@@ -249,13 +249,13 @@ def register(app: Any, context: Context) -> None:
             frame, view.lang, code="channel", value="gmv_fen", colors=figures.CHANNEL_COLORS
         )
 
-    @components.callback(app, Output(f"{PREFIX}-chart-mix", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "mix")
     def by_business_type(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         frame = queries.sales_by_business_type(context.reader, view.filters)
         return figures.donut(frame, view.lang, code="business_type", value="gmv_fen")
 
-    @components.callback(app, Output(f"{PREFIX}-chart-tree", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "tree")
     def tree(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         return figures.institution_treemap(
@@ -269,14 +269,14 @@ def register(app: Any, context: Context) -> None:
         services = queries.service_activity(context.reader, view.filters)
         return o2o_cards(pickups, services, view.lang)
 
-    @components.callback(app, Output(f"{PREFIX}-chart-pickup", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "pickup")
     def pickup(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         return figures.pickup_funnel(
             queries.pickup_summary(context.reader, view.filters), view.lang
         )
 
-    @components.callback(app, Output(f"{PREFIX}-chart-services", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "services")
     def services(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         return figures.service_bars(

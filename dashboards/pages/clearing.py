@@ -22,10 +22,11 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from common import settlement
 from common.clock import SHANGHAI
-from dashboards import components, i18n
+from dashboards import components, i18n, saved_views
 from dashboards.auth import Viewer
 from dashboards.components import Column, GridRequest
 from dashboards.context import Context, current
+from dashboards.exports import Exports
 from dashboards.i18n import Lang, parse_lang, t
 from dashboards.urls import View
 from warehouse import clearing
@@ -145,6 +146,10 @@ class _Pages:
     def data_as_of(self) -> datetime | None:
         return self.context.data_as_of()
 
+    @property
+    def exports(self) -> Exports:
+        return self.context.exports
+
 
 # -- layout -------------------------------------------------------------------------------
 
@@ -221,6 +226,7 @@ def controls(view: ClearingView) -> html.Div:
                 ],
                 className="filter filter-presets",
             ),
+            saved_views.bar(PREFIX, lang),
         ],
         className="filter-bar",
         id=f"{PREFIX}-filter-bar",

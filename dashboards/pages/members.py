@@ -224,14 +224,14 @@ def register(app: Any, context: Context) -> None:
         view = context.stored_view(data)
         return kpi_cards(queries.headline_totals(context.reader, view.filters), view.lang)
 
-    @components.callback(app, Output(f"{PREFIX}-chart-new", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "new")
     def new_members(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         names = {code: name for code, name in context.choices(view.lang).channels}
         frame = queries.new_members_daily(context.reader, view.filters)
         return figures.new_members(frame, names, view.lang)
 
-    @components.callback(app, Output(f"{PREFIX}-chart-tiers", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "tiers")
     def tiers(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         frame = tiers_in_order(queries.tier_distribution(context.reader, view.filters))
@@ -249,7 +249,7 @@ def register(app: Any, context: Context) -> None:
             },
         )
 
-    @components.callback(app, Output(f"{PREFIX}-chart-mix", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "mix")
     def mix(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         frame = queries.channel_mix(context.reader, view.filters)
@@ -257,27 +257,27 @@ def register(app: Any, context: Context) -> None:
             frame, view.lang, code="mix", value="members", label_prefix="mix", colors=MIX_COLORS
         )
 
-    @components.callback(app, Output(f"{PREFIX}-chart-cohorts", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "cohorts")
     def cohorts(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         return figures.cohort_heatmap(
             queries.cohort_retention(context.reader, view.filters), view.lang
         )
 
-    @components.callback(app, Output(f"{PREFIX}-chart-frequency", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "frequency")
     def frequency(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         return figures.purchase_frequency(
             queries.purchase_frequency(context.reader, view.filters), view.lang
         )
 
-    @components.callback(app, Output(f"{PREFIX}-chart-segments", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "segments")
     def segments(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         frame = member_scores.segments_over_time(context.reader, view.filters)
         return figures.segments_over_time(frame, view.lang)
 
-    @components.callback(app, Output(f"{PREFIX}-chart-clv", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "clv")
     def clv(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         return figures.clv_histogram(

@@ -103,12 +103,7 @@ def register(app: Any, context: Context) -> None:
         liability = queries.points_liability(context.reader, view.filters, as_of)
         return kpi_cards(totals, liability, view.lang, as_of.isoformat())
 
-    @components.callback(
-        app,
-        Output(f"{PREFIX}-chart-gmv-trend", "figure"),
-        Output(f"{PREFIX}-chart-active-trend", "figure"),
-        query,
-    )
+    @components.chart_callback(app, context, PREFIX, "gmv-trend", "active-trend")
     def trends(data: dict[str, str]) -> tuple[Any, Any]:
         view = context.stored_view(data)
         daily = queries.daily_sales(context.reader, view.filters)
@@ -117,7 +112,7 @@ def register(app: Any, context: Context) -> None:
             figures.trend_vs_previous(daily, view.lang, "active_members"),
         )
 
-    @components.callback(app, Output(f"{PREFIX}-chart-gmv-channel", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "gmv-channel")
     def by_channel(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         frame = queries.sales_by_channel(context.reader, view.filters)
@@ -125,13 +120,13 @@ def register(app: Any, context: Context) -> None:
             frame, view.lang, code="channel", value="gmv_fen", colors=figures.CHANNEL_COLORS
         )
 
-    @components.callback(app, Output(f"{PREFIX}-chart-gmv-business", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "gmv-business")
     def by_business_type(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         frame = queries.sales_by_business_type(context.reader, view.filters)
         return figures.donut(frame, view.lang, code="business_type", value="gmv_fen")
 
-    @components.callback(app, Output(f"{PREFIX}-chart-points-flow", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "points-flow")
     def points_flow(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         return figures.points_flow(

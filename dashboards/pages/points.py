@@ -136,27 +136,27 @@ def register(app: Any, context: Context) -> None:
         liability = queries.points_liability(context.reader, view.filters, as_of)
         return kpi_cards(totals, liability, view.lang, as_of, context.fen_per_point)
 
-    @components.callback(app, Output(f"{PREFIX}-chart-flow", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "flow")
     def flow(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         return figures.points_flow(
             queries.points_flow_daily(context.reader, view.filters), view.lang
         )
 
-    @components.callback(app, Output(f"{PREFIX}-chart-source", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "source")
     def source(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         return figures.issuance_by_source(
             queries.issuance_by_source(context.reader, view.filters), view.lang
         )
 
-    @components.callback(app, Output(f"{PREFIX}-chart-campaigns", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "campaigns")
     def by_campaign(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         frame = queries.issuance_by_campaign(context.reader, view.filters)
         return figures.ranked_bars(frame, view.lang, code="campaign_code", value="points")
 
-    @components.callback(app, Output(f"{PREFIX}-chart-redemption", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "redemption")
     def redemption(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         frame = figures.by_reward_kind(queries.redemptions_by_reward(context.reader, view.filters))
@@ -172,7 +172,7 @@ def register(app: Any, context: Context) -> None:
     def liability(view: Any) -> pd.DataFrame:
         return queries.liability_by_institution(context.reader, view.filters, context.today())
 
-    @components.callback(app, Output(f"{PREFIX}-chart-liability", "figure"), query)
+    @components.chart_callback(app, context, PREFIX, "liability")
     def liability_chart(data: dict[str, str]) -> Any:
         view = context.stored_view(data)
         return figures.liability_bars(liability(view), view.lang)

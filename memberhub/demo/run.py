@@ -50,6 +50,7 @@ from memberhub.demo.people import (
     pick,
     plan_responses,
 )
+from memberhub.demo.reporting import save_demo_views
 from memberhub.demo.world import (
     Cancel,
     FollowUp,
@@ -232,6 +233,7 @@ def _generate(
         balance = points_engine.queries.points_summary(session, demo.member_id, last)
     exchanges = partner_exchange.exchange_with_partners(runtime, last)
     books = finance.close_books(runtime, last, runtime.settings.var_dir / "clearing")
+    save_demo_views(runtime)
     printed = summary.lines(world, postings, report, staff, keys, demo, balance, base_url)
     return [*printed, exchanges, books]
 

@@ -528,6 +528,7 @@ def _journey(browser: Browser, world: World) -> None:
     assert not browser.element("nav-clearing").is_displayed()
 
     _charts_read_as_tables(browser)
+    _saves_and_opens_a_view(browser)
     _keyboard_keeps_its_place(browser)
     _on_a_phone(browser)
     _session_ends(browser, world)
@@ -558,6 +559,47 @@ def _charts_read_as_tables(browser: Browser) -> None:
     button.click()
     browser.wait(lambda d: browser.element("channels-chart-gmv").is_displayed(), "the chart")
     assert not browser.driver.find_elements(By.ID, "channels-chart-gmv-table")
+
+
+def _saves_and_opens_a_view(browser: Browser) -> None:
+    """The current filters saved under a name come back from the views list: the panel
+    closes, the status says so, and picking the view on another period opens its own."""
+    browser.open("/dashboards/channels?channel=counter&lang=en")
+    browser.settled("channels", "channels-kpi-gmv-value")
+    # What the page shows: the default 30 days, which the view keeps as dates.
+    start, end = (
+        field.get_attribute("value")
+        for field in browser.driver.find_elements(
+            By.CSS_SELECTOR, "#channels-filter-bar .filter-dates input"
+        )[:2]
+    )
+    saved = {"from": start, "to": end, "channel": "counter", "lang": "en"}
+    browser.click(browser.first(By.CSS_SELECTOR, "#channels-views-details summary"))
+    browser.element("channels-views-name").send_keys("Counter month")
+    browser.click(browser.element("channels-views-save"))
+    browser.wait(
+        lambda d: browser.text_of("channels-views-status") == "Saved view “Counter month”",
+        "the view to be saved",
+    )
+    assert browser.element("channels-views-details").get_attribute("open") is None
+    browser.screenshot("13-view-saved")
+
+    browser.open("/dashboards/channels?lang=en")
+    browser.settled("channels", "channels-kpi-gmv-value")
+    browser.click(browser.first(By.CSS_SELECTOR, "#channels-filter-preset label:first-child"))
+    browser.wait(lambda d: "from" in browser.query(), "the 7-day period in the URL")
+    browser.settled("channels", "channels-kpi-gmv-value")
+    assert browser.query() != saved
+    browser.element("channels-views").click()
+    browser.click(
+        browser.first(
+            By.XPATH,
+            "//label[contains(@class, 'dash-dropdown-option')][contains(., 'Counter month')]",
+        )
+    )
+    browser.wait(lambda d: browser.query() == saved, "the saved view's filters in the URL")
+    browser.settled("channels", "channels-kpi-gmv-value")
+    assert "Counter month" in browser.text_of("channels-views")
 
 
 def _sideways(browser: Browser) -> int:

@@ -9,7 +9,6 @@ import csv as csv_module
 import functools
 import io
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
@@ -33,7 +32,6 @@ from dashboards.pages import members as members_page
 from memberhub.wiring import Runtime
 from storefront_api.auth import (
     LOGIN_PER_ACCOUNT,
-    create_staff_user,
     reset_staff_password,
     set_staff_active,
 )
@@ -50,38 +48,6 @@ PAGES = {
     "members": "/dashboards/members",
     "points": "/dashboards/points",
 }
-
-
-@pytest.fixture
-def dash(client: FlaskClient) -> DashClient:
-    return DashClient(client)
-
-
-@pytest.fixture
-def staff(db: Runtime) -> Any:
-    """`staff("marketer")` → (username, password) of a new staff user."""
-
-    def make(role: str) -> tuple[str, str]:
-        username = f"dash-{role}"
-        with transaction(db.session_factory) as uow:
-            return username, create_staff_user(uow, username, role)
-
-    return make
-
-
-@pytest.fixture
-def world(
-    db: Runtime, client: FlaskClient, channel_key: Any, staff_token: Any, auth: Any
-) -> Iterator[Scenario]:
-    """The scenario, synced into the warehouse the app reads."""
-    scenario = dashboard_scenario.build(client, db, channel_key, staff_token, auth)
-    dashboard_scenario.train_insights(db)
-    sync_warehouse(db.engine, db.settings.warehouse_path)
-    yield scenario
-    for suffix in ("", ".lock"):
-        db.settings.warehouse_path.with_name(db.settings.warehouse_path.name + suffix).unlink(
-            missing_ok=True
-        )
 
 
 def log_in(dash: DashClient, username: str, password: str, search: str = "") -> Any:

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,9 +28,11 @@ from common.clock import as_utc
 from common.db import read_session
 from common.settings import load_settings, normalise_database_url
 from memberhub.demo import DemoRefused, run_demo
+from memberhub.demo.reporting import write_demo_reports
 from memberhub.wiring import build_runtime, create_app
 from storefront_api import prepaid
 from tests.conftest import BACKEND, IS_POSTGRES
+from warehouse import sync_warehouse
 
 sqlite_only = pytest.mark.skipif(IS_POSTGRES, reason="about the demo's own SQLite file")
 
@@ -691,3 +693,30 @@ def test_the_demo_exchanges_points_with_partners(demo: Demo) -> None:
     assert "12 exchanges of 2000 points into MU miles on 2026-02-27" in line, line
     assert "11 settled, 1 rejected (2000 points back to their lots)" in line, line
     assert "5000 points bought in with PSBC card points" in line, line
+
+
+def test_the_demo_shares_saved_views_and_writes_their_daily_reports(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use(monkeypatch, demo.var, demo.database_url)
+    runtime = build_runtime(load_settings())
+    try:
+        sync_warehouse(runtime.engine, runtime.settings.warehouse_path)
+        run_day = END + timedelta(days=1)
+        line = write_demo_reports(runtime, run_day)
+        assert line.startswith("3 saved views (2 with a daily report); 2 reports written"), line
+        folders = sorted((runtime.settings.report_outbox / run_day.isoformat()).iterdir())
+        manifests = [json.loads((f / "manifest.json").read_text("utf-8")) for f in folders]
+        assert sorted(m["name"] for m in manifests) == ["每日总览", "清分日报"]
+        for manifest in manifests:
+            assert manifest["files"] and (folders[0].parent / manifest["view_no"]).is_dir()
+        overview = next(m for m in manifests if m["page"] == "overview")
+        assert overview["query"] == {} and overview["recipients"] == ["marketing@post.example.cn"]
+        assert any(name.endswith(".xlsx") for name in overview["files"])
+        assert any(name.endswith(".png") for name in overview["files"])
+        clearing = next(m for m in manifests if m["page"] == "clearing")
+        assert any("positions" in name for name in clearing["files"]), clearing["files"]
+        again = write_demo_reports(runtime, run_day)
+        assert "0 reports written" in again
+    finally:
+        runtime.engine.dispose()
