@@ -536,7 +536,10 @@ def tree_nodes(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def institution_treemap(frame: pd.DataFrame, lang: Lang) -> go.Figure:
-    """The institution tree sized by GMV: company → districts → outlets."""
+    """The institution tree sized by GMV, two levels at a time: the company and its
+    districts, or (filtered to a district, as a click on it does) the district and its
+    outlets. Labels of 130 outlets at once are unreadable, and measuring them is most of
+    the time the browser spends drawing the Channels page."""
     nodes = tree_nodes(frame)
     if nodes.empty:
         return empty_figure(lang, height=420)
@@ -555,6 +558,7 @@ def institution_treemap(frame: pd.DataFrame, lang: Lang) -> go.Figure:
             hovertemplate="%{label}<br>%{value:,.2f} " + scale.unit + "<extra></extra>",
             textinfo="label+value",
             texttemplate="%{label}<br>%{value:,.2f}",
+            maxdepth=2,
         )
     )
     _style(figure, height=420, legend=False)
