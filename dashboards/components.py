@@ -85,13 +85,54 @@ def _options(pairs: Sequence[tuple[str, str]], current: str | None) -> list[dict
     return options
 
 
+INSTITUTION_MATCHES = 50
+
+
+def institution_options(
+    choices: Choices, current: str | None, search: str | None = None
+) -> list[dict[str, str]]:
+    """The institution dropdown's options: the company and its districts until the user
+    types, then the institutions whose name or code holds the text (at most
+    INSTITUTION_MATCHES, in tree order); the chosen one always. A list of every outlet
+    would cost each page load a search index over 150 labels and help nobody scroll."""
+    parents = choices.institution_parents
+
+    def shallow(code: str) -> bool:
+        parent = parents.get(code)
+        return parent is None or parents.get(parent) is None
+
+    text = (search or "").strip().casefold()
+    if text:
+        pairs = [pair for pair in choices.institutions if text in pair[1].casefold()]
+        pairs = pairs[:INSTITUTION_MATCHES]
+    else:
+        pairs = [pair for pair in choices.institutions if shallow(pair[0])]
+    if current and current not in {code for code, _ in pairs}:
+        pairs += [pair for pair in choices.institutions if pair[0] == current]
+    return _options(pairs, current)
+
+
 def register_filters(
     app: Any,
     prefix: str,
     stored_view: Callable[[Mapping[str, Any] | None], View],
+    choices: Callable[[Lang], Choices],
 ) -> None:
     """Any change in the filter bar rewrites the URL's query string; the page then
-    renders again from the URL, so the address bar always holds a shareable view."""
+    renders again from the URL, so the address bar always holds a shareable view. Typing
+    in the institution dropdown asks the server for matching institutions."""
+
+    @callback(
+        app,
+        Output(f"{prefix}-filter-inst", "options"),
+        Input(f"{prefix}-filter-inst", "search_value"),
+        State(f"{prefix}-filter-inst", "value"),
+        State(f"{prefix}-query", "data"),
+        prevent_initial_call=True,
+    )
+    def search_institutions(search: str | None, current: str | None, data: Any) -> Any:
+        view = stored_view(data)
+        return institution_options(choices(view.lang), current, search)
 
     @callback(
         app,
@@ -173,7 +214,15 @@ def filter_bar(prefix: str, view: View, choices: Choices, today: date | None = N
             className="filter filter-presets",
         ),
         *([_today_so_far(prefix, view, today)] if today is not None else []),
-        _dropdown(prefix, "inst", view, choices.institutions, filters.inst, width="wide"),
+        _dropdown(
+            prefix,
+            "inst",
+            view,
+            (),
+            filters.inst,
+            width="wide",
+            options=institution_options(choices, filters.inst),
+        ),
         _dropdown(prefix, "channel", view, choices.channels, filters.channel),
         _dropdown(prefix, "campaign", view, choices.campaigns, filters.campaign, width="wide"),
         saved_views.bar(prefix, lang),
@@ -360,13 +409,14 @@ def _dropdown(
     pairs: Sequence[tuple[str, str]],
     current: str | None,
     width: str = "",
+    options: list[dict[str, str]] | None = None,
 ) -> html.Div:
     return html.Div(
         [
             html.Label(t(f"filter.{name}", view.lang), htmlFor=f"{prefix}-filter-{name}"),
             dcc.Dropdown(
                 id=f"{prefix}-filter-{name}",
-                options=_options(pairs, current),
+                options=_options(pairs, current) if options is None else options,
                 value=current,
                 placeholder=t(f"filter.{name}.all", view.lang),
                 clearable=True,

@@ -330,7 +330,7 @@ def before_after_block(row: pd.Series, lang: Lang) -> Any:
 
 
 def register(app: Any, context: Context) -> None:
-    components.register_filters(app, PREFIX, context.stored_view)
+    components.register_filters(app, PREFIX, context.stored_view, context.choices)
     for chart in ("lift", "cost", "gmv"):
         components.register_cross_filter(app, PREFIX, chart, "campaign", context.stored_view)
     query = Input(f"{PREFIX}-query", "data")

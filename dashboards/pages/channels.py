@@ -231,7 +231,7 @@ def o2o_cards(pickups: pd.DataFrame, services: pd.DataFrame, lang: Lang) -> list
 
 
 def register(app: Any, context: Context) -> None:
-    components.register_filters(app, PREFIX, context.stored_view)
+    components.register_filters(app, PREFIX, context.stored_view, context.choices)
     for chart, narrows in (("gmv", "channel"), ("tree", "inst")):
         components.register_cross_filter(app, PREFIX, chart, narrows, context.stored_view)
     query = Input(f"{PREFIX}-query", "data")

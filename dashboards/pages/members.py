@@ -216,7 +216,7 @@ def tiers_in_order(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def register(app: Any, context: Context) -> None:
-    components.register_filters(app, PREFIX, context.stored_view)
+    components.register_filters(app, PREFIX, context.stored_view, context.choices)
     query = Input(f"{PREFIX}-query", "data")
 
     @components.callback(app, Output(f"{PREFIX}-kpis", "children"), query)

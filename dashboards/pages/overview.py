@@ -91,7 +91,7 @@ def kpi_cards(totals: pd.DataFrame, liability: pd.DataFrame, lang: Lang, as_of: 
 
 
 def register(app: Any, context: Context) -> None:
-    components.register_filters(app, PREFIX, context.stored_view)
+    components.register_filters(app, PREFIX, context.stored_view, context.choices)
     components.register_cross_filter(app, PREFIX, "gmv-channel", "channel", context.stored_view)
     query = Input(f"{PREFIX}-query", "data")
 

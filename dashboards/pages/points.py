@@ -124,7 +124,7 @@ def kpi_cards(
 
 
 def register(app: Any, context: Context) -> None:
-    components.register_filters(app, PREFIX, context.stored_view)
+    components.register_filters(app, PREFIX, context.stored_view, context.choices)
     components.register_cross_filter(app, PREFIX, "campaigns", "campaign", context.stored_view)
     query = Input(f"{PREFIX}-query", "data")
 

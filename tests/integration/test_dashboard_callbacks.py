@@ -1093,3 +1093,23 @@ def test_a_click_on_a_chart_narrows_the_page_and_the_breadcrumb_walks_back_up(
     assert href("channels-crumb-clear-inst")["channel"] == "counter"
     assert "channel" not in href("channels-crumb-clear-channel")
     assert f"{i18n.t('data_as_of', 'zh')} 20" in " ".join(texts_in(layout))
+
+
+def test_typing_in_the_institution_dropdown_asks_the_server_for_matches(
+    dash: DashClient, staff: Any, world: Scenario
+) -> None:
+    log_in(dash, *staff("marketer"))
+
+    def options(search: str, current: str | None = None) -> list[str]:
+        answer = dash.response(
+            "channels-filter-inst",
+            {"channels-filter-inst.search_value": search},
+            {"channels-filter-inst.value": current, "channels-query.data": {}},
+        )
+        return [o["value"] for o in answer["channels-filter-inst"]["options"]]
+
+    shortlist = options("")
+    assert shortlist[0] == "SH" and all(code.count("-") == 1 for code in shortlist[1:])
+    found = options("sh-hp-")
+    assert found and all(code.startswith("SH-HP-") for code in found)
+    assert options("no such place", "SH-JA-0001") == ["SH-JA-0001"]

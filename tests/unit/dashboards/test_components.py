@@ -388,3 +388,38 @@ def test_neighbouring_money_columns_share_one_unit() -> None:
         assert head[1].endswith(f"({unit})") and head[2].endswith(f"({unit})"), head
         assert head[3].endswith(f"({components.t('unit.yuan', lang)})")
         assert cells(table)[0][2] == cell and cells(table)[0][3] == "123.45"
+
+
+def test_the_institution_dropdown_offers_districts_until_the_user_types() -> None:
+    tree = pd.DataFrame(
+        {
+            "code": ["SH", "SH-HP", "SH-HP-0001", "SH-HP-0002", "SH-JA", "SH-JA-0001"],
+            "parent_code": [None, "SH", "SH-HP", "SH-HP", "SH", "SH-JA"],
+            "name": ["上海", "黄浦区", "南京东路支局", "外滩支局", "静安区", "南京西路支局"],
+            "name_en": ["Shanghai", "Huangpu", "East Nanjing Rd", "The Bund", "Jing'an", "W"],
+            "level": [0, 1, 2, 2, 1, 2],
+        }
+    )
+    choices = components.Choices(
+        institutions=components.institution_choices(tree, "zh"),
+        channels=[],
+        campaigns=[],
+        institution_parents={
+            code: None if pd.isna(parent) else parent
+            for code, parent in zip(tree["code"], tree["parent_code"], strict=True)
+        },
+    )
+
+    def values(current: str | None, search: str | None = None) -> list[str]:
+        return [o["value"] for o in components.institution_options(choices, current, search)]
+
+    assert values(None) == ["SH", "SH-HP", "SH-JA"]
+    assert values("SH-HP-0002") == ["SH", "SH-HP", "SH-JA", "SH-HP-0002"]
+    assert values(None, "南京") == ["SH-HP-0001", "SH-JA-0001"]
+    assert values(None, "hp-000") == ["SH-HP-0001", "SH-HP-0002"]
+    assert values("SH-JA", "外滩") == ["SH-HP-0002", "SH-JA"]
+    assert values("NOPE", "zzz") == ["NOPE"]  # an unknown code from a shared URL stays shown
+    many = components.Choices(
+        institutions=[(f"X-{i}", f"支局 {i}") for i in range(80)], channels=[], campaigns=[]
+    )
+    assert len(components.institution_options(many, None, "支局")) == 50
