@@ -543,6 +543,7 @@ def institution_treemap(frame: pd.DataFrame, lang: Lang) -> go.Figure:
     nodes = tree_nodes(frame)
     if nodes.empty:
         return empty_figure(lang, height=420)
+    nodes = nodes[nodes["level"] <= nodes["level"].min() + 1]
     scale = _money_axis(nodes["total_fen"], lang)
     figure = go.Figure(
         go.Treemap(
@@ -558,7 +559,6 @@ def institution_treemap(frame: pd.DataFrame, lang: Lang) -> go.Figure:
             hovertemplate="%{label}<br>%{value:,.2f} " + scale.unit + "<extra></extra>",
             textinfo="label+value",
             texttemplate="%{label}<br>%{value:,.2f}",
-            maxdepth=2,
         )
     )
     _style(figure, height=420, legend=False)

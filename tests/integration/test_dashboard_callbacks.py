@@ -1055,9 +1055,19 @@ def test_a_click_on_a_chart_narrows_the_page_and_the_breadcrumb_walks_back_up(
     search = dict(parse_qsl(answer.json["response"]["_pages_location"]["search"].lstrip("?")))
     assert search["channel"] == "counter" and search["to"] == store["to"] and "inst" not in search
 
-    # A treemap node names its institution by id: the page drills down to it.
-    tree = dash.response("channels-chart-tree", {"channels-query.data": store})
-    nodes = tree["channels-chart-tree"]["figure"]["data"][0]["ids"]
+    # A treemap node names its institution by id: the page drills down to it, a level
+    # at a time (the company and its districts, then a district and its outlets).
+    def tree_ids(query: dict[str, str]) -> list[str]:
+        tree = dash.response("channels-chart-tree", {"channels-query.data": query})
+        return list(tree["channels-chart-tree"]["figure"]["data"][0]["ids"])
+
+    nodes = tree_ids(store)
+    assert nodes and all(code.count("-") <= 1 for code in nodes)
+    district = next(code for code in nodes if code.count("-") == 1)
+    narrowed = click("tree", {"id": district, "label": "x"}).json["response"]
+    assert dict(parse_qsl(narrowed["_pages_location"]["search"].lstrip("?")))["inst"] == district
+    nodes = tree_ids({**store, "inst": district})
+    assert nodes[0] == district and len(nodes) > 1
     outlet = next(code for code in nodes if code.count("-") == 2)
     narrowed = click("tree", {"id": outlet, "label": "x"}).json["response"]
     assert dict(parse_qsl(narrowed["_pages_location"]["search"].lstrip("?")))["inst"] == outlet

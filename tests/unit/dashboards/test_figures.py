@@ -117,9 +117,12 @@ def test_the_tree_keeps_branches_with_sales_and_adds_up_their_totals() -> None:
     assert sorted(nodes.index) == ["SH", "SH-HP", "SH-HP-0001"]
     assert nodes.loc["SH", "parent"] == "" and nodes.loc["SH-HP-0001", "parent"] == "SH-HP"
     assert nodes["total_fen"].to_dict() == {"SH": 400, "SH-HP": 300, "SH-HP-0001": 300}
+    # Two levels at a time: the company and its districts, or a district and its outlets.
     treemap = figures.institution_treemap(frame, "en").data[0]
-    assert list(treemap.labels) == ["Shanghai", "Huangpu", "One"]
-    assert treemap.branchvalues == "total"
+    assert list(treemap.labels) == ["Shanghai", "Huangpu"]
+    assert list(treemap.values) == [4.0, 3.0] and treemap.branchvalues == "total"
+    district = figures.institution_treemap(frame[frame["code"].str.startswith("SH-HP")], "en")
+    assert list(district.data[0].labels) == ["Huangpu", "One"]
 
 
 def test_purchase_frequency_buckets_cover_every_count() -> None:
