@@ -1,6 +1,7 @@
 """Public facade of the member hub: members, identifiers, merge, tiers, authentication."""
 
 from crm import club, queries, verification
+from crm.birthdays import BirthdayBonus, birthday_bonuses_due
 from crm.club import TierData, load_club, review_tiers, upgrade_members
 from crm.domain.errors import (
     AlreadyMerged,
@@ -31,6 +32,7 @@ __all__ = [
     "SELF_REGISTRATION",
     "AlreadyMerged",
     "BadCredentials",
+    "BirthdayBonus",
     "CodeProof",
     "CrmMemberDirectory",
     "IdentifierTaken",
@@ -39,6 +41,7 @@ __all__ = [
     "UnknownMember",
     "UnknownMemberReference",
     "authenticate_member",
+    "birthday_bonuses_due",
     "check_registration",
     "club",
     "identifier_subject",

@@ -40,6 +40,7 @@ class TierData:
     rank: int
     min_points_12m: int
     min_spend_fen_12m: int | None = None
+    birthday_bonus_points: int = 0
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,7 @@ def tier_list(session: Session) -> list[dict[str, Any]]:
     settings = club(session)
     names = dict(session.execute(select(Tier.code, Tier.name)).all())
     names_en = dict(session.execute(select(Tier.code, Tier.name_en)).all())
+    bonuses = dict(session.execute(select(Tier.code, Tier.birthday_bonus_points)).all())
     return [
         {
             "code": rule.code,
@@ -274,6 +276,7 @@ def tier_list(session: Session) -> list[dict[str, Any]]:
             "rank": rule.rank,
             "min_points_12m": rule.min_points_12m,
             "min_spend_fen_12m": rule.min_spend_fen_12m,
+            "birthday_bonus_points": bonuses[rule.code],
             "grace_days": settings.grace_days,
             "campaign_bonus_qualifies": settings.campaign_bonus_qualifies,
         }

@@ -260,6 +260,7 @@ def run_due(as_of: Any) -> None:
         f"({report['released_points']} points), "
         f"expired {report['expired_lots']} lots ({report['expired_points']} points), "
         f"tiers reviewed {report['tiers_reviewed']} (changed {report['tiers_changed']}), "
+        f"birthday bonuses {report['birthday_bonuses']} ({report['birthday_points']} points), "
         f"insights {report['insights']}, scheduled reports: {report['reports']}"
     )
 
@@ -652,7 +653,7 @@ def restore(directory: Path, force: bool) -> None:
 def demo(members: int, days: int, seed: int, host: str, port: int, no_serve: bool) -> None:
     """Create a fresh database with a synthetic history, print logins and serve.
 
-    The defaults (20,000 members, a year ending today) take about four minutes on
+    The defaults (20,000 members, a year ending today) take about two and a half minutes on
     SQLite; the time grows in proportion to members x days.
     """
     from memberhub.demo import run_demo

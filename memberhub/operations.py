@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 import crm
 import points_engine
+from common.db import read_session
 from common.unit_of_work import ReadOnlyUnitOfWork, UnitOfWork, transaction
 from memberhub.reference_loader import load_reference_data
 from memberhub.schema import upgrade
@@ -34,6 +35,35 @@ def prepare_database(runtime: Runtime) -> None:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     upgrade(runtime.engine)
     load_reference_data(runtime.session_factory)
+
+
+BIRTHDAY_ACTOR = "jobs"
+
+
+def _birthday_bonuses(runtime: Runtime, day: date) -> tuple[int, int]:
+    """Credit each member due their tier's birthday bonus (crm.birthday_bonuses_due), one
+    transaction each; the ledger's idempotency makes a member found again a replay.
+    Returns the bonuses and points credited now."""
+    factory = runtime.session_factory
+    directory = crm.CrmMemberDirectory()
+    with read_session(factory) as session:
+        due = crm.birthday_bonuses_due(session, day)
+    credited = points = 0
+    for bonus in due:
+        command = points_engine.AdjustmentCommand(
+            external_id=bonus.external_id,
+            member_no=bonus.member_no,
+            points=bonus.points,
+            reason=f"生日礼遇 birthday bonus {bonus.birthday_on.year} ({bonus.tier})",
+        )
+        with transaction(factory) as uow:
+            written = points_engine.adjust_points(
+                uow, directory, command, actor=BIRTHDAY_ACTOR, as_of=day
+            )
+        if not written.replayed:
+            credited += 1
+            points += bonus.points
+    return credited, points
 
 
 def run_due_jobs(
@@ -89,6 +119,7 @@ def run_due_jobs(
             review = crm.review_tiers(uow, day)
         totals["tiers_reviewed"] = review["reviewed"]
         totals["tiers_changed"] = review["changed"]
+    totals["birthday_bonuses"], totals["birthday_points"] = _birthday_bonuses(runtime, day)
     totals["insights"] = "not run"
     if insights:
         from memberhub.insights_jobs import train_if_due

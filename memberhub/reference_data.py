@@ -64,6 +64,7 @@ class TierSeed:
     min_points_12m: int  # qualifying points of the trailing 365 days that earn the tier
     multiplier_bp: int  # basis points: 10000 = 1.0x
     min_spend_fen_12m: int | None = None  # or this much spent in them (None: points only)
+    birthday_bonus_points: int = 0  # credited once a year in the member's birthday week
 
 
 @dataclass(frozen=True)
@@ -1220,9 +1221,11 @@ EARNING_RULES: tuple[EarningRuleSeed, ...] = (
 
 TIERS: tuple[TierSeed, ...] = (
     TierSeed("regular", "普卡", "Regular", rank=0, min_points_12m=0, multiplier_bp=10000),
-    TierSeed("silver", "银卡", "Silver", 1, 2000, 11000, min_spend_fen_12m=300_000),
-    TierSeed("gold", "金卡", "Gold", 2, 8000, 12500, min_spend_fen_12m=1_200_000),
-    TierSeed("diamond", "钻石卡", "Diamond", 3, 30000, 15000, min_spend_fen_12m=4_500_000),
+    TierSeed("silver", "银卡", "Silver", 1, 2000, 11000, 300_000, birthday_bonus_points=200),
+    TierSeed("gold", "金卡", "Gold", 2, 8000, 12500, 1_200_000, birthday_bonus_points=500),
+    TierSeed(
+        "diamond", "钻石卡", "Diamond", 3, 30000, 15000, 4_500_000, birthday_bonus_points=1000
+    ),
 )
 # 自邮一族: campaign bonuses do not count towards a tier; a member who falls short keeps
 # the tier for 90 days from the review that found it.

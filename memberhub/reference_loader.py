@@ -34,7 +34,13 @@ def load_reference_data(session_factory: sessionmaker[Session]) -> None:
             uow,
             [
                 crm.TierData(
-                    t.code, t.name, t.name_en, t.rank, t.min_points_12m, t.min_spend_fen_12m
+                    t.code,
+                    t.name,
+                    t.name_en,
+                    t.rank,
+                    t.min_points_12m,
+                    t.min_spend_fen_12m,
+                    t.birthday_bonus_points,
                 )
                 for t in data.TIERS
             ],

@@ -72,6 +72,8 @@ class Tier(Base):
     min_points_12m: Mapped[int] = mapped_column(Integer)
     # Spend in the trailing year that earns the tier on its own (None: points only).
     min_spend_fen_12m: Mapped[int | None] = mapped_column(BigInteger)
+    # A benefit: points credited once a year in the member's birthday week (0: none).
+    birthday_bonus_points: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ClubPolicy(Base):

@@ -409,6 +409,8 @@ def _run_jobs(world: World, day: date, *, tiers: bool = True) -> None:
     world.counts.job_runs += 1
     world.counts.expired_lots += report["expired_lots"]
     world.counts.expired_points += report["expired_points"]
+    world.counts.birthday_bonuses += report["birthday_bonuses"]
+    world.counts.birthday_points += report["birthday_points"]
 
 
 def _handle(world: World, day: date, moment: datetime, event: Visit | FollowUp) -> None:

@@ -78,7 +78,8 @@ def _club_line(world: World) -> str:
     members = ", ".join(f"{tier} {n}" for tier, n in club["members"].items())
     return (
         f"club          自邮一族 {members}; {club['upgrades']} upgrades at once, "
-        f"{club['downgrades']} downgrades at reviews, {club['in_grace']} members in grace"
+        f"{club['downgrades']} downgrades at reviews, {club['in_grace']} members in grace; "
+        f"{world.counts.birthday_bonuses} birthday bonuses ({world.counts.birthday_points} points)"
     )
 
 

@@ -95,6 +95,8 @@ class Counts:
     job_runs: int = 0
     expired_lots: int = 0
     expired_points: int = 0
+    birthday_bonuses: int = 0
+    birthday_points: int = 0
     order_channels: Counter[str] = field(default_factory=Counter)
     order_methods: Counter[str] = field(default_factory=Counter)
     philately_orders: int = 0

@@ -372,6 +372,7 @@ class TierOut(Open):
     rank: int
     min_points_12m: int
     min_spend_fen_12m: int | None
+    birthday_bonus_points: int
     multiplier_bp: int
     grace_days: int
     campaign_bonus_qualifies: bool

@@ -720,3 +720,23 @@ def test_the_demo_shares_saved_views_and_writes_their_daily_reports(
         assert "0 reports written" in again
     finally:
         runtime.engine.dispose()
+
+
+def test_the_demo_s_club_members_get_their_birthday_bonuses(demo: Demo) -> None:
+    [line] = [line for line in demo.lines if line.startswith("club")]
+    found = re.search(r"(\d+) birthday bonuses \((\d+) points\)", line)
+    assert found, line
+    url = normalise_database_url(demo.database_url or f"sqlite:///{demo.var / 'memberhub.db'}")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            count, points = connection.execute(
+                text(
+                    "SELECT COUNT(*), COALESCE(SUM(points), 0) FROM points_engine_posting "
+                    "WHERE type = 'adjustment'"
+                )
+            ).one()
+    finally:
+        engine.dispose()
+    assert (int(found[1]), int(found[2])) == (count, points)
+    assert count > 0, "a year of members has birthdays among silver, gold or diamond"
