@@ -37,7 +37,9 @@ def prepare_database(runtime: Runtime) -> None:
     load_reference_data(runtime.session_factory)
 
 
-BIRTHDAY_ACTOR = "jobs"
+# Not a possible staff username (no colons there): a staff adjustment can never take the
+# birthday bonus's idempotency key.
+BIRTHDAY_ACTOR = "job:birthday"
 
 
 def _birthday_bonuses(runtime: Runtime, day: date) -> tuple[int, int]:
