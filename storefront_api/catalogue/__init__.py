@@ -10,8 +10,10 @@ from storefront_api.catalogue.services import (
     UnknownProduct,
     add_product,
     load_products,
+    price_for,
     release_stock,
     reserve_stock,
+    tier_ranks,
     update_product,
 )
 
@@ -27,8 +29,10 @@ __all__ = [
     "get_product",
     "list_products",
     "load_products",
+    "price_for",
     "product_body",
     "release_stock",
     "reserve_stock",
+    "tier_ranks",
     "update_product",
 ]

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.db import Base, BigId, intpk, name_str, utc_datetime
+from common.db import Base, BigId, intpk, json_value, name_str, utc_datetime
 
 
 class Product(Base):
@@ -30,6 +30,9 @@ class Product(Base):
     stock: Mapped[int | None] = mapped_column(BigInteger)
     per_member_limit: Mapped[int | None] = mapped_column(Integer)
     festival: Mapped[str | None] = mapped_column(String(32))
+    # Club benefit: a lower price for members of a tier, {tier code: fen}. A member pays
+    # the lowest price of their tier and the tiers below it (see catalogue.price_for).
+    member_prices: Mapped[json_value | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[utc_datetime]
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

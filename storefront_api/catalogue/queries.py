@@ -22,6 +22,7 @@ def product_body(product: Product) -> dict[str, Any]:
         "stock": product.stock,
         "per_member_limit": product.per_member_limit,
         "festival": product.festival,
+        "member_prices": dict(product.member_prices or {}),
         "active": product.active,
     }
     return body

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class ProductSeed:
     stock: int | None = None
     per_member_limit: int | None = None
     festival: str | None = None
+    member_prices: dict[str, int] | None = None
 
 
 # Festival themes, in the order they come round in a year.
@@ -50,6 +51,11 @@ def _stamp(
     return ProductSeed(
         sku, name, name_en, "stamps", price_fen, "philately", "中国邮政", stock, limit
     )
+
+
+def _for_members(seed: ProductSeed, **prices: int) -> ProductSeed:
+    """The product with member prices (the 自邮一族 club's benefit), by tier code."""
+    return replace(seed, member_prices=prices)
 
 
 PRODUCTS: tuple[ProductSeed, ...] = (
@@ -121,7 +127,11 @@ PRODUCTS: tuple[ProductSeed, ...] = (
         "dragon_boat",
     ),
     # 夏日邮爽: summer
-    _goods("SU-FAN-01", "落地循环扇", "Air circulator fan", "digital", 39900, "美的", "summer"),
+    _for_members(
+        _goods("SU-FAN-01", "落地循环扇", "Air circulator fan", "digital", 39900, "美的", "summer"),
+        gold=35900,
+        diamond=33900,
+    ),
     _goods(
         "SU-SUNSCREEN", "清爽防晒乳 SPF50", "Sunscreen SPF50", "beauty", 12900, "百雀羚", "summer"
     ),
@@ -134,7 +144,12 @@ PRODUCTS: tuple[ProductSeed, ...] = (
         "绿油田园",
         "summer",
     ),
-    _goods("SU-TEA-GIFT", "冷泡茶礼盒", "Cold-brew tea gift box", "food", 9900, "浦江礼", "summer"),
+    _for_members(
+        _goods(
+            "SU-TEA-GIFT", "冷泡茶礼盒", "Cold-brew tea gift box", "food", 9900, "浦江礼", "summer"
+        ),
+        silver=8900,
+    ),
     # 浦江月: Mid-Autumn
     _goods(
         "MA-PJL-MOONCAKE-01",

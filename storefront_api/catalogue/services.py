@@ -10,9 +10,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+import crm
 from common.clock import utcnow
 from common.codes import BUSINESS_TYPES
-from common.errors import Conflict, Invalid, RuleViolation
+from common.errors import Conflict, Invalid, RuleViolation, UnknownReference
 from common.organisation import category_codes
 from common.unit_of_work import UnitOfWork
 from storefront_api.catalogue.orm import MemberPurchase, Product
@@ -47,6 +48,7 @@ class ProductCommand:
     stock: int | None = None
     per_member_limit: int | None = None
     festival: str | None = None
+    member_prices: dict[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,38 @@ class ProductPatch:
     stock: int | None = None
     active: bool | None = None
     per_member_limit: int | None = None
+    member_prices: dict[str, int] | None = None  # replaces them all; {} removes them
+
+
+def tier_ranks(session: Session) -> dict[str, int]:
+    return {tier["code"]: tier["rank"] for tier in crm.queries.tiers(session)}
+
+
+def price_for(product: Product, tier: str, ranks: dict[str, int]) -> int:
+    """What a member of `tier` pays for one unit: the lowest of the list price and the
+    member prices of their tier and the tiers below it (`ranks`: tier_ranks)."""
+    mine = ranks.get(tier, -1)
+    prices = product.member_prices or {}
+    return min(
+        [product.price_fen]
+        + [int(price) for code, price in prices.items() if ranks.get(code, mine + 1) <= mine]
+    )
+
+
+def _check_member_prices(
+    session: Session, prices: dict[str, int] | None, list_price: int
+) -> dict[str, int] | None:
+    if prices is None:
+        return None
+    known = tier_ranks(session)
+    for code, price in prices.items():
+        if code not in known:
+            raise UnknownReference.field(f"member_prices.{code}", "unknown tier code")
+        if not 0 < price < list_price:
+            raise Invalid.field(
+                f"member_prices.{code}", "must be more than 0 and less than the list price"
+            )
+    return dict(sorted(prices.items(), key=lambda item: known[item[0]])) or None
 
 
 def _validate(session: Session, command: ProductCommand) -> None:
@@ -68,6 +102,7 @@ def _validate(session: Session, command: ProductCommand) -> None:
         raise Invalid.field("stock", "must not be negative")
     if command.per_member_limit is not None and command.per_member_limit <= 0:
         raise Invalid.field("per_member_limit", "must be greater than 0")
+    _check_member_prices(session, command.member_prices, command.price_fen)
 
 
 def add_product(uow: UnitOfWork, command: ProductCommand) -> dict[str, Any]:
@@ -77,7 +112,11 @@ def add_product(uow: UnitOfWork, command: ProductCommand) -> dict[str, Any]:
     if session.scalar(select(Product.id).where(Product.sku == command.sku)) is not None:
         raise Conflict(f"product {command.sku!r} already exists")
     now = utcnow()
-    product = Product(**command.__dict__, active=True, created_at=now, updated_at=now)
+    fields = {
+        **command.__dict__,
+        "member_prices": _check_member_prices(session, command.member_prices, command.price_fen),
+    }
+    product = Product(**fields, active=True, created_at=now, updated_at=now)
     session.add(product)
     session.flush()
     body = product_body(product)
@@ -96,6 +135,13 @@ def update_product(uow: UnitOfWork, sku: str, patch: ProductPatch) -> dict[str, 
         if patch.price_fen <= 0:
             raise Invalid.field("price_fen", "must be greater than 0")
         product.price_fen = patch.price_fen
+    if patch.member_prices is not None:
+        product.member_prices = _check_member_prices(
+            session, patch.member_prices, product.price_fen
+        )
+    elif patch.price_fen is not None and product.member_prices:
+        # A list price lowered to or below a member price leaves that price pointless.
+        _check_member_prices(session, product.member_prices, product.price_fen)
     if patch.stock is not None:
         if patch.stock < 0:
             raise Invalid.field("stock", "must not be negative")

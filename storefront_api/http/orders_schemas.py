@@ -39,6 +39,19 @@ PrepaidCardNo = Annotated[
 ]
 
 
+MemberPrices = Annotated[
+    dict[Code, Fen],
+    Field(
+        max_length=10,
+        description=(
+            "the club's member prices, by tier code: a member pays the lowest of the list "
+            "price and the prices of their tier and the tiers below it; each must be below "
+            "the list price. On a change, the mapping replaces the old one ({} removes them)."
+        ),
+    ),
+]
+
+
 class ProductIn(Strict):
     sku: Code
     name: Name
@@ -50,6 +63,7 @@ class ProductIn(Strict):
     stock: Annotated[int, Field(ge=0, le=10**9), INTEGRAL] | None = None
     per_member_limit: Annotated[int, Field(gt=0, le=10_000), INTEGRAL] | None = None
     festival: Literal["spring", "dragon_boat", "summer", "mid_autumn", "hairy_crab"] | None = None
+    member_prices: MemberPrices | None = None
 
 
 class ProductPatchIn(Strict):
@@ -57,6 +71,7 @@ class ProductPatchIn(Strict):
     stock: Annotated[int, Field(ge=0, le=10**9), INTEGRAL] | None = None
     per_member_limit: Annotated[int, Field(gt=0, le=10_000), INTEGRAL] | None = None
     active: bool | None = None
+    member_prices: MemberPrices | None = None
 
 
 class ProductOut(Open):
@@ -68,6 +83,7 @@ class ProductOut(Open):
     business_type: str
     stock: int | None
     per_member_limit: int | None
+    member_prices: dict[str, int]
 
 
 class ProductQuery(Strict):

@@ -275,15 +275,18 @@ def place_order(
                     Invalid.field(f"lines[{index}].sku", "unknown SKU").errors,
                 )
             products.append(product)
+        ranks = catalogue.tier_ranks(session) if any(p.member_prices for p in products) else {}
+        # What the member pays a unit: the list price or their tier's member price.
+        prices = [catalogue.price_for(product, member.tier, ranks) for product in products]
         total = sum(
-            p.price_fen * line.quantity for p, line in zip(products, command.lines, strict=True)
+            price * line.quantity for price, line in zip(prices, command.lines, strict=True)
         )
         order_no = _new_order_no(now)
         voucher_fen = 0
         if command.voucher_code is not None:
             spend: dict[str, int] = {}
-            for product, line in zip(products, command.lines, strict=True):
-                amount = product.price_fen * line.quantity
+            for product, price, line in zip(products, prices, command.lines, strict=True):
+                amount = price * line.quantity
                 spend[product.business_type] = spend.get(product.business_type, 0) + amount
             voucher_fen = vouchers.take_voucher(
                 session,
@@ -325,9 +328,9 @@ def place_order(
                     product.category,
                     product.business_type,
                     line.quantity,
-                    product.price_fen,
+                    price,
                 )
-                for product, line in zip(products, command.lines, strict=True)
+                for product, price, line in zip(products, prices, command.lines, strict=True)
             ],
             card_no=command.card_no,
             points_used=points_used,
