@@ -111,10 +111,11 @@ def _current(views: Sequence[SavedView], data: Mapping[str, Any] | None) -> str 
 def bar(prefix: str, lang: Lang) -> html.Div:
     """The views control of a page's filter bar."""
 
-    def field(label_key: str, control: Any, name: str) -> html.Div:
+    def field(label_key: str, control: Any, name: str, shown_for: str = "") -> html.Div:
+        # `shown_for`: a CSS class that shows the field only for a cadence that uses it.
         return html.Div(
             [html.Label(t(label_key, lang), htmlFor=f"{prefix}-views-{name}"), control],
-            className="views-field",
+            className=f"views-field {shown_for}".strip(),
         )
 
     form = html.Div(
@@ -158,6 +159,7 @@ def bar(prefix: str, lang: Lang) -> html.Div:
                     searchable=False,
                 ),
                 "weekday",
+                "for-weekly",
             ),
             field(
                 "views.format",
@@ -171,6 +173,7 @@ def bar(prefix: str, lang: Lang) -> html.Div:
                     inline=True,
                 ),
                 "format",
+                "for-report",
             ),
             field(
                 "views.recipients",
@@ -181,6 +184,7 @@ def bar(prefix: str, lang: Lang) -> html.Div:
                     value="",
                 ),
                 "recipients",
+                "for-report",
             ),
             html.Div(id=f"{prefix}-views-error", className="views-error", role="alert"),
             html.Button(
