@@ -34,6 +34,9 @@ from dashboards.i18n import FEN_PER_YUAN, Change, Lang, MoneyScale, Shown, t
 from dashboards.urls import View, apply_filters, page_href, typed_range
 
 PRESETS = (7, 30, 90, 365)
+# Spinners only for a callback slower than this: most answer in well under it, and a
+# spinner shown and hidden again for each of a page's ten blocks is drawing for nothing.
+SPINNER_DELAY_MS = 400
 TABLE_ROWS = 200
 Function = TypeVar("Function", bound=Callable[..., Any])
 
@@ -527,6 +530,7 @@ def kpi_row(prefix: str, name: str = "kpis") -> dcc.Loading:
         type="dot",
         color="#007A4D",
         className="loading",
+        delay_show=SPINNER_DELAY_MS,
     )
 
 
@@ -556,6 +560,7 @@ def chart(prefix: str, name: str, *, clickable: bool = False) -> dcc.Loading:
         ),
         type="circle",
         color="#007A4D",
+        delay_show=SPINNER_DELAY_MS,
     )
 
 
