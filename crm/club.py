@@ -265,18 +265,16 @@ def review_tiers(uow: UnitOfWork, as_of: date) -> dict[str, int]:
 def tier_list(session: Session) -> list[dict[str, Any]]:
     """The tiers, lowest first, with what earns them and the club's policy."""
     settings = club(session)
-    names = dict(session.execute(select(Tier.code, Tier.name)).all())
-    names_en = dict(session.execute(select(Tier.code, Tier.name_en)).all())
-    bonuses = dict(session.execute(select(Tier.code, Tier.birthday_bonus_points)).all())
+    rows = {tier.code: tier for tier in session.scalars(select(Tier))}
     return [
         {
             "code": rule.code,
-            "name": names[rule.code],
-            "name_en": names_en[rule.code],
+            "name": rows[rule.code].name,
+            "name_en": rows[rule.code].name_en,
             "rank": rule.rank,
             "min_points_12m": rule.min_points_12m,
             "min_spend_fen_12m": rule.min_spend_fen_12m,
-            "birthday_bonus_points": bonuses[rule.code],
+            "birthday_bonus_points": rows[rule.code].birthday_bonus_points,
             "grace_days": settings.grace_days,
             "campaign_bonus_qualifies": settings.campaign_bonus_qualifies,
         }

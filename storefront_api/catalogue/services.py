@@ -102,20 +102,17 @@ def _validate(session: Session, command: ProductCommand) -> None:
         raise Invalid.field("stock", "must not be negative")
     if command.per_member_limit is not None and command.per_member_limit <= 0:
         raise Invalid.field("per_member_limit", "must be greater than 0")
-    _check_member_prices(session, command.member_prices, command.price_fen)
 
 
 def add_product(uow: UnitOfWork, command: ProductCommand) -> dict[str, Any]:
     """Add a product. Raises Invalid (category, type, price, stock), Conflict (SKU taken)."""
     session = uow.session
     _validate(session, command)
+    member_prices = _check_member_prices(session, command.member_prices, command.price_fen)
     if session.scalar(select(Product.id).where(Product.sku == command.sku)) is not None:
         raise Conflict(f"product {command.sku!r} already exists")
     now = utcnow()
-    fields = {
-        **command.__dict__,
-        "member_prices": _check_member_prices(session, command.member_prices, command.price_fen),
-    }
+    fields = {**command.__dict__, "member_prices": member_prices}
     product = Product(**fields, active=True, created_at=now, updated_at=now)
     session.add(product)
     session.flush()
