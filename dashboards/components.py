@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol
 
 import dash_ag_grid as dag
 import pandas as pd
@@ -29,6 +29,8 @@ from common.clock import SHANGHAI
 from common.masking import mask_name, mask_phone
 from dashboards import i18n, saved_views
 from dashboards.auth import Viewer
+from dashboards.callbacks import Function
+from dashboards.callbacks import callback as callback  # pages call components.callback
 from dashboards.exports import ChartExport, Exports, TableExport
 from dashboards.i18n import FEN_PER_YUAN, Change, Lang, MoneyScale, Shown, t
 from dashboards.urls import View, apply_filters, page_href, typed_range
@@ -38,12 +40,6 @@ PRESETS = (7, 30, 90, 365)
 # spinner shown and hidden again for each of a page's ten blocks is drawing for nothing.
 SPINNER_DELAY_MS = 400
 TABLE_ROWS = 200
-Function = TypeVar("Function", bound=Callable[..., Any])
-
-
-def callback(app: Any, *dependencies: Any, **options: Any) -> Callable[[Function], Function]:
-    """`app.callback` with its type kept: Dash's decorator is not annotated."""
-    return cast(Callable[[Function], Function], app.callback(*dependencies, **options))
 
 
 # -- filter bar ---------------------------------------------------------------------------
@@ -218,16 +214,19 @@ def filter_bar(prefix: str, view: View, choices: Choices, today: date | None = N
         ),
         *([_today_so_far(prefix, view, today)] if today is not None else []),
         _dropdown(
-            prefix,
-            "inst",
-            view,
-            (),
-            filters.inst,
-            width="wide",
-            options=institution_options(choices, filters.inst),
+            prefix, "inst", view, institution_options(choices, filters.inst), filters.inst, "wide"
         ),
-        _dropdown(prefix, "channel", view, choices.channels, filters.channel),
-        _dropdown(prefix, "campaign", view, choices.campaigns, filters.campaign, width="wide"),
+        _dropdown(
+            prefix, "channel", view, _options(choices.channels, filters.channel), filters.channel
+        ),
+        _dropdown(
+            prefix,
+            "campaign",
+            view,
+            _options(choices.campaigns, filters.campaign),
+            filters.campaign,
+            "wide",
+        ),
         saved_views.bar(prefix, lang),
     ]
     # Phones: the controls fold behind this button, the breadcrumb stays (assets/layout.js).
@@ -409,17 +408,16 @@ def _dropdown(
     prefix: str,
     name: str,
     view: View,
-    pairs: Sequence[tuple[str, str]],
+    options: list[dict[str, str]],
     current: str | None,
     width: str = "",
-    options: list[dict[str, str]] | None = None,
 ) -> html.Div:
     return html.Div(
         [
             html.Label(t(f"filter.{name}", view.lang), htmlFor=f"{prefix}-filter-{name}"),
             dcc.Dropdown(
                 id=f"{prefix}-filter-{name}",
-                options=_options(pairs, current) if options is None else options,
+                options=options,
                 value=current,
                 placeholder=t(f"filter.{name}.all", view.lang),
                 clearable=True,

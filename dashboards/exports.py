@@ -36,8 +36,7 @@ class ChartExport:
 
 @dataclass
 class Exports:
-    """What each page (by its id prefix) can put in a report; registering the same
-    element again (the app mounted again in one process) replaces it."""
+    """What each page (by its id prefix) can put in a report, by element id."""
 
     tables: dict[str, dict[str, TableExport]] = field(default_factory=dict)
     charts: dict[str, dict[tuple[str, ...], ChartExport]] = field(default_factory=dict)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from dash import Input, Output, State, dcc, html, no_update
@@ -19,17 +19,10 @@ from dash.exceptions import PreventUpdate
 
 from common.errors import DomainError
 from dashboards.auth import Viewer
-from dashboards.i18n import Lang, parse_lang, t
+from dashboards.callbacks import callback
+from dashboards.i18n import TEXT, Lang, parse_lang, t
 
 WEEKDAYS = range(1, 8)
-
-
-Function = TypeVar("Function", bound=Callable[..., Any])
-
-
-def callback(app: Any, *dependencies: Any, **options: Any) -> Callable[[Function], Function]:
-    # components.callback, which imports this module for the filter bar's views control
-    return cast(Callable[[Function], Function], app.callback(*dependencies, **options))
 
 
 @dataclass(frozen=True)
@@ -229,14 +222,8 @@ def bar(prefix: str, lang: Lang) -> html.Div:
 
 def _refusal(error: DomainError, lang: Lang) -> str:
     fields = [problem.field for problem in error.errors]
-    known = [t(f"views.error.{name}", lang) for name in fields if f"views.error.{name}" in _KEYS]
+    known = [t(f"views.error.{name}", lang) for name in fields if f"views.error.{name}" in TEXT]
     return "；".join(known) if known else error.detail
-
-
-_KEYS = frozenset(
-    f"views.error.{name}"
-    for name in ("name", "page", "query", "cadence", "weekday", "file_format", "recipients")
-)
 
 
 def register(
