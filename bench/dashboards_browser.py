@@ -76,7 +76,8 @@ def say(line: str) -> None:
     print(line, flush=True)
 
 
-def browser() -> webdriver.Chrome:
+def chromium_options(width: int = 1440, height: int = 900) -> webdriver.ChromeOptions:
+    """Debian's headless Chromium as the bench and the browser test run it."""
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in (
@@ -85,10 +86,14 @@ def browser() -> webdriver.Chrome:
         "--disable-gpu",
         "--disable-background-networking",
         "--disable-dev-shm-usage",
-        "--window-size=1440,900",
+        f"--window-size={width},{height}",
     ):
         options.add_argument(argument)
-    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    return options
+
+
+def browser() -> webdriver.Chrome:
+    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=chromium_options())
 
 
 def wait_rendered(driver: webdriver.Chrome, prefix: str, began: float) -> float:

@@ -38,6 +38,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from bench.dashboards_browser import CHROMEDRIVER, CHROMIUM, chromium_options
 from bench.server import RunningServer, start_server
 from common.clock import today
 from common.db import read_session
@@ -50,8 +51,6 @@ from tests.integration import dashboard_scenario
 from warehouse import WarehouseReader, queries, sync_warehouse
 from warehouse.queries import Filters
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ON_POSTGRES = os.environ.get("MEMBERHUB_TEST_DB", "").startswith("postgres")
 BACKEND = "postgresql" if ON_POSTGRES else "sqlite"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots" / BACKEND
@@ -217,18 +216,8 @@ class Browser:
 def browser(tmp_path: Path) -> Iterator[Browser]:
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-dev-shm-usage",
-        f"--window-size={WIDTH},{HEIGHT}",
-        "--lang=zh-CN",
-    ):
-        options.add_argument(argument)
+    options = chromium_options(WIDTH, HEIGHT)
+    options.add_argument("--lang=zh-CN")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     options.add_experimental_option(
         "prefs",
