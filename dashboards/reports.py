@@ -15,7 +15,9 @@ cleared day.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -23,6 +25,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import kaleido
 import plotly.graph_objects as go
 import plotly.io as pio
 from dash.exceptions import PreventUpdate
@@ -57,6 +60,27 @@ class WrittenReport:
     folder: Path
     files: tuple[str, ...]
     charts_missing: str | None = None  # why charts are not drawn, when they are not
+
+
+@contextmanager
+def one_browser() -> Iterator[None]:
+    """Within the block, every report's charts are drawn by one Chromium, started once
+    (kaleido otherwise starts one for each report), on a page without MathJax, which
+    kaleido would otherwise ask a CDN for. Without Chromium it starts nothing, and each
+    report says why its charts are missing."""
+    try:
+        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+    except Exception:  # no browser: write_report records the reason per report
+        yield
+        return
+    try:
+        with warnings.catch_warnings():
+            # Plotly hands the server the options it would start a browser with (request
+            # headers only); the server was started with what it needs.
+            warnings.filterwarnings("ignore", "The kopts argument is ignored", UserWarning)
+            yield
+    finally:
+        kaleido.stop_sync_server(silence_warnings=True)
 
 
 def rolled(query: Mapping[str, str], page: str, run_day: date) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 from flask import Flask
@@ -20,8 +21,9 @@ from common.unit_of_work import transaction
 from dashboards import ReportRequest, report_page
 from dashboards.auth import Viewer
 from dashboards.context import current
+from dashboards.reports import one_browser
 from memberhub.wiring import Runtime, mount_dashboards
-from storefront_api.saved_views import due_reports, mark_sent
+from storefront_api.saved_views import DueReport, due_reports, mark_sent
 
 
 @dataclass
@@ -54,24 +56,30 @@ def write_due_reports(runtime: Runtime, day: date, progress: bool = False) -> Re
         run.skipped = [f"{report.view.view_no}: the warehouse was never synced" for report in due]
         return run
     outbox = runtime.settings.report_outbox
-    for report in tqdm(due, desc="scheduled reports", unit="report", disable=not progress):
-        view = report.view
-        request = ReportRequest(
-            page=view.page,
-            view_no=view.view_no,
-            name=view.name,
-            query=dict(parse_qsl(view.query)),
-            owner=Viewer(view.owner, report.owner_role),
-            file_format=view.file_format,
-            recipients=view.recipients,
-        )
-        written = report_page(request, day, outbox)
-        if written is None:
-            run.skipped.append(f"{view.view_no}: {view.owner} may not open {view.page}")
-            continue
-        with transaction(factory) as uow:
-            mark_sent(uow, view.view_no, day)
-        run.written.append(str(written.folder))
-        if written.charts_missing:
-            run.charts_missing.append(f"{view.view_no}: {written.charts_missing}")
+    with one_browser():
+        for report in tqdm(due, desc="scheduled reports", unit="report", disable=not progress):
+            _write(runtime, run, report, day, outbox)
     return run
+
+
+def _write(runtime: Runtime, run: ReportRun, report: DueReport, day: date, outbox: Path) -> None:
+    """Write one due report and mark it sent, or note why it was skipped."""
+    view = report.view
+    request = ReportRequest(
+        page=view.page,
+        view_no=view.view_no,
+        name=view.name,
+        query=dict(parse_qsl(view.query)),
+        owner=Viewer(view.owner, report.owner_role),
+        file_format=view.file_format,
+        recipients=view.recipients,
+    )
+    written = report_page(request, day, outbox)
+    if written is None:
+        run.skipped.append(f"{view.view_no}: {view.owner} may not open {view.page}")
+        return
+    with transaction(runtime.session_factory) as uow:
+        mark_sent(uow, view.view_no, day)
+    run.written.append(str(written.folder))
+    if written.charts_missing:
+        run.charts_missing.append(f"{view.view_no}: {written.charts_missing}")
