@@ -6,13 +6,18 @@ therefore attached read-only to its own in-memory instance; a query runs on a fr
 cursor of the current generation. When the file's inode or modification time changes,
 the next query opens the new generation; queries still running finish on the old one,
 which is closed when the last of them lets go of it.
+
+A generation keeps the results of its recent queries: the file never changes under it,
+so the same query with the same parameters has the same answer until the next sync
+opens a new generation (dashboards ask the same questions again with every page load).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +28,10 @@ from common.errors import NotFound
 
 ALIAS = "warehouse"
 Params = Sequence[object] | Mapping[str, object]
+# How many results a generation keeps, and the largest it keeps (rows): dashboards' answers
+# are aggregates; a long list is read once (a download) and not worth holding.
+KEPT_RESULTS = 512
+KEPT_ROWS = 5_000
 
 
 class WarehouseNotReady(NotFound):
@@ -45,6 +54,23 @@ class _Generation:
         # ATTACH takes no parameters; the path is ours (settings), quoted as a literal.
         literal = str(path).replace("'", "''")
         self.connection.execute(f"ATTACH '{literal}' AS {ALIAS} (READ_ONLY)").complete()
+        self._results: OrderedDict[Hashable, pd.DataFrame] = OrderedDict()
+        self._results_lock = threading.Lock()
+
+    def kept(self, key: Hashable) -> pd.DataFrame | None:
+        with self._results_lock:
+            frame = self._results.get(key)
+            if frame is not None:
+                self._results.move_to_end(key)
+            return frame
+
+    def keep(self, key: Hashable, frame: pd.DataFrame) -> None:
+        if len(frame) > KEPT_ROWS:
+            return
+        with self._results_lock:
+            self._results[key] = frame
+            while len(self._results) > KEPT_RESULTS:
+                self._results.popitem(last=False)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         cursor = self.connection.cursor()
@@ -60,17 +86,32 @@ class WarehouseReader:
     published a file yet, and duckdb.Error for a bad query.
     """
 
-    def __init__(self, path: Path, *, threads: int | None = None) -> None:
+    def __init__(
+        self, path: Path, *, threads: int | None = None, keep_results: bool = True
+    ) -> None:
         self.path = Path(path)
         self._threads = threads
+        # Off for a benchmark, which must time every query rather than a kept answer.
+        self._keep_results = keep_results
         self._lock = threading.Lock()
         self._generation: _Generation | None = None
 
     def query(self, sql: str, params: Params) -> pd.DataFrame:
         if not isinstance(params, Sequence | Mapping) or isinstance(params, str | bytes):
             raise TypeError("params must be a list or a dict: SQL is parameterised, never built")
-        with self.cursor() as cursor:
-            return cursor.execute(sql, params).df()
+        generation = self._current()
+        key = _result_key(sql, params) if self._keep_results else None
+        kept = generation.kept(key) if key is not None else None
+        if kept is None:
+            cursor = generation.cursor()
+            try:
+                kept = cursor.execute(sql, params).df()
+            finally:
+                cursor.close()
+            if key is not None:
+                generation.keep(key, kept)
+        # A copy: callers may change their frame, never the kept one.
+        return kept.copy()
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -109,3 +150,18 @@ class WarehouseReader:
                 # The old generation stays open while running queries hold it.
                 self._generation = _Generation(self.path, stamp, self._threads)
             return self._generation
+
+
+def _result_key(sql: str, params: Params) -> Hashable | None:
+    """What identifies a query's result within one generation; None when a parameter
+    cannot be a key (such a query is simply not kept)."""
+    pairs = sorted(params.items()) if isinstance(params, Mapping) else enumerate(params)
+    values = tuple(
+        (name, tuple(value) if isinstance(value, list) else value) for name, value in pairs
+    )
+    key = (sql, values)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key

@@ -573,6 +573,27 @@ def test_queries_are_parameterised(db, tmp_path):
     reader.close()
 
 
+def test_a_reader_keeps_answers_until_the_next_sync_and_hands_out_copies(db, shop, tmp_path):
+    history = first_round(shop)
+    path = tmp_path / "warehouse.duckdb"
+    sync_warehouse(db.engine, path)
+    reader = WarehouseReader(path)
+    sql = "SELECT count(*) AS n FROM fact_posting WHERE points > $min"
+    every = {"min": -(10**12)}
+    first = reader.query(sql, every)
+    first.loc[0, "n"] = -1  # the caller's copy, not the kept answer
+    again = reader.query(sql, every)
+    assert int(again.loc[0, "n"]) > 0
+    assert reader.query(sql, {"min": 10**9}).loc[0, "n"] == 0  # other parameters
+    listed = "SELECT count(*) AS n FROM dim_channel WHERE list_contains($codes, code)"
+    assert int(reader.query(listed, {"codes": ["web", "counter"]}).loc[0, "n"]) == 2
+    second_round(shop, history)
+    sync_warehouse(db.engine, path)
+    expected = source_count(db, "SELECT count(*) FROM points_engine_posting")
+    assert int(reader.query(sql, every).loc[0, "n"]) == expected > int(again.loc[0, "n"])
+    reader.close()
+
+
 def test_a_second_sync_waits_or_refuses_while_one_runs(db, tmp_path):
     path = tmp_path / "warehouse.duckdb"
     with open(lock_path(path), "a+") as held:
