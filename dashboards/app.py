@@ -16,7 +16,16 @@ from common.clock import today as business_today
 from dashboards import auth, components, saved_views
 from dashboards.context import Context, current, install
 from dashboards.i18n import Lang, parse_lang, t
-from dashboards.pages import campaigns, channels, clearing, login, members, overview, points
+from dashboards.pages import (
+    campaigns,
+    channels,
+    clearing,
+    insights,
+    login,
+    members,
+    overview,
+    points,
+)
 from dashboards.reports import ReportRequest, WrittenReport, write_report
 from dashboards.urls import PREFIX, parse_search
 from warehouse import queries
@@ -31,6 +40,7 @@ PAGES = (
     (campaigns, "/campaigns", "nav.campaigns", EVERY_ROLE),
     (channels, "/channels", "nav.channels", EVERY_ROLE),
     (members, "/members", "nav.members", EVERY_ROLE),
+    (insights, "/insights", "nav.insights", EVERY_ROLE),
     (points, "/points", "nav.points", EVERY_ROLE),
     (clearing, "/clearing", "nav.clearing", FINANCE),
 )

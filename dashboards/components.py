@@ -39,7 +39,6 @@ PRESETS = (7, 30, 90, 365)
 # Spinners only for a callback slower than this: most answer in well under it, and a
 # spinner shown and hidden again for each of a page's ten blocks is drawing for nothing.
 SPINNER_DELAY_MS = 400
-TABLE_ROWS = 200
 
 
 # -- filter bar ---------------------------------------------------------------------------
@@ -589,16 +588,42 @@ def chart_card(
 
 
 def table_card(
-    prefix: str, name: str, title_key: str, lang: Lang, *, wide: bool = True
+    prefix: str,
+    name: str,
+    title_key: str,
+    lang: Lang,
+    columns: Sequence[Column],
+    *,
+    height: int | None = None,
+    wrap_headers: bool = False,
 ) -> html.Section:
-    """A table filled by a callback, with CSV and Excel downloads of the same rows."""
-    tools = download_tools(f"{prefix}-table-{name}", lang)
-    body = dcc.Loading(
-        html.Div(id=f"{prefix}-table-{name}", className="table-wrap"),
-        type="dot",
-        color="#007A4D",
+    """A page's small table (a few hundred rows at most) as a grid holding every row:
+    the browser sorts, filters and pages them (`register_table` sends them with the
+    page's other data), every row downloadable as CSV or Excel. Without a `height` the
+    grid is as tall as its page of rows. `wrap_headers` lets long headers wrap over
+    narrow columns (the grid then measures them: it costs a little time)."""
+    filters = column_filters(columns)
+    grid = _ag_grid(
+        f"{prefix}-grid-{name}",
+        [_client_column(c, lang, filters) for c in columns],
+        lang,
+        height,
+        {"rowModelType": "clientSide", "paginationPageSize": SMALL_GRID_PAGE},
+        wrap_headers=wrap_headers,
     )
-    return card(t(title_key, lang), body, wide=wide, tools=tools)
+    tools = download_tools(f"{prefix}-grid-{name}", lang)
+    return card(t(title_key, lang), grid, wide=True, tools=tools)
+
+
+def column_filters(columns: Sequence[Column]) -> dict[str, str]:
+    """Each column's filter in a grid holding its rows: number for amounts, text for
+    what reads as text (names, codes, labels, dates); none for changes or personal data."""
+    filters: dict[str, str] = {}
+    for column in columns:
+        if column.personal or column.kind.startswith("change:"):
+            continue
+        filters[column.key] = "number" if column.kind in CSV_NUMBERS else "text"
+    return filters
 
 
 def empty_state(lang: Lang) -> html.Div:
@@ -626,15 +651,13 @@ class Column:
     (this column against <column>); link:<column> (text linking to the href in <column>);
     decimal (one decimal place).
     `personal` ("phone" or "name") marks personal data, masked for roles that may not
-    see it. A table's money columns share one unit, picked by the largest amount among
-    them (元, or 万元 / K / M CNY); `unit` "yuan" keeps a column in 元 whatever its size.
+    see it. Tables are grids, and a grid shows money in 元 (its header says so).
     """
 
     key: str
     header: str
     kind: str = "text"
     personal: str | None = None
-    unit: str | None = None
     # A grid column's fixed width in pixels (grids default to 150).
     width: int | None = None
 
@@ -647,6 +670,8 @@ class Column:
         return self.key
 
 
+# Where a row's code is, for a name without one in the viewer's language.
+NAME_CODES = ("code", "channel", "reward_code")
 # How each kind of personal data is masked (common.masking: one rule for API and dashboards).
 MASKS: dict[str, Callable[[str], str]] = {"phone": mask_phone, "name": mask_name}
 # Kinds whose CSV cells are numbers written by us, not text a member could have typed.
@@ -679,34 +704,6 @@ def for_viewer(columns: Sequence[Column], frame: pd.DataFrame, viewer: Viewer) -
     return masked
 
 
-def money_scales(
-    columns: Sequence[Column], frame: pd.DataFrame, lang: Lang
-) -> dict[str, MoneyScale]:
-    """The unit of each money column of a table: one for all of them (the largest
-    amount among them picks 元 or the larger unit), so that neighbouring columns read
-    alike; 元 for a column fixed to it (`unit="yuan"`)."""
-    largest = 0
-    for column in columns:
-        if column.kind == "money" and column.unit is None and column.key in frame.columns:
-            values = frame[column.key].dropna()
-            if len(values):
-                largest = max(largest, round(float(values.abs().max())))
-    shared = i18n.money_scale(largest, lang)
-    in_yuan = MoneyScale(FEN_PER_YUAN, t("unit.yuan", lang))
-    return {
-        column.key: in_yuan if column.unit == "yuan" else shared
-        for column in columns
-        if column.kind == "money"
-    }
-
-
-def header_text(column: Column, lang: Lang, scales: Mapping[str, MoneyScale]) -> str:
-    text = t(column.header, lang)
-    if column.kind == "money":
-        return f"{text} ({scales[column.key].unit})"
-    return text
-
-
 def _missing(value: object) -> bool:
     """None, NaN, NaT or pandas' NA (a LEFT JOIN that found nothing)."""
     if value is None:
@@ -720,7 +717,7 @@ def cell_text(column: Column, row: pd.Series, lang: Lang, scale: MoneyScale | No
     value = row.get(column.key)
     kind = column.kind
     if kind == "name" or (kind.startswith("link:") and column.key == "name"):
-        code = row.get("code", row.get("channel", row.get("reward_code")))
+        code = next((row[key] for key in NAME_CODES if key in row.index), None)
         return i18n.name_of(row.get("name"), row.get("name_en"), lang, code)
     if kind.startswith("label:"):
         return i18n.label(kind.split(":", 1)[1], None if _missing(value) else value, lang)
@@ -743,61 +740,6 @@ def cell_text(column: Column, row: pd.Series, lang: Lang, scale: MoneyScale | No
         previous = row.get(kind.split(":", 1)[1])
         return i18n.change(int(value), 0 if _missing(previous) else int(previous), lang).text
     return str(value)
-
-
-def render_table(columns: Sequence[Column], frame: pd.DataFrame, lang: Lang) -> html.Div:
-    """An HTML table of the frame's first TABLE_ROWS rows; numbers right-aligned."""
-    if frame.empty:
-        return empty_state(lang)
-    scales = money_scales(columns, frame, lang)
-    numeric = ("money", "points", "count", "percent", "hours", "decimal")
-    head = html.Thead(
-        html.Tr(
-            [
-                html.Th(
-                    header_text(c, lang, scales),
-                    className="num" if c.kind in numeric or c.kind.startswith("change:") else "",
-                )
-                for c in columns
-            ]
-        )
-    )
-    body = html.Tbody(
-        [
-            html.Tr(
-                [
-                    html.Td(
-                        dcc.Link(cell_text(c, row, lang, None), href=str(row[c.kind[5:]]))
-                        if c.kind.startswith("link:")
-                        else cell_text(c, row, lang, scales.get(c.key)),
-                        className=_cell_class(c, row),
-                    )
-                    for c in columns
-                ]
-            )
-            for _, row in frame.head(TABLE_ROWS).iterrows()
-        ]
-    )
-    note = []
-    if len(frame) > TABLE_ROWS:
-        note = [html.Div(f"{TABLE_ROWS:,} / {len(frame):,}", className="table-note")]
-    return html.Div([html.Table([head, body], className="data-table"), *note])
-
-
-def _cell_class(column: Column, row: pd.Series) -> str:
-    if column.kind.startswith("change:"):
-        value, previous = row.get(column.key), row.get(column.kind.split(":", 1)[1])
-        direction = (
-            "up"
-            if (value or 0) > (previous or 0)
-            else "down"
-            if (value or 0) < (previous or 0)
-            else "flat"
-        )
-        return f"num delta-{direction}"
-    if column.kind in ("money", "points", "count", "percent", "hours", "decimal"):
-        return "num"
-    return ""
 
 
 ExportValue = str | int | float | Decimal | None
@@ -977,34 +919,28 @@ def register_table(
     app: Any,
     prefix: str,
     name: str,
-    columns: Sequence[Column] | Callable[[View], Sequence[Column]],
+    columns: Sequence[Column],
     load: Callable[[View], pd.DataFrame],
     context: PageContext,
 ) -> None:
-    """The two callbacks of a table card: fill it when the page's filters are known, and
-    send the same rows as CSV when its download button is pressed.
-
-    Both ask the context who is asking (the request's live session): nobody gets no
-    rows, and personal columns are masked for roles that may not see them.
-    """
+    """The callbacks of a `table_card`: fill its grid with every row when the page's
+    filters are known, and send the same rows as CSV or Excel. Both ask the context who
+    is asking (the request's live session): nobody gets no rows, and personal columns
+    are masked for roles that may not see them."""
     stored_view, viewer = context.stored_view, context.viewer
+    element = f"{prefix}-grid-{name}"
 
-    def columns_for(view: View) -> Sequence[Column]:
-        return columns(view) if callable(columns) else columns
-
-    @callback(app, Output(f"{prefix}-table-{name}", "children"), Input(f"{prefix}-query", "data"))
+    @callback(app, Output(element, "rowData"), Input(f"{prefix}-query", "data"))
     def fill(data: Mapping[str, Any] | None) -> Any:
         who = viewer()
         if who is None:
             raise PreventUpdate
         view = stored_view(data)
-        shown = columns_for(view)
-        return render_table(shown, for_viewer(shown, load(view), who), view.lang)
+        return client_rows(columns, for_viewer(columns, load(view), who), view.lang)
 
     def rows(view: View, who: Viewer) -> tuple[Sequence[Column], pd.DataFrame]:
-        return columns_for(view), load(view)
+        return columns, load(view)
 
-    element = f"{prefix}-table-{name}"
     context.exports.add_table(prefix, TableExport(element, name, stored_view, rows))
     _register_csv_download(
         app,
@@ -1080,6 +1016,12 @@ def download_tools(element: str, lang: Lang) -> list[Any]:
 # -- grids: rows paged, sorted and filtered on the server -------------------------------
 
 GRID_PAGE = 50
+# A name column's width in pixels (other columns default to 150).
+NAME_WIDTH = 220
+# A numeric cell's formatted text beside its value, in a grid that holds its rows.
+TEXT_SUFFIX = "__text"
+# A small table's page: the grid grows to its rows, so a page is kept short.
+SMALL_GRID_PAGE = 20
 # AG Grid's filter types that a grid request may carry, as warehouse operators.
 GRID_TEXT_OPS = {"contains": "contains", "equals": "equals", "startsWith": "starts_with"}
 GRID_NUMBER_OPS = {
@@ -1166,8 +1108,15 @@ def _grid_condition(column: Column, part: Mapping[str, Any]) -> list[tuple[str, 
 def grid_rows(columns: Sequence[Column], frame: pd.DataFrame, lang: Lang) -> list[dict[str, str]]:
     """Rows as the grid shows them: every cell formatted as in tables, money in 元."""
     scale = i18n.money_scale(0, lang)
+    links = [c for c in columns if c.kind.startswith("link:")]
     return [
-        {c.field: cell_text(c, row, lang, scale if c.kind == "money" else None) for c in columns}
+        {
+            **{
+                c.field: cell_text(c, row, lang, scale if c.kind == "money" else None)
+                for c in columns
+            },
+            **{f"{c.field}_href": str(row[c.kind[5:]]) for c in links},
+        }
         for _, row in frame.iterrows()
     ]
 
@@ -1203,9 +1152,117 @@ def _grid_column(column: Column, lang: Lang, filters: Mapping[str, str]) -> dict
             "delta-up": "params.value && params.value.startsWith('+')",
             "delta-down": "params.value && params.value.startsWith('\u2212')",
         }
+    if column.kind.startswith("link:"):
+        # A link within the app (assets/grid-links.js): the row's `<field>_href`.
+        definition["cellRenderer"] = "PageLink"
     if column.width is not None:
         definition["width"] = column.width
+    elif column.kind == "name" or column.kind.startswith("link:"):
+        definition["width"] = NAME_WIDTH
     return definition
+
+
+def _ag_grid(
+    grid_id: str,
+    column_defs: list[dict[str, Any]],
+    lang: Lang,
+    height: int | None,
+    options: Mapping[str, Any],
+    *,
+    wrap_headers: bool = False,
+) -> dag.AgGrid:
+    """An AG Grid as every card shows one: paged, its first column pinned, fixed column
+    widths, the pager and filter menus in the viewer's language; as tall as its page of
+    rows without a `height`."""
+    if column_defs:
+        # The first column (what the row is) stays in place while a narrow screen scrolls.
+        column_defs[0] = {**column_defs[0], "pinned": "left"}
+    return dag.AgGrid(
+        id=grid_id,
+        columnDefs=column_defs,
+        # Fixed widths, not flex: flex columns stay hidden (ag-delay-render) until the
+        # grid measures a width, which a grid laid out late on a busy machine never did.
+        defaultColDef={
+            "resizable": True,
+            "minWidth": 90,
+            "width": 150,
+            **({"wrapHeaderText": True, "autoHeaderHeight": True} if wrap_headers else {}),
+        },
+        dashGridOptions={
+            "pagination": True,
+            "paginationPageSizeSelector": False,
+            "localeText": grid_words(lang),
+            **({"domLayout": "autoHeight"} if height is None else {}),
+            **{key: value for key, value in options.items() if key != "rowModelType"},
+        },
+        rowModelType=options["rowModelType"],
+        style={"width": "100%", **({"height": f"{height}px"} if height is not None else {})},
+        className="ag-theme-alpine",
+    )
+
+
+def _client_column(column: Column, lang: Lang, filters: Mapping[str, str]) -> dict[str, Any]:
+    """A column of a grid holding its rows: it sorts and filters the values of
+    `client_rows` (numbers in the header's unit) and shows their formatted text."""
+    definition = _grid_column(column, lang, filters)
+    if column.kind in CSV_NUMBERS or column.kind.startswith("change:"):
+        definition["valueFormatter"] = {"function": f"params.data.{column.field}{TEXT_SUFFIX}"}
+    if column.kind.startswith("change:"):
+        # The value is the change in percent here, not its text.
+        definition["cellClassRules"] = {
+            "delta-up": "params.value > 0",
+            "delta-down": "params.value < 0",
+        }
+    return definition
+
+
+def client_rows(
+    columns: Sequence[Column], frame: pd.DataFrame, lang: Lang
+) -> list[dict[str, ExportValue]]:
+    """Every row for a grid that holds them: each numeric cell as a number in the unit
+    its header names (元, %, as downloads write them) with its formatted text beside it
+    (`<field>__text`); other cells as the text shown; a link's href as `<field>_href`."""
+    shown = grid_rows(columns, frame, lang)
+    rows: list[dict[str, ExportValue]] = []
+    for text, (_, row) in zip(shown, frame.iterrows(), strict=True):
+        cells: dict[str, ExportValue] = dict(text)
+        for column in columns:
+            if column.kind in CSV_NUMBERS or column.kind.startswith("change:"):
+                value = export_value(column, row, lang)
+                cells[column.field] = float(value) if isinstance(value, Decimal) else value
+                cells[column.field + TEXT_SUFFIX] = text[column.field]
+        rows.append(cells)
+    return rows
+
+
+# AG Grid's words (its localeText keys) and ours for them.
+GRID_WORDS = {
+    "noRowsToShow": "empty.rows",
+    "page": "grid.page",
+    "of": "grid.of",
+    "to": "grid.to",
+    "firstPage": "grid.first",
+    "previousPage": "grid.previous",
+    "nextPage": "grid.next",
+    "lastPage": "grid.last",
+    "loadingOoo": "grid.loading",
+    "filterOoo": "grid.filter",
+    "contains": "grid.contains",
+    "equals": "grid.equals",
+    "startsWith": "grid.starts_with",
+    "greaterThan": "grid.greater_than",
+    "greaterThanOrEqual": "grid.greater_or_equal",
+    "lessThan": "grid.less_than",
+    "lessThanOrEqual": "grid.less_or_equal",
+    "inRange": "grid.in_range",
+    "inRangeStart": "grid.from",
+    "inRangeEnd": "grid.until",
+}
+
+
+def grid_words(lang: Lang) -> dict[str, str]:
+    """A grid's pager and filter menus in the viewer's language."""
+    return {key: t(word, lang) for key, word in GRID_WORDS.items()}
 
 
 def grid_card(
@@ -1224,29 +1281,19 @@ def grid_card(
     """A card with an AG Grid on the infinite row model: the browser asks for a page of
     rows at a time (`<prefix>-grid-<name>`), the server sorts, filters and pages.
     `row_class_rules` gives rows a CSS class by an expression over the shown row (`data`)."""
-    grid = dag.AgGrid(
-        id=f"{prefix}-grid-{name}",
-        rowModelType="infinite",
-        # The first column (what the row is) stays in place while a narrow screen scrolls.
-        columnDefs=[
-            {**_grid_column(c, lang, filters or {}), **({"pinned": "left"} if i == 0 else {})}
-            for i, c in enumerate(columns)
-        ],
-        # Fixed widths, not flex: flex columns stay hidden (ag-delay-render) until the
-        # grid measures a width, which a grid laid out late on a busy machine never did.
-        defaultColDef={"resizable": True, "minWidth": 90, "width": 150},
-        dashGridOptions={
-            "pagination": True,
+    grid = _ag_grid(
+        f"{prefix}-grid-{name}",
+        [_grid_column(c, lang, filters or {}) for c in columns],
+        lang,
+        height,
+        {
+            "rowModelType": "infinite",
             "paginationPageSize": GRID_PAGE,
-            "paginationPageSizeSelector": False,
             "cacheBlockSize": GRID_PAGE,
             "maxBlocksInCache": 4,
             "rowBuffer": 0,
-            "localeText": {"noRowsToShow": t("empty.rows", lang)},
             **({"rowClassRules": dict(row_class_rules)} if row_class_rules else {}),
         },
-        style={"height": f"{height}px", "width": "100%"},
-        className="ag-theme-alpine",
     )
     tools = download_tools(f"{prefix}-grid-{name}", lang) if download else None
     body = [note, grid] if note is not None else [grid]
@@ -1258,7 +1305,8 @@ def shown_names(frame: pd.DataFrame, lang: Lang) -> pd.DataFrame:
     sorts and searches the names the viewer reads."""
     if "name" not in frame.columns or "name_en" not in frame.columns:
         return frame
-    codes = frame["code"] if "code" in frame.columns else [None] * len(frame)
+    code = next((key for key in NAME_CODES if key in frame.columns), None)
+    codes = frame[code] if code is not None else [None] * len(frame)
     return frame.assign(
         name=[
             i18n.name_of(name, name_en, lang, code)

@@ -1,8 +1,8 @@
 """会员 Members: new members, tier distribution, monthly cohort retention, purchase
-frequency, members by channel mix; from the insights runs, segments over time, members at
-risk, the lifetime-value distribution and the segments compared; and the whole member
-list, paged, sorted and filtered on the server (phone and name masked unless the viewer's
-role allows them)."""
+frequency, members by channel mix, and the whole member list with each member's segment,
+churn risk and expected value from the latest insights run, paged, sorted and filtered on
+the server (phone and name masked unless the viewer's role allows them). The insights
+themselves have their own page (pages/insights.py)."""
 
 from __future__ import annotations
 
@@ -21,11 +21,15 @@ from warehouse import member_scores, queries
 from warehouse.member_scores import Condition, ListRequest
 
 PREFIX = "members"
-LIST_COLUMNS = (
+# Who a member is, as every list of members starts (phone and name masked by role).
+MEMBER_COLUMNS = (
     Column("member_no", "col.member_no", "text"),
     Column("name", "col.name", "text", personal="name"),
     Column("phone", "col.phone", "text", personal="phone"),
     Column("tier", "col.tier", "label:tier"),
+)
+LIST_COLUMNS = (
+    *MEMBER_COLUMNS,
     Column("registered_on", "col.registered_on", "date"),
     Column("registered_channel", "col.registered_channel", "text"),
     Column("purchases", "metric.purchases", "count"),
@@ -45,27 +49,8 @@ LIST_FILTERS = {
     "churn_risk": "number",
     "expected_value_fen": "number",
 }
-AT_RISK_COLUMNS = (
-    Column("member_no", "col.member_no", "text"),
-    Column("name", "col.name", "text", personal="name"),
-    Column("phone", "col.phone", "text", personal="phone"),
-    Column("tier", "col.tier", "label:tier"),
-    Column("segment", "col.segment", "text"),
-    Column("churn_risk", "col.churn_risk", "percent"),
-    Column("expected_value_fen", "col.expected_value", "money"),
-    Column("value_at_risk_fen", "col.value_at_risk", "money"),
-)
-AT_RISK_LIMIT = 500
-SEGMENT_COLUMNS = (
-    Column("name", "col.segment", "name"),
-    Column("members", "metric.members", "count"),
-    Column("avg_r", "col.avg_r", "decimal"),
-    Column("avg_f", "col.avg_f", "decimal"),
-    Column("avg_m", "col.avg_m", "decimal"),
-    Column("avg_churn_risk", "col.avg_churn_risk", "percent"),
-    Column("avg_expected_value_fen", "col.avg_expected_value", "money"),
-    Column("total_expected_value_fen", "col.total_expected_value", "money"),
-)
+# A download's page: every member the filters choose.
+EVERY_ROW = 2**31 - 1
 TIER_ORDER = ("regular", "silver", "gold", "diamond")
 MIX_COLORS = {"online_only": "#2F6DB5", "offline_only": "#F2A900", "both": "#007A4D"}
 
@@ -76,7 +61,6 @@ def layout(**query: str) -> html.Div:
     if not context.ready():
         return components.not_ready(view.lang)
     lang = view.lang
-    run = member_scores.latest_run(context.reader)
     return html.Div(
         [
             components.page_title(PREFIX, "nav.members", view, context.data_as_of()),
@@ -90,7 +74,6 @@ def layout(**query: str) -> html.Div:
                     components.chart_card(PREFIX, "mix", "block.channel_mix", lang),
                     components.chart_card(PREFIX, "cohorts", "block.cohorts", lang, wide=True),
                     components.chart_card(PREFIX, "frequency", "block.frequency", lang, wide=True),
-                    *insight_cards(run, lang),
                     components.grid_card(
                         PREFIX,
                         "list",
@@ -98,6 +81,7 @@ def layout(**query: str) -> html.Div:
                         lang,
                         LIST_COLUMNS,
                         filters=LIST_FILTERS,
+                        download=True,
                     ),
                 ],
                 className="grid",
@@ -106,43 +90,6 @@ def layout(**query: str) -> html.Div:
         className="page",
         id=f"{PREFIX}-page",
     )
-
-
-def insight_cards(run: pd.DataFrame, lang: Lang) -> list[Any]:
-    """The cards drawn from the latest insights run; before any run, each says so."""
-    if run.empty:
-        return [
-            components.card(
-                i18n.t(title, lang),
-                html.P(i18n.t("insights.none", lang), className="empty insights-none"),
-                wide=wide,
-            )
-            for title, wide in (
-                ("block.segments_over_time", True),
-                ("block.at_risk", True),
-                ("block.clv", False),
-                ("block.segment_compare", True),
-            )
-        ]
-    latest = run.iloc[0]
-    note = html.Div(
-        i18n.t("insights.as_of", lang).format(
-            as_of=pd.Timestamp(latest["as_of"]).strftime("%Y-%m-%d"),
-            version=latest["model_version"],
-        )
-        + " "
-        + i18n.t("insights.at_risk_limit", lang).format(limit=AT_RISK_LIMIT),
-        className="table-note",
-        id=f"{PREFIX}-insights-as-of",
-    )
-    return [
-        components.chart_card(PREFIX, "segments", "block.segments_over_time", lang, wide=True),
-        components.grid_card(
-            PREFIX, "atrisk", "block.at_risk", lang, AT_RISK_COLUMNS, download=True, note=note
-        ),
-        components.chart_card(PREFIX, "clv", "block.clv", lang),
-        components.table_card(PREFIX, "segments", "block.segment_compare", lang),
-    ]
 
 
 def with_segment_names(frame: pd.DataFrame, lang: Lang) -> pd.DataFrame:
@@ -271,48 +218,6 @@ def register(app: Any, context: Context) -> None:
             queries.purchase_frequency(context.reader, view.filters), view.lang
         )
 
-    @components.chart_callback(app, context, PREFIX, "segments")
-    def segments(data: dict[str, str]) -> Any:
-        view = context.stored_view(data)
-        frame = member_scores.segments_over_time(context.reader, view.filters)
-        return figures.segments_over_time(frame, view.lang)
-
-    @components.chart_callback(app, context, PREFIX, "clv")
-    def clv(data: dict[str, str]) -> Any:
-        view = context.stored_view(data)
-        return figures.clv_histogram(
-            member_scores.clv_distribution(context.reader, view.filters), view.lang
-        )
-
-    def compared(view: View) -> pd.DataFrame:
-        frame = member_scores.segment_comparison(context.reader, view.filters)
-        return frame.rename(columns={"segment_code": "code"})
-
-    components.register_table(app, PREFIX, "segments", SEGMENT_COLUMNS, compared, context)
-
-    def at_risk(view: View, viewer: Viewer, limit: int | None) -> pd.DataFrame:
-        frame = member_scores.at_risk_members(
-            context.reader,
-            view.filters,
-            reveal_personal_data=viewer.sees_personal_data,
-            limit=limit,
-        )
-        return with_segment_names(frame, view.lang)
-
-    def at_risk_page(view: View, request: GridRequest, viewer: Viewer) -> tuple[pd.DataFrame, int]:
-        return components.sorted_page(
-            at_risk(view, viewer, AT_RISK_LIMIT), request, AT_RISK_COLUMNS
-        )
-
-    def every_member_at_risk(view: View, viewer: Viewer) -> pd.DataFrame:
-        # The grid shows the members with the most at stake; the CSV is the whole list,
-        # for a retention campaign's mailing.
-        return at_risk(view, viewer, limit=None)
-
-    components.register_grid(
-        app, PREFIX, "atrisk", AT_RISK_COLUMNS, at_risk_page, context, load_all=every_member_at_risk
-    )
-
     def member_page(view: View, request: GridRequest, viewer: Viewer) -> tuple[pd.DataFrame, int]:
         frame, total = member_scores.member_list(
             context.reader,
@@ -322,4 +227,17 @@ def register(app: Any, context: Context) -> None:
         )
         return with_segment_names(frame, view.lang), total
 
-    components.register_grid(app, PREFIX, "list", LIST_COLUMNS, member_page, context)
+    def every_member(view: View, viewer: Viewer) -> pd.DataFrame:
+        # The page's filters choose the members; the grid's own sort and column filters
+        # are the browser's and not sent with a download.
+        frame, _ = member_scores.member_list(
+            context.reader,
+            view.filters,
+            ListRequest(limit=EVERY_ROW),
+            reveal_personal_data=viewer.sees_personal_data,
+        )
+        return with_segment_names(frame, view.lang)
+
+    components.register_grid(
+        app, PREFIX, "list", LIST_COLUMNS, member_page, context, load_all=every_member
+    )

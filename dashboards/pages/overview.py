@@ -50,7 +50,9 @@ def layout(**query: str) -> html.Div:
                     ),
                     components.chart_card(PREFIX, "active-trend", "block.members_trend", lang),
                     components.chart_card(PREFIX, "points-flow", "block.points_flow", lang),
-                    components.table_card(PREFIX, "channels", "block.channel_table", lang),
+                    components.table_card(
+                        PREFIX, "channels", "block.channel_table", lang, CHANNEL_COLUMNS
+                    ),
                 ],
                 className="grid",
             ),

@@ -61,8 +61,10 @@ def layout(**query: str) -> html.Div:
                     ),
                     components.chart_card(PREFIX, "redemption", "block.redemption_kind", lang),
                     components.chart_card(PREFIX, "liability", "block.liability", lang),
-                    components.table_card(PREFIX, "rewards", "block.rewards", lang),
-                    components.table_card(PREFIX, "liability", "block.liability", lang),
+                    components.table_card(PREFIX, "rewards", "block.rewards", lang, REWARD_COLUMNS),
+                    components.table_card(
+                        PREFIX, "liability", "block.liability", lang, LIABILITY_COLUMNS
+                    ),
                 ],
                 className="grid",
             ),

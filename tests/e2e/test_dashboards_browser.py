@@ -76,6 +76,7 @@ PAGES = {
     "campaigns": ("/dashboards/campaigns", "campaigns-kpi-points-cost-value"),
     "channels": ("/dashboards/channels", "channels-kpi-gmv-value"),
     "members": ("/dashboards/members", "members-kpi-new-members-value"),
+    "insights": ("/dashboards/insights", "insights-kpi-scored-value"),
     "points": ("/dashboards/points", "points-kpi-issued-value"),
 }
 
@@ -385,7 +386,7 @@ def _journey(browser: Browser, world: World) -> None:
 
     # -- a CSV download of the channel table: a header row, one row per channel, the GMV
     csv_file = browser.download(
-        "overview-table-channels-download-button", "memberhub-overview-channels-*.csv"
+        "overview-grid-channels-download-button", "memberhub-overview-channels-*.csv"
     )
     lines = csv_file.read_text(encoding="utf-8-sig").splitlines()
     notes = [line for line in lines if line.startswith("# ")]
@@ -399,7 +400,7 @@ def _journey(browser: Browser, world: World) -> None:
     assert sum(Decimal(row[column]) for row in body) == Decimal(year) / 100
 
     # -- every other page, reached through the navigation (which keeps the filters)
-    for prefix in ("campaigns", "members", "points", "channels"):
+    for prefix in ("campaigns", "members", "insights", "points", "channels"):
         path, headline = PAGES[prefix]
         browser.click(browser.element(f"nav-{prefix}"))
         browser.wait(lambda d, path=path: browser.path() == path, f"the {prefix} page")
@@ -413,7 +414,9 @@ def _journey(browser: Browser, world: World) -> None:
             _campaign_table_fits(browser)
             _campaign_detail(browser)
         if prefix == "members":
-            _member_insights(browser, world)
+            _member_list(browser, world)
+        if prefix == "insights":
+            _member_insights(browser)
 
     # -- a click on the counters' bar narrows the page; the breadcrumb says so and clears it
     assert browser.text_of("channels-kpi-gmv-value") == shown(year, "zh")
@@ -500,7 +503,7 @@ def _journey(browser: Browser, world: World) -> None:
     assert t("nav.channels", "en") in page and t("metric.gmv", "en") in page
     assert t("block.channel_table", "zh") not in page
     browser.screenshot("06-en-channels")
-    for prefix in ("overview", "campaigns", "members", "points"):
+    for prefix in ("overview", "campaigns", "members", "insights", "points"):
         path, headline = PAGES[prefix]
         browser.click(browser.element(f"nav-{prefix}"))
         browser.wait(lambda d, path=path: browser.path() == path, f"the {prefix} page")
@@ -773,17 +776,13 @@ def _calendar_text(browser: Browser, prefix: str) -> str:
 
 
 def _sees_content(browser: Browser, prefix: str) -> None:
-    """Every chart is drawn with data or says it has none; every table is filled."""
+    """Every chart is drawn with data or says it has none; every table (a grid) is filled."""
     charts = browser.charts(prefix)
     assert charts, f"no charts on {prefix}"
     blank = [chart_id for chart_id, _, traces, notes in charts if not (traces or notes)]
     assert not blank, f"charts drawn without data or an empty-state message: {blank}"
-    tables = browser.driver.find_elements(By.CSS_SELECTOR, f'[id^="{prefix}-table-"].table-wrap')
     grids = browser.driver.find_elements(By.CSS_SELECTOR, f'[id^="{prefix}-grid-"].ag-theme-alpine')
-    assert tables or grids, f"no tables on {prefix}"
-    for table in tables:
-        filled = table.find_elements(By.CSS_SELECTOR, "table.data-table, .empty")
-        assert filled, f"table {table.get_attribute('id')} was never filled"
+    assert grids, f"no tables on {prefix}"
     for grid in grids:
         grid_id = grid.get_attribute("id")
         browser.wait(
@@ -795,29 +794,30 @@ def _sees_content(browser: Browser, prefix: str) -> None:
         )
 
 
-# Each header cell of the campaign table: its text, its left and right edge, and the
-# visible box of the scrolling table wrap and of the window.
+# Each header cell of the campaign grid: its text, its left and right edge; the grid's
+# box, how wide its columns are against what it shows, and the window's width.
 TABLE_EDGES = """
-const wrap = document.getElementById('campaigns-table-campaigns');
-const box = wrap.getBoundingClientRect();
+const grid = document.getElementById('campaigns-grid-campaigns');
+const box = grid.getBoundingClientRect();
+const columns = grid.querySelector('.ag-center-cols-viewport');
 return {
-  wrap: [box.left, box.right, wrap.scrollWidth, wrap.clientWidth, window.innerWidth],
-  cells: [...wrap.querySelectorAll('th')].map(th => {
-    const r = th.getBoundingClientRect();
-    return [th.innerText, r.left, r.right];
+  wrap: [box.left, box.right, columns.scrollWidth, columns.clientWidth, window.innerWidth],
+  cells: [...grid.querySelectorAll('.ag-header-cell')].map(cell => {
+    const r = cell.getBoundingClientRect();
+    return [cell.innerText, r.left, r.right];
   }),
 };
 """
 
 
 def _campaign_table_fits(browser: Browser) -> None:
-    """At 1440 px the campaign table needs no sideways scrolling: the lift and interval
+    """At 1440 px the campaign grid needs no sideways scrolling: the lift and interval
     columns are whole inside the card, every money column in 元."""
-    browser.first(By.CSS_SELECTOR, "#campaigns-table-campaigns table.data-table")
+    browser.wait(lambda d: _grid_rows(browser, "campaigns-grid-campaigns"), "campaign rows")
     edges = browser.driver.execute_script(TABLE_EDGES)
     left, right, scroll_width, client_width, window_width = edges["wrap"]
     assert window_width <= WIDTH, window_width
-    assert scroll_width <= client_width, f"the table scrolls sideways: {edges}"
+    assert scroll_width <= client_width, f"the grid scrolls sideways: {edges}"
     headers = {text.replace("\n", " "): (lo, hi) for text, lo, hi in edges["cells"]}
     for key in ("metric.lift", "metric.lift_low", "metric.lift_high"):
         found = [h for h in headers if h.startswith(t(key, "zh"))]
@@ -832,7 +832,7 @@ def _campaign_detail(browser: Browser) -> None:
     """A campaign's name in the table opens its detail view, headed by the incremental
     GMV against the holdout with its interval and a sentence; the before/after
     comparison follows, smaller and labelled not causal; the back link returns."""
-    browser.click(browser.first(By.CSS_SELECTOR, "#campaigns-table-campaigns a"))
+    browser.click(browser.first(By.CSS_SELECTOR, "#campaigns-grid-campaigns a"))
     browser.wait(lambda d: "campaign" in browser.query(), "the campaign detail URL")
     browser.settled("campaigns", "campaigns-kpi-treated-value")
     _sees_content(browser, "campaigns")
@@ -861,10 +861,10 @@ def _grid_rows(browser: Browser, grid_id: str) -> list[WebElement]:
     )
 
 
-def _member_insights(browser: Browser, world: World) -> None:
-    """The insights cards draw their charts, the at-risk grid fills and sorts on the
-    server, and the member list pages through every member, 50 at a time."""
-    for chart in ("members-chart-segments", "members-chart-clv"):
+def _member_insights(browser: Browser) -> None:
+    """The insights cards draw their charts, the at-risk grid fills (masked for a
+    marketer), and the segment comparison sorts its numbers as numbers in the browser."""
+    for chart in ("insights-chart-segments", "insights-chart-clv"):
         traces = browser.driver.execute_script(
             "const g = document.querySelector(arguments[0]);"
             " return g && g.data ? g.data.length : 0",
@@ -874,8 +874,30 @@ def _member_insights(browser: Browser, world: World) -> None:
     # Shown, not only in the DOM (a grid can hold rows it keeps hidden), and masked for a
     # marketer.
     browser.wait(
-        lambda d: "****" in browser.element("members-grid-atrisk").text, "at-risk rows shown"
+        lambda d: "****" in browser.element("insights-grid-atrisk").text, "at-risk rows shown"
     )
+    header = browser.element("insights-grid-segments").find_element(
+        By.CSS_SELECTOR, '.ag-header-cell[col-id="members"] .ag-header-cell-label'
+    )
+    browser.click(header)
+    browser.click(header)
+
+    def counts() -> list[int]:
+        cells = browser.element("insights-grid-segments").find_elements(
+            By.CSS_SELECTOR, '.ag-center-cols-container [col-id="members"]'
+        )
+        ordered = sorted(cells, key=lambda cell: cell.location["y"])
+        return [int(cell.text.replace(",", "")) for cell in ordered if cell.text]
+
+    browser.wait(
+        lambda d: len(counts()) > 1 and counts() == sorted(counts(), reverse=True),
+        "segments by size",
+    )
+    browser.screenshot("04-insights-sorted")
+
+
+def _member_list(browser: Browser, world: World) -> None:
+    """The member list pages through every member, 50 at a time, sorted on the server."""
     members = int(
         world.reader.query("SELECT count(*) AS n FROM dim_member WHERE status <> 'merged'", [])[
             "n"
@@ -903,4 +925,4 @@ def _member_insights(browser: Browser, world: World) -> None:
         ),
         "the list sorted the other way",
     )
-    browser.screenshot("04-members-insights")
+    browser.screenshot("04-members-list")

@@ -28,7 +28,7 @@ from common.unit_of_work import transaction
 from crm.adapters.orm import Member
 from dashboards import i18n
 from dashboards.auth import COOKIE_PATH, SESSION_COOKIE
-from dashboards.pages import members as members_page
+from dashboards.pages import insights as insights_page
 from memberhub.wiring import Runtime
 from storefront_api.auth import (
     LOGIN_PER_ACCOUNT,
@@ -46,6 +46,7 @@ PAGES = {
     "campaigns": "/dashboards/campaigns",
     "channels": "/dashboards/channels",
     "members": "/dashboards/members",
+    "insights": "/dashboards/insights",
     "points": "/dashboards/points",
 }
 
@@ -333,10 +334,10 @@ def test_the_review_s_csv_exploit_gets_401_and_no_file(
     """No cookie, a download output, inputs claiming the login page: it used to answer 200
     with the top members as CSV."""
     body = {
-        "output": "members-grid-atrisk-download.data",
-        "outputs": {"id": "members-grid-atrisk-download", "property": "data"},
+        "output": "insights-grid-atrisk-download.data",
+        "outputs": {"id": "insights-grid-atrisk-download", "property": "data"},
         "inputs": [LOGIN_PAGE_CLAIM],
-        "state": [{"id": "members-query", "property": "data", "value": STORE_ALL}],
+        "state": [{"id": "insights-query", "property": "data", "value": STORE_ALL}],
         "changedPropIds": ["_pages_location.pathname"],
     }
     answer = client.post(CALLBACK_URL, json=body)
@@ -358,13 +359,13 @@ def test_the_review_s_csv_exploit_gets_401_and_no_file(
     # With a session that ended, or a forged cookie, just the same.
     log_in(dash, *staff("finance"))
     proper = dash.body(
-        "members-grid-atrisk-download",
-        {"members-grid-atrisk-download-button.n_clicks": 1},
-        {"members-query.data": STORE_ALL},
+        "insights-grid-atrisk-download",
+        {"insights-grid-atrisk-download-button.n_clicks": 1},
+        {"insights-query.data": STORE_ALL},
     )
     answer = client.post(CALLBACK_URL, json=proper)
     assert answer.status_code == 200
-    assert answer.json["response"]["members-grid-atrisk-download"]["data"]["type"] == "text/csv"
+    assert answer.json["response"]["insights-grid-atrisk-download"]["data"]["type"] == "text/csv"
     copied = session_cookie(client)
     client.get("/dashboards/logout")
     client.set_cookie(SESSION_COOKIE, str(copied), path=COOKIE_PATH)
@@ -378,7 +379,7 @@ def test_the_review_s_csv_exploit_gets_401_and_no_file(
 @pytest.mark.parametrize(
     ("output_id", "inputs"),
     [
-        ("members-table-segments", {"members-query.data": STORE_ALL}),
+        ("insights-grid-segments", {"insights-query.data": STORE_ALL}),
         ("members-grid-list", {"members-grid-list.getRowsRequest": {"startRow": 0, "endRow": 50}}),
         ("members-kpis", {"members-query.data": STORE_ALL}),
         ("members-chart-cohorts", {"members-query.data": STORE_ALL}),
@@ -419,9 +420,9 @@ def test_the_router_renders_only_the_login_page_for_anonymous_callers(
     assert client.post(CALLBACK_URL, json=swapped).status_code == 401
     # Nor does labelling a download's answer as the login form's.
     relabelled = dash.body(
-        "members-grid-atrisk-download",
-        {"members-grid-atrisk-download-button.n_clicks": 1},
-        {"members-query.data": STORE_ALL},
+        "insights-grid-atrisk-download",
+        {"insights-grid-atrisk-download-button.n_clicks": 1},
+        {"insights-query.data": STORE_ALL},
     )
     relabelled["outputs"] = [
         {"id": "login-message", "property": "children"},
@@ -617,10 +618,10 @@ def list_cells(dash: DashClient, request: dict[str, Any] | None = None) -> Any:
 
 def top_members_csv(dash: DashClient) -> str:
     answer = dash.response(
-        "members-grid-atrisk-download",
-        {"members-grid-atrisk-download-button.n_clicks": 1},
-        {"members-query.data": STORE_ALL},
-    )["members-grid-atrisk-download"]["data"]
+        "insights-grid-atrisk-download",
+        {"insights-grid-atrisk-download-button.n_clicks": 1},
+        {"insights-query.data": STORE_ALL},
+    )["insights-grid-atrisk-download"]["data"]
     assert answer["filename"].endswith(".csv") and answer["content"].startswith("\ufeff")
     return csv_body(str(answer["content"]))
 
@@ -662,9 +663,9 @@ def test_the_download_itself_refuses_a_request_without_a_live_session(
     app.before_request_funcs[None] = [hook for hook in gates if hook.__name__ != "gate"]
     assert len(app.before_request_funcs[None]) == len(gates) - 1
     request = dash.body(
-        "members-grid-atrisk-download",
-        {"members-grid-atrisk-download-button.n_clicks": 1},
-        {"members-query.data": STORE_ALL},
+        "insights-grid-atrisk-download",
+        {"insights-grid-atrisk-download-button.n_clicks": 1},
+        {"insights-query.data": STORE_ALL},
     )
     answer = client.post(CALLBACK_URL, json=request)
     assert answer.status_code == 204 and not answer.get_data()
@@ -826,25 +827,74 @@ def test_the_at_risk_csv_holds_every_member_at_risk_beyond_the_grid(
     finally:
         reader.close()
     assert at_risk > 2
-    monkeypatch.setattr(members_page, "AT_RISK_LIMIT", 2)
+    monkeypatch.setattr(insights_page, "AT_RISK_LIMIT", 2)
     log_in(dash, *staff("marketer"))
     rows = list(csv_module.reader(io.StringIO(top_members_csv(dash).lstrip("\ufeff"))))
     assert len(rows) - 1 == at_risk
+
+
+def test_the_insights_headline_counts_the_scored_and_those_at_risk(
+    dash: DashClient, staff: Any, world: Scenario, db: Runtime
+) -> None:
+    reader = WarehouseReader(db.settings.warehouse_path)
+    try:
+        scored, at_risk = reader.query(
+            "SELECT count(*) AS scored, count(*) FILTER (WHERE s.churn_risk >= 0.5) AS risky "
+            "FROM fact_member_score s JOIN dim_member m USING (member_id) "
+            "WHERE s.run_id = (SELECT max(run_id) FROM dim_insight_run) "
+            "AND m.status <> 'merged'",
+            [],
+        ).iloc[0]
+    finally:
+        reader.close()
+    log_in(dash, *staff("marketer"))
+    cards = dash.response("insights-kpis", {"insights-query.data": STORE_ALL})["insights-kpis"]
+    texts = texts_in(cards["children"])
+    assert f"{int(scored):,}" in texts and f"{int(at_risk):,}" in texts, texts
+    share = i18n.percent(int(at_risk) / int(scored), "zh")
+    assert i18n.t("metric.members_at_risk.share", "zh").format(share=share) in texts
+
+
+def test_the_member_list_downloads_every_member_the_filters_choose(
+    dash: DashClient, staff: Any, world: Scenario, db: Runtime, client: FlaskClient
+) -> None:
+    reader = WarehouseReader(db.settings.warehouse_path)
+    try:
+        members = int(
+            reader.query("SELECT count(*) AS n FROM dim_member WHERE status <> 'merged'", [])[
+                "n"
+            ].iloc[0]
+        )
+    finally:
+        reader.close()
+    for role, phone in (("marketer", r"1\d{2}\*{4}\d{4}"), ("admin", r"1\d{10}")):
+        log_in(dash, *staff(role))
+        answer = dash.response(
+            "members-grid-list-download",
+            {"members-grid-list-download-button.n_clicks": 1},
+            {"members-query.data": STORE_ALL},
+        )["members-grid-list-download"]["data"]
+        rows = list(
+            csv_module.reader(io.StringIO(csv_body(str(answer["content"])).lstrip("\ufeff")))
+        )
+        assert len(rows) - 1 == members > 1
+        assert all(re.fullmatch(phone, row[2]) for row in rows[1:] if row[2]), role
+        client.get("/dashboards/logout")
 
 
 def test_the_insight_charts_draw_every_run_and_segment(
     dash: DashClient, staff: Any, world: Scenario
 ) -> None:
     log_in(dash, *staff("marketer"))
-    figure = dash.response("members-chart-segments", {"members-query.data": STORE_ALL})[
-        "members-chart-segments"
+    figure = dash.response("insights-chart-segments", {"insights-query.data": STORE_ALL})[
+        "insights-chart-segments"
     ]["figure"]
     assert len(figure["data"]) == 6
     assert all(list(trace["x"]) == ["2026-01-31", "2026-02-28"] for trace in figure["data"])
     per_day = [sum(trace["y"][i] for trace in figure["data"]) for i in range(2)]
     assert per_day[0] == per_day[1] > 0
-    clv = dash.response("members-chart-clv", {"members-query.data": STORE_ALL})[
-        "members-chart-clv"
+    clv = dash.response("insights-chart-clv", {"insights-query.data": STORE_ALL})[
+        "insights-chart-clv"
     ]["figure"]
     assert clv["data"][0]["x"][0] == "0–50" and sum(clv["data"][0]["y"]) > 0
 
@@ -863,11 +913,13 @@ def test_without_insights_the_cards_say_so(
     try:
         log_in(dash, *staff("marketer"))
         for lang in ("zh", "en"):
-            layout = render(dash, "/dashboards/members", f"?lang={lang}").json["response"]
+            layout = render(dash, "/dashboards/insights", f"?lang={lang}").json["response"]
             texts = texts_in(layout["_pages_content"]["children"])
             assert texts.count(i18n.t("insights.none", lang)) == 4, lang
-            assert "members-grid-list" in ids_in(layout)
-            assert "members-chart-segments" not in ids_in(layout)
+            assert "insights-chart-segments" not in ids_in(layout)
+            assert "insights-kpis" not in ids_in(layout)
+            members = render(dash, "/dashboards/members", f"?lang={lang}").json["response"]
+            assert "members-grid-list" in ids_in(members)
     finally:
         db.settings.warehouse_path.unlink(missing_ok=True)
 
@@ -1015,10 +1067,10 @@ def test_the_excel_download_is_the_csv_rows_as_numbers_masked_for_the_role(
 
     log_in(dash, *staff("marketer"))
     answer = dash.response(
-        "members-grid-atrisk-xlsx",
-        {"members-grid-atrisk-xlsx-button.n_clicks": 1},
-        {"members-query.data": STORE_ALL},
-    )["members-grid-atrisk-xlsx"]["data"]
+        "insights-grid-atrisk-xlsx",
+        {"insights-grid-atrisk-xlsx-button.n_clicks": 1},
+        {"insights-query.data": STORE_ALL},
+    )["insights-grid-atrisk-xlsx"]["data"]
     assert answer["filename"].endswith(".xlsx") and answer["base64"] is True
     book = load_workbook(io.BytesIO(base64.b64decode(answer["content"])))
     data, about = book.worksheets
@@ -1031,7 +1083,7 @@ def test_the_excel_download_is_the_csv_rows_as_numbers_masked_for_the_role(
         re.fullmatch(r"1\d{10}", cell) for cell in cells
     )
     assert any(isinstance(cell, int | float) for row in rows[1:] for cell in row)
-    assert str(next(about.iter_rows(values_only=True))[0]).startswith("memberhub-members-atrisk")
+    assert str(next(about.iter_rows(values_only=True))[0]).startswith("memberhub-insights-atrisk")
 
 
 def test_a_click_on_a_chart_narrows_the_page_and_the_breadcrumb_walks_back_up(

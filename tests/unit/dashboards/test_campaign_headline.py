@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from crm.insights import lift
-from dashboards.components import Column, render_table
+from dashboards.components import grid_rows
 from dashboards.pages import campaigns
 from warehouse import CampaignHeadline
 
@@ -109,8 +109,8 @@ def test_every_money_column_of_the_campaign_table_is_in_yuan() -> None:
             "lift_high_fen": [2500.0],
         }
     )
-    money = [c for c in campaigns.CAMPAIGN_COLUMNS if c.kind == "money"]
-    assert money and all(isinstance(c, Column) and c.unit == "yuan" for c in money)
-    texts = _texts(render_table(campaigns.CAMPAIGN_COLUMNS, frame, "zh"))
+    texts = [
+        text for row in grid_rows(campaigns.CAMPAIGN_COLUMNS, frame, "zh") for text in row.values()
+    ]
     assert "9,876,543.21" in texts and "12.34" in texts and "-0.56" in texts
     assert not any("万元" in t for t in texts)

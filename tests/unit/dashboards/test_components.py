@@ -43,25 +43,71 @@ def frame() -> pd.DataFrame:
     )
 
 
-def cells(table: object) -> list[list[str]]:
-    body = table.children[0].children[1]  # type: ignore[attr-defined]
-    return [[str(td.children) for td in tr.children] for tr in body.children]
-
-
-def test_a_table_shows_money_in_one_unit_per_column_and_missing_values_as_dashes() -> None:
-    table = components.render_table(COLUMNS, frame(), "zh")
-    head_row = table.children[0].children[0].children  # type: ignore[attr-defined]
-    head = [th.children for th in head_row.children]
-    assert head[2] == "交易额 (万元)"
-    assert cells(table) == [
-        ["网上商城", "1,234", "123.46", "+23.5%", "50.0%", "2026-03-01", "金卡"],
-        ["counter", "5", "0.00", "新增", "—", "—", "未知"],
+def test_grid_cells_read_money_in_yuan_and_missing_values_as_dashes() -> None:
+    rows = components.grid_rows(COLUMNS, frame(), "zh")
+    assert [list(row.values()) for row in rows] == [
+        ["网上商城", "1,234", "1,234,567.89", "+23.5%", "50.0%", "2026-03-01", "金卡"],
+        ["counter", "5", "10.05", "新增", "—", "—", "未知"],
     ]
+    headers = [components._grid_column(c, "zh", {})["headerName"] for c in COLUMNS]
+    assert headers[2] == "交易额 (元)" and headers[4] == "占比 (%)", headers
 
 
-def test_an_empty_table_says_so() -> None:
-    empty = components.render_table(COLUMNS, frame().head(0), "en")
-    assert empty.children == "No data for these filters"
+def test_a_small_table_is_a_grid_holding_numbers_in_the_units_its_headers_name() -> None:
+    assert components.column_filters(COLUMNS) == {
+        "name": "text",
+        "purchases": "number",
+        "gmv_fen": "number",
+        "share": "number",
+        "day": "text",
+        "tier": "text",
+    }
+    masked = (Column("phone", "col.phone", "text", personal="phone"),)
+    assert components.column_filters(masked) == {}
+    card = components.table_card("overview", "channels", "block.channel_table", "zh", COLUMNS)
+    grid = card.children[1].children
+    assert grid.id == "overview-grid-channels" and grid.rowModelType == "clientSide"
+    assert grid.dashGridOptions["domLayout"] == "autoHeight" and "height" not in grid.style
+    gmv = next(c for c in grid.columnDefs if c["field"] == "gmv_fen")
+    assert gmv["filter"] == "agNumberColumnFilter" and gmv["headerName"] == "交易额 (元)"
+    assert gmv["valueFormatter"] == {"function": "params.data.gmv_fen__text"}
+    rows = components.client_rows(COLUMNS, frame(), "zh")
+    # Sorted and filtered as numbers in 元 and percent; shown as formatted text.
+    assert rows[0]["gmv_fen"] == 1234567.89 and rows[0]["gmv_fen__text"] == "1,234,567.89"
+    assert rows[0]["share"] == 50.0 and rows[0]["gmv_fen_vs_previous_gmv_fen"] == 23.46
+    assert rows[1]["share"] is None and rows[1]["share__text"] == "—"
+    assert rows[0]["tier"] == "金卡" and "tier__text" not in rows[0]
+    tall = components.table_card("p", "t", "block.channel_table", "zh", COLUMNS, height=460)
+    assert tall.children[1].children.style["height"] == "460px"
+
+
+def test_a_link_column_carries_its_href_for_the_grid_to_render() -> None:
+    columns = (Column("name", "col.campaign", "link:href"), Column("participants", "x", "count"))
+    rows = pd.DataFrame(
+        {
+            "code": ["A"],
+            "name": ["甲"],
+            "name_en": ["A"],
+            "href": ["/dashboards/x"],
+            "participants": [3],
+        }
+    )
+    assert components.grid_rows(columns, rows, "en") == [
+        {"name": "A", "name_href": "/dashboards/x", "participants": "3"}
+    ]
+    assert components._grid_column(columns[0], "en", {})["cellRenderer"] == "PageLink"
+
+
+def test_names_sort_in_the_viewer_language() -> None:
+    names = pd.DataFrame(
+        {"channel": ["b", "a"], "name": ["乙", "甲"], "name_en": ["Beta", "Alpha"], "n": [1, 2]}
+    )
+    columns = (Column("name", "col.channel", "name"), Column("n", "x", "count"))
+    request = components.GridRequest(0, 10, (("name", False),), ())
+    page, total = components.sorted_page(components.shown_names(names, "en"), request, columns)
+    assert total == 2 and list(page["name"]) == ["Alpha", "Beta"]
+    zh, _ = components.sorted_page(components.shown_names(names, "zh"), request, columns)
+    assert list(zh["name"]) == ["乙", "甲"]  # by code point, as the warehouse sorts
 
 
 def test_csv_is_exact_yuan_with_localised_headers_and_a_bom() -> None:
@@ -370,24 +416,6 @@ def test_the_breadcrumb_hints_at_clicking_until_something_is_narrowed() -> None:
     assert up.children == "上海" and up.href.startswith("/dashboards/?") and "inst=SH&" in up.href
     assert inst.children[3].children == "浦东"
     assert channel.children[1].children == "柜台" and "channel" not in channel.children[2].href
-
-
-def test_neighbouring_money_columns_share_one_unit() -> None:
-    columns = (
-        Column("name", "col.channel", "name"),
-        Column("gmv_fen", "metric.gmv", "money"),
-        Column("previous_gmv_fen", "metric.previous_gmv", "money"),
-        Column("avg_ticket_fen", "metric.avg_ticket", "money", unit="yuan"),
-    )
-    rows = frame().assign(avg_ticket_fen=[12_345, 201])
-    for lang, unit, cell in (("zh", "万元", "100.00"), ("en", "M CNY", "1.00")):
-        table = components.render_table(columns, rows, lang)
-        head_row = table.children[0].children[0].children  # type: ignore[attr-defined]
-        head = [th.children for th in head_row.children]
-        # The previous GMV is small but reads in the GMV's unit; the ticket stays in 元.
-        assert head[1].endswith(f"({unit})") and head[2].endswith(f"({unit})"), head
-        assert head[3].endswith(f"({components.t('unit.yuan', lang)})")
-        assert cells(table)[0][2] == cell and cells(table)[0][3] == "123.45"
 
 
 def test_the_institution_dropdown_offers_districts_until_the_user_types() -> None:
