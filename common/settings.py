@@ -37,6 +37,8 @@ class Settings:
     https: bool = False
     # What one point costs the operator, for money figures of points (campaign ROI).
     fen_per_point: int = 1
+    # What a delivered order adds for delivery (members of a free-delivery tier pay none).
+    delivery_fee_fen: int = 1_000
     var_dir: Path = DEFAULT_VAR_DIR
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -86,6 +88,9 @@ def load_settings(**overrides: str) -> Settings:
         ),
         https=os.environ.get("MEMBERHUB_HTTPS", "") in ("1", "true", "yes"),
         fen_per_point=int(os.environ.get("MEMBERHUB_FEN_PER_POINT", Settings.fen_per_point)),
+        delivery_fee_fen=int(
+            os.environ.get("MEMBERHUB_DELIVERY_FEE_FEN", Settings.delivery_fee_fen)
+        ),
         var_dir=var_dir,
     )
 

@@ -41,6 +41,7 @@ class TierData:
     min_points_12m: int
     min_spend_fen_12m: int | None = None
     birthday_bonus_points: int = 0
+    free_delivery: bool = False
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,7 @@ def tier_list(session: Session) -> list[dict[str, Any]]:
             "min_points_12m": rule.min_points_12m,
             "min_spend_fen_12m": rule.min_spend_fen_12m,
             "birthday_bonus_points": rows[rule.code].birthday_bonus_points,
+            "free_delivery": rows[rule.code].free_delivery,
             "grace_days": settings.grace_days,
             "campaign_bonus_qualifies": settings.campaign_bonus_qualifies,
         }

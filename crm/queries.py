@@ -77,6 +77,7 @@ def tiers(session: Session) -> list[dict[str, Any]]:
             "name_en": t.name_en,
             "rank": t.rank,
             "min_points_12m": t.min_points_12m,
+            "free_delivery": t.free_delivery,
         }
         for t in session.scalars(select(Tier).order_by(Tier.rank))
     ]

@@ -65,6 +65,7 @@ class TierSeed:
     multiplier_bp: int  # basis points: 10000 = 1.0x
     min_spend_fen_12m: int | None = None  # or this much spent in them (None: points only)
     birthday_bonus_points: int = 0  # credited once a year in the member's birthday week
+    free_delivery: bool = False  # delivered orders carry no delivery fee
 
 
 @dataclass(frozen=True)
@@ -1222,9 +1223,27 @@ EARNING_RULES: tuple[EarningRuleSeed, ...] = (
 TIERS: tuple[TierSeed, ...] = (
     TierSeed("regular", "普卡", "Regular", rank=0, min_points_12m=0, multiplier_bp=10000),
     TierSeed("silver", "银卡", "Silver", 1, 2000, 11000, 300_000, birthday_bonus_points=200),
-    TierSeed("gold", "金卡", "Gold", 2, 8000, 12500, 1_200_000, birthday_bonus_points=500),
     TierSeed(
-        "diamond", "钻石卡", "Diamond", 3, 30000, 15000, 4_500_000, birthday_bonus_points=1000
+        "gold",
+        "金卡",
+        "Gold",
+        2,
+        8000,
+        12500,
+        1_200_000,
+        birthday_bonus_points=500,
+        free_delivery=True,
+    ),
+    TierSeed(
+        "diamond",
+        "钻石卡",
+        "Diamond",
+        3,
+        30000,
+        15000,
+        4_500_000,
+        birthday_bonus_points=1000,
+        free_delivery=True,
     ),
 )
 # 自邮一族: campaign bonuses do not count towards a tier; a member who falls short keeps

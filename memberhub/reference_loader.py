@@ -41,6 +41,7 @@ def load_reference_data(session_factory: sessionmaker[Session]) -> None:
                     t.min_points_12m,
                     t.min_spend_fen_12m,
                     t.birthday_bonus_points,
+                    t.free_delivery,
                 )
                 for t in data.TIERS
             ],

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -74,6 +75,8 @@ class Tier(Base):
     min_spend_fen_12m: Mapped[int | None] = mapped_column(BigInteger)
     # A benefit: points credited once a year in the member's birthday week (0: none).
     birthday_bonus_points: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A benefit: delivered orders carry no delivery fee.
+    free_delivery: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ClubPolicy(Base):

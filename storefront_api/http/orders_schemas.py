@@ -163,6 +163,10 @@ class OrderOut(Open):
     payable_fen: int
     points_used: int
     total_fen: int
+    delivery_fee_fen: int = Field(
+        description="a delivered order's delivery fee (a line of its own, sku DELIVERY); "
+        "0 for a pickup or a member whose tier has free delivery"
+    )
     pickup_code: str | None = None
     history: list[dict[str, Any]] | None = None
 

@@ -373,6 +373,7 @@ class TierOut(Open):
     min_points_12m: int
     min_spend_fen_12m: int | None
     birthday_bonus_points: int
+    free_delivery: bool
     multiplier_bp: int
     grace_days: int
     campaign_bonus_qualifies: bool

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from common.codes import BusinessType, CategoryCode
 from common.errors import Conflict, Invalid
 
 BP = 10_000
@@ -105,6 +106,14 @@ class PointsCashSplit:
     cash_fen: int
 
 
+# A delivered order's fee is a line of its own: paid, refunded, earned on and cleared
+# like the goods, as the parcel delivery (寄递) it is.
+DELIVERY_SKU = "DELIVERY"
+DELIVERY_NAME = "配送费"
+DELIVERY_CATEGORY: CategoryCode = "other"
+DELIVERY_BUSINESS_TYPE: BusinessType = "mailing"
+
+
 @dataclass(frozen=True)
 class OrderPolicy:
     """Configurable order rules: points value, their maximum share, pickup and return windows."""
@@ -114,6 +123,8 @@ class OrderPolicy:
     pickup_days: int = 7
     delivery_return_days: int = 7
     unpaid_days: int = 1
+    # What a delivered order adds for its delivery, unless the member's tier delivers free.
+    delivery_fee_fen: int = 1_000
 
     def split_points_cash(self, total_fen: int, points: int, field: str) -> PointsCashSplit:
         """Split an order total into a points part and a cash part.

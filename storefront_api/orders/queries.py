@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from common.clock import as_utc
 from common.ownership import Owner
 from storefront_api.activity import ActivityEntry
+from storefront_api.orders.domain import DELIVERY_SKU
 from storefront_api.orders.orm import Order, OrderPayment, OrderStatusChange
 from storefront_api.pickup import pickup_code_of
 
@@ -33,6 +34,9 @@ def order_body(session: Session, order: Order, *, detail: bool = True) -> dict[s
         "voucher_fen": order.voucher_fen,
         "payable_fen": order.payable_fen,
         "paid_fen": order.paid_fen,
+        "delivery_fee_fen": sum(
+            line.amount_fen for line in order.lines if line.sku == DELIVERY_SKU
+        ),
         "created_at": order.created_at.isoformat(),
         "lines": [
             {

@@ -36,6 +36,10 @@ from common.sms import SandboxSmsSender, SmsSender
 from common.unit_of_work import UnitOfWork
 from storefront_api import catalogue, pickup, prepaid, vouchers
 from storefront_api.orders.domain import (
+    DELIVERY_BUSINESS_TYPE,
+    DELIVERY_CATEGORY,
+    DELIVERY_NAME,
+    DELIVERY_SKU,
     ORDER_CHANNELS,
     IllegalTransition,
     OrderEvent,
@@ -75,7 +79,9 @@ class OrderContext:
     ) -> OrderContext:
         return cls(
             directory,
-            OrderPolicy(pickup_days=settings.pickup_days),
+            OrderPolicy(
+                pickup_days=settings.pickup_days, delivery_fee_fen=settings.delivery_fee_fen
+            ),
             settings.secret_key,
             SandboxSmsSender(settings.sms_outbox),
         )
@@ -278,7 +284,8 @@ def place_order(
         ranks = catalogue.tier_ranks(session) if any(p.member_prices for p in products) else {}
         # What the member pays a unit: the list price or their tier's member price.
         prices = [catalogue.price_for(product, member.tier, ranks) for product in products]
-        total = sum(
+        fee = _delivery_fee(session, context.policy, command.fulfilment, member.tier)
+        total = fee + sum(
             price * line.quantity for price, line in zip(prices, command.lines, strict=True)
         )
         order_no = _new_order_no(now)
@@ -331,7 +338,21 @@ def place_order(
                     price,
                 )
                 for product, price, line in zip(products, prices, command.lines, strict=True)
-            ],
+            ]
+            + (
+                [
+                    _Line(
+                        DELIVERY_SKU,
+                        DELIVERY_NAME,
+                        DELIVERY_CATEGORY,
+                        DELIVERY_BUSINESS_TYPE,
+                        quantity=1,
+                        unit_price_fen=fee,
+                    )
+                ]
+                if fee
+                else []
+            ),
             card_no=command.card_no,
             points_used=points_used,
             points_offset_fen=offset,
@@ -389,6 +410,15 @@ def place_order(
         kind=dict[str, Any],
         stored=_without_code,
     )
+
+
+def _delivery_fee(session: Session, policy: OrderPolicy, fulfilment: str, tier: str) -> int:
+    """The fee a delivered order adds: none for a pickup, none where the member's tier
+    has free delivery."""
+    if fulfilment != "delivery":
+        return 0
+    free = {t["code"] for t in crm.queries.tiers(session) if t["free_delivery"]}
+    return 0 if tier in free else policy.delivery_fee_fen
 
 
 def place_reward_order(

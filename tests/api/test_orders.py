@@ -486,7 +486,9 @@ def test_delivery_order_is_shipped_delivered_and_points_wait_for_the_return_wind
     delivered = client.post(f"{API}/orders/{order['order_no']}/delivery", headers=courier)
     assert delivered.json["status"] == "delivered"
     points = points_of(client, web, member)
-    assert points["pending"] == 258 and points["available"] == 0
+    # The goods earn 258; the 10 元 delivery fee earns 20 as the parcel delivery it is.
+    assert order["delivery_fee_fen"] == 1000
+    assert points["pending"] == 258 + 20 and points["available"] == 0
     returned = client.post(
         f"{API}/orders/{order['order_no']}/returns", json={"reason": "破损"}, headers=web
     )
