@@ -7,21 +7,13 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from common.settings import load_settings
-from crm.adapters.orm import Member, Tier
+from crm.adapters.orm import Tier
 from points_engine.adapters.orm import Accrual
+from tests.api.test_member_prices import _member
 from tests.api.test_orders import API, order_body, pay
 
 ADDRESS = {"type": "delivery", "address": "上海市黄浦区中山东一路1号"}
 FEE = 1000
-
-
-def _member(client, web, db, phone: str, tier: str) -> str:
-    created = client.post(f"{API}/members", json={"phone": phone, "name": "会员"}, headers=web)
-    assert created.status_code == 201, created.json
-    member_no = created.json["member_no"]
-    with db.session_factory() as session, session.begin():
-        session.execute(update(Member).where(Member.member_no == member_no).values(tier=tier))
-    return str(member_no)
 
 
 def _order(client, web, member_no: str, fulfillment=None):
