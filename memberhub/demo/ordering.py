@@ -129,6 +129,11 @@ def place(
     world.counts.order_methods[method] += 1
     if business_type == "philately":
         world.counts.philately_orders += 1
+    if fulfilment == "delivery":
+        fee = int(body["delivery_fee_fen"])
+        world.counts.deliveries += 1
+        world.counts.free_deliveries += fee == 0
+        world.counts.delivery_fees_fen += fee
     if points:
         owner.points_estimate -= int(body["points_used"])
     carry_on(world, day, moment, person, channel, method, body)

@@ -97,7 +97,9 @@ def _commerce_lines(world: World) -> list[str]:
         ),
         (
             f"order mix     by channel {by_channel}; paid {by_method}; "
-            f"{c.philately_orders} philately"
+            f"{c.philately_orders} philately; {c.deliveries} delivered, "
+            f"{c.free_deliveries} of them free (gold and diamond), "
+            f"{c.delivery_fees_fen / 100:,.2f} 元 in delivery fees"
         ),
         (
             f"bills         {c.bill_payments} bill payments ({c.bills_reversed} reversed the "

@@ -100,6 +100,10 @@ class Counts:
     order_channels: Counter[str] = field(default_factory=Counter)
     order_methods: Counter[str] = field(default_factory=Counter)
     philately_orders: int = 0
+    # Delivered orders placed, those a free-delivery tier paid no fee on, and the fees.
+    deliveries: int = 0
+    free_deliveries: int = 0
+    delivery_fees_fen: int = 0
     orders_refused: int = 0
     pickups_expired: int = 0
     unpaid_expired: int = 0

@@ -722,6 +722,29 @@ def test_the_demo_shares_saved_views_and_writes_their_daily_reports(
         runtime.engine.dispose()
 
 
+def test_the_demo_s_delivery_fees_are_the_order_lines_that_say_so(demo: Demo) -> None:
+    [line] = [line for line in demo.lines if line.startswith("order mix")]
+    found = re.search(r"(\d+) delivered, (\d+) of them free .*?([\d,.]+) 元 in delivery fees", line)
+    assert found, line
+    url = normalise_database_url(demo.database_url or f"sqlite:///{demo.var / 'memberhub.db'}")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            delivered, charged, fees = connection.execute(
+                text(
+                    "SELECT COUNT(DISTINCT o.id), COUNT(l.id), COALESCE(SUM(l.amount_fen), 0) "
+                    "FROM storefront_order o LEFT JOIN storefront_order_line l "
+                    "ON l.order_id = o.id AND l.sku = 'DELIVERY' "
+                    "WHERE o.fulfilment = 'delivery' AND o.reward_code IS NULL"
+                )
+            ).one()
+    finally:
+        engine.dispose()
+    assert int(found[1]) == delivered and int(found[2]) == delivered - charged
+    assert round(float(found[3].replace(",", "")) * 100) == fees
+    assert charged > 0
+
+
 def test_the_demo_s_club_members_get_their_birthday_bonuses(demo: Demo) -> None:
     [line] = [line for line in demo.lines if line.startswith("club")]
     found = re.search(r"(\d+) birthday bonuses \((\d+) points\)", line)
