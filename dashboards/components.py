@@ -597,7 +597,7 @@ def table_card(
     height: int | None = None,
     wrap_headers: bool = False,
 ) -> html.Section:
-    """A page's small table (a few hundred rows at most) as a grid holding every row:
+    """A page's table of a few hundred rows at most as a grid holding every row:
     the browser sorts, filters and pages them (`register_table` sends them with the
     page's other data), every row downloadable as CSV or Excel. Without a `height` the
     grid is as tall as its page of rows. `wrap_headers` lets long headers wrap over
@@ -608,7 +608,10 @@ def table_card(
         [_client_column(c, lang, filters) for c in columns],
         lang,
         height,
-        {"rowModelType": "clientSide", "paginationPageSize": SMALL_GRID_PAGE},
+        {
+            "rowModelType": "clientSide",
+            "paginationPageSize": SMALL_GRID_PAGE if height is None else GRID_PAGE,
+        },
         wrap_headers=wrap_headers,
     )
     tools = download_tools(f"{prefix}-grid-{name}", lang)
@@ -1298,21 +1301,6 @@ def grid_card(
     tools = download_tools(f"{prefix}-grid-{name}", lang) if download else None
     body = [note, grid] if note is not None else [grid]
     return card(t(title_key, lang), body, wide=True, tools=tools)
-
-
-def shown_names(frame: pd.DataFrame, lang: Lang) -> pd.DataFrame:
-    """The frame with `name` in the viewer's language (as tables show it), so that a grid
-    sorts and searches the names the viewer reads."""
-    if "name" not in frame.columns or "name_en" not in frame.columns:
-        return frame
-    code = next((key for key in NAME_CODES if key in frame.columns), None)
-    codes = frame[code] if code is not None else [None] * len(frame)
-    return frame.assign(
-        name=[
-            i18n.name_of(name, name_en, lang, code)
-            for name, name_en, code in zip(frame["name"], frame["name_en"], codes, strict=True)
-        ]
-    )
 
 
 def sorted_page(

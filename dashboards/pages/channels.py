@@ -11,8 +11,7 @@ import pandas as pd
 from dash import Input, Output, dcc, html
 
 from dashboards import components, figures, i18n
-from dashboards.auth import Viewer
-from dashboards.components import Column, GridRequest
+from dashboards.components import Column
 from dashboards.context import Context, current
 from dashboards.i18n import Lang, t
 from dashboards.urls import View, to_store
@@ -77,11 +76,11 @@ def layout(**query: str) -> html.Div:
                         PREFIX, "gmv", "block.gmv_by_channel", lang, clickable=True
                     ),
                     components.chart_card(PREFIX, "mix", "block.gmv_by_business_type", lang),
-                    _grid("channels", "block.channel_table", lang, CHANNEL_COLUMNS, 300),
+                    _table("channels", "block.channel_table", lang, CHANNEL_COLUMNS),
                     components.chart_card(
                         PREFIX, "tree", "block.institution_tree", lang, wide=True, clickable=True
                     ),
-                    _grid("institutions", "block.institutions", lang, INSTITUTION_COLUMNS),
+                    _table("institutions", "block.institutions", lang, INSTITUTION_COLUMNS, 460),
                 ],
                 className="grid",
             ),
@@ -91,8 +90,8 @@ def layout(**query: str) -> html.Div:
                 [
                     components.chart_card(PREFIX, "pickup", "block.o2o", lang),
                     components.chart_card(PREFIX, "services", "block.services", lang),
-                    _grid("outlets", "block.pickup_outlets", lang, OUTLET_COLUMNS),
-                    _grid("services", "block.services", lang, SERVICE_COLUMNS, 360),
+                    _table("outlets", "block.pickup_outlets", lang, OUTLET_COLUMNS, 460),
+                    _table("services", "block.services", lang, SERVICE_COLUMNS),
                 ],
                 className="grid",
             ),
@@ -102,32 +101,12 @@ def layout(**query: str) -> html.Div:
     )
 
 
-# Which columns of the page's grids can be searched, and how.
-GRID_FILTERS = {
-    "name": "text",
-    "code": "text",
-    "district": "text",
-    "kind_label": "text",
-    "purchases": "number",
-    "members": "number",
-    "gmv_fen": "number",
-    "points_issued": "number",
-    "pickup_orders": "number",
-    "expired": "number",
-    "pickup_rate": "number",
-    "count": "number",
-    "amount_fen": "number",
-}
-
-
-def _grid(
-    name: str, title_key: str, lang: Lang, columns: tuple[Column, ...], height: int = 460
+def _table(
+    name: str, title_key: str, lang: Lang, columns: tuple[Column, ...], height: int | None = None
 ) -> Any:
-    """A grid sorted, filtered and paged on the server, with every row as CSV or Excel."""
-    filters = {c.key: GRID_FILTERS[c.key] for c in columns if c.key in GRID_FILTERS}
-    return components.grid_card(
-        PREFIX, name, title_key, lang, columns, filters=filters, download=True, height=height
-    )
+    """A grid holding the table's rows (the browser sorts, filters and pages them), with
+    every row as CSV or Excel; names in the viewer's language."""
+    return components.table_card(PREFIX, name, title_key, lang, columns, height=height)
 
 
 def channel_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -306,20 +285,4 @@ def register(app: Any, context: Context) -> None:
         ),
     }
     for name, (columns, load) in tables.items():
-        _register_grid(app, context, name, columns, load)
-
-
-def _register_grid(
-    app: Any,
-    context: Context,
-    name: str,
-    columns: tuple[Column, ...],
-    load: Callable[[View], pd.DataFrame],
-) -> None:
-    def whole(view: View, viewer: Viewer) -> pd.DataFrame:
-        return components.shown_names(load(view), view.lang)
-
-    def page(view: View, request: GridRequest, viewer: Viewer) -> tuple[pd.DataFrame, int]:
-        return components.sorted_page(whole(view, viewer), request, columns)
-
-    components.register_grid(app, PREFIX, name, columns, page, context, load_all=whole)
+        components.register_table(app, PREFIX, name, columns, load, context)

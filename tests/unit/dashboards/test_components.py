@@ -98,16 +98,16 @@ def test_a_link_column_carries_its_href_for_the_grid_to_render() -> None:
     assert components._grid_column(columns[0], "en", {})["cellRenderer"] == "PageLink"
 
 
-def test_names_sort_in_the_viewer_language() -> None:
+def test_a_grid_holding_its_rows_sorts_and_matches_names_in_the_viewer_language() -> None:
     names = pd.DataFrame(
-        {"channel": ["b", "a"], "name": ["乙", "甲"], "name_en": ["Beta", "Alpha"], "n": [1, 2]}
+        {"channel": ["b", "a"], "name": ["乙", "甲"], "name_en": ["Beta", None], "n": [1, 2]}
     )
     columns = (Column("name", "col.channel", "name"), Column("n", "x", "count"))
-    request = components.GridRequest(0, 10, (("name", False),), ())
-    page, total = components.sorted_page(components.shown_names(names, "en"), request, columns)
-    assert total == 2 and list(page["name"]) == ["Alpha", "Beta"]
-    zh, _ = components.sorted_page(components.shown_names(names, "zh"), request, columns)
-    assert list(zh["name"]) == ["乙", "甲"]  # by code point, as the warehouse sorts
+    # The browser sorts and filters the value it is given: the name the viewer reads (a
+    # name without an English one falls back to the code's label or the Chinese name).
+    english = [row["name"] for row in components.client_rows(columns, names, "en")]
+    assert english[0] == "Beta" and english[1] != "Beta"
+    assert [row["name"] for row in components.client_rows(columns, names, "zh")] == ["乙", "甲"]
 
 
 def test_csv_is_exact_yuan_with_localised_headers_and_a_bom() -> None:
@@ -290,7 +290,7 @@ def test_a_forged_grid_request_falls_back_to_the_first_page() -> None:
 
 
 def test_a_grid_held_whole_sorts_by_change_and_filters_like_the_warehouse() -> None:
-    from dashboards.components import grid_request, grid_rows, shown_names, sorted_page
+    from dashboards.components import grid_request, grid_rows, sorted_page
 
     rows = pd.DataFrame(
         {
@@ -308,8 +308,8 @@ def test_a_grid_held_whole_sorts_by_change_and_filters_like_the_warehouse() -> N
     change = COLUMNS[3]
     assert change.field == "gmv_fen_vs_previous_gmv_fen" != COLUMNS[2].field
 
-    def page(request: dict[str, object], lang: str = "zh") -> list[str]:
-        found, _ = sorted_page(shown_names(rows, lang), grid_request(request, COLUMNS), COLUMNS)
+    def page(request: dict[str, object]) -> list[str]:
+        found, _ = sorted_page(rows, grid_request(request, COLUMNS), COLUMNS)
         return list(found["code"])
 
     # +50 %, −10 %, new (nothing before), 0 %: "new" ranks above any rise.
@@ -321,12 +321,9 @@ def test_a_grid_held_whole_sorts_by_change_and_filters_like_the_warehouse() -> N
         "web",
         "counter",
     ]
-    # Names sort and match in the viewer's language, ignoring case.
-    names = {"sortModel": [{"colId": "name", "sort": "asc"}]}
-    assert page(names, "en") == ["counter", "web", "app", "retail"]
-    search = {"filterModel": {"name": {"filterType": "text", "type": "contains", "filter": "POST"}}}
-    assert page(search, "en") == ["app"]
-    assert page(search, "zh") == []
+    # Text matches ignoring case.
+    search = {"filterModel": {"name": {"filterType": "text", "type": "contains", "filter": "app"}}}
+    assert page(search) == ["app"]
     # Money is typed in 元 and compared in fen.
     money = {
         "filterModel": {"gmv_fen": {"filterType": "number", "type": "greaterThan", "filter": 1}}
