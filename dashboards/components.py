@@ -608,10 +608,8 @@ def table_card(
         [_client_column(c, lang, filters) for c in columns],
         lang,
         height,
-        {
-            "rowModelType": "clientSide",
-            "paginationPageSize": SMALL_GRID_PAGE if height is None else GRID_PAGE,
-        },
+        "clientSide",
+        {"paginationPageSize": SMALL_GRID_PAGE if height is None else GRID_PAGE},
         wrap_headers=wrap_headers,
     )
     tools = download_tools(f"{prefix}-grid-{name}", lang)
@@ -1016,7 +1014,7 @@ def download_tools(element: str, lang: Lang) -> list[Any]:
     ]
 
 
-# -- grids: rows paged, sorted and filtered on the server -------------------------------
+# -- grids: holding their rows (tables) or paged, sorted and filtered on the server ------
 
 GRID_PAGE = 50
 # A name column's width in pixels (other columns default to 150).
@@ -1170,13 +1168,15 @@ def _ag_grid(
     column_defs: list[dict[str, Any]],
     lang: Lang,
     height: int | None,
+    row_model: str,
     options: Mapping[str, Any],
     *,
     wrap_headers: bool = False,
 ) -> dag.AgGrid:
     """An AG Grid as every card shows one: paged, its first column pinned, fixed column
     widths, the pager and filter menus in the viewer's language; as tall as its page of
-    rows without a `height`."""
+    rows without a `height`. `row_model`: clientSide (it holds every row) or infinite (it
+    asks the server for each page); `options`: more of AG Grid's grid options."""
     if column_defs:
         # The first column (what the row is) stays in place while a narrow screen scrolls.
         column_defs[0] = {**column_defs[0], "pinned": "left"}
@@ -1196,9 +1196,9 @@ def _ag_grid(
             "paginationPageSizeSelector": False,
             "localeText": grid_words(lang),
             **({"domLayout": "autoHeight"} if height is None else {}),
-            **{key: value for key, value in options.items() if key != "rowModelType"},
+            **options,
         },
-        rowModelType=options["rowModelType"],
+        rowModelType=row_model,
         style={"width": "100%", **({"height": f"{height}px"} if height is not None else {})},
         className="ag-theme-alpine",
     )
@@ -1289,8 +1289,8 @@ def grid_card(
         [_grid_column(c, lang, filters or {}) for c in columns],
         lang,
         height,
+        "infinite",
         {
-            "rowModelType": "infinite",
             "paginationPageSize": GRID_PAGE,
             "cacheBlockSize": GRID_PAGE,
             "maxBlocksInCache": 4,
