@@ -38,13 +38,8 @@ SEGMENT_COLUMNS = (
     Column("avg_expected_value_fen", "col.avg_expected_value", "money"),
     Column("total_expected_value_fen", "col.total_expected_value", "money"),
 )
-# Each card of the page: its title, and whether it spans the page's width.
-CARDS = (
-    ("block.segments_over_time", True),
-    ("block.at_risk", True),
-    ("block.clv", True),
-    ("block.segment_compare", True),
-)
+# The page's cards, each the page's width.
+CARDS = ("block.segments_over_time", "block.at_risk", "block.clv", "block.segment_compare")
 
 
 def layout(**query: str) -> html.Div:
@@ -74,9 +69,9 @@ def insight_cards(run: pd.DataFrame, lang: Lang) -> list[Any]:
             components.card(
                 i18n.t(title, lang),
                 html.P(i18n.t("insights.none", lang), className="empty insights-none"),
-                wide=wide,
+                wide=True,
             )
-            for title, wide in CARDS
+            for title in CARDS
         ]
     latest = run.iloc[0]
     note = html.Div(
