@@ -36,6 +36,9 @@ CategoryCode = Literal[
 ]
 CATEGORIES: tuple[str, ...] = get_args(CategoryCode)
 
+# The order line that carries a delivered order's delivery fee; no product may take it.
+DELIVERY_FEE_SKU = "DELIVERY"
+
 RewardKind = Literal["goods", "voucher", "bill_credit", "partner_miles"]
 REWARD_KINDS: tuple[str, ...] = get_args(RewardKind)
 BillerKind = Literal["water", "electricity", "gas", "broadband", "landline"]

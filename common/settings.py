@@ -76,23 +76,39 @@ def load_settings(**overrides: str) -> Settings:
         "MEMBERHUB_WAREHOUSE", str(var_dir / "warehouse.duckdb")
     )
     programme_start = os.environ.get("MEMBERHUB_PROGRAMME_START")
+    try:
+        start = date.fromisoformat(programme_start) if programme_start else Settings.programme_start
+    except ValueError:
+        raise SettingsError("MEMBERHUB_PROGRAMME_START must be a date (YYYY-MM-DD)") from None
     return Settings(
         database_url=normalise_database_url(url),
         secret_key=secret,
         warehouse_path=Path(warehouse),
-        programme_start=(
-            date.fromisoformat(programme_start) if programme_start else Settings.programme_start
-        ),
-        max_future_seconds=int(
-            os.environ.get("MEMBERHUB_MAX_FUTURE_SECONDS", Settings.max_future_seconds)
-        ),
+        programme_start=start,
+        max_future_seconds=_whole("MEMBERHUB_MAX_FUTURE_SECONDS", Settings.max_future_seconds),
         https=os.environ.get("MEMBERHUB_HTTPS", "") in ("1", "true", "yes"),
-        fen_per_point=int(os.environ.get("MEMBERHUB_FEN_PER_POINT", Settings.fen_per_point)),
-        delivery_fee_fen=int(
-            os.environ.get("MEMBERHUB_DELIVERY_FEE_FEN", Settings.delivery_fee_fen)
-        ),
+        fen_per_point=_whole("MEMBERHUB_FEN_PER_POINT", Settings.fen_per_point),
+        delivery_fee_fen=_whole("MEMBERHUB_DELIVERY_FEE_FEN", Settings.delivery_fee_fen),
         var_dir=var_dir,
     )
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the settings cannot take."""
+
+
+def _whole(name: str, default: int) -> int:
+    """A whole number of 0 or more from the environment, `default` when unset."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must be 0 or more, not {value}")
+    return value
 
 
 def _persistent_secret(var_dir: Path) -> str:

@@ -24,7 +24,7 @@ from common import audit
 from common.clock import as_utc, today
 from common.db import read_session
 from common.errors import DomainError
-from common.settings import load_settings
+from common.settings import SettingsError, load_settings
 from common.unit_of_work import transaction
 from memberhub.backup import create_backup, restore_backup
 from memberhub.operations import prepare_database, run_due_jobs
@@ -740,6 +740,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         (DomainError, lambda e: f"{e.__class__.__name__}: {_one_line(e)}"),
         (SQLAlchemyError, lambda e: f"database error: {_one_line(getattr(e, 'orig', e) or e)}"),
         (OSError, lambda e: f"system error: {_one_line(e)}"),
+        (SettingsError, lambda e: f"settings error: {_one_line(e)}"),
     ]
     try:
         cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)

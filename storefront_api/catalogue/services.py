@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 import crm
 from common.clock import utcnow
-from common.codes import BUSINESS_TYPES
+from common.codes import BUSINESS_TYPES, DELIVERY_FEE_SKU
 from common.errors import Conflict, Invalid, RuleViolation, UnknownReference
 from common.organisation import category_codes
 from common.unit_of_work import UnitOfWork
@@ -108,6 +108,8 @@ def add_product(uow: UnitOfWork, command: ProductCommand) -> dict[str, Any]:
     """Add a product. Raises Invalid (category, type, price, stock), Conflict (SKU taken)."""
     session = uow.session
     _validate(session, command)
+    if command.sku == DELIVERY_FEE_SKU:
+        raise Invalid.field("sku", "is reserved for the delivery fee's order line")
     member_prices = _check_member_prices(session, command.member_prices, command.price_fen)
     if session.scalar(select(Product.id).where(Product.sku == command.sku)) is not None:
         raise Conflict(f"product {command.sku!r} already exists")

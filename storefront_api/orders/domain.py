@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from common.codes import BusinessType, CategoryCode
+from common.codes import DELIVERY_FEE_SKU, BusinessType, CategoryCode
 from common.errors import Conflict, Invalid
 
 BP = 10_000
@@ -108,7 +108,7 @@ class PointsCashSplit:
 
 # A delivered order's fee is a line of its own: paid, refunded, earned on and cleared
 # like the goods, as the parcel delivery (寄递) it is.
-DELIVERY_SKU = "DELIVERY"
+DELIVERY_SKU = DELIVERY_FEE_SKU
 DELIVERY_NAME = "配送费"
 DELIVERY_CATEGORY: CategoryCode = "other"
 DELIVERY_BUSINESS_TYPE: BusinessType = "mailing"

@@ -4,11 +4,13 @@ delivers free; a pickup never has one."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, update
 
-from common.settings import load_settings
+from common.settings import SettingsError, load_settings
 from crm.adapters.orm import Tier
 from points_engine.adapters.orm import Accrual
+from tests.api.support import problem, row_counts
 from tests.api.test_member_prices import _member
 from tests.api.test_orders import API, order_body, pay
 
@@ -84,3 +86,22 @@ def test_the_fee_is_configured(monkeypatch):
     assert load_settings().delivery_fee_fen == FEE
     monkeypatch.setenv("MEMBERHUB_DELIVERY_FEE_FEN", "600")
     assert load_settings().delivery_fee_fen == 600
+    for bad in ("-1", "ten"):
+        monkeypatch.setenv("MEMBERHUB_DELIVERY_FEE_FEN", bad)
+        with pytest.raises(SettingsError, match="MEMBERHUB_DELIVERY_FEE_FEN"):
+            load_settings()
+
+
+def test_no_product_may_take_the_delivery_fee_s_sku(client, auth, staff_token, db):
+    admin = auth(staff_token("admin"))
+    before = row_counts(db)
+    product = {
+        "sku": "DELIVERY",
+        "name": "配送",
+        "category": "other",
+        "price_fen": 100,
+        "business_type": "goods",
+    }
+    refused = client.post(f"{API}/products", json=product, headers=admin)
+    problem(refused, 422, "sku")
+    assert row_counts(db) == before

@@ -155,6 +155,31 @@ def test_verify_on_unreachable_database_fails_in_one_line(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MEMBERHUB_DELIVERY_FEE_FEN", "ten"),
+        ("MEMBERHUB_FEN_PER_POINT", "-3"),
+        ("MEMBERHUB_PROGRAMME_START", "spring"),
+    ],
+)
+def test_a_bad_setting_fails_in_one_line_naming_it(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    env = dict(os.environ, **{variable: value})
+    result = subprocess.run(
+        [sys.executable, "-m", "memberhub.cli", "ledger", "verify"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"memberhub: settings error: {variable}")
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (("staff", "create", "--role", "admin"), "Missing option '--username'."),
