@@ -139,16 +139,20 @@ def test_verify_names_the_first_breach(tmp_path: Path) -> None:
     assert "ledger breach" in result.stderr and "stored balance" in result.stderr
 
 
-def test_verify_on_unreachable_database_fails_in_one_line(tmp_path: Path) -> None:
-    env = dict(os.environ, DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
-    result = subprocess.run(
+def verify_with(tmp_path: Path, **environment: str) -> subprocess.CompletedProcess[str]:
+    """`memberhub ledger verify` in `tmp_path` with these environment variables set."""
+    return subprocess.run(
         [sys.executable, "-m", "memberhub.cli", "ledger", "verify"],
         capture_output=True,
         text=True,
-        env=env,
+        env=dict(os.environ, **environment),
         cwd=tmp_path,
         timeout=60,
     )
+
+
+def test_verify_on_unreachable_database_fails_in_one_line(tmp_path: Path) -> None:
+    result = verify_with(tmp_path, DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("memberhub: database error")
@@ -165,15 +169,7 @@ def test_verify_on_unreachable_database_fails_in_one_line(tmp_path: Path) -> Non
 def test_a_bad_setting_fails_in_one_line_naming_it(
     tmp_path: Path, variable: str, value: str
 ) -> None:
-    env = dict(os.environ, **{variable: value})
-    result = subprocess.run(
-        [sys.executable, "-m", "memberhub.cli", "ledger", "verify"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    result = verify_with(tmp_path, **{variable: value})
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert result.stderr.startswith(f"memberhub: settings error: {variable}")
