@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from common.codes import DELIVERY_FEE_SKU, BusinessType, CategoryCode
+from common.codes import BusinessType, CategoryCode
 from common.errors import Conflict, Invalid
 
 BP = 10_000
@@ -106,9 +106,8 @@ class PointsCashSplit:
     cash_fen: int
 
 
-# A delivered order's fee is a line of its own: paid, refunded, earned on and cleared
-# like the goods, as the parcel delivery (寄递) it is.
-DELIVERY_SKU = DELIVERY_FEE_SKU
+# A delivered order's fee is a line of its own (sku common.codes.DELIVERY_FEE_SKU): paid,
+# refunded, earned on and cleared like the goods, as the parcel delivery (寄递) it is.
 DELIVERY_NAME = "配送费"
 DELIVERY_CATEGORY: CategoryCode = "other"
 DELIVERY_BUSINESS_TYPE: BusinessType = "mailing"

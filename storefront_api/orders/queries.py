@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.clock import as_utc
+from common.codes import DELIVERY_FEE_SKU
 from common.ownership import Owner
 from storefront_api.activity import ActivityEntry
-from storefront_api.orders.domain import DELIVERY_SKU
 from storefront_api.orders.orm import Order, OrderPayment, OrderStatusChange
 from storefront_api.pickup import pickup_code_of
 
@@ -35,7 +35,7 @@ def order_body(session: Session, order: Order, *, detail: bool = True) -> dict[s
         "payable_fen": order.payable_fen,
         "paid_fen": order.paid_fen,
         "delivery_fee_fen": sum(
-            line.amount_fen for line in order.lines if line.sku == DELIVERY_SKU
+            line.amount_fen for line in order.lines if line.sku == DELIVERY_FEE_SKU
         ),
         "created_at": order.created_at.isoformat(),
         "lines": [

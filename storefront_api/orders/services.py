@@ -20,7 +20,7 @@ import crm
 import points_engine
 from common import idempotency
 from common.clock import business_date, start_of_day, to_utc, utcnow
-from common.codes import COMPANY_CODE
+from common.codes import COMPANY_CODE, DELIVERY_FEE_SKU
 from common.errors import (
     DomainError,
     InconsistentFields,
@@ -39,7 +39,6 @@ from storefront_api.orders.domain import (
     DELIVERY_BUSINESS_TYPE,
     DELIVERY_CATEGORY,
     DELIVERY_NAME,
-    DELIVERY_SKU,
     ORDER_CHANNELS,
     IllegalTransition,
     OrderEvent,
@@ -342,7 +341,7 @@ def place_order(
             + (
                 [
                     _Line(
-                        DELIVERY_SKU,
+                        DELIVERY_FEE_SKU,
                         DELIVERY_NAME,
                         DELIVERY_CATEGORY,
                         DELIVERY_BUSINESS_TYPE,
