@@ -1109,17 +1109,20 @@ def _grid_condition(column: Column, part: Mapping[str, Any]) -> list[tuple[str, 
 def grid_rows(columns: Sequence[Column], frame: pd.DataFrame, lang: Lang) -> list[dict[str, str]]:
     """Rows as the grid shows them: every cell formatted as in tables, money in 元."""
     scale = i18n.money_scale(0, lang)
-    links = [c for c in columns if c.kind.startswith("link:")]
-    return [
-        {
-            **{
-                c.field: cell_text(c, row, lang, scale if c.kind == "money" else None)
-                for c in columns
-            },
-            **{f"{c.field}_href": str(row[c.kind[5:]]) for c in links},
-        }
-        for _, row in frame.iterrows()
-    ]
+    return [_shown_row(columns, row, lang, scale) for _, row in frame.iterrows()]
+
+
+def _shown_row(
+    columns: Sequence[Column], row: pd.Series, lang: Lang, scale: MoneyScale
+) -> dict[str, str]:
+    """One row's cells as shown (money in `scale`), and a link's href as `<field>_href`."""
+    cells = {
+        c.field: cell_text(c, row, lang, scale if c.kind == "money" else None) for c in columns
+    }
+    for column in columns:
+        if column.kind.startswith("link:"):
+            cells[f"{column.field}_href"] = str(row[column.kind[5:]])
+    return cells
 
 
 def _grid_column(column: Column, lang: Lang, filters: Mapping[str, str]) -> dict[str, Any]:
@@ -1225,9 +1228,10 @@ def client_rows(
     """Every row for a grid that holds them: each numeric cell as a number in the unit
     its header names (元, %, as downloads write them) with its formatted text beside it
     (`<field>__text`); other cells as the text shown; a link's href as `<field>_href`."""
-    shown = grid_rows(columns, frame, lang)
+    scale = i18n.money_scale(0, lang)
     rows: list[dict[str, ExportValue]] = []
-    for text, (_, row) in zip(shown, frame.iterrows(), strict=True):
+    for _, row in frame.iterrows():
+        text = _shown_row(columns, row, lang, scale)
         cells: dict[str, ExportValue] = dict(text)
         for column in columns:
             if column.kind in CSV_NUMBERS or column.kind.startswith("change:"):
