@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
+import pandas as pd
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -759,19 +760,28 @@ def test_a_page_says_so_until_the_first_sync(dash: DashClient, staff: Any, db: R
 # -- the insights cards and the member list --------------------------------------------
 
 
+ACTIVE_MEMBERS = "SELECT count(*) AS n FROM dim_member WHERE status <> 'merged'"
+# Counts over the latest insights run's scores of members not merged away.
+LATEST_SCORES = (
+    "SELECT {counted} FROM fact_member_score s JOIN dim_member m USING (member_id) "
+    "WHERE s.run_id = (SELECT max(run_id) FROM dim_insight_run) AND m.status <> 'merged'"
+)
+
+
+def warehouse_row(db: Runtime, sql: str) -> pd.Series:
+    """The first row of a query on the test's published warehouse."""
+    reader = WarehouseReader(db.settings.warehouse_path)
+    try:
+        return reader.query(sql, []).iloc[0]
+    finally:
+        reader.close()
+
+
 def test_the_member_list_pages_sorts_and_filters_on_the_server(
     dash: DashClient, staff: Any, world: Scenario, db: Runtime
 ) -> None:
     log_in(dash, *staff("finance"))
-    reader = WarehouseReader(db.settings.warehouse_path)
-    try:
-        members = int(
-            reader.query("SELECT count(*) AS n FROM dim_member WHERE status <> 'merged'", [])[
-                "n"
-            ].iloc[0]
-        )
-    finally:
-        reader.close()
+    members = int(warehouse_row(db, ACTIVE_MEMBERS)["n"])
     page = list_cells(dash, {"startRow": 0, "endRow": 5})
     assert page["rowCount"] == members and len(page["rowData"]) == 5
     descending = list_cells(
@@ -814,18 +824,11 @@ def test_at_risk_csv_puts_the_value_at_stake_first_and_masks_by_role(
 def test_the_at_risk_csv_holds_every_member_at_risk_beyond_the_grid(
     dash: DashClient, staff: Any, world: Scenario, db: Runtime, monkeypatch: Any
 ) -> None:
-    reader = WarehouseReader(db.settings.warehouse_path)
-    try:
-        at_risk = int(
-            reader.query(
-                "SELECT count(*) AS n FROM fact_member_score s JOIN dim_member m USING (member_id) "
-                "WHERE s.run_id = (SELECT max(run_id) FROM dim_insight_run) "
-                "AND s.churn_risk >= 0.5 AND m.status <> 'merged'",
-                [],
-            )["n"].iloc[0]
-        )
-    finally:
-        reader.close()
+    at_risk = int(
+        warehouse_row(
+            db, LATEST_SCORES.format(counted="count(*) FILTER (WHERE s.churn_risk >= 0.5) AS n")
+        )["n"]
+    )
     assert at_risk > 2
     monkeypatch.setattr(insights_page, "AT_RISK_LIMIT", 2)
     log_in(dash, *staff("marketer"))
@@ -836,17 +839,8 @@ def test_the_at_risk_csv_holds_every_member_at_risk_beyond_the_grid(
 def test_the_insights_headline_counts_the_scored_and_those_at_risk(
     dash: DashClient, staff: Any, world: Scenario, db: Runtime
 ) -> None:
-    reader = WarehouseReader(db.settings.warehouse_path)
-    try:
-        scored, at_risk = reader.query(
-            "SELECT count(*) AS scored, count(*) FILTER (WHERE s.churn_risk >= 0.5) AS risky "
-            "FROM fact_member_score s JOIN dim_member m USING (member_id) "
-            "WHERE s.run_id = (SELECT max(run_id) FROM dim_insight_run) "
-            "AND m.status <> 'merged'",
-            [],
-        ).iloc[0]
-    finally:
-        reader.close()
+    counted = "count(*) AS scored, count(*) FILTER (WHERE s.churn_risk >= 0.5) AS risky"
+    scored, at_risk = warehouse_row(db, LATEST_SCORES.format(counted=counted))
     log_in(dash, *staff("marketer"))
     cards = dash.response("insights-kpis", {"insights-query.data": STORE_ALL})["insights-kpis"]
     texts = texts_in(cards["children"])
@@ -858,15 +852,7 @@ def test_the_insights_headline_counts_the_scored_and_those_at_risk(
 def test_the_member_list_downloads_every_member_the_filters_choose(
     dash: DashClient, staff: Any, world: Scenario, db: Runtime, client: FlaskClient
 ) -> None:
-    reader = WarehouseReader(db.settings.warehouse_path)
-    try:
-        members = int(
-            reader.query("SELECT count(*) AS n FROM dim_member WHERE status <> 'merged'", [])[
-                "n"
-            ].iloc[0]
-        )
-    finally:
-        reader.close()
+    members = int(warehouse_row(db, ACTIVE_MEMBERS)["n"])
     for role, phone in (("marketer", r"1\d{2}\*{4}\d{4}"), ("admin", r"1\d{10}")):
         log_in(dash, *staff(role))
         answer = dash.response(

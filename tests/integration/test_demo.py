@@ -726,20 +726,15 @@ def test_the_demo_s_delivery_fees_are_the_order_lines_that_say_so(demo: Demo) ->
     [line] = [line for line in demo.lines if line.startswith("order mix")]
     found = re.search(r"(\d+) delivered, (\d+) of them free .*?([\d,.]+) 元 in delivery fees", line)
     assert found, line
-    url = normalise_database_url(demo.database_url or f"sqlite:///{demo.var / 'memberhub.db'}")
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            delivered, charged, fees = connection.execute(
-                text(
-                    "SELECT COUNT(DISTINCT o.id), COUNT(l.id), COALESCE(SUM(l.amount_fen), 0) "
-                    "FROM storefront_order o LEFT JOIN storefront_order_line l "
-                    "ON l.order_id = o.id AND l.sku = 'DELIVERY' "
-                    "WHERE o.fulfilment = 'delivery' AND o.reward_code IS NULL"
-                )
-            ).one()
-    finally:
-        engine.dispose()
+    with _connection(demo) as connection:
+        delivered, charged, fees = connection.execute(
+            text(
+                "SELECT COUNT(DISTINCT o.id), COUNT(l.id), COALESCE(SUM(l.amount_fen), 0) "
+                "FROM storefront_order o LEFT JOIN storefront_order_line l "
+                "ON l.order_id = o.id AND l.sku = 'DELIVERY' "
+                "WHERE o.fulfilment = 'delivery' AND o.reward_code IS NULL"
+            )
+        ).one()
     assert int(found[1]) == delivered and int(found[2]) == delivered - charged
     assert round(float(found[3].replace(",", "")) * 100) == fees
     assert charged > 0
@@ -749,17 +744,12 @@ def test_the_demo_s_club_members_get_their_birthday_bonuses(demo: Demo) -> None:
     [line] = [line for line in demo.lines if line.startswith("club")]
     found = re.search(r"(\d+) birthday bonuses \((\d+) points\)", line)
     assert found, line
-    url = normalise_database_url(demo.database_url or f"sqlite:///{demo.var / 'memberhub.db'}")
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            count, points = connection.execute(
-                text(
-                    "SELECT COUNT(*), COALESCE(SUM(points), 0) FROM points_engine_posting "
-                    "WHERE type = 'adjustment'"
-                )
-            ).one()
-    finally:
-        engine.dispose()
+    with _connection(demo) as connection:
+        count, points = connection.execute(
+            text(
+                "SELECT COUNT(*), COALESCE(SUM(points), 0) FROM points_engine_posting "
+                "WHERE type = 'adjustment'"
+            )
+        ).one()
     assert (int(found[1]), int(found[2])) == (count, points)
     assert count > 0, "a year of members has birthdays among silver, gold or diamond"
