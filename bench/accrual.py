@@ -48,7 +48,8 @@ from common.organisation import Category, Institution
 from common.settings import Settings, normalise_database_url
 from common.unit_of_work import UnitOfWork, transaction
 from memberhub.operations import prepare_database
-from memberhub.wiring import Runtime, build_runtime, create_app
+from memberhub.runtime import Runtime, build_runtime
+from memberhub.wiring import create_app
 from storefront_api.auth import create_api_key
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

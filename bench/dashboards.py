@@ -66,7 +66,7 @@ from dashboards.auth import (
     Viewer,
 )
 from memberhub.operations import prepare_database
-from memberhub.wiring import build_runtime
+from memberhub.runtime import build_runtime
 from warehouse import WarehouseReader, mask_name, mask_phone, rollups, sync_warehouse
 from warehouse.schema import DDL, SCHEMA_VERSION
 

@@ -28,7 +28,7 @@ from common.settings import SettingsError, load_settings
 from common.unit_of_work import transaction
 from memberhub.backup import create_backup, restore_backup
 from memberhub.operations import prepare_database, run_due_jobs
-from memberhub.wiring import Runtime, build_runtime
+from memberhub.runtime import Runtime, build_runtime
 from storefront_api import clearing as clearing_facade
 from storefront_api import partners as partners_facade
 from storefront_api import prepaid

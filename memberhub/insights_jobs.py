@@ -19,7 +19,7 @@ import warehouse
 from common.clock import today
 from common.db import read_session
 from common.unit_of_work import transaction
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 
 DEFAULT_HORIZON_DAYS = 90
 RETRAIN_DAYS = 7

@@ -14,8 +14,8 @@ import points_engine
 from common.db import read_session
 from common.unit_of_work import ReadOnlyUnitOfWork, UnitOfWork, transaction
 from memberhub.reference_loader import load_reference_data
+from memberhub.runtime import Runtime
 from memberhub.schema import upgrade
-from memberhub.wiring import Runtime
 from storefront_api import bills, orders
 
 T = TypeVar("T")

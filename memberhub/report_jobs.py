@@ -22,7 +22,8 @@ from dashboards import ReportRequest, report_page
 from dashboards.auth import Viewer
 from dashboards.context import current
 from dashboards.reports import one_browser
-from memberhub.wiring import Runtime, mount_dashboards
+from memberhub.runtime import Runtime
+from memberhub.wiring import mount_dashboards
 from storefront_api.saved_views import DueReport, due_reports, mark_sent
 
 

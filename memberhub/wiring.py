@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from dash import Dash
 from flask import Flask, Response, redirect
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 import crm
 import dashboards
 from common.clock import today as business_today
-from common.db import make_engine, make_session_factory, read_session
+from common.db import read_session
 from common.errors import Throttled, Unauthorized
-from common.settings import Settings, load_settings
 from common.sms import SandboxSmsSender
 from common.unit_of_work import UnitOfWork, run_in_transaction
 from dashboards import SavedView, SavedViews, ViewForm
 from dashboards.auth import Opened, Refused, StaffAccounts, Viewer
 from memberhub import http_headers
+from memberhub.runtime import Runtime, build_runtime
 from storefront_api import ApiContext, register_api
 from storefront_api.auth import (
     TokenIssuer,
@@ -38,20 +35,6 @@ from storefront_api.saved_views import (
     visible_views,
 )
 from warehouse import WarehouseReader
-
-
-@dataclass(frozen=True)
-class Runtime:
-    settings: Settings
-    engine: Engine
-    session_factory: sessionmaker[Session]
-
-
-def build_runtime(settings: Settings | None = None, *, scratch_sqlite: bool = False) -> Runtime:
-    """`scratch_sqlite`: see common.db.make_engine; only for a database made to throw away."""
-    settings = settings or load_settings()
-    engine = make_engine(settings.database_url, scratch_sqlite=scratch_sqlite)
-    return Runtime(settings, engine, make_session_factory(engine))
 
 
 def create_app(runtime: Runtime | None = None) -> Flask:

@@ -30,8 +30,9 @@ from common.settings import Settings, normalise_database_url
 from common.unit_of_work import UnitOfWork, transaction
 from memberhub.models import metadata
 from memberhub.reference_loader import load_reference_data
+from memberhub.runtime import Runtime, build_runtime
 from memberhub.schema import upgrade
-from memberhub.wiring import Runtime, build_runtime, create_app
+from memberhub.wiring import create_app
 from storefront_api import prepaid
 from storefront_api.auth import (
     TokenIssuer,

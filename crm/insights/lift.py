@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from common.errors import Invalid
 
@@ -138,8 +138,8 @@ def difference(
     se = math.sqrt(t_var / t.size + h_var / h.size)
     diff = float(t.mean() - h.mean())
     quantile = _t_quantile(t_var, t.size, h_var, h.size)
-    z_alpha = stats.norm.ppf(1 - (1 - CONFIDENCE) / 2)
-    z_power = stats.norm.ppf(POWER)
+    z_alpha = NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / 2)
+    z_power = NormalDist().inv_cdf(POWER)
     return Difference(
         treated_mean=float(t.mean()),
         holdout_mean=float(h.mean()),
@@ -260,7 +260,9 @@ def _t_quantile(t_var: float, t_n: int, h_var: float, h_n: int) -> float:
     """The two-sided t quantile at Welch-Satterthwaite degrees of freedom."""
     a, b = t_var / t_n, h_var / h_n
     if a + b == 0:
-        return float(stats.norm.ppf(1 - (1 - CONFIDENCE) / 2))
+        return float(NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / 2))
+    from scipy import stats  # a second of start-up; only a measured effect needs it
+
     df = (a + b) ** 2 / (a**2 / (t_n - 1) + b**2 / (h_n - 1))
     return float(stats.t.ppf(1 - (1 - CONFIDENCE) / 2, df))
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from common.errors import Invalid
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RULE_FIELDS = frozenset({"r", "f", "m", "tenure_days", "recency_days", "frequency"})
 Bounds = tuple[int | None, int | None]
@@ -110,6 +110,9 @@ DEFAULT_SEGMENTS: tuple[SegmentRule, ...] = (
 
 
 def _holds(values: pd.Series, bounds: Bounds, *, missing_is_high: bool) -> pd.Series:
+    import numpy as np  # the rules themselves are read without loading numpy and pandas
+    import pandas as pd
+
     low, high = bounds
     filled = values.astype("float64").fillna(np.inf if missing_is_high else -np.inf)
     held = pd.Series(True, index=values.index)
@@ -125,6 +128,8 @@ def assign_segments(frame: pd.DataFrame, rules: Sequence[SegmentRule]) -> pd.Ser
     the last rule's code. `frame` holds every field the rules name."""
     if not rules:
         raise Invalid.field("segments", "no segment rules: run `memberhub init-db`")
+    import pandas as pd
+
     ordered = sorted(rules, key=lambda rule: (rule.priority, rule.code))
     codes = pd.Series(ordered[-1].code, index=frame.index, dtype="object")
     unassigned = pd.Series(True, index=frame.index)

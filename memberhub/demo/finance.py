@@ -19,7 +19,7 @@ import points_engine
 from common.clock import start_of_day
 from common.db import read_session
 from common.unit_of_work import transaction
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from storefront_api import clearing
 
 CLEARED_DAYS = 14

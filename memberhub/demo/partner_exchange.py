@@ -16,7 +16,7 @@ from common.db import read_session
 from common.unit_of_work import transaction
 from memberhub.demo.people import at
 from memberhub.demo.rewarding import airline_number
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from storefront_api import partners
 
 AIRLINE, BANK = "MU", "PSBC"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from common.unit_of_work import transaction
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from storefront_api.saved_views import ViewDraft, save_view
 
 VIEWS = (

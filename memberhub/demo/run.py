@@ -61,7 +61,7 @@ from memberhub.demo.world import (
     World,
 )
 from memberhub.operations import prepare_database, run_due_jobs
-from memberhub.wiring import Runtime, build_runtime
+from memberhub.runtime import Runtime, build_runtime
 from storefront_api import bills, catalogue, orders, prepaid, subscriptions
 from storefront_api.auth import create_api_key, create_staff_user
 

@@ -14,7 +14,7 @@ from common.organisation import InstitutionView
 from common.unit_of_work import UnitOfWork, transaction
 from memberhub.demo.people import SimMember
 from memberhub.demo.seasons import Season
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from storefront_api import bills, catalogue, orders, subscriptions
 
 

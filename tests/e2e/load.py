@@ -24,7 +24,7 @@ import points_engine
 from bench.server import RunningServer, children, start_server
 from common.db import read_session
 from common.unit_of_work import transaction
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from storefront_api import prepaid
 from storefront_api.auth import create_api_key
 from tests.conftest import issue_staff_token

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from tests.e2e.load import (
     children,
     copies,

@@ -44,7 +44,7 @@ from common.clock import today
 from common.db import read_session
 from common.unit_of_work import transaction
 from dashboards.i18n import Lang, money, t, yuan
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from storefront_api import clearing
 from storefront_api.auth import create_staff_user, reset_staff_password
 from tests.integration import dashboard_scenario

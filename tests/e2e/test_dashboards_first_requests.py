@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from bench.server import start_server
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 
 pytestmark = pytest.mark.server
 

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from tests.e2e import test_concurrency_pg
 from tests.e2e.load import (
     copies,

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from bench.dash_client import DashClient
 from common.unit_of_work import transaction
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from storefront_api.auth import create_staff_user
 from tests.integration import dashboard_scenario
 from tests.integration.dashboard_scenario import Scenario

@@ -25,7 +25,7 @@ from common.db import read_session
 from common.organisation import Institution
 from crm.adapters.orm import Member
 from memberhub.operations import run_due_jobs
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from storefront_api.bills.orm import BillPayment
 from storefront_api.mail.domain import check_digit
 from storefront_api.mail.orm import Mailing

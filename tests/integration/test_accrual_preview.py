@@ -24,7 +24,7 @@ from common.db import read_session
 from common.errors import DomainError
 from common.idempotency import as_answer
 from common.unit_of_work import ReadOnlyUnitOfWork, UnitOfWork
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 
 Uow = Callable[[], UnitOfWork]
 

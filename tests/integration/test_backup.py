@@ -41,8 +41,8 @@ from memberhub.backup import (
 )
 from memberhub.cli import cli, main
 from memberhub.models import metadata
+from memberhub.runtime import Runtime
 from memberhub.schema import current_revision, known_revisions, upgrade
-from memberhub.wiring import Runtime
 from storefront_api import clearing, orders, partners, rewards, vouchers
 from storefront_api.auth import create_staff_user, open_staff_session
 from tests.conftest import IS_POSTGRES, empty_database

@@ -15,7 +15,7 @@ from crm.adapters.orm import Member as MemberRow
 from crm.adapters.orm import Tier
 from crm.birthdays import this_years_birthday
 from memberhub.operations import run_due_jobs
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from points_engine.adapters import orm as ledger
 from tests.integration.test_ledger_services import register
 

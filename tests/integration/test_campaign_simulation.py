@@ -17,7 +17,7 @@ from common.clock import SHANGHAI
 from common.errors import Invalid
 from common.unit_of_work import UnitOfWork
 from crm.adapters.orm import Member as MemberRow
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from points_engine import simulation
 from tests.api.support import row_counts
 

@@ -30,7 +30,7 @@ from crm.adapters.orm import Member
 from dashboards import i18n
 from dashboards.auth import COOKIE_PATH, SESSION_COOKIE
 from dashboards.pages import insights as insights_page
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from storefront_api.auth import (
     LOGIN_PER_ACCOUNT,
     reset_staff_password,

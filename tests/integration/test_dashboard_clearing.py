@@ -25,7 +25,7 @@ from common.clock import SHANGHAI, utcnow
 from common.db import read_session
 from common.unit_of_work import transaction
 from dashboards import i18n
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from storefront_api import clearing
 from storefront_api.auth import create_staff_user
 from tests.integration import dashboard_scenario

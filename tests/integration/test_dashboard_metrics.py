@@ -28,7 +28,7 @@ from common.clock import as_utc, business_date, start_of_day
 from common.db import read_session
 from common.organisation import Channel, Institution
 from crm.adapters.orm import Member
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from points_engine.adapters import orm as ledger
 from storefront_api.bills.orm import Biller, BillPayment
 from storefront_api.mail.orm import Mailing

@@ -18,7 +18,7 @@ from common.db import read_session
 from common.errors import Conflict
 from common.idempotency import as_answer
 from common.unit_of_work import UnitOfWork
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from tests.answers import answered
 
 Uow = Callable[[], UnitOfWork]

@@ -28,7 +28,7 @@ from common.db import read_session
 from common.errors import Conflict, DomainError, Invalid
 from common.idempotency import as_answer
 from common.unit_of_work import UnitOfWork, transaction
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from points_engine.domain.lots import split_proportionally
 from tests.answers import answered
 from tests.conftest import restore

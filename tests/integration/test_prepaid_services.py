@@ -16,7 +16,7 @@ import crm
 import points_engine
 from common.errors import Conflict, Invalid, NotFound, RuleViolation
 from common.unit_of_work import UnitOfWork
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from storefront_api import prepaid
 from storefront_api.prepaid.domain import new_card_no
 

@@ -24,7 +24,7 @@ import points_engine
 from common.db import read_session
 from common.errors import DomainError
 from common.unit_of_work import UnitOfWork, transaction
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from storefront_api import prepaid
 from storefront_api.prepaid import domain
 from tests.conftest import restore

@@ -26,7 +26,7 @@ from common.errors import Invalid
 from common.unit_of_work import transaction
 from memberhub.operations import run_due_jobs
 from memberhub.report_jobs import write_due_reports
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from storefront_api.auth import create_staff_user, set_staff_active
 from storefront_api.auth.orm import StaffUser
 from storefront_api.saved_views import (

@@ -15,7 +15,7 @@ from sqlalchemy import delete
 import crm.insights
 from common.unit_of_work import transaction
 from crm.insights.orm import InsightRun
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from tests.integration.insights_world import Warehouse, add_crm_members, at, key
 from warehouse import WarehouseReader, member_scores, sync_warehouse
 from warehouse.member_scores import Condition, ListRequest

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.clock import SHANGHAI
-from memberhub.wiring import Runtime
+from memberhub.runtime import Runtime
 from tests.integration import dashboard_scenario
 from tests.integration.dashboard_scenario import BONUS_CAMPAIGN, CAMPAIGN, Scenario
 from warehouse import WarehouseReader, queries, rollups, sync_warehouse
