@@ -24,6 +24,7 @@ from crm.services import (
     register_member,
     register_members,
     resolve_member_no,
+    unmerge_members,
     update_member,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "register_members",
     "resolve_member_no",
     "review_tiers",
+    "unmerge_members",
     "update_member",
     "upgrade_members",
     "verification",

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, aliased
 
+from common.clock import as_utc
 from common.errors import DomainError
 from common.ownership import Owner
-from crm.adapters.orm import Identifier, Member, Tier
+from crm.adapters.orm import Identifier, Member, MergeRecord, Tier
 from crm.domain.errors import UnknownMember
 from crm.domain.identity import normalise_identifier
 from crm.services import profile
@@ -182,4 +183,31 @@ def members_registered_before(session: Session, moment: datetime) -> list[int]:
             .where(Member.created_at < moment, Member.status != "merged")
             .order_by(Member.id)
         )
+    ]
+
+
+def merges_of(session: Session, member_no: str) -> list[dict[str, Any]]:
+    """The merges a member took part in, survivor or absorbed, newest first, with their
+    numbers (what undoing one needs). Raises UnknownMember."""
+    member_id = session.scalar(select(Member.id).where(Member.member_no == member_no))
+    if member_id is None:
+        raise UnknownMember(f"unknown member {member_no!r}")
+    survivor, absorbed = aliased(Member), aliased(Member)
+    rows = session.execute(
+        select(MergeRecord, survivor.member_no, absorbed.member_no)
+        .join(survivor, survivor.id == MergeRecord.survivor_id)
+        .join(absorbed, absorbed.id == MergeRecord.absorbed_id)
+        .where(or_(MergeRecord.survivor_id == member_id, MergeRecord.absorbed_id == member_id))
+        .order_by(MergeRecord.merged_at.desc(), MergeRecord.id.desc())
+    ).all()
+    return [
+        {
+            "merge_no": record.merge_no,
+            "survivor": survivor_no,
+            "absorbed": absorbed_no,
+            "merged_at": as_utc(record.merged_at).isoformat(),
+            "undone_at": as_utc(record.undone_at).isoformat() if record.undone_at else None,
+            "undone_by": record.undone_by,
+        }
+        for record, survivor_no, absorbed_no in rows
     ]

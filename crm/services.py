@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 import points_engine
 from common.clock import as_utc, utcnow
-from common.errors import Conflict, DomainError, InconsistentFields, Invalid
+from common.errors import Conflict, DomainError, InconsistentFields, Invalid, NotFound
+from common.public_ids import public_no
 from common.unit_of_work import UnitOfWork
 from crm import club, verification
-from crm.adapters.orm import Identifier, Member
+from crm.adapters.orm import Identifier, Member, MergeRecord
 from crm.adapters.passwords import hash_password, verify_password
 from crm.domain.errors import (
     AlreadyMerged,
@@ -367,7 +368,20 @@ def merge_members(uow: UnitOfWork, survivor_no: str, absorbed_no: str) -> dict[s
                 f"member {member.member_no} is already merged",
                 Invalid.field(field, "already merged into another member").errors,
             )
-    moved = points_engine.merge_member_accounts(uow, absorbed.id, survivor.id)
+    points = points_engine.merge_member_accounts(uow, absorbed.id, survivor.id)
+    identifier_ids = list(
+        session.scalars(select(Identifier.id).where(Identifier.member_id == absorbed.id))
+    )
+    record = MergeRecord(
+        merge_no=public_no("MG"),
+        survivor_id=survivor.id,
+        absorbed_id=absorbed.id,
+        identifier_ids=identifier_ids,
+        survivor_marketing_consent=survivor.marketing_consent,
+        points_txn_id=points.txn_id,
+        merged_at=utcnow(),
+    )
+    session.add(record)
     session.execute(
         update(Identifier).where(Identifier.member_id == absorbed.id).values(member_id=survivor.id)
     )
@@ -378,11 +392,86 @@ def merge_members(uow: UnitOfWork, survivor_no: str, absorbed_no: str) -> dict[s
     session.flush()
     club.upgrade_members(uow, [survivor.id])  # the absorbed member's year counts now
     body = {
+        "merge_no": record.merge_no,
         "survivor": profile(survivor),
         "absorbed": {"member_no": absorbed.member_no, "status": absorbed.status},
-        "points_moved": moved,
+        "points_moved": points.points_moved,
     }
     return body
+
+
+def unmerge_members(uow: UnitOfWork, merge_no: str, *, by: str) -> dict[str, Any]:
+    """Undo a wrong merge from its record: the absorbed member is active again with the
+    identifiers, lots, campaign totals and debt the merge moved; its orders and history,
+    which stayed on its own record, are its own again.
+
+    Points of its lots that the survivor used meanwhile are not made good: the answer
+    names them. A marketing consent the merge switched on for the survivor is switched
+    off again. Raises NotFound, Conflict (undone already; the survivor merged since).
+    """
+    session = uow.session
+    record = session.scalars(
+        select(MergeRecord).where(MergeRecord.merge_no == merge_no).with_for_update()
+    ).one_or_none()
+    if record is None:
+        raise NotFound(f"unknown merge {merge_no!r}")
+    if record.undone_at is not None:
+        raise Conflict(f"merge {merge_no} was undone at {as_utc(record.undone_at).isoformat()}")
+    locked = {
+        m.id: m
+        for m in session.scalars(
+            select(Member)
+            .where(Member.id.in_([record.survivor_id, record.absorbed_id]))
+            .order_by(Member.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    survivor, restored = locked[record.survivor_id], locked[record.absorbed_id]
+    if survivor.status != "active":
+        raise Conflict(
+            f"member {survivor.member_no} has been merged into another member since: "
+            "undo that merge first"
+        )
+    points = points_engine.unmerge_member_accounts(uow, record.points_txn_id)
+    still_held = list(
+        session.scalars(
+            select(Identifier.id).where(
+                Identifier.id.in_(record.identifier_ids), Identifier.member_id == survivor.id
+            )
+        )
+    )
+    session.execute(
+        update(Identifier).where(Identifier.id.in_(still_held)).values(member_id=restored.id)
+    )
+    moved_back = len(still_held)
+    restored.status = "active"
+    restored.merged_into_id = None
+    restored.merged_at = None
+    if not record.survivor_marketing_consent and restored.marketing_consent:
+        survivor.marketing_consent = False
+    record.undone_at = utcnow()
+    record.undone_by = by
+    session.flush()
+    club.upgrade_members(uow, [restored.id])
+    return {
+        "merge_no": record.merge_no,
+        "restored": profile(restored),
+        "survivor": profile(survivor),
+        "identifiers_returned": moved_back,
+        "identifiers_kept": len(record.identifier_ids) - moved_back,
+        "points_returned": points.points_returned,
+        "pending_points_returned": points.pending_returned,
+        "debt_returned": points.debt_returned,
+        "spent_by_survivor": {
+            "points": points.used_by_survivor,
+            "redemptions": [
+                {"redemption_id": number, "points": spent} for number, spent in points.redemptions
+            ],
+        },
+        "balance": asdict(points.balance),
+        "survivor_balance": asdict(points.survivor_balance),
+    }
 
 
 def authenticate_member(session: Session, phone: str, password: str) -> points_engine.MemberInfo:

@@ -44,9 +44,12 @@ from points_engine.domain.errors import (
 )
 from points_engine.reference import RewardData, RuleData, load_ledger_reference
 from points_engine.services.accounts import (
+    PointsMerged,
+    PointsUnmerged,
     merge_member_accounts,
     open_accounts_for_members,
     open_member_accounts,
+    unmerge_member_accounts,
 )
 from points_engine.services.accrual import accrue_many, accrue_points, preview_accrual
 from points_engine.services.adjustment import adjust_points
@@ -104,6 +107,8 @@ __all__ = [
     "MemberScores",
     "OutOfStock",
     "PointsDebtOutstanding",
+    "PointsMerged",
+    "PointsUnmerged",
     "Redeemed",
     "RedemptionCancelled",
     "RedemptionCommand",
@@ -156,5 +161,6 @@ __all__ = [
     "simulate_campaign",
     "stop_campaign",
     "stored_campaign",
+    "unmerge_member_accounts",
     "update_campaign",
 ]

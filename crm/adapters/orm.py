@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.clock import utcnow
-from common.db import Base, BigId, intpk, name_str, utc_datetime
+from common.db import Base, BigId, intpk, json_value, name_str, utc_datetime
 
 
 class Member(Base):
@@ -61,6 +61,23 @@ class Identifier(Base):
     type: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(String(80))
     linked_at: Mapped[utc_datetime]
+
+
+class MergeRecord(Base):
+    """A merge as it was done, so an admin can undo a wrong one."""
+
+    __tablename__ = "crm_merge"
+
+    id: Mapped[intpk]
+    merge_no: Mapped[str] = mapped_column(String(24), unique=True)
+    survivor_id: Mapped[int] = mapped_column(BigId, ForeignKey("crm_member.id"), index=True)
+    absorbed_id: Mapped[int] = mapped_column(BigId, ForeignKey("crm_member.id"), index=True)
+    identifier_ids: Mapped[json_value]  # the absorbed member's identifiers, moved
+    survivor_marketing_consent: Mapped[bool] = mapped_column(Boolean)  # before the merge
+    points_txn_id: Mapped[str] = mapped_column(String(40))
+    merged_at: Mapped[utc_datetime]
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(120))
 
 
 class Tier(Base):

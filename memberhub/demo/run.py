@@ -76,6 +76,7 @@ KEYS = (
     ("retail", "store", "chain store till"),
 )
 JOB_EVERY_DAYS = 7
+UNDO_AFTER_DAYS = 7  # how long a wrong merge stands before an admin undoes it
 JOB_HOUR = 1.0  # the scheduled jobs run at night
 CAMPAIGN_HOUR = 9.0
 CLOSING_HOUR = 22.0  # when the tills report the day's sales
@@ -351,6 +352,9 @@ def _simulate(
     show: bool,
 ) -> None:
     merge_day = max(days * 3 // 5, 1) if days > 1 else None
+    # A wrong merge of that day is found and undone a week later (or on the last day).
+    undo_day = min(merge_day + UNDO_AFTER_DAYS, days - 1) if merge_day is not None else None
+    wrong_merge: str | None = None
     # Halfway, a marketer raises the philately rate from the next day (a dated version).
     rule_day = days // 2 if days > 2 else None
     bar = tqdm(range(days), desc="days", unit="day", disable=not show)
@@ -366,6 +370,7 @@ def _simulate(
         if index == merge_day:
             with simulated_time(at(day, CAMPAIGN_HOUR)):
                 sales.merge_duplicates(world, people)
+                wrong_merge = sales.merge_by_mistake(world, people)
         if index == rule_day:
             with simulated_time(at(day, CAMPAIGN_HOUR)), world.transaction() as uow:
                 points_engine.schedule_rule_version(
@@ -382,6 +387,9 @@ def _simulate(
                 continue  # the rest of today has not happened yet
             with simulated_time(moment):
                 _handle(world, day, moment, event)
+        if index == undo_day and wrong_merge is not None:
+            with simulated_time(min(at(day, CLOSING_HOUR - 1), world.now)):
+                sales.undo_merge(world, wrong_merge)
         with simulated_time(min(at(day, CLOSING_HOUR), world.now)):
             sales.report_tills(world, day)
         if show:

@@ -267,3 +267,24 @@ def merge_duplicates(world: World, people: Sequence[SimMember]) -> None:
         original.bill_accounts = {**person.bill_accounts, **original.bill_accounts}
         original.points_estimate += person.points_estimate
         world.counts.merges += 1
+
+
+def merge_by_mistake(world: World, people: Sequence[SimMember]) -> str | None:
+    """A clerk merges two different members who share a name. Both go on shopping (the
+    absorbed one's card now earns for the other) until the mistake is found and an
+    admin undoes it (`undo_merge`). Returns the merge's number."""
+    ordinary = [p for p in people[len(people) // 2 :] if p.duplicate_of is None and p.member_no]
+    if len(ordinary) < 2:
+        return None
+    survivor, absorbed = ordinary[0], ordinary[1]
+    with world.transaction() as uow:
+        merged = crm.merge_members(uow, survivor.member_no, absorbed.member_no)
+    world.counts.merges += 1
+    return str(merged["merge_no"])
+
+
+def undo_merge(world: World, merge_no: str) -> None:
+    with world.transaction() as uow:
+        undone = crm.unmerge_members(uow, merge_no, by="staff:admin")
+    world.counts.unmerges += 1
+    world.counts.unmerged_points_spent += undone["spent_by_survivor"]["points"]

@@ -44,7 +44,8 @@ def lines(
             f"campaign offers), {c.accruals} till sales ({c.points_earned} points, "
             f"{c.prehistory_sales} of them from the year before), {c.refunds} refunds, "
             f"{c.redemptions} redemptions ({c.cancellations} cancelled, {c.declined} declined), "
-            f"{c.merges} merges, {c.job_runs} job runs ({c.expired_points} points expired in "
+            f"{c.merges} merges ({c.unmerges} undone, {c.unmerged_points_spent} of their points "
+            f"used meanwhile), {c.job_runs} job runs ({c.expired_points} points expired in "
             f"{c.expired_lots} lots), {postings} postings; ledger and prepaid cards verified"
         ),
         "campaigns     "

@@ -92,6 +92,8 @@ class Counts:
     cancellations: int = 0
     declined: int = 0
     merges: int = 0
+    unmerges: int = 0  # merges an admin undid
+    unmerged_points_spent: int = 0  # the undone merges' points the survivor had used
     job_runs: int = 0
     expired_lots: int = 0
     expired_points: int = 0

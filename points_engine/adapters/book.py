@@ -12,7 +12,7 @@ from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from common.clock import utcnow
+from common.clock import end_of_next_year, utcnow
 from common.errors import Conflict, NotFound
 from points_engine.adapters.orm import Account, Accrual, Lot, Posting
 from points_engine.domain.accounts import (
@@ -194,6 +194,15 @@ class LedgerBook:
         Every caller locks in that one order, so two transactions can never hold each
         other's members. A member merged meanwhile is followed to the survivor.
         """
+        return {
+            member_id: accounts
+            if accounts.available.status == "open"
+            else self.lock_member(member_id)
+            for member_id, accounts in self.lock_own_accounts(member_ids).items()
+        }
+
+    def lock_own_accounts(self, member_ids: Iterable[int]) -> dict[int, MemberAccounts]:
+        """`lock_members` without following merges: each member's own two accounts."""
         ids = sorted(set(member_ids))
         if not ids:
             return {}
@@ -218,10 +227,7 @@ class LedgerBook:
             pending = pair.get(AccountKind.MEMBER_PENDING)
             if available is None or pending is None:
                 raise NotFound(f"member {member_id} has no points account")
-            if available.status == "open":
-                locked[member_id] = MemberAccounts(available, pending)
-            else:
-                locked[member_id] = self.lock_member(member_id)
+            locked[member_id] = MemberAccounts(available, pending)
         return locked
 
     # -- postings -------------------------------------------------------------
@@ -325,6 +331,27 @@ class LedgerBook:
             "expires_on": expires_on,
             "institution_code": institution_code,
         }
+
+    def add_unearned_lot(
+        self, account: Account, points: int, day: date, institution_code: str
+    ) -> None:
+        """A lot no purchase earned (an adjustment's credit, points bought in from a
+        partner, a debt given back): available at once, expiring like points earned that
+        day."""
+        self.session.add(
+            Lot(
+                account_id=account.id,
+                accrual_id=None,
+                initial=points,
+                remaining=points,
+                expired=0,
+                status=LotStatus.AVAILABLE.value,
+                earned_on=day,
+                available_on=day,
+                expires_on=end_of_next_year(day),
+                institution_code=institution_code,
+            )
+        )
 
     def insert_lots(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert lots whose accruals are already written; one statement for all of them."""

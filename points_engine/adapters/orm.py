@@ -278,14 +278,48 @@ class LotConsumption(Base):
     points: Mapped[int] = mapped_column(BigInteger)
 
 
+class AccountMerge(Base):
+    """One merge of a member's points into another's: what undoing it gives back."""
+
+    __tablename__ = "points_engine_account_merge"
+
+    txn_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    absorbed_member_id: Mapped[int] = mapped_column(BigId)
+    survivor_member_id: Mapped[int] = mapped_column(BigId)
+    # The absorbed member's debt, which the survivor's points paid at the merge.
+    debt_covered: Mapped[int] = mapped_column(BigInteger)
+    # Campaign id (as text) -> the absorbed member's awarded points, moved to the survivor.
+    awards: Mapped[json_value]
+    undone_txn_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class MergedLot(Base):
+    """A lot a merge moved to the survivor, as it stood then. What the survivor used of
+    it afterwards is the fall of `remaining` that expiry and refunds of its own
+    purchase do not explain."""
+
+    __tablename__ = "points_engine_merged_lot"
+
+    id: Mapped[intpk]
+    merge_txn_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("points_engine_account_merge.txn_id"), index=True
+    )
+    lot_id: Mapped[int] = mapped_column(BigId, ForeignKey("points_engine_lot.id"))
+    remaining_at_merge: Mapped[int] = mapped_column(BigInteger)
+    expired_at_merge: Mapped[int] = mapped_column(BigInteger)
+    reversed_at_merge: Mapped[int] = mapped_column(BigInteger)
+
+
 __all__ = [
     "Account",
+    "AccountMerge",
     "Accrual",
     "Campaign",
     "CampaignAward",
     "EarningRule",
     "Lot",
     "LotConsumption",
+    "MergedLot",
     "Posting",
     "Redemption",
     "Refund",

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from common import idempotency
-from common.clock import end_of_next_year, utcnow
+from common.clock import utcnow
 from common.errors import (
     Invalid,
 )
 from common.idempotency import Written
 from common.unit_of_work import UnitOfWork
-from points_engine.adapters import orm
 from points_engine.adapters.book import (
     LedgerBook,
     new_txn_id,
@@ -25,7 +24,6 @@ from points_engine.commands import (
     MemberRef,
 )
 from points_engine.domain.accounts import (
-    LotStatus,
     PostingType,
 )
 from points_engine.domain.errors import (
@@ -95,20 +93,7 @@ def _adjust(
             occurred_at=now,
             breakdown=breakdown,
         )
-        session.add(
-            orm.Lot(
-                account_id=accounts.available.id,
-                accrual_id=None,
-                initial=command.points,
-                remaining=command.points,
-                expired=0,
-                status=LotStatus.AVAILABLE.value,
-                earned_on=day,
-                available_on=day,
-                expires_on=end_of_next_year(day),
-                institution_code=ADJUSTING_INSTITUTION,
-            )
-        )
+        book.add_unearned_lot(accounts.available, command.points, day, ADJUSTING_INSTITUTION)
         if in_debt:
             book.settle_debt(accounts.available)
     else:

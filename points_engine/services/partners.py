@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from common.clock import end_of_next_year, utcnow
+from common.clock import utcnow
 from common.codes import COMPANY_CODE
 from common.unit_of_work import UnitOfWork
 from points_engine.adapters import orm
 from points_engine.adapters.book import LedgerBook, new_txn_id
 from points_engine.commands import Balance
-from points_engine.domain.accounts import LotStatus, PostingType, reward_account
+from points_engine.domain.accounts import PostingType, reward_account
 from points_engine.services.accounts import balance_of
 from points_engine.services.shared import as_of_day
 
@@ -49,20 +49,7 @@ def credit_from_partner(
         reference=reference,
         occurred_at=utcnow(),
     )
-    session.add(
-        orm.Lot(
-            account_id=accounts.available.id,
-            accrual_id=None,
-            initial=points,
-            remaining=points,
-            expired=0,
-            status=LotStatus.AVAILABLE.value,
-            earned_on=day,
-            available_on=day,
-            expires_on=end_of_next_year(day),
-            institution_code=COMPANY_CODE,
-        )
-    )
+    book.add_unearned_lot(accounts.available, points, day, COMPANY_CODE)
     if in_debt:
         book.settle_debt(accounts.available)
     session.flush()

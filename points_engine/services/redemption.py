@@ -259,7 +259,24 @@ def cancel_redemption(
     ).one_or_none()
     if found is None:
         raise NotFound(f"unknown redemption {redemption_no!r}")
-    owner = book.lock_member(found.member_id)
+    consumptions = list(
+        session.scalars(
+            select(orm.LotConsumption).where(orm.LotConsumption.redemption_id == found.id)
+        )
+    )
+    lots_of = select(orm.Lot).where(orm.Lot.id.in_([c.lot_id for c in consumptions]))
+    lots = {lot.id: lot for lot in session.scalars(lots_of)}
+    # A lot may belong to another member now: a merge undone since gave it back to the
+    # member it came from, and its points go back to them.
+    lot_owners = set(
+        session.scalars(
+            select(orm.Account.member_id).where(
+                orm.Account.id.in_({lot.account_id for lot in lots.values()})
+            )
+        )
+    )
+    locked = book.lock_members({found.member_id, *(m for m in lot_owners if m is not None)})
+    owner = locked[found.member_id]
     redemption = session.scalars(
         select(orm.Redemption)
         .where(orm.Redemption.id == found.id)
@@ -268,18 +285,12 @@ def cancel_redemption(
     ).one()
     if redemption.status == "cancelled":
         raise AlreadyCancelled(f"redemption {redemption_no} is already cancelled")
-    consumptions = list(
-        session.scalars(
-            select(orm.LotConsumption).where(orm.LotConsumption.redemption_id == redemption.id)
-        )
-    )
-    lots = {
-        lot.id: lot
-        for lot in session.scalars(
-            select(orm.Lot).where(orm.Lot.id.in_([c.lot_id for c in consumptions]))
-        )
-    }
+    holders = {accounts.available.id: accounts for accounts in locked.values()}
+    returned_to: dict[int, int] = {}
     returned = expired = 0
+    lots = {
+        lot.id: lot for lot in session.scalars(lots_of.execution_options(populate_existing=True))
+    }  # as they stand now that their holders are locked
     for consumption in consumptions:
         lot = lots[consumption.lot_id]
         if lot.status == LotStatus.EXPIRED.value or lot.expires_on < day:
@@ -287,23 +298,27 @@ def cancel_redemption(
         else:
             lot.remaining += consumption.points
             returned += consumption.points
+            returned_to[lot.account_id] = returned_to.get(lot.account_id, 0) + consumption.points
+    if not returned_to.keys() <= holders.keys():
+        raise Conflict("the redemption's lots changed hands meanwhile: try again")
     reward = session.scalars(
         select(orm.Reward).where(orm.Reward.code == redemption.reward_code).with_for_update()
     ).one()
     source = book.system_account(*reward_account(reward.code, reward.kind))
     txn = new_txn_id()
     reference = f"redemption_cancel:{redemption.redemption_no}"
-    in_debt = owner.available.balance < 0
+    in_debt = {account_id for account_id, held in holders.items() if held.available.balance < 0}
     now = utcnow()
-    book.post(
-        txn_id=txn,
-        type=PostingType.REDEMPTION_CANCEL,
-        source=source,
-        target=owner.available,
-        points=returned,
-        reference=reference,
-        occurred_at=now,
-    )
+    for account_id, points in sorted(returned_to.items()):
+        book.post(
+            txn_id=txn,
+            type=PostingType.REDEMPTION_CANCEL,
+            source=source,
+            target=holders[account_id].available,
+            points=points,
+            reference=reference,
+            occurred_at=now,
+        )
     book.post(
         txn_id=txn,
         type=PostingType.EXPIRY,
@@ -314,8 +329,8 @@ def cancel_redemption(
         occurred_at=now,
         breakdown={"reason": "lot expired before the redemption was cancelled"},
     )
-    if in_debt:
-        book.settle_debt(owner.available)
+    for account_id in sorted(in_debt & returned_to.keys()):
+        book.settle_debt(holders[account_id].available)
     if reward.stock is not None:
         reward.stock += redemption.quantity
     redemption.status = "cancelled"

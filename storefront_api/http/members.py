@@ -177,6 +177,36 @@ def merge(body: MergeIn) -> Response:
 
 @route(
     blueprint,
+    "/<member_no>/merges",
+    "GET",
+    summary="The merges a member took part in, with the numbers that undo them (admin)",
+    responses={200: None},
+    errors=(404,),
+)
+def merges(member_no: str) -> Response:
+    with read_session(api_context().session_factory) as session:
+        return json_response({"merges": crm.queries.merges_of(session, member_no)})
+
+
+@route(
+    blueprint,
+    "/merges/<merge_no>/undo",
+    "POST",
+    summary="Undo a wrong merge: the absorbed member gets back what the merge moved (admin)",
+    responses={200: None},
+    errors=(404, 409),
+)
+def unmerge(merge_no: str) -> Response:
+    by = f"staff:{staff_caller().username}"
+    restored = run_in_transaction(
+        api_context().session_factory,
+        lambda uow: crm.unmerge_members(uow, merge_no, by=by),
+    )
+    return json_response(restored)
+
+
+@route(
+    blueprint,
     "/<member_no>/points",
     "GET",
     summary="Available, pending, expiring points and negative debt",

@@ -77,6 +77,7 @@ PATH_PARAMETERS: dict[str, dict[str, str]] = {
         "does not have (30 February) is 404",
     },
     "exchange_no": {"pattern": _PUBLIC_NO, "description": "the exchange line's number"},
+    "merge_no": {"pattern": _PUBLIC_NO, "description": "the merge's number"},
     "use_no": {"pattern": _PUBLIC_NO, "description": "the voucher use's number"},
     "month": {"pattern": r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$", "description": "the month as YYYY-MM"},
     "report_name": {

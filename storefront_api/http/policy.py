@@ -121,6 +121,8 @@ POLICY: dict[str, Rule] = {
     "members.update": Rule(member=True, target=MEMBER_PATH),
     "members.link": Rule(member=True, channels=CHANNELS, target=MEMBER_PATH),
     "members.merge": staff(*ADMIN),
+    "members.merges": staff(*ADMIN),
+    "members.unmerge": staff(*ADMIN),
     "members.points": Rule(member=True, channels=CHANNELS, staff=ALL_STAFF, target=MEMBER_PATH),
     "members.tier": Rule(member=True, channels=CHANNELS, staff=ALL_STAFF, target=MEMBER_PATH),
     "members.ledger": Rule(member=True, channels=CHANNELS, staff=ALL_STAFF, target=MEMBER_PATH),

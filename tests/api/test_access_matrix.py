@@ -495,6 +495,10 @@ def cases(operation: Operation, w: World) -> list[Case]:
                 lambda: {"survivor": w.spare[0], "absorbed": w.spare[1]},
             )
         ],
+        "members.merges": [Case("", "get", f"/api/v1/members/{a}/merges")],
+        "members.unmerge": [
+            Case("", "post", "/api/v1/members/merges/MG0000000000000000000000/undo")
+        ],
         "members.points": [Case("", "get", f"/api/v1/members/{a}/points", facts=member_a)],
         "members.tier": [Case("", "get", f"/api/v1/members/{a}/tier", facts=member_a)],
         "reference.tiers": [Case("", "get", "/api/v1/tiers")],

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from memberhub.wiring import build_runtime, create_app
+from memberhub.runtime import build_runtime
+from memberhub.wiring import create_app
 from storefront_api.auth import MemberPrincipal
 from storefront_api.http.context import EXTENSION_KEY
 from storefront_api.http.routing import OPERATIONS
@@ -55,6 +56,7 @@ def _url(path, member_no):
         ("<card_no>", "6200000000000000000"),
         ("<charge_no>", "CH0000000000"),
         ("<payment_no>", "BP0000000000"),
+        ("<merge_no>", "MG0000000000"),
         ("<subscription_no>", "SB0000000000"),
         ("<username>", "nobody-here"),
         ("<key_id>", "000000000000"),

@@ -118,6 +118,9 @@ class Api:
     def merge(self, survivor: str, absorbed: str) -> tuple[int, Any]:
         return self.post("/members/merge", {"survivor": survivor, "absorbed": absorbed}, self.admin)
 
+    def unmerge(self, merge_no: str) -> tuple[int, Any]:
+        return self.post(f"/members/merges/{merge_no}/undo", None, self.admin)
+
     def available(self, member_no: str) -> int:
         return int(self.get(f"/members/{member_no}/points")["available"])
 
@@ -218,6 +221,41 @@ def test_parallel_merges_of_one_pair_let_exactly_one_win(api: Api, crossed: bool
         # The absorbed number now stands for the survivor, with the same points.
         points = api.get(f"/members/{absorbed}/points")
         assert (points["member_no"], points["available"]) == (survivor, 1_000)
+
+
+def test_parallel_undos_of_one_merge_let_exactly_one_win(api: Api) -> None:
+    a, b = api.member_with(300), api.member_with(700)
+    status, merged = api.merge(a, b)
+    assert status == 200, merged
+
+    results = race([partial(api.unmerge, merged["merge_no"]) for _ in range(8)])
+
+    assert sorted(status for status, _ in results) == [200] + [409] * 7, results
+    assert (api.available(a), api.available(b)) == (300, 700)
+
+
+def test_accruals_racing_an_undo_land_on_one_member_each_and_none_is_lost(api: Api) -> None:
+    a, b = api.member_with(100), api.member_with(200)
+    status, merged = api.merge(a, b)
+    assert status == 200, merged
+    earned = [10 + i for i in range(30)]
+    tasks: list[Callable[[], tuple[int, Any]]] = [
+        partial(api.accrue, {"phone": api.phones[b]}, points) for points in earned
+    ]
+    tasks.insert(len(tasks) // 2, partial(api.unmerge, merged["merge_no"]))
+
+    results = race(tasks)
+
+    undo_status, undo_body = results[len(tasks) // 2]
+    assert undo_status == 200, undo_body
+    accruals = results[: len(tasks) // 2] + results[len(tasks) // 2 + 1 :]
+    assert [status for status, _ in accruals] == [201] * len(earned), accruals
+    # Before the undo B's phone stood for A; after it, for B again.
+    to_b = sum(body["points"] for _, body in accruals if body["member_no"] == b)
+    to_a = sum(body["points"] for _, body in accruals if body["member_no"] == a)
+    assert to_a + to_b == sum(earned)
+    assert api.available(a) == 100 + to_a
+    assert api.available(b) == 200 + to_b
 
 
 def test_accruals_racing_a_merge_all_land_on_the_survivor(api: Api) -> None:

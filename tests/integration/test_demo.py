@@ -29,7 +29,8 @@ from common.db import read_session
 from common.settings import load_settings, normalise_database_url
 from memberhub.demo import DemoRefused, run_demo
 from memberhub.demo.reporting import write_demo_reports
-from memberhub.wiring import build_runtime, create_app
+from memberhub.runtime import build_runtime
+from memberhub.wiring import create_app
 from storefront_api import prepaid
 from tests.conftest import BACKEND, IS_POSTGRES
 from warehouse import sync_warehouse
@@ -224,6 +225,27 @@ def test_members_joined_over_the_years_before_and_during_the_history(demo: Demo)
 
 def _moment(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def test_a_wrong_merge_was_undone_and_both_members_stand_alone(demo: Demo) -> None:
+    with _connection(demo) as connection:
+        undone = connection.execute(
+            text(
+                "SELECT s.status, a.status, a.merged_into_id, g.undone_by "
+                "FROM crm_merge g JOIN crm_member s ON s.id = g.survivor_id "
+                "JOIN crm_member a ON a.id = g.absorbed_id WHERE g.undone_at IS NOT NULL"
+            )
+        ).all()
+        open_accounts = connection.execute(
+            text(
+                "SELECT COUNT(*) FROM points_engine_account acc JOIN crm_merge g "
+                "ON acc.member_id = g.absorbed_id WHERE g.undone_at IS NOT NULL "
+                "AND acc.status = 'open'"
+            )
+        ).scalar_one()
+    assert [tuple(row) for row in undone] == [("active", "active", None, "staff:admin")]
+    assert open_accounts == 2  # the restored member's available and pending accounts
+    assert "(1 undone," in _field(demo.lines, "history")[0][0]
 
 
 def test_members_buy_often_rarely_or_stop(demo: Demo) -> None:
