@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
@@ -14,11 +14,14 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     create_engine,
     event,
+    insert,
     text,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
 NAMING_CONVENTION = {
@@ -152,3 +155,35 @@ def sqlite_triggers_set_aside(connection: Connection) -> Iterator[None]:
     yield
     for _, sql in triggers:
         connection.execute(text(sql))
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows of one shape in the session's transaction: COPY on PostgreSQL
+    (psycopg's executemany sends them one statement each), executemany on SQLite.
+
+    A constraint broken by a row raises sqlalchemy's IntegrityError on both. Column
+    defaults computed in Python are not applied: rows carry every column the database
+    does not fill itself.
+    """
+    if not rows:
+        return
+    if not is_postgres(session):
+        for start in range(0, len(rows), _ROWS_PER_EXECUTEMANY):
+            session.execute(insert(table), list(rows[start : start + _ROWS_PER_EXECUTEMANY]))
+        return
+    import psycopg  # only PostgreSQL deployments have a psycopg connection here
+
+    columns = list(rows[0])
+    copy = "COPY {} ({}) FROM STDIN".format(
+        table.name, ", ".join(f'"{column}"' for column in columns)
+    )
+    driver = session.connection().connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(copy) as writer:  # type: ignore[union-attr]
+            for row in rows:
+                writer.write_row([row[column] for column in columns])
+    except psycopg.errors.IntegrityError as error:
+        raise IntegrityError(copy, None, error) from error
+
+
+_ROWS_PER_EXECUTEMANY = 5_000

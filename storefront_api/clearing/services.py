@@ -12,15 +12,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import Table, delete, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import points_engine
-from common.clock import business_date, start_of_day, utcnow
+from common.clock import as_utc, business_date, start_of_day, utcnow
 from common.codes import COMPANY_CODE
+from common.db import insert_rows
 from common.errors import Conflict, Invalid, UnknownReference
 from common.organisation import institution_codes
 from common.settlement import (
@@ -192,8 +193,12 @@ def _clear(session: Session, day: date, fen_per_point: int) -> tuple[int, int, i
     totals: dict[LineKey, LineTotals] = defaultdict(LineTotals)
     late = 0
 
+    opens = start_of_day(day)
+
     def belongs(moment: Any) -> tuple[bool, date | None]:
         """(taken by this run, the closed day a late event belongs to)."""
+        if opens <= as_utc(moment) < until:
+            return True, None  # the day's own movements: nearly all of them
         happened = business_date(moment)
         if happened == day:
             return True, None
@@ -270,15 +275,15 @@ def _clear(session: Session, day: date, fen_per_point: int) -> tuple[int, int, i
     transfers = transfer_instructions(positions)
     try:
         with session.begin_nested():
-            for start in range(0, len(entries), 2000):
-                session.execute(insert(ClearingEntry), entries[start : start + 2000])
+            insert_rows(session, cast(Table, ClearingEntry.__table__), entries)
     except IntegrityError:
         raise Conflict(
             "another clearing run took some of these movements meanwhile; run the day again"
         ) from None
     if totals:
-        session.execute(
-            insert(ClearingLine),
+        insert_rows(
+            session,
+            cast(Table, ClearingLine.__table__),
             [
                 {
                     "cleared_on": day,
