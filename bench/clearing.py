@@ -50,14 +50,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import JSON, DateTime, Table, bindparam, event, insert, select, text
+from sqlalchemy import DateTime, Table, bindparam, event, select, text
 from sqlalchemy.engine import Connection, Engine
 from tqdm import tqdm
 
 import crm
 from bench.common import drop_database, recreate_database
 from common.clock import business_date, end_of_next_year, start_of_day, utcnow
-from common.db import make_engine
+from common.db import insert_rows, make_engine
 from common.organisation import Institution
 from common.public_ids import public_no
 from common.settings import Settings, normalise_database_url
@@ -149,28 +149,6 @@ def loading_engine(runtime: Runtime) -> Engine:
     clearing itself is timed on the runtime's own engine, as the CLI has it)."""
     url = runtime.settings.database_url
     return make_engine(url, scratch_sqlite=True) if url.startswith("sqlite") else runtime.engine
-
-
-def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Bulk-insert rows that all have the same keys: COPY on PostgreSQL, executemany of
-    one INSERT on SQLite (the values as SQLAlchemy's types would bind them)."""
-    if not rows:
-        return
-    if connection.dialect.name != "postgresql":
-        connection.execute(insert(table), rows)
-        return
-    columns = list(rows[0])
-    as_json = [isinstance(table.c[name].type, JSON) for name in columns]
-    raw = connection.connection.driver_connection
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(row[name]) if is_json and row[name] is not None else row[name]
-                    for name, is_json in zip(columns, as_json, strict=True)
-                ]
-            )
 
 
 def set_values(connection: Connection, table: str, column: str, values: dict[int, int]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -157,9 +158,10 @@ def sqlite_triggers_set_aside(connection: Connection) -> Iterator[None]:
         connection.execute(text(sql))
 
 
-def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many rows of one shape in the session's transaction: COPY on PostgreSQL
-    (psycopg's executemany sends them one statement each), executemany on SQLite.
+def insert_rows(target: Session | Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows of one shape in the transaction of `target` (a session or a
+    connection): COPY on PostgreSQL (psycopg's executemany sends them one statement
+    each), executemany on SQLite.
 
     A constraint broken by a row raises sqlalchemy's IntegrityError on both. Column
     defaults computed in Python are not applied: rows carry every column the database
@@ -167,21 +169,30 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     """
     if not rows:
         return
-    if not is_postgres(session):
+    connection = target.connection() if isinstance(target, Session) else target
+    if connection.dialect.name != "postgresql":
         for start in range(0, len(rows), _ROWS_PER_EXECUTEMANY):
-            session.execute(insert(table), list(rows[start : start + _ROWS_PER_EXECUTEMANY]))
+            connection.execute(insert(table), list(rows[start : start + _ROWS_PER_EXECUTEMANY]))
         return
     import psycopg  # only PostgreSQL deployments have a psycopg connection here
 
     columns = list(rows[0])
+    as_json = [isinstance(table.c[column].type, JSON) for column in columns]
     copy = "COPY {} ({}) FROM STDIN".format(
         table.name, ", ".join(f'"{column}"' for column in columns)
     )
-    driver = session.connection().connection.driver_connection
+    driver = connection.connection.driver_connection
     try:
         with driver.cursor() as cursor, cursor.copy(copy) as writer:  # type: ignore[union-attr]
             for row in rows:
-                writer.write_row([row[column] for column in columns])
+                writer.write_row(
+                    [
+                        json.dumps(row[column])
+                        if is_json and row[column] is not None
+                        else row[column]
+                        for column, is_json in zip(columns, as_json, strict=True)
+                    ]
+                )
     except psycopg.errors.IntegrityError as error:
         raise IntegrityError(copy, None, error) from error
 
