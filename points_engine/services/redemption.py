@@ -264,15 +264,15 @@ def cancel_redemption(
             select(orm.LotConsumption).where(orm.LotConsumption.redemption_id == found.id)
         )
     )
-    lots_of = select(orm.Lot).where(orm.Lot.id.in_([c.lot_id for c in consumptions]))
-    lots = {lot.id: lot for lot in session.scalars(lots_of)}
+    lot_ids = [c.lot_id for c in consumptions]
     # A lot may belong to another member now: a merge undone since gave it back to the
     # member it came from, and its points go back to them.
     lot_owners = set(
         session.scalars(
-            select(orm.Account.member_id).where(
-                orm.Account.id.in_({lot.account_id for lot in lots.values()})
-            )
+            select(orm.Account.member_id)
+            .join(orm.Lot, orm.Lot.account_id == orm.Account.id)
+            .where(orm.Lot.id.in_(lot_ids))
+            .distinct()
         )
     )
     locked = book.lock_members({found.member_id, *(m for m in lot_owners if m is not None)})
@@ -289,8 +289,11 @@ def cancel_redemption(
     returned_to: dict[int, int] = {}
     returned = expired = 0
     lots = {
-        lot.id: lot for lot in session.scalars(lots_of.execution_options(populate_existing=True))
-    }  # as they stand now that their holders are locked
+        lot.id: lot
+        for lot in session.scalars(
+            select(orm.Lot).where(orm.Lot.id.in_(lot_ids)).execution_options(populate_existing=True)
+        )
+    }  # read once their holders are locked
     for consumption in consumptions:
         lot = lots[consumption.lot_id]
         if lot.status == LotStatus.EXPIRED.value or lot.expires_on < day:
