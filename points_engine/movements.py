@@ -14,20 +14,16 @@ filter them (by time, by what it already took) without knowing the ledger's tabl
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Select, and_, case, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import BigInteger, Select, and_, case, cast, func, or_, select
+from sqlalchemy.orm import aliased
 
 from common.codes import COMPANY_CODE
 from points_engine.adapters import orm
 from points_engine.domain.accounts import AccountKind, PostingType
 
 MEMBER_KINDS = (AccountKind.MEMBER.value, AccountKind.MEMBER_PENDING.value)
-T = TypeVar("T")
 CLEARED_POSTINGS = (
     PostingType.ACCRUAL.value,
     PostingType.REVERSAL.value,
@@ -92,113 +88,115 @@ def member_postings() -> Select[*tuple[Any, ...]]:
     )
 
 
-@dataclass(frozen=True)
-class Attribution:
-    """The line a posting belongs to; for redemptions also where their points were earned."""
-
-    institution_code: str
-    channel: str
-    business_type: str
-    earned_at: tuple[tuple[str, int], ...] = ()  # (earning institution, points)
+# Where a posting's line comes from, by the prefix of its reference.
+ACCRUAL_PREFIX = "accrual:"
+REFUND_PREFIX = "refund:"
+REDEMPTION_PREFIX = "redemption:"
+REDEMPTION_CANCEL_PREFIX = "redemption_cancel:"
+EXPIRED_LOT_PREFIX = "expiry:lot:"
 
 
-def attribute(session: Session, postings: Iterable[tuple[int, str, str]]) -> dict[int, Attribution]:
-    """Each posting's line, from `(posting id, type, reference)`: the purchase of an
-    accrual or refund, the redemption (and the lots it spent), the expired lot."""
-    by_prefix: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for posting_id, _type, reference in postings:
-        prefix, _, key = reference.partition(":")
-        by_prefix[prefix][key].append(posting_id)
-    found: dict[int, Attribution] = {}
+def _after(reference: Any, prefix: str) -> Any:
+    """What follows `prefix` in `reference`, NULL when it does not start with it."""
+    return case(
+        (func.substr(reference, 1, len(prefix)) == prefix, func.substr(reference, len(prefix) + 1)),
+        else_=None,
+    )
 
-    def assign(keys: dict[str, list[int]], key: str, attribution: Attribution) -> None:
-        for posting_id in keys.get(key, ()):
-            found[posting_id] = attribution
 
-    accruals = by_prefix.get("accrual", {})
-    for chunk in _chunks(list(accruals)):
-        for row in session.execute(
-            select(
-                orm.Accrual.accrual_no,
-                orm.Accrual.institution_code,
-                orm.Accrual.channel,
-                orm.Accrual.business_type,
-            ).where(orm.Accrual.accrual_no.in_(chunk))
-        ):
-            assign(accruals, row[0], Attribution(row[1], row[2], row[3]))
-    refunded = by_prefix.get("refund", {})
-    for chunk in _chunks(list(refunded)):
-        for row in session.execute(
-            select(
-                orm.Refund.refund_no,
-                orm.Accrual.institution_code,
-                orm.Accrual.channel,
-                orm.Accrual.business_type,
-            )
-            .join(orm.Accrual, orm.Accrual.id == orm.Refund.accrual_id)
-            .where(orm.Refund.refund_no.in_(chunk))
-        ):
-            assign(refunded, row[0], Attribution(row[1], row[2], row[3]))
-    redeemed: dict[str, list[int]] = defaultdict(list)
-    for prefix in ("redemption", "redemption_cancel"):
-        for key, ids in by_prefix.get(prefix, {}).items():
-            redeemed[key].extend(ids)
-    for chunk in _chunks(list(redeemed)):
-        spent: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        rows = session.execute(
-            select(
-                orm.Redemption.id,
-                orm.Redemption.redemption_no,
-                orm.Redemption.institution_code,
-                orm.Redemption.channel,
-            ).where(orm.Redemption.redemption_no.in_(chunk))
-        ).all()
-        for redemption_id, lot_institution, points in session.execute(
-            select(
-                orm.LotConsumption.redemption_id,
-                orm.Lot.institution_code,
-                orm.LotConsumption.points,
-            )
-            .join(orm.Lot, orm.Lot.id == orm.LotConsumption.lot_id)
-            .where(orm.LotConsumption.redemption_id.in_([r[0] for r in rows]))
-        ):
-            spent[redemption_id][lot_institution] += int(points)
-        for redemption_id, redemption_no, institution, channel in rows:
-            earned = tuple(sorted(spent[redemption_id].items()))
-            attribution = Attribution(
-                institution or COMPANY_CODE, channel or MEMBER_CHANNEL, "redemption", earned
-            )
-            assign(redeemed, redemption_no, attribution)
-    expired = by_prefix.get("expiry", {})
-    lot_ids = {key: int(key.removeprefix("lot:")) for key in expired if key.startswith("lot:")}
-    for lot_chunk in _chunks(list(lot_ids.values())):
-        institutions = dict(
-            session.execute(
-                select(orm.Lot.id, orm.Lot.institution_code).where(orm.Lot.id.in_(lot_chunk))
-            ).all()
+def attributed_postings() -> Select[*tuple[Any, ...]]:
+    """`member_postings()` with the line each belongs to, found set-based.
+
+    Extra columns: institution_code, channel, business_type: the purchase's for an accrual
+    or a refund, the redemption's for a redemption or its cancel (the company and the
+    member's own app when it had no outlet or channel), the expired lot's institution.
+    All three are NULL for a posting with no purchase, redemption or lot of its own
+    (adjustments, partner points bought in): `unattributed` books those.
+    """
+    p = orm.Posting
+    bought, refund, refunded = aliased(orm.Accrual), aliased(orm.Refund), aliased(orm.Accrual)
+    redemption, lot = aliased(orm.Redemption), aliased(orm.Lot)
+    redemption_no = func.coalesce(
+        _after(p.reference, REDEMPTION_PREFIX), _after(p.reference, REDEMPTION_CANCEL_PREFIX)
+    )
+    lot_id = cast(_after(p.reference, EXPIRED_LOT_PREFIX), BigInteger)
+
+    def first(*choices: tuple[Any, Any]) -> Any:
+        return case(*choices, else_=None)
+
+    return (
+        member_postings()
+        .add_columns(
+            first(
+                (bought.id.is_not(None), bought.institution_code),
+                (refunded.id.is_not(None), refunded.institution_code),
+                (
+                    redemption.id.is_not(None),
+                    func.coalesce(redemption.institution_code, COMPANY_CODE),
+                ),
+                (lot.id.is_not(None), lot.institution_code),
+            ).label("institution_code"),
+            first(
+                (bought.id.is_not(None), bought.channel),
+                (refunded.id.is_not(None), refunded.channel),
+                (redemption.id.is_not(None), func.coalesce(redemption.channel, MEMBER_CHANNEL)),
+                (lot.id.is_not(None), SYSTEM_CHANNEL),
+            ).label("channel"),
+            first(
+                (bought.id.is_not(None), bought.business_type),
+                (refunded.id.is_not(None), refunded.business_type),
+                (redemption.id.is_not(None), "redemption"),
+                (lot.id.is_not(None), "expiry"),
+            ).label("business_type"),
         )
-        for key, lot_id in lot_ids.items():
-            if lot_id in institutions:
-                assign(expired, key, Attribution(institutions[lot_id], SYSTEM_CHANNEL, "expiry"))
-    for prefix, keys in by_prefix.items():
-        for ids in keys.values():
-            for posting_id in ids:
-                if posting_id not in found:
-                    channel = STAFF_CHANNEL if prefix == "adjustment" else SYSTEM_CHANNEL
-                    found[posting_id] = Attribution(COMPANY_CODE, channel, prefix)
-    return found
+        .outerjoin(bought, bought.accrual_no == _after(p.reference, ACCRUAL_PREFIX))
+        .outerjoin(refund, refund.refund_no == _after(p.reference, REFUND_PREFIX))
+        .outerjoin(refunded, refunded.id == refund.accrual_id)
+        .outerjoin(redemption, redemption.redemption_no == redemption_no)
+        .outerjoin(lot, lot.id == lot_id)
+    )
 
 
-def _chunks(values: list[T], size: int = 500) -> Iterable[list[T]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+def unattributed(reference: str) -> tuple[str, str, str]:
+    """(institution, channel, business type) of a posting `attributed_postings` left
+    without a line: the company's, by the staff for an adjustment, by the system
+    otherwise, under the reference's prefix."""
+    prefix = reference.partition(":")[0]
+    return COMPANY_CODE, STAFF_CHANNEL if prefix == "adjustment" else SYSTEM_CHANNEL, prefix
+
+
+def redemption_flows() -> Select[*tuple[Any, ...]]:
+    """Where the points of each redemption posting were earned and where they were spent.
+
+    Columns: source_id (the posting), earned_at (the institution of a lot it drew on),
+    spent_at (the redemption's institution, the company when it had none), points (what
+    it drew on that lot: positive for a redemption, negative for its cancel).
+    """
+    p = orm.Posting
+    redemption_no = func.coalesce(
+        _after(p.reference, REDEMPTION_PREFIX), _after(p.reference, REDEMPTION_CANCEL_PREFIX)
+    )
+    sign = case((p.type == PostingType.REDEMPTION.value, 1), else_=-1)
+    return (
+        select(
+            p.id.label("source_id"),
+            orm.Lot.institution_code.label("earned_at"),
+            func.coalesce(orm.Redemption.institution_code, COMPANY_CODE).label("spent_at"),
+            (sign * orm.LotConsumption.points).label("points"),
+        )
+        .join(orm.Redemption, orm.Redemption.redemption_no == redemption_no)
+        .join(orm.LotConsumption, orm.LotConsumption.redemption_id == orm.Redemption.id)
+        .join(orm.Lot, orm.Lot.id == orm.LotConsumption.lot_id)
+        .where(p.type.in_((PostingType.REDEMPTION.value, PostingType.REDEMPTION_CANCEL.value)))
+    )
 
 
 __all__ = [
     "CLEARED_POSTINGS",
-    "Attribution",
-    "attribute",
+    "attributed_postings",
     "member_postings",
+    "redemption_flows",
     "refunds",
     "sales",
+    "unattributed",
 ]

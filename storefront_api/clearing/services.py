@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, exists, func, insert, select
+from sqlalchemy import Date, String, Table, case, delete, exists, func, insert, literal, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import points_engine
-from common.clock import as_utc, business_date, start_of_day, utcnow
+from common.clock import business_date, start_of_day, utcnow
 from common.codes import COMPANY_CODE
 from common.db import insert_rows
 from common.errors import Conflict, Invalid, UnknownReference
@@ -183,103 +184,103 @@ def _count_lines(session: Session, day: date) -> int:
 
 
 def _clear(session: Session, day: date, fen_per_point: int) -> tuple[int, int, int]:
-    """Take the day's movements; store lines, positions and transfers. (taken, late, lines)"""
-    until = start_of_day(day + timedelta(days=1))
-    closed = set(
-        session.scalars(select(ClearingDay.business_date).where(ClearingDay.status == CLOSED))
+    """Take the day's movements; store lines, positions and transfers. (taken, late, lines)
+
+    Set-based: the day's own movements are taken by one INSERT ... SELECT per kind, and
+    the lines, the points flows and the positions are sums over what was taken, joined
+    back to the ledger (so a movement committed meanwhile is in both or in neither).
+    """
+    opens, until = start_of_day(day), start_of_day(day + timedelta(days=1))
+    taken, late = (
+        _take_own_movements(session, day, opens, until),
+        _take_late_movements(session, day, opens),
     )
-    since = start_of_day(min([*closed, day]))
-    entries: list[dict[str, Any]] = []
     totals: dict[LineKey, LineTotals] = defaultdict(LineTotals)
-    late = 0
+    entry = cast(Table, ClearingEntry.__table__)
 
-    opens = start_of_day(day)
-
-    def belongs(moment: Any) -> tuple[bool, date | None]:
-        """(taken by this run, the closed day a late event belongs to)."""
-        if opens <= as_utc(moment) < until:
-            return True, None  # the day's own movements: nearly all of them
-        happened = business_date(moment)
-        if happened == day:
-            return True, None
-        return (True, happened) if happened in closed else (False, None)
-
-    def take(kind: str, source_id: int, original_date: date | None) -> None:
-        nonlocal late
-        entries.append(
-            {
-                "source_kind": kind,
-                "source_id": source_id,
-                "business_date": original_date or day,
-                "cleared_on": day,
-            }
+    def taken_by_this_run(kind: str, source: Any) -> Any:
+        return entry.join(
+            source, (entry.c.source_kind == kind) & (entry.c.source_id == source.c.source_id)
         )
-        late += original_date is not None
 
+    original_date = case((entry.c.business_date == day, None), else_=entry.c.business_date)
     for kind, query in (
         ("sale", points_engine.movements.sales()),
         ("refund", points_engine.movements.refunds()),
     ):
-        for row in _untaken(session, kind, query, since, until):
-            taken, original_date = belongs(row.occurred_at)
-            if not taken:
-                continue
-            take(kind, row.source_id, original_date)
-            line = totals[
-                LineKey(row.institution_code, row.channel, row.business_type, original_date)
-            ]
-            if kind == "sale":
-                line.sales += 1
-                line.gross_fen += row.amount_fen
-            else:
-                line.refunds += 1
-                line.refunds_fen += row.amount_fen
-    postings = [
-        (row, original_date)
-        for row in _untaken(
-            session, "posting", points_engine.movements.member_postings(), since, until
+        source = query.subquery()
+        line_of = (
+            source.c.institution_code,
+            source.c.channel,
+            source.c.business_type,
+            original_date,
         )
-        for taken, original_date in [belongs(row.occurred_at)]
-        if taken
-    ]
-    attributed = points_engine.movements.attribute(
-        session, [(row.source_id, row.type, row.reference) for row, _ in postings]
+        for *line_key, count, fen in session.execute(
+            select(*line_of, func.count(), func.sum(source.c.amount_fen))
+            .select_from(taken_by_this_run(kind, source))
+            .where(entry.c.cleared_on == day)
+            .group_by(*line_of)
+        ):
+            line = totals[LineKey(*line_key)]
+            if kind == "sale":
+                line.sales += int(count)
+                line.gross_fen += int(fen)
+            else:
+                line.refunds += int(count)
+                line.refunds_fen += int(fen)
+    postings = points_engine.movements.attributed_postings().subquery()
+    unattributed = case((postings.c.business_type.is_(None), postings.c.reference))
+
+    def points_of(*types: str) -> Any:
+        return func.sum(case((postings.c.type.in_(types), postings.c.points), else_=0))
+
+    posting_line_of = (
+        postings.c.institution_code,
+        postings.c.channel,
+        postings.c.business_type,
+        original_date,
+        unattributed,
     )
-    flows: list[PointsFlow] = []
-    for row, original_date in postings:
-        take("posting", row.source_id, original_date)
-        where = attributed[row.source_id]
-        line = totals[
-            LineKey(where.institution_code, where.channel, where.business_type, original_date)
-        ]
-        points = int(row.points)
-        if row.type in ("accrual", "partner_in"):
-            line.points_issued += points
-        elif row.type == "reversal":
-            line.points_reversed -= points
-        elif row.type in ("redemption", "redemption_cancel"):
-            line.points_redeemed -= points
-            sign = 1 if row.type == "redemption" else -1
-            flows.extend(
-                PointsFlow(earned_at, where.institution_code, sign * spent)
-                for earned_at, spent in where.earned_at
+    for row in session.execute(
+        select(
+            *posting_line_of,
+            points_of("accrual", "partner_in"),
+            points_of("reversal"),
+            points_of("redemption", "redemption_cancel"),
+            points_of("expiry"),
+            func.sum(postings.c.points),
+        )
+        .select_from(taken_by_this_run("posting", postings))
+        .where(entry.c.cleared_on == day)
+        .group_by(*posting_line_of)
+    ):
+        institution, channel, business_type, original, reference = row[:5]
+        if reference is not None:
+            institution, channel, business_type = points_engine.movements.unattributed(reference)
+        issued, reversed_, redeemed, expired, every = (int(v) for v in row[5:])
+        line = totals[LineKey(institution, channel, business_type, original)]
+        line.points_issued += issued
+        line.points_reversed -= reversed_
+        line.points_redeemed -= redeemed
+        line.points_expired -= expired
+        line.points_adjusted += every - issued - reversed_ - redeemed - expired
+    flows_source = points_engine.movements.redemption_flows().subquery()
+    flows = [
+        PointsFlow(earned_at, spent_at, int(points))
+        for earned_at, spent_at, points in session.execute(
+            select(
+                flows_source.c.earned_at, flows_source.c.spent_at, func.sum(flows_source.c.points)
             )
-        elif row.type == "expiry":
-            line.points_expired -= points
-        else:
-            line.points_adjusted += points
+            .select_from(taken_by_this_run("posting", flows_source))
+            .where(entry.c.cleared_on == day)
+            .group_by(flows_source.c.earned_at, flows_source.c.spent_at)
+        )
+    ]
     net_takings: dict[str, int] = defaultdict(int)
     for key, line in totals.items():
         net_takings[key.institution_code] += line.net_fen
     positions = net_positions(net_takings, flows, company=COMPANY_CODE, fen_per_point=fen_per_point)
     transfers = transfer_instructions(positions)
-    try:
-        with session.begin_nested():
-            insert_rows(session, cast(Table, ClearingEntry.__table__), entries)
-    except IntegrityError:
-        raise Conflict(
-            "another clearing run took some of these movements meanwhile; run the day again"
-        ) from None
     if totals:
         insert_rows(
             session,
@@ -333,7 +334,79 @@ def _clear(session: Session, day: date, fen_per_point: int) -> tuple[int, int, i
             insert(ClearingLiability),
             [{"cleared_on": day, "institution_code": c, "points": p} for c, p in liability],
         )
-    return len(entries), late, len(totals)
+    return taken, late, len(totals)
+
+
+MOVEMENT_KINDS = ("sale", "refund", "posting")
+
+
+def _movements(kind: str) -> Any:
+    if kind == "sale":
+        return points_engine.movements.sales()
+    if kind == "refund":
+        return points_engine.movements.refunds()
+    return points_engine.movements.member_postings()
+
+
+def _take_own_movements(session: Session, day: date, opens: datetime, until: datetime) -> int:
+    """Record every movement that happened on `day` as taken by its run, one statement a
+    kind. None can have been taken before: an open day's run took only its own (and its
+    entries were just deleted); the unique entry per movement stops a surprise."""
+    entry = cast(Table, ClearingEntry.__table__)
+    taken = 0
+    try:
+        with session.begin_nested():
+            for kind in MOVEMENT_KINDS:
+                source = _movements(kind).subquery()
+                own = select(
+                    literal(kind, String),
+                    source.c.source_id,
+                    literal(day, Date),
+                    literal(day, Date),
+                ).where(source.c.occurred_at >= opens, source.c.occurred_at < until)
+                columns = ["source_kind", "source_id", "business_date", "cleared_on"]
+                result = session.execute(insert(entry).from_select(columns, own))
+                taken += cast(CursorResult[Any], result).rowcount
+    except IntegrityError:
+        raise Conflict(
+            "another clearing run took some of these movements meanwhile; run the day again"
+        ) from None
+    return taken
+
+
+def _take_late_movements(session: Session, day: date, opens: datetime) -> int:
+    """Record the movements of closed days before `day` that arrived after their close
+    (no run has taken them): they are cleared on `day`, on lines naming their own day."""
+    closed = set(
+        session.scalars(
+            select(ClearingDay.business_date).where(
+                ClearingDay.status == CLOSED, ClearingDay.business_date < day
+            )
+        )
+    )
+    if not closed:
+        return 0
+    since = start_of_day(min(closed))
+    rows = [
+        {
+            "source_kind": kind,
+            "source_id": row.source_id,
+            "business_date": happened,
+            "cleared_on": day,
+        }
+        for kind in MOVEMENT_KINDS
+        for row in _untaken(session, kind, _movements(kind), since, opens)
+        for happened in [business_date(row.occurred_at)]
+        if happened in closed
+    ]
+    try:
+        with session.begin_nested():
+            insert_rows(session, cast(Table, ClearingEntry.__table__), rows)
+    except IntegrityError:
+        raise Conflict(
+            "another clearing run took some of these movements meanwhile; run the day again"
+        ) from None
+    return len(rows)
 
 
 def _sort_key(key: LineKey) -> tuple[str, str, str, date]:

@@ -76,6 +76,22 @@ MEMBER_POINTS = _window(
     "AND p.type IN ('accrual', 'reversal', 'redemption', 'redemption_cancel', 'expiry', "
     "'adjustment', 'partner_in') GROUP BY p.type"
 )
+# Points spent at one institution that were earned at another: (earned at, spent at, points).
+POINTS_CARRIED = _window(
+    "SELECT l.institution_code, COALESCE(r.institution_code, 'SH'), "
+    "SUM(CASE WHEN p.type = 'redemption' THEN c.points ELSE -c.points END) "
+    "FROM points_engine_posting p "
+    "JOIN points_engine_account f ON f.id = p.from_account_id "
+    "JOIN points_engine_account t ON t.id = p.to_account_id "
+    "JOIN points_engine_redemption r "
+    "ON p.reference IN ('redemption:' || r.redemption_no, 'redemption_cancel:' || r.redemption_no) "
+    "JOIN points_engine_lot_consumption c ON c.redemption_id = r.id "
+    "JOIN points_engine_lot l ON l.id = c.lot_id "
+    "WHERE p.occurred_at >= :start AND p.occurred_at < :end "
+    "AND (f.kind IN ('member', 'member_pending')) <> (t.kind IN ('member', 'member_pending')) "
+    "AND p.type IN ('redemption', 'redemption_cancel') "
+    "GROUP BY l.institution_code, COALESCE(r.institution_code, 'SH')"
+)
 UNTAKEN = {
     "sale": "SELECT COUNT(*) FROM points_engine_accrual a WHERE NOT EXISTS (SELECT 1 FROM "
     "storefront_clearing_entry e WHERE e.source_kind = 'sale' AND e.source_id = a.id) "
@@ -187,8 +203,20 @@ def test_every_movement_is_taken_once_and_by_its_own_day(history: History) -> No
 def test_positions_balance_and_transfers_settle_every_day(history: History) -> None:
     redeemed_elsewhere = 0
     for offset in range(CHECKED):
-        report = _report(history, FIRST + timedelta(days=offset))
+        day = FIRST + timedelta(days=offset)
+        report = _report(history, day)
         assert report.balanced
+        # The points part of each position, from plain SQL over the lots each spent.
+        window = {"start": start_of_day(day), "end": start_of_day(day + timedelta(days=1))}
+        with history.engine.connect() as connection:
+            carried = connection.execute(POINTS_CARRIED, window).all()
+        expected: dict[str, int] = defaultdict(int)
+        for earned_at, spent_at, points in carried:
+            if earned_at != spent_at:
+                expected[earned_at] -= int(points) * FEN_PER_POINT
+                expected[spent_at] += int(points) * FEN_PER_POINT
+        got = {p["institution_code"]: p["points_cost_fen"] for p in report.tables["positions"]}
+        assert {k: v for k, v in got.items() if v} == {k: v for k, v in expected.items() if v}
         left = {p["institution_code"]: p["net_fen"] for p in report.tables["positions"]}
         for transfer in report.tables["transfers"]:
             left[transfer["payer"]] += transfer["amount_fen"]
