@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -18,12 +19,16 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    func,
     insert,
+    select,
     text,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
+
+from common.errors import Conflict
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -198,3 +203,49 @@ def insert_rows(target: Session | Connection, table: Table, rows: Sequence[dict[
 
 
 _ROWS_PER_EXECUTEMANY = 5_000
+
+
+class WritersStillRunning(Conflict):
+    code = "writers-still-running"
+    title = "Writes begun earlier are still running"
+
+
+def ids_settled_through(
+    session: Session, ids: Sequence[Any], *, wait_seconds: float = 30.0
+) -> list[int]:
+    """For each id column in `ids`, its largest id such that every row up to it is now
+    visible to `session`'s transaction, or will never exist (0 for an empty table).
+
+    Ids come from sequences that hand out values in increasing order (SQLAlchemy's
+    default, cache 1), so a row with a smaller id was begun before the largest visible
+    one committed. On SQLite the write lock taken at BEGIN means no such row can still
+    be uncommitted. On PostgreSQL it may be: this waits until every transaction running
+    at the time has ended, and raises WritersStillRunning after `wait_seconds`. Call it
+    before this transaction locks anything another writer might wait for.
+    """
+    through = [int(session.scalar(select(func.max(column))) or 0) for column in ids]
+    if session.get_bind().dialect.name != "postgresql":
+        return through
+    running = (
+        session.execute(
+            text(
+                "SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x "
+                "WHERE x IS DISTINCT FROM pg_current_xact_id_if_assigned()"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    deadline = time.monotonic() + wait_seconds
+    still = text(
+        "SELECT count(*) FROM unnest(CAST(:xids AS xid8[])) AS x "
+        "WHERE pg_xact_status(x) = 'in progress'"
+    )
+    while running and session.scalar(still, {"xids": list(running)}):
+        if time.monotonic() > deadline:
+            raise WritersStillRunning(
+                f"writes begun before this one have run for over {wait_seconds:.0f} s; "
+                "try again when they have finished"
+            )
+        time.sleep(0.02)
+    return through

@@ -39,6 +39,11 @@ STAFF_CHANNEL = "staff"
 MEMBER_CHANNEL = "member"  # a member redeeming in their own app, with no channel key
 
 
+def id_columns() -> dict[str, Any]:
+    """The id column of each kind's source rows: sale, refund, posting."""
+    return {"sale": orm.Accrual.id, "refund": orm.Refund.id, "posting": orm.Posting.id}
+
+
 def sales() -> Select[*tuple[Any, ...]]:
     """Columns: source_id, occurred_at, institution_code, channel, business_type,
     amount_fen, external_id."""
@@ -194,6 +199,7 @@ def redemption_flows() -> Select[*tuple[Any, ...]]:
 __all__ = [
     "CLEARED_POSTINGS",
     "attributed_postings",
+    "id_columns",
     "member_postings",
     "redemption_flows",
     "refunds",

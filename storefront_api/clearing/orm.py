@@ -24,6 +24,11 @@ class ClearingDay(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_by: Mapped[str | None] = mapped_column(String(120))
     close_reason: Mapped[str | None] = mapped_column(String(500))
+    # Every movement of a closed day with an id up to these has been taken by some run,
+    # so a run looks for its late events only above them (NULL: look at all of them).
+    sale_id_through: Mapped[int | None] = mapped_column(BigInteger)
+    refund_id_through: Mapped[int | None] = mapped_column(BigInteger)
+    posting_id_through: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ClearingEntry(Base):

@@ -9,20 +9,31 @@ own day. An open day may be run again (its lines are rebuilt); a closed day is l
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Date, String, Table, case, delete, exists, func, insert, literal, select
+from sqlalchemy import (
+    Date,
+    String,
+    Table,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import points_engine
-from common.clock import business_date, start_of_day, utcnow
+from common.clock import as_utc, business_date, start_of_day, utcnow
 from common.codes import COMPANY_CODE
-from common.db import insert_rows
+from common.db import ids_settled_through, insert_rows, is_postgres
 from common.errors import Conflict, Invalid, UnknownReference
 from common.organisation import institution_codes
 from common.settlement import (
@@ -94,6 +105,10 @@ def run_day(
     _check_date(day)
     session = uow.session
     now = utcnow()
+    _one_run_at_a_time(session)
+    # Before locking the day: a writer in flight may be waiting for that lock.
+    ids = points_engine.movements.id_columns()
+    through = dict(zip(ids, ids_settled_through(session, list(ids.values())), strict=True))
     record = _locked_day(session, day, actor, now)
     if record.status == CLOSED:
         assert record.closed_at is not None
@@ -107,17 +122,18 @@ def run_day(
             f"{day} was closed at {record.closed_at:%Y-%m-%d %H:%M} UTC by {record.closed_by}; "
             "nothing changed (late events go to the next open day)",
         )
-    for table in (
-        ClearingEntry,
-        ClearingLine,
-        ClearingPosition,
-        ClearingTransfer,
-        ClearingLiability,
-    ):
+    # An open day is cleared again from its own movements up; the late events of closed
+    # days it took stay with it, as those days' marks have passed them.
+    session.execute(
+        delete(ClearingEntry).where(
+            ClearingEntry.cleared_on == day, ClearingEntry.business_date == day
+        )
+    )
+    for table in (ClearingLine, ClearingPosition, ClearingTransfer, ClearingLiability):
         session.execute(delete(table).where(table.cleared_on == day))
     record.runs += 1
     record.run_at, record.run_by, record.fen_per_point = now, actor, fen_per_point
-    taken, late, lines = _clear(session, day, fen_per_point)
+    taken, late, lines = _clear(session, day, fen_per_point, through)
     message = f"{day} cleared: {taken:,} movements on {lines:,} lines"
     if late:
         message += f", {late:,} of them late events of closed days"
@@ -133,6 +149,10 @@ def run_day(
             )
         record.status = CLOSED
         record.closed_at, record.closed_by = now, actor
+        # This run took every movement of the day up to `through`.
+        record.sale_id_through = through["sale"]
+        record.refund_id_through = through["refund"]
+        record.posting_id_through = through["posting"]
         record.close_reason = reason.strip() if reason else None
         message += "; closed"
     session.flush()
@@ -183,7 +203,9 @@ def _count_lines(session: Session, day: date) -> int:
     return int(count or 0)
 
 
-def _clear(session: Session, day: date, fen_per_point: int) -> tuple[int, int, int]:
+def _clear(
+    session: Session, day: date, fen_per_point: int, through: dict[str, int]
+) -> tuple[int, int, int]:
     """Take the day's movements; store lines, positions and transfers. (taken, late, lines)
 
     Set-based: the day's own movements are taken by one INSERT ... SELECT per kind, and
@@ -193,7 +215,7 @@ def _clear(session: Session, day: date, fen_per_point: int) -> tuple[int, int, i
     opens, until = start_of_day(day), start_of_day(day + timedelta(days=1))
     taken, late = (
         _take_own_movements(session, day, opens, until),
-        _take_late_movements(session, day, opens),
+        _take_late_movements(session, day, opens, through),
     )
     totals: dict[LineKey, LineTotals] = defaultdict(LineTotals)
     entry = cast(Table, ClearingEntry.__table__)
@@ -334,10 +356,11 @@ def _clear(session: Session, day: date, fen_per_point: int) -> tuple[int, int, i
             insert(ClearingLiability),
             [{"cleared_on": day, "institution_code": c, "points": p} for c, p in liability],
         )
-    return taken, late, len(totals)
+    return taken + late, late, len(totals)
 
 
 MOVEMENT_KINDS = ("sale", "refund", "posting")
+CLEARING_LOCK = 0x6D68_636C  # "mhcl": the advisory lock clearing runs take turns on
 
 
 def _movements(kind: str) -> Any:
@@ -365,7 +388,12 @@ def _take_own_movements(session: Session, day: date, opens: datetime, until: dat
                     literal(day, Date),
                 ).where(source.c.occurred_at >= opens, source.c.occurred_at < until)
                 columns = ["source_kind", "source_id", "business_date", "cleared_on"]
-                result = session.execute(insert(entry).from_select(columns, own))
+                # psycopg reports no row count for INSERT ... SELECT unless asked to keep it.
+                result = session.execute(
+                    insert(entry)
+                    .from_select(columns, own)
+                    .execution_options(preserve_rowcount=True)
+                )
                 taken += cast(CursorResult[Any], result).rowcount
     except IntegrityError:
         raise Conflict(
@@ -374,31 +402,46 @@ def _take_own_movements(session: Session, day: date, opens: datetime, until: dat
     return taken
 
 
-def _take_late_movements(session: Session, day: date, opens: datetime) -> int:
+def _take_late_movements(
+    session: Session, day: date, opens: datetime, through: dict[str, int]
+) -> int:
     """Record the movements of closed days before `day` that arrived after their close
-    (no run has taken them): they are cleared on `day`, on lines naming their own day."""
-    closed = set(
-        session.scalars(
-            select(ClearingDay.business_date).where(
-                ClearingDay.status == CLOSED, ClearingDay.business_date < day
-            )
+    (no run has taken them): they are cleared on `day`, on lines naming their own day.
+    The number of them `day` holds, with those an earlier run of it took.
+
+    Only movements above the closed days' `*_id_through` can be late, so only those are
+    read; afterwards every movement of those days up to `through` is taken, and their
+    marks move up to it.
+    """
+    closed = {
+        row.business_date: row
+        for row in session.execute(
+            select(
+                ClearingDay.business_date,
+                ClearingDay.sale_id_through,
+                ClearingDay.refund_id_through,
+                ClearingDay.posting_id_through,
+            ).where(ClearingDay.status == CLOSED, ClearingDay.business_date < day)
         )
-    )
+    }
     if not closed:
         return 0
     since = start_of_day(min(closed))
-    rows = [
-        {
-            "source_kind": kind,
-            "source_id": row.source_id,
-            "business_date": happened,
-            "cleared_on": day,
-        }
-        for kind in MOVEMENT_KINDS
-        for row in _untaken(session, kind, _movements(kind), since, opens)
-        for happened in [business_date(row.occurred_at)]
-        if happened in closed
-    ]
+    rows: list[dict[str, Any]] = []
+    for kind in MOVEMENT_KINDS:
+        marks = [getattr(row, f"{kind}_id_through") for row in closed.values()]
+        above = None if None in marks else min(marks)
+        rows.extend(
+            {
+                "source_kind": kind,
+                "source_id": row.source_id,
+                "business_date": happened,
+                "cleared_on": day,
+            }
+            for row in _untaken(session, kind, _movements(kind), since, opens, above)
+            for happened in [business_date(row.occurred_at)]
+            if happened in closed
+        )
     try:
         with session.begin_nested():
             insert_rows(session, cast(Table, ClearingEntry.__table__), rows)
@@ -406,23 +449,55 @@ def _take_late_movements(session: Session, day: date, opens: datetime) -> int:
         raise Conflict(
             "another clearing run took some of these movements meanwhile; run the day again"
         ) from None
-    return len(rows)
+    session.execute(
+        update(ClearingDay)
+        .where(ClearingDay.status == CLOSED, ClearingDay.business_date < day)
+        .values(
+            sale_id_through=through["sale"],
+            refund_id_through=through["refund"],
+            posting_id_through=through["posting"],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    late = session.scalar(
+        select(func.count())
+        .select_from(ClearingEntry)
+        .where(ClearingEntry.cleared_on == day, ClearingEntry.business_date != day)
+    )
+    return int(late or 0)
 
 
-def _sort_key(key: LineKey) -> tuple[str, str, str, date]:
-    return (key.institution_code, key.channel, key.business_type, key.original_date or date.min)
+def _one_run_at_a_time(session: Session) -> None:
+    """Runs take turns (on PostgreSQL; SQLite has one writer anyway): each waits for the
+    writes in flight when it starts, and two runs must not wait for each other."""
+    if is_postgres(session):
+        session.execute(select(func.pg_advisory_xact_lock(CLEARING_LOCK)))
 
 
-def _untaken(session: Session, kind: str, query: Any, since: Any, until: Any) -> Sequence[Any]:
+def _untaken(
+    session: Session,
+    kind: str,
+    query: Any,
+    since: datetime,
+    until: datetime,
+    above: int | None = None,
+) -> list[Any]:
+    """The movements of `kind` in [since, until) that no run took; with `above`, only
+    those with a larger id (found by id alone: the time is checked here)."""
     source = query.subquery()
     taken = exists().where(
         ClearingEntry.source_kind == kind, ClearingEntry.source_id == source.c.source_id
     )
-    return session.execute(
-        select(source)
-        .where(source.c.occurred_at >= since, source.c.occurred_at < until, ~taken)
-        .order_by(source.c.source_id)
-    ).all()
+    if above is None:
+        where = [source.c.occurred_at >= since, source.c.occurred_at < until]
+    else:
+        where = [source.c.source_id > above]
+    rows = session.execute(select(source).where(*where, ~taken).order_by(source.c.source_id))
+    return [row for row in rows if since <= as_utc(row.occurred_at) < until]
+
+
+def _sort_key(key: LineKey) -> tuple[str, str, str, date]:
+    return (key.institution_code, key.channel, key.business_type, key.original_date or date.min)
 
 
 def mismatches(session: Session, day: date) -> list[Mismatch]:
