@@ -1,10 +1,12 @@
-"""The demo's finance office: the last weeks cleared, the tills' control totals, days closed.
+"""The demo's finance office: every day of the year cleared, the tills' control totals,
+days closed.
 
 The till channels (counter, retail) send their own totals for the last week, one per
 institution and day, with their transaction ids; on one day a counter's till lost a
 sale from its own records, so that day's check names it and finance closes the day with
-a reason. Every day up to the day before yesterday is closed; yesterday is cleared and
-left open (the channels may still report), today is not cleared yet.
+a reason. Every day from the first of the history to the day before yesterday is
+cleared and closed; yesterday is cleared and left open (the channels may still report),
+today is not cleared yet. The last two weeks' reports are written as files.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
+from tqdm import tqdm
 
 import points_engine
 from common.clock import start_of_day
@@ -22,17 +25,19 @@ from common.unit_of_work import transaction
 from memberhub.runtime import Runtime
 from storefront_api import clearing
 
-CLEARED_DAYS = 14
+FILED_DAYS = 14  # the days whose reports are written as files
 REPORTED_DAYS = 7
 TILL_CHANNELS = ("counter", "retail")
 FINANCE = "staff:finance"
 LOST_SALE_REASON = "柜台收银机漏记一笔（已补录）/ the till lost one sale from its own records"
 
 
-def close_books(runtime: Runtime, last: date, directory: Path) -> str:
-    """Clear the days before `last` (the history's last day), send the tills' control
-    totals, close all but the newest; the printed summary line."""
-    days = [last - timedelta(days=n) for n in range(CLEARED_DAYS, 0, -1)]
+def close_books(
+    runtime: Runtime, first: date, last: date, directory: Path, show: bool = True
+) -> str:
+    """Clear the days from `first` to the day before `last` (the history's last day), send
+    the tills' control totals, close all but the newest; the printed summary line."""
+    days = [first + timedelta(days=n) for n in range((last - first).days)]
     reported = days[-REPORTED_DAYS:]
     lost_on = reported[len(reported) // 2]
     mismatched = 0
@@ -57,7 +62,7 @@ def close_books(runtime: Runtime, last: date, directory: Path) -> str:
                     uow, command, channel=channel, actor=f"channel:{channel}"
                 )
     closed = 0
-    for day in days:
+    for day in tqdm(days, desc="clearing", unit="day", disable=not show):
         close = day < days[-1]
         with transaction(runtime.session_factory) as uow:
             result = clearing.run_day(
@@ -69,12 +74,13 @@ def close_books(runtime: Runtime, last: date, directory: Path) -> str:
                 reason=LOST_SALE_REASON if day == lost_on else None,
             )
         closed += result.status == "closed"
-        with read_session(runtime.session_factory) as session:
-            clearing.write_reports(clearing.day_report(session, day), directory)
+        if day >= days[-FILED_DAYS]:
+            with read_session(runtime.session_factory) as session:
+                clearing.write_reports(clearing.day_report(session, day), directory)
     return (
-        f"clearing      {len(days)} days cleared to {days[-1]} ({closed} closed); tills "
-        f"reported {len(reported)} days ({mismatched} mismatch, explained, on {lost_on}); "
-        f"reports in {directory}"
+        f"clearing      {len(days)} days cleared from {days[0]} to {days[-1]} ({closed} "
+        f"closed); tills reported {len(reported)} days ({mismatched} mismatch, explained, "
+        f"on {lost_on}); the last {FILED_DAYS} days' reports in {directory}"
     )
 
 

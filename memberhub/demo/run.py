@@ -233,7 +233,7 @@ def _generate(
     with read_session(factory) as session:
         balance = points_engine.queries.points_summary(session, demo.member_id, last)
     exchanges = partner_exchange.exchange_with_partners(runtime, last)
-    books = finance.close_books(runtime, last, runtime.settings.var_dir / "clearing")
+    books = finance.close_books(runtime, start, last, runtime.settings.var_dir / "clearing", show)
     save_demo_views(runtime)
     printed = summary.lines(world, postings, report, staff, keys, demo, balance, base_url)
     return [*printed, exchanges, books]

@@ -692,7 +692,8 @@ def test_the_demo_closes_its_books_and_finance_sees_the_lost_till_sale(
     demo: Demo, client: FlaskClient
 ) -> None:
     [line] = [line for line in demo.lines if line.startswith("clearing")]
-    assert "14 days cleared to 2026-02-27 (13 closed)" in line, line
+    # Every day of the history is cleared; all but yesterday are closed.
+    assert "89 days cleared from 2025-12-01 to 2026-02-27 (88 closed)" in line, line
     assert "(1 mismatch, explained, on 2026-02-24)" in line, line
     finance = next(f for f in _field(demo.lines, "staff") if f[1] == "finance")
     token = client.post(
@@ -707,7 +708,11 @@ def test_the_demo_closes_its_books_and_finance_sees_the_lost_till_sale(
     assert lost["cleared_sales"] == lost["reported_sales"] + 1
     yesterday = client.get("/api/v1/clearing/runs/2026-02-27", headers=headers).json
     assert yesterday["status"] == "open"
+    first = client.get("/api/v1/clearing/runs/2025-12-01", headers=headers).json
+    assert first["status"] == "closed" and first["balanced"], first
+    assert first["totals"]["sales"] > 0, first["totals"]
     assert (demo.var / "clearing" / "2026-02-27" / "transfers.csv").exists()
+    assert not (demo.var / "clearing" / "2025-12-01").exists()  # files: the last two weeks
 
 
 def test_the_demo_exchanges_points_with_partners(demo: Demo) -> None:
