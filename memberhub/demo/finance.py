@@ -38,6 +38,9 @@ def close_books(
     """Clear the days from `first` to the day before `last` (the history's last day), send
     the tills' control totals, close all but the newest; the printed summary line."""
     days = [first + timedelta(days=n) for n in range((last - first).days)]
+    if not days:
+        return "clearing      no day to clear yet: the history has only today"
+    filed = set(days[-FILED_DAYS:])
     reported = days[-REPORTED_DAYS:]
     lost_on = reported[len(reported) // 2]
     mismatched = 0
@@ -74,7 +77,7 @@ def close_books(
                 reason=LOST_SALE_REASON if day == lost_on else None,
             )
         closed += result.status == "closed"
-        if day >= days[-FILED_DAYS]:
+        if day in filed:
             with read_session(runtime.session_factory) as session:
                 clearing.write_reports(clearing.day_report(session, day), directory)
     return (

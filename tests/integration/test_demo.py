@@ -651,6 +651,14 @@ def test_same_seed_same_history_and_a_rerun_starts_afresh(tmp_path: Path) -> Non
     assert _field(again, "member")[0][1:] == _field(first, "member")[0][1:]
 
 
+@sqlite_only
+def test_a_demo_of_a_day_or_three_clears_what_it_can(tmp_path: Path) -> None:
+    [one_day] = [line for line in _generate(tmp_path, 5, 1, SEED) if line.startswith("clearing")]
+    assert "no day to clear yet" in one_day, one_day
+    [three] = [line for line in _generate(tmp_path, 5, 3, SEED) if line.startswith("clearing")]
+    assert "2 days cleared from 2026-02-26 to 2026-02-27 (1 closed)" in three, three
+
+
 @pytest.fixture
 def empty_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     if not IS_POSTGRES:
