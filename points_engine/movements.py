@@ -109,6 +109,13 @@ def _after(reference: Any, prefix: str) -> Any:
     )
 
 
+def _redemption_no(reference: Any) -> Any:
+    """The redemption a redemption's or its cancel's posting names, NULL for others."""
+    return func.coalesce(
+        _after(reference, REDEMPTION_PREFIX), _after(reference, REDEMPTION_CANCEL_PREFIX)
+    )
+
+
 def attributed_postings() -> Select[*tuple[Any, ...]]:
     """`member_postings()` with the line each belongs to, found set-based.
 
@@ -121,9 +128,7 @@ def attributed_postings() -> Select[*tuple[Any, ...]]:
     p = orm.Posting
     bought, refund, refunded = aliased(orm.Accrual), aliased(orm.Refund), aliased(orm.Accrual)
     redemption, lot = aliased(orm.Redemption), aliased(orm.Lot)
-    redemption_no = func.coalesce(
-        _after(p.reference, REDEMPTION_PREFIX), _after(p.reference, REDEMPTION_CANCEL_PREFIX)
-    )
+    redemption_no = _redemption_no(p.reference)
     lot_id = cast(_after(p.reference, EXPIRED_LOT_PREFIX), BigInteger)
 
     def first(*choices: tuple[Any, Any]) -> Any:
@@ -178,9 +183,7 @@ def redemption_flows() -> Select[*tuple[Any, ...]]:
     it drew on that lot: positive for a redemption, negative for its cancel).
     """
     p = orm.Posting
-    redemption_no = func.coalesce(
-        _after(p.reference, REDEMPTION_PREFIX), _after(p.reference, REDEMPTION_CANCEL_PREFIX)
-    )
+    redemption_no = _redemption_no(p.reference)
     sign = case((p.type == PostingType.REDEMPTION.value, 1), else_=-1)
     return (
         select(

@@ -9,6 +9,8 @@ own day. An open day may be run again (its lines are rebuilt); a closed day is l
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -377,28 +379,21 @@ def _take_own_movements(session: Session, day: date, opens: datetime, until: dat
     entries were just deleted); the unique entry per movement stops a surprise."""
     entry = cast(Table, ClearingEntry.__table__)
     taken = 0
-    try:
-        with session.begin_nested():
-            for kind in MOVEMENT_KINDS:
-                source = _movements(kind).subquery()
-                own = select(
-                    literal(kind, String),
-                    source.c.source_id,
-                    literal(day, Date),
-                    literal(day, Date),
-                ).where(source.c.occurred_at >= opens, source.c.occurred_at < until)
-                columns = ["source_kind", "source_id", "business_date", "cleared_on"]
-                # psycopg reports no row count for INSERT ... SELECT unless asked to keep it.
-                result = session.execute(
-                    insert(entry)
-                    .from_select(columns, own)
-                    .execution_options(preserve_rowcount=True)
-                )
-                taken += cast(CursorResult[Any], result).rowcount
-    except IntegrityError:
-        raise Conflict(
-            "another clearing run took some of these movements meanwhile; run the day again"
-        ) from None
+    with _each_taken_once(session):
+        for kind in MOVEMENT_KINDS:
+            source = _movements(kind).subquery()
+            own = select(
+                literal(kind, String),
+                source.c.source_id,
+                literal(day, Date),
+                literal(day, Date),
+            ).where(source.c.occurred_at >= opens, source.c.occurred_at < until)
+            columns = ["source_kind", "source_id", "business_date", "cleared_on"]
+            # psycopg reports no row count for INSERT ... SELECT unless asked to keep it.
+            result = session.execute(
+                insert(entry).from_select(columns, own).execution_options(preserve_rowcount=True)
+            )
+            taken += cast(CursorResult[Any], result).rowcount
     return taken
 
 
@@ -442,13 +437,8 @@ def _take_late_movements(
             for happened in [business_date(row.occurred_at)]
             if happened in closed
         )
-    try:
-        with session.begin_nested():
-            insert_rows(session, cast(Table, ClearingEntry.__table__), rows)
-    except IntegrityError:
-        raise Conflict(
-            "another clearing run took some of these movements meanwhile; run the day again"
-        ) from None
+    with _each_taken_once(session):
+        insert_rows(session, cast(Table, ClearingEntry.__table__), rows)
     session.execute(
         update(ClearingDay)
         .where(ClearingDay.status == CLOSED, ClearingDay.business_date < day)
@@ -465,6 +455,19 @@ def _take_late_movements(
         .where(ClearingEntry.cleared_on == day, ClearingEntry.business_date != day)
     )
     return int(late or 0)
+
+
+@contextmanager
+def _each_taken_once(session: Session) -> Iterator[None]:
+    """Entries written in the block, undone as one if a movement was taken already: the
+    unique entry per movement refuses a second taking."""
+    try:
+        with session.begin_nested():
+            yield
+    except IntegrityError:
+        raise Conflict(
+            "another clearing run took some of these movements meanwhile; run the day again"
+        ) from None
 
 
 def _one_run_at_a_time(session: Session) -> None:
