@@ -682,7 +682,18 @@ def demo(members: int, days: int, seed: int, host: str, port: int, no_serve: boo
         "(log in with a staff login above, e.g. marketer)"
     )
     if not no_serve:
-        run_server(host, port, None)
+        serve_afresh(host, port)
+
+
+def serve_afresh(host: str, port: int) -> None:
+    """Become `memberhub serve` in a new process image. The demo's work leaves native
+    threads and state behind (DuckDB, scikit-learn's OpenMP pool, the Chromium that drew
+    the report charts), and gunicorn forks its workers from the serving process: workers
+    forked from the demo's process died of SIGSEGV on their first dashboard request."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    command = ["-m", "memberhub.cli", "serve", "--host", host, "--port", str(port)]
+    os.execv(sys.executable, [sys.executable, *command])
 
 
 DEMO_EARLIER_RUNS_WEEKS = (12, 8, 4)  # earlier runs, so segments can be followed over time
