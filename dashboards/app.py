@@ -10,7 +10,7 @@ from typing import Any, cast
 from urllib.parse import urlencode
 
 import dash
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 
 from common.clock import today as business_today
 from dashboards import auth, components, saved_views
@@ -27,7 +27,7 @@ from dashboards.pages import (
     points,
 )
 from dashboards.reports import ReportRequest, WrittenReport, write_report
-from dashboards.urls import PREFIX, parse_search
+from dashboards.urls import PREFIX, VIEW_URL, parse_search
 from warehouse import queries
 
 EVERY_ROLE = frozenset(auth.ROLES)
@@ -127,6 +127,7 @@ def mount(
     )
     app.layout = shell
     _register_shell(app, context)
+    _hand_address_to_router(app)
     for page, _, _, _ in PAGES:
         page.register(app, context)
         saved_views.register(app, page.PREFIX, views, context.viewer, pages_for)
@@ -230,6 +231,8 @@ def shell() -> html.Div:
                 className="app-header anonymous",
                 id="app-header",
             ),
+            # Filters write the address through this one; see components.follow_url.
+            dcc.Location(id=VIEW_URL, refresh=False),
             html.Main(dash.page_container, className="app-main"),
         ],
         className="app",
@@ -322,7 +325,8 @@ def _register_shell(app: Dash, context: Context) -> None:
         app,
         *(Output(component, prop) for component, prop in header_outputs()),
         Input("_pages_location", "pathname"),
-        Input("_pages_location", "search"),
+        # The address as it is: filters change it past the router (components.follow_url).
+        Input(VIEW_URL, "search"),
     )
     def update_header(pathname: str | None, search: str | None) -> tuple[Any, ...]:
         state = header_state(pathname, search, context.viewer())
@@ -343,6 +347,33 @@ def _register_shell(app: Dash, context: Context) -> None:
         )
 
 
+def _hand_address_to_router(app: Dash) -> None:
+    """Filters, cross-filter clicks and saved views change the address through VIEW_URL,
+    which Dash Pages' router does not hear. A page that follows the URL in place (its
+    head marked data-follows-url, components.follow_url) needs nothing more, but for a
+    change of language or on any other page the router must draw the page again: this
+    sets its location's search, unless it has that address already (a link or the back
+    button told it)."""
+    register: Any = app.clientside_callback  # not annotated
+    register(
+        """
+        function (search, routerSearch) {
+            var noUpdate = window.dash_clientside.no_update;
+            if ((search || "") === (routerSearch || "")) { return noUpdate; }
+            var lang = function (query) {
+                return new URLSearchParams(query || "").get("lang") === "en" ? "en" : "zh";
+            };
+            var inPlace = document.querySelector("[data-follows-url]");
+            return inPlace && lang(search) === lang(routerSearch) ? noUpdate : search || "";
+        }
+        """,
+        Output("_pages_location", "search", allow_duplicate=True),
+        Input(VIEW_URL, "search"),
+        State("_pages_location", "search"),
+        prevent_initial_call=True,
+    )
+
+
 def page_access() -> tuple[auth.PageAccess, ...]:
     """The pages not open to every role, as the gate checks them."""
     return tuple(
@@ -356,6 +387,7 @@ def _install_gate(
     flask_app: Any, app: Dash, sessions: auth.Sessions, public: frozenset[str]
 ) -> None:
     pages = page_access()
+    known = frozenset(app.callback_map)
 
     def gate() -> Any:
         request = app.backend.request_adapter()
@@ -368,7 +400,7 @@ def _install_gate(
                 return None
             return cast(object, request.get_json())  # type: ignore[no-untyped-call]
 
-        refusal = auth.check(path, request.full_path, sessions.current, body, public, pages)
+        refusal = auth.check(path, request.full_path, sessions.current, body, public, pages, known)
         return None if refusal is None else refusal.response()
 
     flask_app.before_request(gate)

@@ -225,11 +225,15 @@ class Refusal:
 
     status: int
     location: str | None = None
+    field: str | None = None  # of a malformed callback request (400)
 
     def response(self) -> tuple[Any, int, dict[str, str]]:
         """A (body, status, headers) tuple as a Flask view or before_request returns."""
         if self.location is not None:
             return "", self.status, {"Location": self.location, "Cache-Control": "no-store"}
+        if self.status == 400:
+            refused = {"error": "malformed callback request", "field": self.field}
+            return refused, 400, {"Cache-Control": "no-store"}
         if self.status == 403:
             return {"error": "not open to your role"}, 403, {"Cache-Control": "no-store"}
         body = {"error": "login required", "login": LOGIN_PATH}
@@ -357,6 +361,38 @@ def anonymous_may_call(body: object, callbacks: frozenset[str]) -> bool:
     return True
 
 
+def malformed_callback(body: object, known: frozenset[str]) -> str | None:
+    """The field of a callback request that Dash could not use, or None: `output` must
+    name a callback of the app, `outputs` a {id, property} or a list of them, `inputs`
+    and `state` lists of them."""
+
+    def dependency(entry: object) -> bool:
+        return (
+            isinstance(entry, dict)
+            and isinstance(entry.get("property"), str)
+            and (isinstance(entry.get("id"), str | dict))
+        )
+
+    def dependencies(value: object) -> bool:
+        return isinstance(value, list) and all(
+            dependency(entry) or (isinstance(entry, list) and all(map(dependency, entry)))
+            for entry in value
+        )
+
+    if not isinstance(body, dict):
+        return "body"
+    if body.get("output") not in known:
+        return "output"
+    outputs = body.get("outputs")
+    if not (dependency(outputs) or dependencies(outputs)):
+        return "outputs"
+    if not dependencies(body.get("inputs")):
+        return "inputs"
+    if not dependencies(body.get("state", [])):
+        return "state"
+    return None
+
+
 def is_public(path: str) -> bool:
     """Whether a dashboards path is served to anyone (scripts, styles, login, logout)."""
     rest = path[len(PREFIX) :] if path.startswith(PREFIX) else None
@@ -372,13 +408,16 @@ def check(
     body: Callable[[], object],
     callbacks: frozenset[str],
     pages: Iterable[PageAccess] = (),
+    known: frozenset[str] | None = None,
 ) -> Refusal | None:
     """The gate: None lets the request through to Dash, a Refusal answers instead.
 
     `viewer` looks the request's session up (not for public paths); `body` reads the
     JSON of a callback request; `callbacks` are those anonymous visitors may run;
     `pages` says which roles may open which page (403 for the others, pages and
-    callbacks alike). Paths outside the dashboards are not the gate's business.
+    callbacks alike); `known` are every callback's ids: a signed-in caller's request
+    for another, or one Dash could not read, is a 400 naming the field (Dash itself
+    would fail with a 500). Paths outside the dashboards are not the gate's business.
     """
     root = PREFIX.rstrip("/")
     if path != root and not path.startswith(PREFIX):
@@ -387,6 +426,10 @@ def check(
         return None
     who = viewer()
     if who is not None:
+        if path == CALLBACK_PATH and known is not None:
+            wrong = malformed_callback(body(), known)
+            if wrong is not None:
+                return Refusal(400, field=wrong)
         return None if may_open(who.role, path, body, pages) else Refusal(403)
     if path == CALLBACK_PATH:
         return None if anonymous_may_call(body(), callbacks) else Refusal(401)

@@ -27,19 +27,24 @@ from openpyxl.utils import get_column_letter
 
 from common.clock import SHANGHAI
 from common.masking import mask_name, mask_phone
-from dashboards import i18n, saved_views
+from dashboards import i18n, saved_views, urls
 from dashboards.auth import Viewer
 from dashboards.callbacks import Function
 from dashboards.callbacks import callback as callback  # pages call components.callback
 from dashboards.exports import ChartExport, Exports, TableExport
 from dashboards.i18n import FEN_PER_YUAN, Change, Lang, MoneyScale, Shown, t
-from dashboards.urls import View, apply_filters, page_href, typed_range
+from dashboards.urls import (
+    DEFAULT_DAYS,
+    VIEW_URL,
+    View,
+    apply_filters,
+    page_href,
+    parse_search,
+    to_store,
+    typed_range,
+)
 
 PRESETS = (7, 30, 90, 365)
-# Spinners only for a callback slower than this: most answer in well under it, and a
-# spinner shown and hidden again for each of a page's ten blocks is drawing for nothing.
-SPINNER_DELAY_MS = 400
-
 
 # -- filter bar ---------------------------------------------------------------------------
 
@@ -113,12 +118,19 @@ def institution_options(
 def register_filters(
     app: Any,
     prefix: str,
-    stored_view: Callable[[Mapping[str, Any] | None], View],
-    choices: Callable[[Lang], Choices],
+    context: ViewContext,
+    *,
+    title_key: str | None = None,
+    default_days: int = DEFAULT_DAYS,
 ) -> None:
-    """Any change in the filter bar rewrites the URL's query string; the page then
-    renders again from the URL, so the address bar always holds a shareable view. Typing
-    in the institution dropdown asks the server for matching institutions."""
+    """Any change in the filter bar rewrites the URL's query string, so the address bar
+    always holds a shareable view, and the page follows the URL: in place when it has a
+    `title_key` (its head is page_head; follow_url), else drawn again whole by the
+    router. Typing in the institution dropdown asks the server for matching
+    institutions."""
+    stored_view, choices = context.stored_view, context.choices
+    if title_key is not None:
+        follow_url(app, prefix, context, title_key=title_key, default_days=default_days)
 
     @callback(
         app,
@@ -134,7 +146,7 @@ def register_filters(
 
     @callback(
         app,
-        Output("_pages_location", "search", allow_duplicate=True),
+        Output(VIEW_URL, "search", allow_duplicate=True),
         Input(f"{prefix}-filter-dates", "start_date"),
         Input(f"{prefix}-filter-dates", "end_date"),
         Input(f"{prefix}-filter-preset", "value"),
@@ -168,6 +180,62 @@ def register_filters(
             campaign=campaign,
         )
         return no_update if changed == view else changed.search()
+
+
+def follow_url(
+    app: Any,
+    prefix: str,
+    context: ViewContext,
+    *,
+    title_key: str,
+    default_days: int = DEFAULT_DAYS,
+) -> None:
+    """The page follows its URL in place. Filters, cross-filter clicks and saved views
+    write the query string through VIEW_URL, which changes the address without waking
+    Dash Pages' router: drawing the page again whole (every chart and grid mounted
+    afresh) took most of a filter change's time. This callback redraws the page's head
+    (page_head) and sets its query store, whose callbacks then update the cards. A change
+    of language needs the whole page: the shell hands it to the router (see app.py)."""
+
+    @callback(
+        app,
+        Output(f"{prefix}-head", "children"),
+        Output(f"{prefix}-query", "data", allow_duplicate=True),
+        Input(VIEW_URL, "search"),
+        State(VIEW_URL, "pathname"),
+        State(f"{prefix}-query", "data"),
+        prevent_initial_call=True,
+    )
+    def follow(
+        search: str | None, pathname: str | None, data: Mapping[str, Any] | None
+    ) -> tuple[Any, Any]:
+        if data is None or not shows_page(pathname, prefix):
+            return no_update, no_update
+        shown = context.stored_view(data)
+        view = context.view(parse_search(search), default_days)
+        if view == shown or view.lang != shown.lang:
+            return no_update, no_update
+        return page_head(prefix, title_key, view, context).children, to_store(view)
+
+
+def shows_page(pathname: str | None, prefix: str) -> bool:
+    """Whether the address `pathname` is the page of `prefix`."""
+    here = urls.PREFIX + page_path(prefix).lstrip("/")
+    return (pathname or "").rstrip("/") == here.rstrip("/")
+
+
+def page_head(prefix: str, title_key: str, view: View, context: ViewContext) -> html.Div:
+    """The part of a page that shows its view, title and period and the filter bar,
+    marked as following the URL in place (follow_url)."""
+    return html.Div(
+        [
+            page_title(prefix, title_key, view, context.data_as_of()),
+            filter_bar(prefix, view, context.choices(view.lang), context.today()),
+        ],
+        id=f"{prefix}-head",
+        className="page-head",
+        **data_attributes(follows_url="true"),
+    )
 
 
 def filter_bar(prefix: str, view: View, choices: Choices, today: date | None = None) -> html.Div:
@@ -390,7 +458,7 @@ def register_cross_filter(
 
     @callback(
         app,
-        Output("_pages_location", "search", allow_duplicate=True),
+        Output(VIEW_URL, "search", allow_duplicate=True),
         Input(f"{prefix}-chart-{chart}", "clickData"),
         State(f"{prefix}-query", "data"),
         prevent_initial_call=True,
@@ -521,14 +589,11 @@ def kpi(
     return kpi_card(prefix, metric, t(label_key, lang), shown, delta, note)
 
 
-def kpi_row(prefix: str, name: str = "kpis") -> dcc.Loading:
-    return dcc.Loading(
-        html.Div(id=f"{prefix}-{name}", className="kpi-row"),
-        type="dot",
-        color="#007A4D",
-        className="loading",
-        delay_show=SPINNER_DELAY_MS,
-    )
+def kpi_row(prefix: str, name: str = "kpis") -> html.Div:
+    # No dcc.Loading around the cards, charts and grids: each one was a component of its
+    # own that re-rendered on every callback of the page. While a callback fills them,
+    # Dash marks them data-dash-is-loading and style.css shows the wait.
+    return html.Div(id=f"{prefix}-{name}", className="kpi-row")
 
 
 def card(title: str, body: Any, *, wide: bool = False, tools: Any = None) -> html.Section:
@@ -541,23 +606,18 @@ def card(title: str, body: Any, *, wide: bool = False, tools: Any = None) -> htm
     )
 
 
-def chart(prefix: str, name: str, *, clickable: bool = False) -> dcc.Loading:
-    """A graph that shows a spinner while its callback runs; `clickable` when a click on
-    a point narrows the page (register_cross_filter)."""
-    return dcc.Loading(
-        dcc.Graph(
-            id=f"{prefix}-chart-{name}",
-            config={
-                "displayModeBar": False,
-                "displaylogo": False,
-                "responsive": True,
-                "modeBarButtonsToRemove": ["lasso2d", "select2d"],
-            },
-            className="chart clickable" if clickable else "chart",
-        ),
-        type="circle",
-        color="#007A4D",
-        delay_show=SPINNER_DELAY_MS,
+def chart(prefix: str, name: str, *, clickable: bool = False) -> dcc.Graph:
+    """A graph that shows a spinner while its callback runs (style.css); `clickable` when
+    a click on a point narrows the page (register_cross_filter)."""
+    return dcc.Graph(
+        id=f"{prefix}-chart-{name}",
+        config={
+            "displayModeBar": False,
+            "displaylogo": False,
+            "responsive": True,
+            "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+        },
+        className="chart clickable" if clickable else "chart",
     )
 
 
@@ -899,6 +959,16 @@ class PageContext(Protocol):
 
     @property
     def exports(self) -> Exports: ...
+
+
+class ViewContext(PageContext, Protocol):
+    """What the filter bar and a page following its URL need besides."""
+
+    def view(self, query: Mapping[str, Any], default_days: int = DEFAULT_DAYS) -> View: ...
+
+    def choices(self, lang: Lang) -> Choices: ...
+
+    def today(self) -> date: ...
 
 
 def chart_callback(

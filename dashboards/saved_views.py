@@ -21,6 +21,7 @@ from common.errors import DomainError
 from dashboards.auth import Viewer
 from dashboards.callbacks import callback
 from dashboards.i18n import TEXT, Lang, parse_lang, t
+from dashboards.urls import VIEW_URL
 
 WEEKDAYS = range(1, 8)
 
@@ -261,7 +262,7 @@ def register(
 
     @callback(
         app,
-        Output("_pages_location", "search", allow_duplicate=True),
+        Output(VIEW_URL, "search", allow_duplicate=True),
         Output(status, "children", allow_duplicate=True),
         Input(views, "value"),
         query,

@@ -16,6 +16,9 @@ from dashboards.i18n import Lang, parse_lang
 from warehouse import queries
 
 PREFIX = "/dashboards/"
+# The shell's second dcc.Location: filters write the query string through it, which
+# changes the address without waking Dash Pages' router (components.follow_url).
+VIEW_URL = "view-url"
 DEFAULT_DAYS = 30
 # A longer period than this is cut at its start: every chart stays meaningful and fast.
 MAX_DAYS = 3 * 366

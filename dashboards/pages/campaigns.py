@@ -98,11 +98,7 @@ def _detail_blocks(view: View) -> list[Any]:
             dcc.Link(t("block.campaign_back", lang), href=page_href("campaigns", back)),
             className="back-link",
         ),
-        dcc.Loading(
-            html.Div(id=f"{PREFIX}-headline", className="lift-headline"),
-            type="dot",
-            color="#007A4D",
-        ),
+        html.Div(id=f"{PREFIX}-headline", className="lift-headline"),
         components.kpi_row(PREFIX, "detail-kpis"),
         html.Div(id=f"{PREFIX}-before-after", className="secondary-block"),
         html.Div(
@@ -340,7 +336,7 @@ def before_after_block(row: pd.Series, lang: Lang) -> Any:
 
 
 def register(app: Any, context: Context) -> None:
-    components.register_filters(app, PREFIX, context.stored_view, context.choices)
+    components.register_filters(app, PREFIX, context)
     for chart in ("lift", "cost", "gmv"):
         components.register_cross_filter(app, PREFIX, chart, "campaign", context.stored_view)
     query = Input(f"{PREFIX}-query", "data")

@@ -18,6 +18,7 @@ from dashboards.urls import View, to_store
 from warehouse import queries
 
 PREFIX = "channels"
+TITLE_KEY = "nav.channels"
 CHANNEL_COLUMNS = (
     Column("name", "col.channel", "name"),
     Column("is_online", "col.online", "bool"),
@@ -66,8 +67,7 @@ def layout(**query: str) -> html.Div:
     lang = view.lang
     return html.Div(
         [
-            components.page_title(PREFIX, "nav.channels", view, context.data_as_of()),
-            components.filter_bar(PREFIX, view, context.choices(lang), context.today()),
+            components.page_head(PREFIX, TITLE_KEY, view, context),
             dcc.Store(id=f"{PREFIX}-query", data=to_store(view)),
             components.kpi_row(PREFIX),
             html.Div(
@@ -210,7 +210,7 @@ def o2o_cards(pickups: pd.DataFrame, services: pd.DataFrame, lang: Lang) -> list
 
 
 def register(app: Any, context: Context) -> None:
-    components.register_filters(app, PREFIX, context.stored_view, context.choices)
+    components.register_filters(app, PREFIX, context, title_key=TITLE_KEY)
     for chart, narrows in (("gmv", "channel"), ("tree", "inst")):
         components.register_cross_filter(app, PREFIX, chart, narrows, context.stored_view)
     query = Input(f"{PREFIX}-query", "data")

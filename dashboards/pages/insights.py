@@ -20,6 +20,7 @@ from dashboards.urls import View, to_store
 from warehouse import member_scores
 
 PREFIX = "insights"
+TITLE_KEY = "nav.insights"
 AT_RISK_COLUMNS = (
     *MEMBER_COLUMNS,
     Column("segment", "col.segment", "text"),
@@ -51,8 +52,7 @@ def layout(**query: str) -> html.Div:
     run = member_scores.latest_run(context.reader)
     return html.Div(
         [
-            components.page_title(PREFIX, "nav.insights", view, context.data_as_of()),
-            components.filter_bar(PREFIX, view, context.choices(lang), context.today()),
+            components.page_head(PREFIX, TITLE_KEY, view, context),
             dcc.Store(id=f"{PREFIX}-query", data=to_store(view)),
             *([] if run.empty else [components.kpi_row(PREFIX)]),
             html.Div(insight_cards(run, lang), className="grid"),
@@ -132,7 +132,7 @@ def kpi_cards(segments: pd.DataFrame, at_risk: pd.DataFrame, lang: Lang) -> list
 
 
 def register(app: Any, context: Context) -> None:
-    components.register_filters(app, PREFIX, context.stored_view, context.choices)
+    components.register_filters(app, PREFIX, context, title_key=TITLE_KEY)
 
     def compared(view: View) -> pd.DataFrame:
         frame = member_scores.segment_comparison(context.reader, view.filters)

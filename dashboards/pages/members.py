@@ -21,6 +21,7 @@ from warehouse import member_scores, queries
 from warehouse.member_scores import Condition, ListRequest
 
 PREFIX = "members"
+TITLE_KEY = "nav.members"
 # Who a member is, as every list of members starts (phone and name masked by role).
 MEMBER_COLUMNS = (
     Column("member_no", "col.member_no", "text"),
@@ -63,8 +64,7 @@ def layout(**query: str) -> html.Div:
     lang = view.lang
     return html.Div(
         [
-            components.page_title(PREFIX, "nav.members", view, context.data_as_of()),
-            components.filter_bar(PREFIX, view, context.choices(lang), context.today()),
+            components.page_head(PREFIX, TITLE_KEY, view, context),
             dcc.Store(id=f"{PREFIX}-query", data=to_store(view)),
             components.kpi_row(PREFIX),
             html.Div(
@@ -163,7 +163,7 @@ def tiers_in_order(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def register(app: Any, context: Context) -> None:
-    components.register_filters(app, PREFIX, context.stored_view, context.choices)
+    components.register_filters(app, PREFIX, context, title_key=TITLE_KEY)
     query = Input(f"{PREFIX}-query", "data")
 
     @components.callback(app, Output(f"{PREFIX}-kpis", "children"), query)

@@ -16,6 +16,7 @@ from dashboards.urls import to_store
 from warehouse import queries
 
 PREFIX = "overview"
+TITLE_KEY = "nav.overview"
 CHANNEL_COLUMNS = (
     Column("name", "col.channel", "name"),
     Column("purchases", "metric.purchases", "count"),
@@ -35,8 +36,7 @@ def layout(**query: str) -> html.Div:
     lang = view.lang
     return html.Div(
         [
-            components.page_title(PREFIX, "nav.overview", view, context.data_as_of()),
-            components.filter_bar(PREFIX, view, context.choices(lang), context.today()),
+            components.page_head(PREFIX, TITLE_KEY, view, context),
             dcc.Store(id=f"{PREFIX}-query", data=to_store(view)),
             components.kpi_row(PREFIX),
             html.Div(
@@ -93,7 +93,7 @@ def kpi_cards(totals: pd.DataFrame, liability: pd.DataFrame, lang: Lang, as_of: 
 
 
 def register(app: Any, context: Context) -> None:
-    components.register_filters(app, PREFIX, context.stored_view, context.choices)
+    components.register_filters(app, PREFIX, context, title_key=TITLE_KEY)
     components.register_cross_filter(app, PREFIX, "gmv-channel", "channel", context.stored_view)
     query = Input(f"{PREFIX}-query", "data")
 

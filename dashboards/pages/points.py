@@ -17,6 +17,7 @@ from dashboards.urls import to_store
 from warehouse import queries
 
 PREFIX = "points"
+TITLE_KEY = "nav.points"
 REWARD_COLUMNS = (
     Column("name", "col.reward", "name"),
     Column("kind", "col.kind", "label:kind"),
@@ -48,8 +49,7 @@ def layout(**query: str) -> html.Div:
     lang = view.lang
     return html.Div(
         [
-            components.page_title(PREFIX, "nav.points", view, context.data_as_of()),
-            components.filter_bar(PREFIX, view, context.choices(lang), context.today()),
+            components.page_head(PREFIX, TITLE_KEY, view, context),
             dcc.Store(id=f"{PREFIX}-query", data=to_store(view)),
             components.kpi_row(PREFIX),
             html.Div(
@@ -126,7 +126,7 @@ def kpi_cards(
 
 
 def register(app: Any, context: Context) -> None:
-    components.register_filters(app, PREFIX, context.stored_view, context.choices)
+    components.register_filters(app, PREFIX, context, title_key=TITLE_KEY)
     components.register_cross_filter(app, PREFIX, "campaigns", "campaign", context.stored_view)
     query = Input(f"{PREFIX}-query", "data")
 

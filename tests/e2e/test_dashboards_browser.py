@@ -374,7 +374,9 @@ def _journey(browser: Browser, world: World) -> None:
     assert _sideways(browser) <= 0, f"overview scrolls sideways at {WIDTH} px"
     browser.screenshot("02-overview")
 
-    # -- a filter: the one-year preset moves the period in the URL and the headline
+    # -- a filter: the one-year preset moves the period in the URL and the headline; the
+    # page follows in place (its charts are redrawn, not mounted afresh)
+    chart = browser.first(By.CSS_SELECTOR, "[id^=overview-chart-] .js-plotly-plot")
     preset = browser.element("overview-filter-preset")
     browser.click(preset.find_element(By.CSS_SELECTOR, "label:nth-child(4)"))
     year_start = (world.last_day - timedelta(days=364)).isoformat()
@@ -382,6 +384,8 @@ def _journey(browser: Browser, world: World) -> None:
     browser.wait_for_text("overview-kpi-gmv-value", shown(year, "zh"))
     browser.settled("overview", "overview-kpi-gmv-value")
     assert browser.query() == {"from": year_start, "to": world.last_day.isoformat()}
+    assert year_start in browser.text_of("overview-period")
+    assert chart.is_displayed()  # the same element: a new page would have made it stale
     browser.screenshot("03-overview-one-year")
 
     # -- a CSV download of the channel table: a header row, one row per channel, the GMV
@@ -852,6 +856,15 @@ def _campaign_detail(browser: Browser) -> None:
     browser.screenshot("04-campaigns-detail")
     browser.click(browser.element("campaigns-page").find_element(By.CSS_SELECTOR, ".back-link a"))
     browser.wait(lambda d: "campaign" not in browser.query(), "the campaign list again")
+    browser.settled("campaigns", "campaigns-kpi-points-cost-value")
+    # A page drawn again whole on a filter change: the shell hands the new address to
+    # the router, and Back returns.
+    before = browser.text_of("campaigns-period")
+    browser.click(browser.first(By.CSS_SELECTOR, "#campaigns-filter-preset label:first-child"))
+    browser.wait(lambda d: browser.text_of("campaigns-period") != before, "a week's campaigns")
+    browser.settled("campaigns", "campaigns-kpi-points-cost-value")
+    browser.driver.back()
+    browser.wait(lambda d: browser.text_of("campaigns-period") == before, "the period again")
     browser.settled("campaigns", "campaigns-kpi-points-cost-value")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv as csv_module
 import functools
 import io
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -387,9 +388,11 @@ def test_the_review_s_csv_exploit_gets_401_and_no_file(
         ("overview-chart-gmv-trend", {"members-query.data": STORE_ALL}),
         # The filter bar's callback writes the URL from a page's store.
         (
-            "_pages_location",
+            "view-url",
             {"members-filter-channel.value": "web", "members-filter-dates.start_date": None},
         ),
+        # A page following its URL draws its head and sets its store.
+        ("members-head", {"view-url.search": "?channel=web"}),
     ],
 )
 def test_anonymous_callers_get_no_table_chart_or_store(
@@ -498,9 +501,9 @@ def test_overview_kpis_are_the_warehouse_numbers_and_follow_a_filter_change(
         shown = kpi_value(answer["overview-kpis"]["children"], "overview-kpi-gmv-value")
         assert shown == i18n.money(int(everything.loc["current", "gmv_fen"]), "zh").number
 
-        # The channel dropdown rewrites the URL; the page renders again from it.
+        # The channel dropdown rewrites the URL; the page follows it in place.
         moved = dash.response(
-            "_pages_location",
+            "view-url",
             {
                 "overview-filter-dates.start_date": store["from"],
                 "overview-filter-dates.end_date": store["to"],
@@ -512,11 +515,19 @@ def test_overview_kpis_are_the_warehouse_numbers_and_follow_a_filter_change(
             {"overview-query.data": store},
             changed=["overview-filter-channel.value"],
         )
-        search = moved["_pages_location"]["search"]
+        search = moved["view-url"]["search"]
         assert dict(parse_qsl(search.lstrip("?"))) == {**store, "channel": "counter"}
-        layout = render(dash, "/dashboards/", search).json["response"]["_pages_content"]
-        stored = _find_store(layout, "overview-query")
+        followed = dash.response(
+            "overview-head",
+            {"view-url.search": search},
+            {"view-url.pathname": "/dashboards/", "overview-query.data": store},
+        )
+        stored = followed["overview-query"]["data"]
         assert stored == {**store, "channel": "counter"}
+        assert "counter" in json.dumps(followed["overview-head"]["children"])
+        # The page drawn afresh from that URL holds the same view.
+        layout = render(dash, "/dashboards/", search).json["response"]["_pages_content"]
+        assert _find_store(layout, "overview-query") == stored
 
         counter = queries.headline_totals(reader, Filters(start, end, channel="counter"))
         counter = counter.set_index("period")
@@ -719,9 +730,10 @@ def test_the_language_switch_keeps_the_filters_and_translates_the_header(
 ) -> None:
     log_in(dash, *staff("admin"))
     search = "?from=2026-01-01&to=2026-01-31&channel=web"
+    # The header reads the query string from the shell's view-url, which filters write.
     header = dash.response(
         "lang-switch",
-        {"_pages_location.pathname": "/dashboards/members", "_pages_location.search": search},
+        {"_pages_location.pathname": "/dashboards/members", "view-url.search": search},
     )
     assert header["lang-switch"]["children"] == "English"
     switch = urlparse(header["lang-switch"]["href"])
@@ -739,7 +751,7 @@ def test_the_language_switch_keeps_the_filters_and_translates_the_header(
         "lang-switch",
         {
             "_pages_location.pathname": "/dashboards/members",
-            "_pages_location.search": search + "&lang=en",
+            "view-url.search": search + "&lang=en",
         },
     )
     assert english["nav-points"]["children"] == "Points economy"
@@ -1072,6 +1084,56 @@ def test_the_excel_download_is_the_csv_rows_as_numbers_masked_for_the_role(
     assert str(next(about.iter_rows(values_only=True))[0]).startswith("memberhub-insights-atrisk")
 
 
+def test_a_malformed_callback_request_is_a_400_naming_the_field(
+    dash: DashClient, client: FlaskClient, staff: Any, world: Scenario
+) -> None:
+    """Dash fails with a 500 on a request it cannot read; the gate answers first."""
+    log_in(dash, *staff("marketer"))
+    good = dash.body("points-kpis", {"points-query.data": STORE_ALL})
+    assert client.post(CALLBACK_URL, json=good).status_code == 200
+    bodies = {
+        "body": ["not", "an", "object"],
+        "output": {**good, "output": "nobody-here.children"},
+        "outputs": {**good, "outputs": 7},
+        "inputs": {**good, "inputs": 5},
+        "state": {**good, "state": "x"},
+    }
+    for field_name, body in bodies.items():
+        answer = client.post(CALLBACK_URL, json=body)
+        assert answer.status_code == 400, (field_name, answer.get_data(as_text=True)[:200])
+        assert answer.json["field"] == field_name
+    missing = {key: value for key, value in good.items() if key != "inputs"}
+    assert client.post(CALLBACK_URL, json=missing).json["field"] == "inputs"
+
+
+def test_a_page_follows_its_own_address_in_place_in_the_same_language(
+    dash: DashClient, staff: Any, world: Scenario
+) -> None:
+    log_in(dash, *staff("marketer"))
+    store = {"from": "2026-01-01", "to": "2026-01-31"}
+
+    def follow(search: str, pathname: str = "/dashboards/points", data: Any = store) -> Any:
+        return dash.call(
+            "points-head",
+            {"view-url.search": search},
+            {"view-url.pathname": pathname, "points-query.data": data},
+        )
+
+    moved = follow("?from=2026-01-01&to=2026-01-31&channel=web")
+    assert moved.status_code == 200
+    assert moved.json["response"]["points-query"]["data"] == {**store, "channel": "web"}
+    assert "points-filter-bar" in json.dumps(moved.json["response"]["points-head"])
+    # The view it shows already, another page's address (the router draws that one), a
+    # change of language (the router again) or no store: nothing to do here.
+    for answer in (
+        follow("?from=2026-01-01&to=2026-01-31"),
+        follow("?channel=web", pathname="/dashboards/channels"),
+        follow("?from=2026-01-01&to=2026-01-31&lang=en"),
+        follow("?channel=web", data=None),
+    ):
+        assert answer.status_code == 200 and answer.json["response"] == {}, answer.get_data()
+
+
 def test_a_click_on_a_chart_narrows_the_page_and_the_breadcrumb_walks_back_up(
     dash: DashClient, staff: Any, world: Scenario
 ) -> None:
@@ -1083,14 +1145,14 @@ def test_a_click_on_a_chart_narrows_the_page_and_the_breadcrumb_walks_back_up(
 
     def click(chart: str, point: dict[str, Any], page: str = "channels") -> Any:
         return dash.call(
-            "_pages_location",
+            "view-url",
             {f"{page}-chart-{chart}.clickData": {"points": [point]}},
             {f"{page}-query.data": store},
         )
 
     answer = click("gmv", {"customdata": "counter", "y": "柜台"})
     assert answer.status_code == 200
-    search = dict(parse_qsl(answer.json["response"]["_pages_location"]["search"].lstrip("?")))
+    search = dict(parse_qsl(answer.json["response"]["view-url"]["search"].lstrip("?")))
     assert search["channel"] == "counter" and search["to"] == store["to"] and "inst" not in search
 
     # A treemap node names its institution by id: the page drills down to it, a level
@@ -1103,12 +1165,12 @@ def test_a_click_on_a_chart_narrows_the_page_and_the_breadcrumb_walks_back_up(
     assert nodes and all(code.count("-") <= 1 for code in nodes)
     district = next(code for code in nodes if code.count("-") == 1)
     narrowed = click("tree", {"id": district, "label": "x"}).json["response"]
-    assert dict(parse_qsl(narrowed["_pages_location"]["search"].lstrip("?")))["inst"] == district
+    assert dict(parse_qsl(narrowed["view-url"]["search"].lstrip("?")))["inst"] == district
     nodes = tree_ids({**store, "inst": district})
     assert nodes[0] == district and len(nodes) > 1
     outlet = next(code for code in nodes if code.count("-") == 2)
     narrowed = click("tree", {"id": outlet, "label": "x"}).json["response"]
-    assert dict(parse_qsl(narrowed["_pages_location"]["search"].lstrip("?")))["inst"] == outlet
+    assert dict(parse_qsl(narrowed["view-url"]["search"].lstrip("?")))["inst"] == outlet
 
     # Forged or empty clicks change nothing.
     for point in ({"customdata": {"x": 1}}, {"id": "\u0000"}, {"customdata": "x" * 65}, {}):

@@ -214,7 +214,7 @@ def test_a_view_saved_on_a_page_opens_again_and_colleagues_see_it_only_when_shar
         {"channels-views.value": view_no},
         {"channels-query.data": {"from": "2026-10-01", "to": "2026-10-31", "lang": "en"}},
     )
-    search = picked["_pages_location"]["search"]
+    search = picked["view-url"]["search"]
     assert dict(parse_qsl(search.lstrip("?"))) == september | {"lang": "en"}
 
     client.get("/dashboards/logout")
