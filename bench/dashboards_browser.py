@@ -8,8 +8,9 @@ Run from the repository root against a running server, e.g. the demo's:
     .venv/bin/python -m bench.dashboards_browser --password <marketer password>
 
 Options: `--url` (default http://127.0.0.1:8000), `--username` (default marketer),
-`--repeat` (full loads and filter changes per page, default 5). It uses Debian's chromium
-and chromedriver by path (nothing is downloaded).
+`--repeat` (full loads and filter changes per page, default 5), `--finance-password` (also
+time finance's Clearing page, as `finance`; it has no period presets, so full loads only).
+It uses Debian's chromium and chromedriver by path (nothing is downloaded).
 
 A page is rendered when Dash has no callback pending, every chart is drawn by Plotly,
 every grid shows rows (or says it has none) and every table is filled. A full load opens
@@ -150,7 +151,33 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--username", default="marketer")
     parser.add_argument("--password", required=True)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--finance-password", help="also time the Clearing page as finance")
     return parser.parse_args(argv)
+
+
+def measure_page(
+    driver: webdriver.Chrome, url: str, prefix: str, path: str, repeat: int
+) -> dict[str, dict[str, float]]:
+    """Full loads (after one to warm the caches) and period-preset changes of one page,
+    and its callbacks' server time meanwhile."""
+    full_load(driver, url, prefix, path)  # warm: scripts cached, first plans
+    loads: list[float] = []
+    callbacks: list[float] = []
+    for _ in range(repeat):
+        loads.append(full_load(driver, url, prefix, path))
+        callbacks += [ms / 1000 for ms in driver.execute_script(CALLBACK_TIMES)]
+    changes: list[float] = []
+    for days in (PRESETS * repeat)[:repeat]:
+        driver.execute_script("performance.clearResourceTimings();")
+        took = filter_change(driver, prefix, days)
+        if took is not None:
+            changes.append(took)
+            callbacks += [ms / 1000 for ms in driver.execute_script(CALLBACK_TIMES)]
+    measured = {"default": percentiles(loads), "callbacks": percentiles(callbacks)}
+    if changes:
+        measured["filter"] = percentiles(changes)
+    say(f"{prefix:10} " + "  ".join(f"{k} {v}" for k, v in measured.items()))
+    return measured
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -163,23 +190,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         baseline = [login_page(driver, args.url) for _ in range(args.repeat)]
         log_in(driver, args.url, args.username, args.password)
         for prefix, path in PAGES.items():
-            full_load(driver, args.url, prefix, path)  # warm: scripts cached, first plans
-            loads: list[float] = []
-            callbacks: list[float] = []
-            for _ in range(args.repeat):
-                loads.append(full_load(driver, args.url, prefix, path))
-                callbacks += [ms / 1000 for ms in driver.execute_script(CALLBACK_TIMES)]
-            changes: list[float] = []
-            for days in (PRESETS * args.repeat)[: args.repeat]:
-                driver.execute_script("performance.clearResourceTimings();")
-                took = filter_change(driver, prefix, days)
-                if took is not None:
-                    changes.append(took)
-                    callbacks += [ms / 1000 for ms in driver.execute_script(CALLBACK_TIMES)]
-            report[prefix] = {"default": percentiles(loads), "callbacks": percentiles(callbacks)}
-            if changes:
-                report[prefix]["filter"] = percentiles(changes)
-            say(f"{prefix:10} " + "  ".join(f"{k} {v}" for k, v in report[prefix].items()))
+            report[prefix] = measure_page(driver, args.url, prefix, path, args.repeat)
+        if args.finance_password:
+            driver.get(args.url + "/dashboards/logout")
+            log_in(driver, args.url, "finance", args.finance_password)
+            report["clearing"] = measure_page(
+                driver, args.url, "clearing", "/dashboards/clearing", args.repeat
+            )
     finally:
         driver.quit()
     default_page = max(report, key=lambda page: report[page]["default"]["p95_ms"])
