@@ -210,7 +210,9 @@ def shell() -> html.Div:
                     html.Div(
                         [
                             html.Span(id="header-user", className="user"),
-                            dcc.Link(
+                            # A whole new document: within one, a page's language never
+                            # changes (components.follows_in_place relies on it).
+                            html.A(
                                 t("lang.switch", "zh"),
                                 href=PREFIX + "?lang=en",
                                 id="lang-switch",
@@ -350,10 +352,10 @@ def _register_shell(app: Dash, context: Context) -> None:
 def _hand_address_to_router(app: Dash) -> None:
     """Filters, cross-filter clicks and saved views change the address through VIEW_URL,
     which Dash Pages' router does not hear. A page that follows the URL in place (its
-    head marked data-follows-url, components.follow_url) needs nothing more, but for a
-    change of language or on any other page the router must draw the page again: this
-    sets its location's search, unless it has that address already (a link or the back
-    button told it)."""
+    head marked data-follows-url, components.follow_url) needs nothing more, but any
+    other page (or a change of language, which the filters never make) must be drawn
+    again by the router: this sets its location's search, unless it has that address
+    already (a link or the back button told it)."""
     register: Any = app.clientside_callback  # not annotated
     register(
         """

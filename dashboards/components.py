@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import dash_ag_grid as dag
 import pandas as pd
 from dash import Input, Output, State, ctx, dcc, html, no_update
-from dash.exceptions import PreventUpdate
+from dash.exceptions import MissingCallbackContextException, PreventUpdate
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
@@ -216,6 +216,18 @@ def follow_url(
         if view == shown or view.lang != shown.lang:
             return no_update, no_update
         return page_head(prefix, title_key, view, context).children, to_store(view)
+
+
+def follows_in_place() -> bool:
+    """Whether Dash Pages' router, drawing a page that follows its URL in place, was
+    woken by nothing but the query string: a breadcrumb, "today so far" or the back
+    button. The page's follow_url callback answers that change; drawing the page again
+    as well would do the work twice. The language is never the change: the language
+    switch loads a new document. Outside a callback (a scheduled report), False."""
+    try:
+        return set(ctx.triggered_prop_ids) == {"_pages_location.search"}
+    except MissingCallbackContextException:
+        return False
 
 
 def shows_page(pathname: str | None, prefix: str) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from dash import Input, Output, dcc, html
+from dash import Input, Output, dcc, html, no_update
 
 from dashboards import components, figures, i18n
 from dashboards.components import Column
@@ -59,7 +59,9 @@ SERVICE_COLUMNS = (
 )
 
 
-def layout(**query: str) -> html.Div:
+def layout(**query: str) -> Any:
+    if components.follows_in_place():
+        return no_update
     context = current()
     view = context.view(query)
     if not context.ready():

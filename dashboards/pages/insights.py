@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from dash import Input, Output, dcc, html
+from dash import Input, Output, dcc, html, no_update
 
 from dashboards import components, figures, i18n
 from dashboards.auth import Viewer
@@ -43,7 +43,9 @@ SEGMENT_COLUMNS = (
 CARDS = ("block.segments_over_time", "block.at_risk", "block.clv", "block.segment_compare")
 
 
-def layout(**query: str) -> html.Div:
+def layout(**query: str) -> Any:
+    if components.follows_in_place():
+        return no_update
     context = current()
     view = context.view(query)
     if not context.ready():

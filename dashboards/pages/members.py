@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from dash import Input, Output, dcc, html
+from dash import Input, Output, dcc, html, no_update
 
 from dashboards import components, figures, i18n
 from dashboards.auth import Viewer
@@ -56,7 +56,9 @@ TIER_ORDER = ("regular", "silver", "gold", "diamond")
 MIX_COLORS = {"online_only": "#2F6DB5", "offline_only": "#F2A900", "both": "#007A4D"}
 
 
-def layout(**query: str) -> html.Div:
+def layout(**query: str) -> Any:
+    if components.follows_in_place():
+        return no_update
     context = current()
     view = context.view(query)
     if not context.ready():

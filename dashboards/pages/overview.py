@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from dash import Input, Output, dcc, html
+from dash import Input, Output, dcc, html, no_update
 
 from dashboards import components, figures
 from dashboards.components import Column
@@ -28,7 +28,9 @@ CHANNEL_COLUMNS = (
 )
 
 
-def layout(**query: str) -> html.Div:
+def layout(**query: str) -> Any:
+    if components.follows_in_place():
+        return no_update
     context = current()
     view = context.view(query)
     if not context.ready():

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-from dash import Input, Output, dcc, html
+from dash import Input, Output, dcc, html, no_update
 
 from dashboards import components, figures, i18n
 from dashboards.components import Column
@@ -41,7 +41,9 @@ KIND_COLORS = {
 }
 
 
-def layout(**query: str) -> html.Div:
+def layout(**query: str) -> Any:
+    if components.follows_in_place():
+        return no_update
     context = current()
     view = context.view(query)
     if not context.ready():

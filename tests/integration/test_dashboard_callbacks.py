@@ -65,9 +65,11 @@ def log_in(dash: DashClient, username: str, password: str, search: str = "") -> 
     )
 
 
-def render(dash: DashClient, path: str, search: str = "") -> Any:
+def render(dash: DashClient, path: str, search: str = "", changed: list[str] | None = None) -> Any:
     return dash.call(
-        "_pages_content", {"_pages_location.pathname": path, "_pages_location.search": search}
+        "_pages_content",
+        {"_pages_location.pathname": path, "_pages_location.search": search},
+        changed=changed,
     )
 
 
@@ -1082,6 +1084,25 @@ def test_the_excel_download_is_the_csv_rows_as_numbers_masked_for_the_role(
     )
     assert any(isinstance(cell, int | float) for row in rows[1:] for cell in row)
     assert str(next(about.iter_rows(values_only=True))[0]).startswith("memberhub-insights-atrisk")
+
+
+def test_the_router_leaves_a_query_string_change_to_a_page_that_follows_it(
+    dash: DashClient, staff: Any, world: Scenario
+) -> None:
+    """A breadcrumb or the back button changes only the query string: a page following
+    its URL in place answers that itself, so the router draws it only for a new path."""
+    log_in(dash, *staff("marketer"))
+    search = "?from=2026-01-01&to=2026-01-31&channel=web"
+    only_search = ["_pages_location.search"]
+    for path in ("/dashboards/points", "/dashboards/", "/dashboards/channels"):
+        skipped = render(dash, path, search, changed=only_search)
+        assert skipped.status_code == 200
+        assert "_pages_content" not in skipped.json["response"], path
+        drawn = render(dash, path, search)
+        assert "_pages_content" in drawn.json["response"], path
+    # Campaigns draws its detail view as another layout: the router draws it every time.
+    campaigns = render(dash, "/dashboards/campaigns", search, changed=only_search)
+    assert "_pages_content" in campaigns.json["response"]
 
 
 def test_a_malformed_callback_request_is_a_400_naming_the_field(
