@@ -1,6 +1,6 @@
 // plotly.js with only the trace types the dashboards draw (bar, scatter, heatmap, pie,
 // treemap): about a quarter of the full bundle's size, so less to parse on every load.
-// Build: see package.json ("npm ci && npm run build"); the output is committed under assets/.
+// Build: docs/operations.md ("The dashboards' plotly.js"); the output is committed under assets/.
 var Plotly = require('plotly.js/lib/core');
 
 Plotly.register([
