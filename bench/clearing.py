@@ -370,7 +370,7 @@ class Loaded:
     sales: int = 0
     refunds: int = 0
     redemptions: int = 0
-    member_postings: int = 0  # postings of the day that the clearing takes
+    member_postings: int = 0  # postings of the day the clearing takes apart from sales
     sales_fen: int = 0
     refunds_fen: int = 0
     points_issued: int = 0
@@ -696,8 +696,7 @@ class DayLoader:
         loaded = self.loaded
         loaded.sales += 1
         loaded.sales_fen += amount
-        if points:
-            loaded.member_postings += 1
+        if points:  # its posting is cleared with the sale
             loaded.points_issued += points
         if refund_fen and refund_at is not None:
             self.schedule(

@@ -1,12 +1,15 @@
 """The ledger's money and points movements, as finance clears them day by day.
 
 Three kinds, each with the id of its source row:
-- `sale`: an accrual (a purchase a channel reported), money in at its institution;
+- `sale`: an accrual (a purchase a channel reported), money in at its institution, and
+  the points it issued: its accrual postings are written with it, at its time, and carry
+  exactly its `points` (issuance and campaign awards), so they are cleared as part of it;
 - `refund`: money given back, on the purchase's institution, channel and business type;
-- `posting`: a ledger posting that changes what members hold (points issued, reversed,
-  redeemed or given back, expired, adjusted). Postings between a member's own accounts
-  (pending points released, merges) and between system accounts (campaign budgets) move
-  nothing between the members and the operator, so they are not cleared.
+- `posting`: any other ledger posting that changes what members hold (points reversed,
+  redeemed or given back, expired, adjusted, bought in from partners). Postings between a
+  member's own accounts (pending points released, merges) and between system accounts
+  (campaign budgets) move nothing between the members and the operator, so they are not
+  cleared.
 
 The selects are SQLAlchemy Core with plain labelled columns, so that the clearing can
 filter them (by time, by what it already took) without knowing the ledger's tables.
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, and_, case, cast, func, or_, select
+from sqlalchemy import BigInteger, Select, and_, case, cast, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
 from common.codes import COMPANY_CODE
@@ -24,8 +27,8 @@ from points_engine.adapters import orm
 from points_engine.domain.accounts import AccountKind, PostingType
 
 MEMBER_KINDS = (AccountKind.MEMBER.value, AccountKind.MEMBER_PENDING.value)
+# Accrual postings are cleared with their sale.
 CLEARED_POSTINGS = (
-    PostingType.ACCRUAL.value,
     PostingType.REVERSAL.value,
     PostingType.REDEMPTION.value,
     PostingType.REDEMPTION_CANCEL.value,
@@ -46,7 +49,7 @@ def id_columns() -> dict[str, Any]:
 
 def sales() -> Select[*tuple[Any, ...]]:
     """Columns: source_id, occurred_at, institution_code, channel, business_type,
-    amount_fen, external_id."""
+    amount_fen, external_id, points (issued to the member by its accrual postings)."""
     a = orm.Accrual
     return select(
         a.id.label("source_id"),
@@ -56,6 +59,7 @@ def sales() -> Select[*tuple[Any, ...]]:
         a.business_type.label("business_type"),
         a.total_fen.label("amount_fen"),
         a.external_id.label("external_id"),
+        a.points.label("points"),
     )
 
 
@@ -89,12 +93,17 @@ def member_postings() -> Select[*tuple[Any, ...]]:
         )
         .join(source, source.id == p.from_account_id)
         .join(target, target.id == p.to_account_id)
-        .where(p.type.in_(CLEARED_POSTINGS), or_(into_member, out_of_member))
+        .where(
+            # Said apart from the list, so that SQLite sees the partial index on the time
+            # of postings other than accruals (ix_points_engine_posting_cleared) applies.
+            p.type != literal_column(f"'{PostingType.ACCRUAL.value}'"),
+            p.type.in_(CLEARED_POSTINGS),
+            or_(into_member, out_of_member),
+        )
     )
 
 
 # Where a posting's line comes from, by the prefix of its reference.
-ACCRUAL_PREFIX = "accrual:"
 REFUND_PREFIX = "refund:"
 REDEMPTION_PREFIX = "redemption:"
 REDEMPTION_CANCEL_PREFIX = "redemption_cancel:"
@@ -119,14 +128,14 @@ def _redemption_no(reference: Any) -> Any:
 def attributed_postings() -> Select[*tuple[Any, ...]]:
     """`member_postings()` with the line each belongs to, found set-based.
 
-    Extra columns: institution_code, channel, business_type: the purchase's for an accrual
-    or a refund, the redemption's for a redemption or its cancel (the company and the
+    Extra columns: institution_code, channel, business_type: the purchase's for a refund,
+    the redemption's for a redemption or its cancel (the company and the
     member's own app when it had no outlet or channel), the expired lot's institution.
     All three are NULL for a posting with no purchase, redemption or lot of its own
     (adjustments, partner points bought in): `unattributed` books those.
     """
     p = orm.Posting
-    bought, refund, refunded = aliased(orm.Accrual), aliased(orm.Refund), aliased(orm.Accrual)
+    refund, refunded = aliased(orm.Refund), aliased(orm.Accrual)
     redemption, lot = aliased(orm.Redemption), aliased(orm.Lot)
     redemption_no = _redemption_no(p.reference)
     lot_id = cast(_after(p.reference, EXPIRED_LOT_PREFIX), BigInteger)
@@ -138,7 +147,6 @@ def attributed_postings() -> Select[*tuple[Any, ...]]:
         member_postings()
         .add_columns(
             first(
-                (bought.id.is_not(None), bought.institution_code),
                 (refunded.id.is_not(None), refunded.institution_code),
                 (
                     redemption.id.is_not(None),
@@ -147,19 +155,16 @@ def attributed_postings() -> Select[*tuple[Any, ...]]:
                 (lot.id.is_not(None), lot.institution_code),
             ).label("institution_code"),
             first(
-                (bought.id.is_not(None), bought.channel),
                 (refunded.id.is_not(None), refunded.channel),
                 (redemption.id.is_not(None), func.coalesce(redemption.channel, MEMBER_CHANNEL)),
                 (lot.id.is_not(None), SYSTEM_CHANNEL),
             ).label("channel"),
             first(
-                (bought.id.is_not(None), bought.business_type),
                 (refunded.id.is_not(None), refunded.business_type),
                 (redemption.id.is_not(None), "redemption"),
                 (lot.id.is_not(None), "expiry"),
             ).label("business_type"),
         )
-        .outerjoin(bought, bought.accrual_no == _after(p.reference, ACCRUAL_PREFIX))
         .outerjoin(refund, refund.refund_no == _after(p.reference, REFUND_PREFIX))
         .outerjoin(refunded, refunded.id == refund.accrual_id)
         .outerjoin(redemption, redemption.redemption_no == redemption_no)
@@ -178,7 +183,7 @@ def unattributed(reference: str) -> tuple[str, str, str]:
 def redemption_flows() -> Select[*tuple[Any, ...]]:
     """Where the points of each redemption posting were earned and where they were spent.
 
-    Columns: source_id (the posting), earned_at (the institution of a lot it drew on),
+    Columns: source_id (the posting), occurred_at, earned_at (the institution of a lot it drew on),
     spent_at (the redemption's institution, the company when it had none), points (what
     it drew on that lot: positive for a redemption, negative for its cancel).
     """
@@ -188,6 +193,7 @@ def redemption_flows() -> Select[*tuple[Any, ...]]:
     return (
         select(
             p.id.label("source_id"),
+            p.occurred_at.label("occurred_at"),
             orm.Lot.institution_code.label("earned_at"),
             func.coalesce(orm.Redemption.institution_code, COMPANY_CODE).label("spent_at"),
             (sign * orm.LotConsumption.points).label("points"),

@@ -243,7 +243,7 @@ def mismatches(reader: Reader, day: date) -> pd.DataFrame:
     ours: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
     for r in reader.query(
         "SELECT channel, institution_code, external_id, amount_fen FROM fact_clearing_sale "
-        "WHERE cleared_on = $day ORDER BY entry_id",
+        "WHERE cleared_on = $day ORDER BY sale_id",
         {"day": day},
     ).itertuples(index=False):
         ours[(str(r.channel), str(r.institution_code))].append(

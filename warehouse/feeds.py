@@ -705,30 +705,35 @@ CLEARING_PARTS: tuple[DayPart, ...] = (
         """,
     ),
     # The day's own sales, as clearing's control-total check reads them
-    # (storefront_api.clearing.mismatches): entries of kind sale cleared on their own day.
+    # (storefront_api.clearing.mismatches): those of the day's own take of sales.
     DayPart(
         "fact_clearing_sale",
-        "storefront_clearing_entry",
+        "storefront_clearing_take",
         _of_days(
             select(
-                s.clearing_entry.c.id,
-                s.clearing_entry.c.cleared_on,
-                s.accrual.c.id.label("accrual_id"),
+                s.accrual.c.id,
+                s.clearing_take.c.cleared_on,
                 s.accrual.c.channel,
                 s.accrual.c.institution_code,
                 s.accrual.c.external_id,
                 s.accrual.c.total_fen,
             )
-            .join(s.accrual, s.accrual.c.id == s.clearing_entry.c.source_id)
+            .join(
+                s.clearing_take,
+                (s.accrual.c.occurred_at >= s.clearing_take.c.happened_from)
+                & (s.accrual.c.occurred_at < s.clearing_take.c.happened_until)
+                & (s.accrual.c.id > s.clearing_take.c.id_above)
+                & (s.accrual.c.id <= s.clearing_take.c.id_through),
+            )
             .where(
-                s.clearing_entry.c.source_kind == "sale",
-                s.clearing_entry.c.business_date == s.clearing_entry.c.cleared_on,
+                s.clearing_take.c.source_kind == "sale",
+                s.clearing_take.c.business_date == s.clearing_take.c.cleared_on,
             ),
-            s.clearing_entry.c.cleared_on,
+            s.clearing_take.c.cleared_on,
         ),
         """
-        SELECT id AS entry_id, CAST(cleared_on AS DATE) AS cleared_on,
-               day_key(cleared_on) AS date_key, accrual_id, channel, institution_code,
+        SELECT id AS sale_id, CAST(cleared_on AS DATE) AS cleared_on,
+               day_key(cleared_on) AS date_key, channel, institution_code,
                external_id, total_fen AS amount_fen
         FROM batch
         """,

@@ -8,7 +8,7 @@ it instead of adding it twice.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 DDL: tuple[str, ...] = (
     """
@@ -438,10 +438,9 @@ DDL: tuple[str, ...] = (
     # channels' control totals are checked against.
     """
     CREATE TABLE IF NOT EXISTS fact_clearing_sale (
-        entry_id BIGINT NOT NULL,
+        sale_id BIGINT NOT NULL,         -- the accrual
         cleared_on DATE NOT NULL,
         date_key INTEGER NOT NULL,
-        accrual_id BIGINT NOT NULL,
         channel VARCHAR NOT NULL,
         institution_code VARCHAR NOT NULL,
         external_id VARCHAR,

@@ -292,13 +292,16 @@ clearing_day = table(
     column("close_reason"),
 )
 
-clearing_entry = table(
-    "storefront_clearing_entry",
+clearing_take = table(
+    "storefront_clearing_take",
     column("id", BigInteger),
     column("source_kind"),
-    column("source_id", BigInteger),
     column("business_date", Date),
     column("cleared_on", Date),
+    column("id_above", BigInteger),
+    column("id_through", BigInteger),
+    column("happened_from", DateTime(timezone=True)),
+    column("happened_until", DateTime(timezone=True)),
 )
 
 clearing_line = table(

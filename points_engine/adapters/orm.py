@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -46,6 +47,14 @@ class Posting(Base):
         CheckConstraint("from_account_id <> to_account_id", name="distinct_accounts"),
         Index("ix_points_engine_posting_from", "from_account_id", "id"),
         Index("ix_points_engine_posting_to", "to_account_id", "id"),
+        # The clearing finds a day's postings by time; accrual postings, nearly all of
+        # them, are cleared with their sale, so the index leaves them out.
+        Index(
+            "ix_points_engine_posting_cleared",
+            "occurred_at",
+            postgresql_where=text("type <> 'accrual'"),
+            sqlite_where=text("type <> 'accrual'"),
+        ),
     )
 
     id: Mapped[intpk]

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.db import Base, BigId, intpk, json_value, utc_datetime
+from common.db import Base, intpk, json_value, utc_datetime
 
 
 class ClearingDay(Base):
@@ -24,26 +33,37 @@ class ClearingDay(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_by: Mapped[str | None] = mapped_column(String(120))
     close_reason: Mapped[str | None] = mapped_column(String(500))
-    # Every movement of a closed day with an id up to these has been taken by some run,
-    # so a run looks for its late events only above them (NULL: look at all of them).
+    # The takes of a closed day cover its movements with an id up to these, so a run
+    # looks for its late events only above them.
     sale_id_through: Mapped[int | None] = mapped_column(BigInteger)
     refund_id_through: Mapped[int | None] = mapped_column(BigInteger)
     posting_id_through: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class ClearingEntry(Base):
-    """Which cleared day took each money or points movement: each one exactly once."""
+class ClearingTake(Base):
+    """What a cleared day took: the movements of one kind that happened on `business_date`
+    with an id in (`id_above`, `id_through`]. The takes of one kind and day hold disjoint
+    id ranges (each starts where the day's mark stood), so every movement is taken once;
+    a run writes a few of these, not a row per movement."""
 
-    __tablename__ = "storefront_clearing_entry"
-    __table_args__ = (UniqueConstraint("source_kind", "source_id"),)
+    __tablename__ = "storefront_clearing_take"
+    __table_args__ = (
+        UniqueConstraint("source_kind", "business_date", "id_above"),
+        UniqueConstraint("source_kind", "business_date", "id_through"),
+        CheckConstraint("id_through > id_above", name="ids_ascending"),
+    )
 
     id: Mapped[intpk]
     source_kind: Mapped[str] = mapped_column(String(16))  # sale, refund, posting
-    source_id: Mapped[int] = mapped_column(BigId)
-    business_date: Mapped[date] = mapped_column(Date)  # the day it happened
-    # No foreign key to the day: a run writes its day's row first and day rows are never
-    # deleted, and checking a key per entry cost a third of a run on PostgreSQL.
-    cleared_on: Mapped[date] = mapped_column(Date, index=True)
+    business_date: Mapped[date] = mapped_column(Date)  # the day the movements happened
+    cleared_on: Mapped[date] = mapped_column(
+        Date, ForeignKey("storefront_clearing_day.business_date"), index=True
+    )
+    id_above: Mapped[int] = mapped_column(BigInteger)
+    id_through: Mapped[int] = mapped_column(BigInteger)
+    # `business_date` in UTC, so that SQL finds the movements without time zone rules.
+    happened_from: Mapped[utc_datetime]
+    happened_until: Mapped[utc_datetime]
 
 
 class ClearingLine(Base):

@@ -1,9 +1,10 @@
 """Clearing use cases: clear a business day, close it, take a channel's control totals.
 
-A run takes every money and points movement of the day that no run has taken yet
-(`storefront_clearing_entry` holds each movement's day, unique per movement), plus those
-of closed days that arrived after the close: they go on adjustment lines that name their
-own day. An open day may be run again (its lines are rebuilt); a closed day is locked.
+A run takes every money and points movement of the day that no run has taken yet, plus
+those of closed days that arrived after the close: they go on adjustment lines that name
+their own day. What each run took is kept as id ranges per kind and day
+(`storefront_clearing_take`), disjoint for each day, so a movement is taken once. An open
+day may be run again (its lines are rebuilt); a closed day is locked.
 """
 
 from __future__ import annotations
@@ -16,24 +17,20 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
-    Date,
-    String,
     Table,
     case,
     delete,
-    exists,
     func,
     insert,
     literal,
     select,
     update,
 )
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import points_engine
-from common.clock import as_utc, business_date, start_of_day, utcnow
+from common.clock import business_date, start_of_day, utcnow
 from common.codes import COMPANY_CODE
 from common.db import ids_settled_through, insert_rows, is_postgres
 from common.errors import Conflict, Invalid, UnknownReference
@@ -58,10 +55,10 @@ from storefront_api.clearing.domain import (
 )
 from storefront_api.clearing.orm import (
     ClearingDay,
-    ClearingEntry,
     ClearingLiability,
     ClearingLine,
     ClearingPosition,
+    ClearingTake,
     ClearingTransfer,
     ControlTotal,
 )
@@ -127,8 +124,8 @@ def run_day(
     # An open day is cleared again from its own movements up; the late events of closed
     # days it took stay with it, as those days' marks have passed them.
     session.execute(
-        delete(ClearingEntry).where(
-            ClearingEntry.cleared_on == day, ClearingEntry.business_date == day
+        delete(ClearingTake).where(
+            ClearingTake.cleared_on == day, ClearingTake.business_date == day
         )
     )
     for table in (ClearingLine, ClearingPosition, ClearingTransfer, ClearingLiability):
@@ -210,96 +207,27 @@ def _clear(
 ) -> tuple[int, int, int]:
     """Take the day's movements; store lines, positions and transfers. (taken, late, lines)
 
-    Set-based: the day's own movements are taken by one INSERT ... SELECT per kind, and
-    the lines, the points flows and the positions are sums over what was taken, joined
-    back to the ledger (so a movement committed meanwhile is in both or in neither).
+    Set-based: a run records what it took as a few id ranges (`ClearingTake`), and the
+    lines, the points flows and the positions are sums over the movements in those
+    ranges, one GROUP BY per kind and range.
     """
-    opens, until = start_of_day(day), start_of_day(day + timedelta(days=1))
-    taken, late = (
-        _take_own_movements(session, day, opens, until),
-        _take_late_movements(session, day, opens, through),
-    )
+    _take_own_movements(session, day, through)
+    _take_late_movements(session, day, through)
     totals: dict[LineKey, LineTotals] = defaultdict(LineTotals)
-    entry = cast(Table, ClearingEntry.__table__)
-
-    def taken_by_this_run(kind: str, source: Any) -> Any:
-        return entry.join(
-            source, (entry.c.source_kind == kind) & (entry.c.source_id == source.c.source_id)
-        )
-
-    original_date = case((entry.c.business_date == day, None), else_=entry.c.business_date)
-    for kind, query in (
-        ("sale", points_engine.movements.sales()),
-        ("refund", points_engine.movements.refunds()),
-    ):
-        source = query.subquery()
-        line_of = (
-            source.c.institution_code,
-            source.c.channel,
-            source.c.business_type,
-            original_date,
-        )
-        for *line_key, count, fen in session.execute(
-            select(*line_of, func.count(), func.sum(source.c.amount_fen))
-            .select_from(taken_by_this_run(kind, source))
-            .where(entry.c.cleared_on == day)
-            .group_by(*line_of)
-        ):
-            line = totals[LineKey(*line_key)]
-            if kind == "sale":
-                line.sales += int(count)
-                line.gross_fen += int(fen)
-            else:
-                line.refunds += int(count)
-                line.refunds_fen += int(fen)
-    postings = points_engine.movements.attributed_postings().subquery()
-    unattributed = case((postings.c.business_type.is_(None), postings.c.reference))
-
-    def points_of(*types: str) -> Any:
-        return func.sum(case((postings.c.type.in_(types), postings.c.points), else_=0))
-
-    posting_line_of = (
-        postings.c.institution_code,
-        postings.c.channel,
-        postings.c.business_type,
-        original_date,
-        unattributed,
-    )
-    for row in session.execute(
-        select(
-            *posting_line_of,
-            points_of("accrual", "partner_in"),
-            points_of("reversal"),
-            points_of("redemption", "redemption_cancel"),
-            points_of("expiry"),
-            func.sum(postings.c.points),
-        )
-        .select_from(taken_by_this_run("posting", postings))
-        .where(entry.c.cleared_on == day)
-        .group_by(*posting_line_of)
-    ):
-        institution, channel, business_type, original, reference = row[:5]
-        if reference is not None:
-            institution, channel, business_type = points_engine.movements.unattributed(reference)
-        issued, reversed_, redeemed, expired, every = (int(v) for v in row[5:])
-        line = totals[LineKey(institution, channel, business_type, original)]
-        line.points_issued += issued
-        line.points_reversed -= reversed_
-        line.points_redeemed -= redeemed
-        line.points_expired -= expired
-        line.points_adjusted += every - issued - reversed_ - redeemed - expired
-    flows_source = points_engine.movements.redemption_flows().subquery()
-    flows = [
-        PointsFlow(earned_at, spent_at, int(points))
-        for earned_at, spent_at, points in session.execute(
-            select(
-                flows_source.c.earned_at, flows_source.c.spent_at, func.sum(flows_source.c.points)
-            )
-            .select_from(taken_by_this_run("posting", flows_source))
-            .where(entry.c.cleared_on == day)
-            .group_by(flows_source.c.earned_at, flows_source.c.spent_at)
-        )
-    ]
+    flows: list[PointsFlow] = []
+    taken = late = 0
+    takes = session.scalars(
+        select(ClearingTake).where(ClearingTake.cleared_on == day).order_by(ClearingTake.id)
+    ).all()
+    for take in takes:
+        original = None if take.business_date == day else take.business_date
+        if take.source_kind == "posting":
+            count = _add_points(session, take, original, totals)
+            flows.extend(_points_flows(session, take))
+        else:
+            count = _add_money(session, take, original, totals)
+        taken += count
+        late += count if original is not None else 0
     net_takings: dict[str, int] = defaultdict(int)
     for key, line in totals.items():
         net_takings[key.institution_code] += line.net_fen
@@ -358,7 +286,108 @@ def _clear(
             insert(ClearingLiability),
             [{"cleared_on": day, "institution_code": c, "points": p} for c, p in liability],
         )
-    return taken + late, late, len(totals)
+    return taken, late, len(totals)
+
+
+def within(source: Any, take: ClearingTake) -> tuple[Any, ...]:
+    """The conditions that pick the movements of `take` out of `source` (a subquery of
+    `points_engine.movements` with `source_id` and `occurred_at`)."""
+    return (
+        source.c.occurred_at >= take.happened_from,
+        source.c.occurred_at < take.happened_until,
+        source.c.source_id > take.id_above,
+        source.c.source_id <= take.id_through,
+    )
+
+
+def _add_money(
+    session: Session,
+    take: ClearingTake,
+    original: date | None,
+    totals: dict[LineKey, LineTotals],
+) -> int:
+    """Add the sales (with the points they issued) or refunds of `take` to their lines;
+    how many there were."""
+    source = _movements(take.source_kind).subquery()
+    line_of = (source.c.institution_code, source.c.channel, source.c.business_type)
+    sale = take.source_kind == "sale"
+    issued = func.sum(source.c.points) if sale else literal(0)
+    counted = 0
+    for institution, channel, business_type, count, fen, points in session.execute(
+        select(*line_of, func.count(), func.sum(source.c.amount_fen), issued)
+        .where(*within(source, take))
+        .group_by(*line_of)
+    ):
+        line = totals[LineKey(institution, channel, business_type, original)]
+        if sale:
+            line.sales += int(count)
+            line.gross_fen += int(fen)
+            line.points_issued += int(points)
+        else:
+            line.refunds += int(count)
+            line.refunds_fen += int(fen)
+        counted += int(count)
+    return counted
+
+
+def _add_points(
+    session: Session,
+    take: ClearingTake,
+    original: date | None,
+    totals: dict[LineKey, LineTotals],
+) -> int:
+    """Add the member postings of `take` to their lines; how many there were."""
+    postings = points_engine.movements.attributed_postings().subquery()
+    unattributed = case((postings.c.business_type.is_(None), postings.c.reference))
+
+    def points_of(*types: str) -> Any:
+        return func.sum(case((postings.c.type.in_(types), postings.c.points), else_=0))
+
+    line_of = (
+        postings.c.institution_code,
+        postings.c.channel,
+        postings.c.business_type,
+        unattributed,
+    )
+    counted = 0
+    for row in session.execute(
+        select(
+            *line_of,
+            func.count(),
+            points_of("partner_in"),
+            points_of("reversal"),
+            points_of("redemption", "redemption_cancel"),
+            points_of("expiry"),
+            func.sum(postings.c.points),
+        )
+        .where(*within(postings, take))
+        .group_by(*line_of)
+    ):
+        institution, channel, business_type, reference = row[:4]
+        if reference is not None:
+            institution, channel, business_type = points_engine.movements.unattributed(reference)
+        issued, reversed_, redeemed, expired, every = (int(v) for v in row[5:])
+        line = totals[LineKey(institution, channel, business_type, original)]
+        line.points_issued += issued
+        line.points_reversed -= reversed_
+        line.points_redeemed -= redeemed
+        line.points_expired -= expired
+        line.points_adjusted += every - issued - reversed_ - redeemed - expired
+        counted += int(row[4])
+    return counted
+
+
+def _points_flows(session: Session, take: ClearingTake) -> list[PointsFlow]:
+    """Where the points redeemed by the postings of `take` were earned and spent."""
+    source = points_engine.movements.redemption_flows().subquery()
+    return [
+        PointsFlow(earned_at, spent_at, int(points))
+        for earned_at, spent_at, points in session.execute(
+            select(source.c.earned_at, source.c.spent_at, func.sum(source.c.points))
+            .where(*within(source, take))
+            .group_by(source.c.earned_at, source.c.spent_at)
+        )
+    ]
 
 
 MOVEMENT_KINDS = ("sale", "refund", "posting")
@@ -373,40 +402,35 @@ def _movements(kind: str) -> Any:
     return points_engine.movements.member_postings()
 
 
-def _take_own_movements(session: Session, day: date, opens: datetime, until: datetime) -> int:
-    """Record every movement that happened on `day` as taken by its run, one statement a
-    kind. None can have been taken before: an open day's run took only its own (and its
-    entries were just deleted); the unique entry per movement stops a surprise."""
-    entry = cast(Table, ClearingEntry.__table__)
-    taken = 0
-    with _each_taken_once(session):
-        for kind in MOVEMENT_KINDS:
-            source = _movements(kind).subquery()
-            own = select(
-                literal(kind, String),
-                source.c.source_id,
-                literal(day, Date),
-                literal(day, Date),
-            ).where(source.c.occurred_at >= opens, source.c.occurred_at < until)
-            columns = ["source_kind", "source_id", "business_date", "cleared_on"]
-            # psycopg reports no row count for INSERT ... SELECT unless asked to keep it.
-            result = session.execute(
-                insert(entry).from_select(columns, own).execution_options(preserve_rowcount=True)
-            )
-            taken += cast(CursorResult[Any], result).rowcount
-    return taken
+def _take(kind: str, happened: date, day: date, above: int, through: int) -> dict[str, Any]:
+    return {
+        "source_kind": kind,
+        "business_date": happened,
+        "cleared_on": day,
+        "id_above": above,
+        "id_through": through,
+        "happened_from": start_of_day(happened),
+        "happened_until": start_of_day(happened + timedelta(days=1)),
+    }
 
 
-def _take_late_movements(
-    session: Session, day: date, opens: datetime, through: dict[str, int]
-) -> int:
-    """Record the movements of closed days before `day` that arrived after their close
-    (no run has taken them): they are cleared on `day`, on lines naming their own day.
-    The number of them `day` holds, with those an earlier run of it took.
+def _take_own_movements(session: Session, day: date, through: dict[str, int]) -> None:
+    """Take every movement of `day` with an id up to `through`: one range a kind. An open
+    day's run took only its own, and those takes were just deleted; later movements of
+    the day are taken by the next run of it, or as late events once it is closed."""
+    rows = [_take(kind, day, day, 0, through[kind]) for kind in MOVEMENT_KINDS if through[kind]]
+    if rows:
+        with _each_taken_once(session):
+            session.execute(insert(ClearingTake), rows)
 
-    Only movements above the closed days' `*_id_through` can be late, so only those are
-    read; afterwards every movement of those days up to `through` is taken, and their
-    marks move up to it.
+
+def _take_late_movements(session: Session, day: date, through: dict[str, int]) -> None:
+    """Take the movements of closed days before `day` that arrived after their close:
+    they are cleared on `day`, on lines naming their own day.
+
+    The takes of a closed day cover its movements up to its mark, so only movements above
+    the lowest mark are read; each closed day that has some gets a range from its mark up
+    to `through`, and every closed day's mark moves up to `through`.
     """
     closed = {
         row.business_date: row
@@ -420,25 +444,47 @@ def _take_late_movements(
         )
     }
     if not closed:
-        return 0
-    since = start_of_day(min(closed))
+        return
+    since, until = start_of_day(min(closed)), start_of_day(day)
+    # A day closed before marks were kept: its takes end where its mark would be.
+    ends = dict.fromkeys(((kind, d) for kind in MOVEMENT_KINDS for d in closed), 0)
+    ends.update(
+        ((kind, happened), int(through))
+        for kind, happened, through in session.execute(
+            select(
+                ClearingTake.source_kind,
+                ClearingTake.business_date,
+                func.max(ClearingTake.id_through),
+            )
+            .where(ClearingTake.business_date < day)
+            .group_by(ClearingTake.source_kind, ClearingTake.business_date)
+        )
+        if happened in closed
+    )
     rows: list[dict[str, Any]] = []
     for kind in MOVEMENT_KINDS:
-        marks = [getattr(row, f"{kind}_id_through") for row in closed.values()]
-        above = None if None in marks else min(marks)
-        rows.extend(
-            {
-                "source_kind": kind,
-                "source_id": row.source_id,
-                "business_date": happened,
-                "cleared_on": day,
-            }
-            for row in _untaken(session, kind, _movements(kind), since, opens, above)
-            for happened in [business_date(row.occurred_at)]
-            if happened in closed
-        )
-    with _each_taken_once(session):
-        insert_rows(session, cast(Table, ClearingEntry.__table__), rows)
+        marks = {
+            d: int(mark if mark is not None else ends[(kind, d)])
+            for d, row in closed.items()
+            for mark in [getattr(row, f"{kind}_id_through")]
+        }
+        source = _movements(kind).subquery()
+        found: set[date] = set()
+        for source_id, occurred_at in session.execute(
+            select(source.c.source_id, source.c.occurred_at).where(
+                source.c.source_id > min(marks.values()),
+                source.c.source_id <= through[kind],
+                source.c.occurred_at >= since,
+                source.c.occurred_at < until,
+            )
+        ):
+            happened = business_date(occurred_at)
+            if happened in marks and source_id > marks[happened]:
+                found.add(happened)
+        rows.extend(_take(kind, d, day, marks[d], through[kind]) for d in sorted(found))
+    if rows:
+        with _each_taken_once(session):
+            session.execute(insert(ClearingTake), rows)
     session.execute(
         update(ClearingDay)
         .where(ClearingDay.status == CLOSED, ClearingDay.business_date < day)
@@ -449,18 +495,12 @@ def _take_late_movements(
         )
         .execution_options(synchronize_session=False)
     )
-    late = session.scalar(
-        select(func.count())
-        .select_from(ClearingEntry)
-        .where(ClearingEntry.cleared_on == day, ClearingEntry.business_date != day)
-    )
-    return int(late or 0)
 
 
 @contextmanager
 def _each_taken_once(session: Session) -> Iterator[None]:
-    """Entries written in the block, undone as one if a movement was taken already: the
-    unique entry per movement refuses a second taking."""
+    """Takes written in the block, undone as one if another run took the same range: the
+    unique start and end of each day's ranges refuse a second taking."""
     try:
         with session.begin_nested():
             yield
@@ -477,28 +517,6 @@ def _one_run_at_a_time(session: Session) -> None:
         session.execute(select(func.pg_advisory_xact_lock(CLEARING_LOCK)))
 
 
-def _untaken(
-    session: Session,
-    kind: str,
-    query: Any,
-    since: datetime,
-    until: datetime,
-    above: int | None = None,
-) -> list[Any]:
-    """The movements of `kind` in [since, until) that no run took; with `above`, only
-    those with a larger id (found by id alone: the time is checked here)."""
-    source = query.subquery()
-    taken = exists().where(
-        ClearingEntry.source_kind == kind, ClearingEntry.source_id == source.c.source_id
-    )
-    if above is None:
-        where = [source.c.occurred_at >= since, source.c.occurred_at < until]
-    else:
-        where = [source.c.source_id > above]
-    rows = session.execute(select(source).where(*where, ~taken).order_by(source.c.source_id))
-    return [row for row in rows if since <= as_utc(row.occurred_at) < until]
-
-
 def _sort_key(key: LineKey) -> tuple[str, str, str, date]:
     return (key.institution_code, key.channel, key.business_type, key.original_date or date.min)
 
@@ -510,19 +528,25 @@ def mismatches(session: Session, day: date) -> list[Mismatch]:
         (c.channel, c.institution_code): ReportedTotal(c.sales, c.amount_fen, c.transaction_ids)
         for c in session.scalars(select(ControlTotal).where(ControlTotal.business_date == day))
     }
-    source = points_engine.movements.sales().subquery()
     ours: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
-    for row in session.execute(
-        select(
-            source.c.channel, source.c.institution_code, source.c.external_id, source.c.amount_fen
+    own = session.scalars(
+        select(ClearingTake).where(
+            ClearingTake.source_kind == "sale",
+            ClearingTake.business_date == day,
+            ClearingTake.cleared_on == day,
         )
-        .join(
-            ClearingEntry,
-            (ClearingEntry.source_kind == "sale") & (ClearingEntry.source_id == source.c.source_id),
-        )
-        .where(ClearingEntry.cleared_on == day, ClearingEntry.business_date == day)
-    ):
-        ours[(row.channel, row.institution_code)].append((row.external_id, int(row.amount_fen)))
+    ).one_or_none()
+    if own is not None:
+        source = points_engine.movements.sales().subquery()
+        for row in session.execute(
+            select(
+                source.c.channel,
+                source.c.institution_code,
+                source.c.external_id,
+                source.c.amount_fen,
+            ).where(*within(source, own))
+        ):
+            ours[(row.channel, row.institution_code)].append((row.external_id, int(row.amount_fen)))
     return check_control_totals(reported, ours)
 
 

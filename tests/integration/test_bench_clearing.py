@@ -22,14 +22,11 @@ from common.clock import start_of_day
 from common.db import make_engine
 from common.settings import normalise_database_url
 from tests.conftest import BACKEND, IS_POSTGRES
+from tests.integration.clearing_takes import held_by_day
 
 SALES = 2_000
 FIGURES = ("seconds", "baseline_seconds", "ratio", "rows_per_s")
 
-ENTRIES = text(
-    "SELECT source_kind, COUNT(*) FROM storefront_clearing_entry WHERE cleared_on = :day "
-    "GROUP BY source_kind"
-).bindparams(bindparam("day", type_=Date))
 LINES = text(
     "SELECT institution_code, channel, business_type, sales, gross_fen, refunds "
     "FROM storefront_clearing_line WHERE cleared_on = :day AND original_date IS NULL"
@@ -43,10 +40,13 @@ def _last_json(out: str) -> dict[str, Any]:
 
 
 def _check_cleared(engine: Engine, figures: dict[str, Any], label: str) -> None:
-    """The clearing's own entries and lines hold exactly the loaded day."""
+    """The clearing's takes and lines hold exactly the loaded day."""
     day = date.fromisoformat(figures["day"])
     with engine.connect() as connection:
-        entries = {kind: int(n) for kind, n in connection.execute(ENTRIES, {"day": day})}
+        entries = {
+            kind: int(connection.execute(held_by_day(kind), {"day": day}).scalar_one())
+            for kind in ("sale", "refund", "posting")
+        }
         lines = connection.execute(LINES, {"day": day}).all()
         sales = {
             (row[0], row[1], row[2]): (int(row[3]), int(row[4]))

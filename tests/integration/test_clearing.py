@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import DateTime, Engine, bindparam, text
+from sqlalchemy import Date, DateTime, Engine, bindparam, text
 
 import crm
 import points_engine
@@ -29,6 +29,7 @@ from common.unit_of_work import transaction
 from memberhub.cli import cli
 from storefront_api import clearing
 from tests.conftest import empty_database
+from tests.integration.clearing_takes import takes_of, takings
 from tests.integration.test_demo import END, _generate, _use
 
 # From 21 December: the year-end expiry, a festival campaign, redemptions, every flow.
@@ -92,14 +93,6 @@ POINTS_CARRIED = _window(
     "AND p.type IN ('redemption', 'redemption_cancel') "
     "GROUP BY l.institution_code, COALESCE(r.institution_code, 'SH')"
 )
-UNTAKEN = {
-    "sale": "SELECT COUNT(*) FROM points_engine_accrual a WHERE NOT EXISTS (SELECT 1 FROM "
-    "storefront_clearing_entry e WHERE e.source_kind = 'sale' AND e.source_id = a.id) "
-    "AND a.occurred_at >= :start AND a.occurred_at < :end",
-    "refund": "SELECT COUNT(*) FROM points_engine_refund r WHERE NOT EXISTS (SELECT 1 FROM "
-    "storefront_clearing_entry e WHERE e.source_kind = 'refund' AND e.source_id = r.id) "
-    "AND r.created_at >= :start AND r.created_at < :end",
-}
 
 
 @pytest.fixture(scope="module")
@@ -159,8 +152,9 @@ def test_every_day_equals_plain_sql_over_the_operational_tables(history: History
             )
             assert sum(line["points_expired"] for line in own) == -points.get("expiry", 0)
             assert sum(line["points_adjusted"] for line in own) == points.get("adjustment", 0)
-            for kind, query in UNTAKEN.items():
-                assert connection.execute(_window(query), window).scalar() == 0, (day, kind)
+            for kind in ("sale", "refund"):
+                held: dict[int, int] = dict(connection.execute(takings(kind), window).all())
+                assert set(held.values()) <= {1}, (day, kind)
             movements += sum(line["sales"] + line["refunds"] for line in own)
             redeemed += sum(line["points_redeemed"] for line in own)
             expired += sum(line["points_expired"] for line in own)
@@ -169,23 +163,20 @@ def test_every_day_equals_plain_sql_over_the_operational_tables(history: History
 
 
 def test_every_movement_is_taken_once_and_by_its_own_day(history: History) -> None:
+    last = FIRST + timedelta(days=CHECKED)
+    window = {"start": start_of_day(FIRST), "end": start_of_day(last)}
     with history.engine.connect() as connection:
-        taken = connection.execute(
-            text(
-                "SELECT source_kind, COUNT(*), COUNT(DISTINCT source_id) "
-                "FROM storefront_clearing_entry WHERE cleared_on < :last GROUP BY source_kind"
-            ),
-            {"last": FIRST + timedelta(days=CHECKED)},
-        ).all()
-        last = FIRST + timedelta(days=CHECKED)
+        held: dict[str, dict[int, int]] = {
+            kind: dict(connection.execute(takings(kind), window).all())
+            for kind in ("sale", "refund", "posting")
+        }
         elsewhere = connection.execute(
             text(
-                "SELECT COUNT(*) FROM storefront_clearing_entry "
+                "SELECT COUNT(*) FROM storefront_clearing_take "
                 "WHERE business_date <> cleared_on AND cleared_on < :last"
-            ),
+            ).bindparams(bindparam("last", type_=Date)),
             {"last": last},
         ).scalar()
-        window = {"start": start_of_day(FIRST), "end": start_of_day(last)}
         sales = connection.execute(
             _window(
                 "SELECT COUNT(*) FROM points_engine_accrual "
@@ -193,10 +184,9 @@ def test_every_movement_is_taken_once_and_by_its_own_day(history: History) -> No
             ),
             window,
         ).scalar()
-    counts = {kind: (rows, distinct) for kind, rows, distinct in taken}
-    assert counts["sale"] == (sales, sales)
-    assert all(rows == distinct for rows, distinct in counts.values())
-    assert {"sale", "refund", "posting"} <= set(counts)
+    assert len(held["sale"]) == sales
+    for kind, counts in held.items():
+        assert counts and set(counts.values()) == {1}, kind
     assert elsewhere == 0
 
 
@@ -249,7 +239,7 @@ def test_a_closed_day_changes_nothing_and_a_late_event_lands_on_the_next_open_da
     assert _report(history, closed_day).tables == before.tables
     with transaction(factory) as uow:
         result = clearing.run_day(uow, next_open, actor="staff:finance", fen_per_point=1)
-    assert result.late == 2  # the sale and the posting of its points
+    assert result.late == 1  # the sale, with the points it issued
     adjustment = [
         line for line in _report(history, next_open).tables["lines"] if line["original_date"]
     ]
@@ -263,13 +253,7 @@ def test_a_closed_day_changes_nothing_and_a_late_event_lands_on_the_next_open_da
     ]
     assert adjustment[0]["points_issued"] > 0
     with history.engine.connect() as connection:
-        row = connection.execute(
-            text(
-                "SELECT business_date, cleared_on FROM storefront_clearing_entry "
-                "WHERE source_kind = 'sale' AND source_id = :id"
-            ),
-            {"id": late},
-        ).one()
+        row = connection.execute(takes_of("sale"), {"id": late}).one()
     assert (_as_date(row[0]), _as_date(row[1])) == (closed_day, next_open)
 
 

@@ -13,16 +13,23 @@ from __future__ import annotations
 import threading
 import time as wall
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import text
 
 import crm
 import points_engine
 from common.clock import SHANGHAI, business_date, utcnow
+from common.settings import Settings, normalise_database_url
 from common.unit_of_work import transaction
+from memberhub import schema
+from memberhub.operations import prepare_database
+from memberhub.runtime import build_runtime
 from storefront_api import clearing
-from tests.conftest import IS_POSTGRES
+from tests.conftest import IS_POSTGRES, empty_database
+from tests.integration.clearing_takes import takes_of
 
 SHOP = "SH-HP-0001"
 FINANCE = "staff:finance"
@@ -71,15 +78,9 @@ def _run(db, day: date, *, close: bool = False) -> clearing.ClearingRun:
 
 
 def _taken(db, accrual_id: int) -> list[tuple[str, str]]:
-    """(business_date, cleared_on) of each entry of the sale: exactly one when taken."""
+    """(business_date, cleared_on) of each take holding the sale: exactly one when taken."""
     with db.engine.connect() as connection:
-        rows = connection.execute(
-            text(
-                "SELECT business_date, cleared_on FROM storefront_clearing_entry "
-                "WHERE source_kind = 'sale' AND source_id = :id"
-            ),
-            {"id": accrual_id},
-        ).all()
+        rows = connection.execute(takes_of("sale"), {"id": accrual_id}).all()
     return [(str(a), str(b)) for a, b in rows]
 
 
@@ -107,14 +108,14 @@ def test_marks_follow_the_runs_and_late_sales_are_found_above_them(db) -> None:
     late = _sale(db, member, first, "LATE-1")
     assert late > own  # above the mark: the next run looks there
     result = _run(db, second, close=True)
-    assert result.late == 2  # the sale and its points
+    assert result.late == 1  # the sale, with the points it issued
     assert _taken(db, late) == [(str(first), str(second))]
     # Both closed days are now known to be taken up to the newest sale.
     assert _marks(db, first)[0] == _marks(db, second)[0] == late
     again = _sale(db, member, second, "LATE-2")
-    assert _run(db, third).late == 2
+    assert _run(db, third).late == 1
     assert _taken(db, again) == [(str(second), str(third))]
-    assert _run(db, third).late == 2  # run again, the open day keeps the late ones it took
+    assert _run(db, third).late == 1  # run again, the open day keeps the late ones it took
 
 
 def test_a_day_closed_before_marks_existed_is_searched_in_full_once(db) -> None:
@@ -135,7 +136,7 @@ def test_a_day_closed_before_marks_existed_is_searched_in_full_once(db) -> None:
             {"d": first},
         )
     result = _run(db, second)
-    assert result.late == 2
+    assert result.late == 1
     assert _taken(db, late) == [(str(first), str(second))]
     assert _marks(db, first)[0] == late
 
@@ -190,3 +191,54 @@ def test_a_close_waits_for_a_sale_being_written_and_takes_it(db) -> None:
     assert _taken(db, slow) == [(str(day), str(day))]
     assert _taken(db, quick) == [(str(day), str(day))]
     assert _run(db, next_day).late == 0
+
+
+def test_takes_become_entries_and_back_with_the_same_movements_taken(
+    tmp_path: Path,
+) -> None:
+    """Revision 0028 turned the entry per movement into takes. Downgrading writes each
+    take's movements as entries; upgrading turns them back into takes: every sale is
+    taken by the same day as before, and the closed day keeps its marks."""
+    today = business_date(utcnow())
+    first, second = today - timedelta(days=2), today - timedelta(days=1)
+    with empty_database(tmp_path, "_takes") as url:
+        settings = Settings(
+            database_url=normalise_database_url(url),
+            secret_key="takes",
+            warehouse_path=tmp_path / "warehouse.duckdb",
+            var_dir=tmp_path,
+        )
+        runtime = build_runtime(settings)
+        try:
+            prepare_database(runtime)
+            member = _member(runtime, "13900000305")
+            sales = [_sale(runtime, member, first, f"ROUND-{n}") for n in range(3)]
+            _run(runtime, first, close=True)
+            sales.append(_sale(runtime, member, first, "ROUND-LATE"))
+            sales.append(_sale(runtime, member, second, "ROUND-OWN"))
+            _run(runtime, second)
+            before = {sale: _taken(runtime, sale) for sale in sales}
+            marks = _marks(runtime, first)
+            assert before[sales[3]] == [(str(first), str(second))]
+            config = schema.alembic_config()
+            with runtime.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.downgrade(config, "0027")
+            with runtime.engine.connect() as connection:
+                entries = {
+                    int(source_id): [(str(happened), str(cleared_on))]
+                    for source_id, happened, cleared_on in connection.execute(
+                        text(
+                            "SELECT source_id, business_date, cleared_on "
+                            "FROM storefront_clearing_entry WHERE source_kind = 'sale'"
+                        )
+                    )
+                }
+            assert entries == before
+            with runtime.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+            assert {sale: _taken(runtime, sale) for sale in sales} == before
+            assert _marks(runtime, first) == marks
+        finally:
+            runtime.engine.dispose()

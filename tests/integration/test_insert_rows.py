@@ -3,24 +3,32 @@ way, and a broken constraint is sqlalchemy's IntegrityError that a savepoint und
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import cast
 
 import pytest
 from sqlalchemy import Table, func, select
 from sqlalchemy.exc import IntegrityError
 
-from common.clock import utcnow
+from common.clock import start_of_day, utcnow
 from common.db import insert_rows
 from memberhub.runtime import Runtime
-from storefront_api.clearing.orm import ClearingDay, ClearingEntry
+from storefront_api.clearing.orm import ClearingDay, ClearingTake
 
-ENTRIES = cast(Table, ClearingEntry.__table__)
+TAKES = cast(Table, ClearingTake.__table__)
 DAY = date(2031, 1, 2)
 
 
-def _entry(source_id: int) -> dict[str, object]:
-    return {"source_kind": "sale", "source_id": source_id, "business_date": DAY, "cleared_on": DAY}
+def _take(above: int) -> dict[str, object]:
+    return {
+        "source_kind": "sale",
+        "business_date": DAY,
+        "cleared_on": DAY,
+        "id_above": above,
+        "id_through": above + 1,
+        "happened_from": start_of_day(DAY),
+        "happened_until": start_of_day(DAY + timedelta(days=1)),
+    }
 
 
 def test_rows_are_written_and_a_duplicate_is_an_integrity_error(db: Runtime) -> None:
@@ -31,13 +39,13 @@ def test_rows_are_written_and_a_duplicate_is_an_integrity_error(db: Runtime) -> 
             )
         )
         session.flush()
-        insert_rows(session, ENTRIES, [_entry(n) for n in range(1, 12_001)])
+        insert_rows(session, TAKES, [_take(n) for n in range(1, 12_001)])
         with pytest.raises(IntegrityError), session.begin_nested():
-            insert_rows(session, ENTRIES, [_entry(12_001), _entry(5)])
-        count = select(func.count()).select_from(ENTRIES).where(ENTRIES.c.cleared_on == DAY)
+            insert_rows(session, TAKES, [_take(12_001), _take(5)])
+        count = select(func.count()).select_from(TAKES).where(TAKES.c.cleared_on == DAY)
         kept = session.scalar(count)
         ids = session.scalars(
-            select(ENTRIES.c.source_id).where(ENTRIES.c.cleared_on == DAY).order_by("source_id")
+            select(TAKES.c.id_above).where(TAKES.c.cleared_on == DAY).order_by("id_above")
         ).all()
         session.rollback()
     assert kept == 12_000
