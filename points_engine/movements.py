@@ -77,6 +77,11 @@ def refunds() -> Select[*tuple[Any, ...]]:
     ).join(a, a.id == r.accrual_id)
 
 
+# The predicate of the partial index on the time of postings other than accruals
+# (ix_points_engine_posting_cleared), said as the index says it, so that SQLite uses it.
+_NOT_AN_ACCRUAL = orm.Posting.type != literal_column(f"'{PostingType.ACCRUAL.value}'")
+
+
 def member_postings() -> Select[*tuple[Any, ...]]:
     """Columns: source_id, occurred_at, type, reference, points (signed: + towards members)."""
     p = orm.Posting
@@ -94,9 +99,7 @@ def member_postings() -> Select[*tuple[Any, ...]]:
         .join(source, source.id == p.from_account_id)
         .join(target, target.id == p.to_account_id)
         .where(
-            # Said apart from the list, so that SQLite sees the partial index on the time
-            # of postings other than accruals (ix_points_engine_posting_cleared) applies.
-            p.type != literal_column(f"'{PostingType.ACCRUAL.value}'"),
+            _NOT_AN_ACCRUAL,
             p.type.in_(CLEARED_POSTINGS),
             or_(into_member, out_of_member),
         )
@@ -201,7 +204,10 @@ def redemption_flows() -> Select[*tuple[Any, ...]]:
         .join(orm.Redemption, orm.Redemption.redemption_no == redemption_no)
         .join(orm.LotConsumption, orm.LotConsumption.redemption_id == orm.Redemption.id)
         .join(orm.Lot, orm.Lot.id == orm.LotConsumption.lot_id)
-        .where(p.type.in_((PostingType.REDEMPTION.value, PostingType.REDEMPTION_CANCEL.value)))
+        .where(
+            _NOT_AN_ACCRUAL,
+            p.type.in_((PostingType.REDEMPTION.value, PostingType.REDEMPTION_CANCEL.value)),
+        )
     )
 
 

@@ -144,7 +144,8 @@ class Refund(Base):
     accrual_id: Mapped[int] = mapped_column(BigId, ForeignKey("points_engine_accrual.id"))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     points_reversed: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[utc_datetime]
+    # Indexed: the daily clearing finds a day's refunds by time.
+    created_at: Mapped[utc_datetime] = mapped_column(index=True)
 
 
 class EarningRule(Base):

@@ -292,12 +292,16 @@ def _clear(
 def within(source: Any, take: ClearingTake) -> tuple[Any, ...]:
     """The conditions that pick the movements of `take` out of `source` (a subquery of
     `points_engine.movements` with `source_id` and `occurred_at`)."""
-    return (
+    happened = (
         source.c.occurred_at >= take.happened_from,
         source.c.occurred_at < take.happened_until,
-        source.c.source_id > take.id_above,
-        source.c.source_id <= take.id_through,
     )
+    if take.id_above == 0:
+        # A day's own take: its time is what narrows it down. Ids from the first up look
+        # to SQLite like a narrow range of the primary key, so it would read every row
+        # ever written; `+ 0` keeps it on the index of the time.
+        return (*happened, source.c.source_id + 0 <= take.id_through)
+    return (*happened, source.c.source_id > take.id_above, source.c.source_id <= take.id_through)
 
 
 def _add_money(
@@ -313,7 +317,7 @@ def _add_money(
     sale = take.source_kind == "sale"
     issued = func.sum(source.c.points) if sale else literal(0)
     counted = 0
-    for institution, channel, business_type, count, fen, points in session.execute(
+    for institution, channel, business_type, count, fen, points in session.connection().execute(
         select(*line_of, func.count(), func.sum(source.c.amount_fen), issued)
         .where(*within(source, take))
         .group_by(*line_of)
@@ -350,7 +354,7 @@ def _add_points(
         unattributed,
     )
     counted = 0
-    for row in session.execute(
+    for row in session.connection().execute(
         select(
             *line_of,
             func.count(),
