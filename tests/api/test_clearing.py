@@ -47,7 +47,8 @@ def test_finance_clears_reads_downloads_and_closes_a_day(
     finance = auth(staff_token("finance"))
     run = client.post("/api/v1/clearing/runs", json={"business_date": str(DAY)}, headers=finance)
     assert run.status_code == 200, run.json
-    assert run.json["status"] == "open" and run.json["changed"] and run.json["movements"] >= 4
+    # Two sales, each bringing the points it issued.
+    assert run.json["status"] == "open" and run.json["changed"] and run.json["movements"] >= 2
     day = client.get(f"/api/v1/clearing/runs/{DAY}", headers=finance)
     assert day.status_code == 200, day.json
     assert day.json["balanced"]
