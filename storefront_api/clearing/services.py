@@ -453,8 +453,8 @@ def _take_late_movements(session: Session, day: date, through: dict[str, int]) -
     # A day closed before marks were kept: its takes end where its mark would be.
     ends = dict.fromkeys(((kind, d) for kind in MOVEMENT_KINDS for d in closed), 0)
     ends.update(
-        ((kind, happened), int(through))
-        for kind, happened, through in session.execute(
+        ((kind, happened), int(end))
+        for kind, happened, end in session.execute(
             select(
                 ClearingTake.source_kind,
                 ClearingTake.business_date,
