@@ -10,8 +10,6 @@ day may be run again (its lines are rebuilt); a closed day is locked.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -289,7 +287,7 @@ def _clear(
     return taken, late, len(totals)
 
 
-def within(source: Any, take: ClearingTake) -> tuple[Any, ...]:
+def _within(source: Any, take: ClearingTake) -> tuple[Any, ...]:
     """The conditions that pick the movements of `take` out of `source` (a subquery of
     `points_engine.movements` with `source_id` and `occurred_at`)."""
     happened = (
@@ -319,7 +317,7 @@ def _add_money(
     counted = 0
     for institution, channel, business_type, count, fen, points in session.connection().execute(
         select(*line_of, func.count(), func.sum(source.c.amount_fen), issued)
-        .where(*within(source, take))
+        .where(*_within(source, take))
         .group_by(*line_of)
     ):
         line = totals[LineKey(institution, channel, business_type, original)]
@@ -364,7 +362,7 @@ def _add_points(
             points_of("expiry"),
             func.sum(postings.c.points),
         )
-        .where(*within(postings, take))
+        .where(*_within(postings, take))
         .group_by(*line_of)
     ):
         institution, channel, business_type, reference = row[:4]
@@ -388,7 +386,7 @@ def _points_flows(session: Session, take: ClearingTake) -> list[PointsFlow]:
         PointsFlow(earned_at, spent_at, int(points))
         for earned_at, spent_at, points in session.execute(
             select(source.c.earned_at, source.c.spent_at, func.sum(source.c.points))
-            .where(*within(source, take))
+            .where(*_within(source, take))
             .group_by(source.c.earned_at, source.c.spent_at)
         )
     ]
@@ -422,10 +420,10 @@ def _take_own_movements(session: Session, day: date, through: dict[str, int]) ->
     """Take every movement of `day` with an id up to `through`: one range a kind. An open
     day's run took only its own, and those takes were just deleted; later movements of
     the day are taken by the next run of it, or as late events once it is closed."""
-    rows = [_take(kind, day, day, 0, through[kind]) for kind in MOVEMENT_KINDS if through[kind]]
-    if rows:
-        with _each_taken_once(session):
-            session.execute(insert(ClearingTake), rows)
+    _record_takes(
+        session,
+        [_take(kind, day, day, 0, through[kind]) for kind in MOVEMENT_KINDS if through[kind]],
+    )
 
 
 def _take_late_movements(session: Session, day: date, through: dict[str, int]) -> None:
@@ -450,25 +448,16 @@ def _take_late_movements(session: Session, day: date, through: dict[str, int]) -
     if not closed:
         return
     since, until = start_of_day(min(closed)), start_of_day(day)
-    # A day closed before marks were kept: its takes end where its mark would be.
-    ends = dict.fromkeys(((kind, d) for kind in MOVEMENT_KINDS for d in closed), 0)
-    ends.update(
-        ((kind, happened), int(end))
-        for kind, happened, end in session.execute(
-            select(
-                ClearingTake.source_kind,
-                ClearingTake.business_date,
-                func.max(ClearingTake.id_through),
-            )
-            .where(ClearingTake.business_date < day)
-            .group_by(ClearingTake.source_kind, ClearingTake.business_date)
-        )
-        if happened in closed
+    unmarked = any(
+        getattr(row, f"{kind}_id_through") is None
+        for row in closed.values()
+        for kind in MOVEMENT_KINDS
     )
+    ends = _last_takes(session, day) if unmarked else {}
     rows: list[dict[str, Any]] = []
     for kind in MOVEMENT_KINDS:
         marks = {
-            d: int(mark if mark is not None else ends[(kind, d)])
+            d: int(mark if mark is not None else ends.get((kind, d), 0))
             for d, row in closed.items()
             for mark in [getattr(row, f"{kind}_id_through")]
         }
@@ -486,9 +475,7 @@ def _take_late_movements(session: Session, day: date, through: dict[str, int]) -
             if happened in marks and source_id > marks[happened]:
                 found.add(happened)
         rows.extend(_take(kind, d, day, marks[d], through[kind]) for d in sorted(found))
-    if rows:
-        with _each_taken_once(session):
-            session.execute(insert(ClearingTake), rows)
+    _record_takes(session, rows)
     session.execute(
         update(ClearingDay)
         .where(ClearingDay.status == CLOSED, ClearingDay.business_date < day)
@@ -501,13 +488,31 @@ def _take_late_movements(session: Session, day: date, through: dict[str, int]) -
     )
 
 
-@contextmanager
-def _each_taken_once(session: Session) -> Iterator[None]:
-    """Takes written in the block, undone as one if another run took the same range: the
+def _last_takes(session: Session, day: date) -> dict[tuple[str, date], int]:
+    """Where the takes of each kind and day before `day` end: a day closed before marks
+    were kept has its mark there."""
+    return {
+        (kind, happened): int(end)
+        for kind, happened, end in session.execute(
+            select(
+                ClearingTake.source_kind,
+                ClearingTake.business_date,
+                func.max(ClearingTake.id_through),
+            )
+            .where(ClearingTake.business_date < day)
+            .group_by(ClearingTake.source_kind, ClearingTake.business_date)
+        )
+    }
+
+
+def _record_takes(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write `rows` of takes, undone as one if another run took the same range: the
     unique start and end of each day's ranges refuse a second taking."""
+    if not rows:
+        return
     try:
         with session.begin_nested():
-            yield
+            session.execute(insert(ClearingTake), rows)
     except IntegrityError:
         raise Conflict(
             "another clearing run took some of these movements meanwhile; run the day again"
@@ -548,7 +553,7 @@ def mismatches(session: Session, day: date) -> list[Mismatch]:
                 source.c.institution_code,
                 source.c.external_id,
                 source.c.amount_fen,
-            ).where(*within(source, own))
+            ).where(*_within(source, own))
         ):
             ours[(row.channel, row.institution_code)].append((row.external_id, int(row.amount_fen)))
     return check_control_totals(reported, ours)
